@@ -1,0 +1,230 @@
+"""TrackingClient: every tracking operation by explicit id; what the TUI and the CLI use."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .artifacts import ArtifactRepository
+from .config import default_tracking_uri, normalize_tracking_uri
+from .entities import Experiment, FileInfo, Metric, Run, RunStatus
+from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
+
+if TYPE_CHECKING:
+    from .store import SqlStore
+
+
+class TrackingClient:
+    """Operations on one tracking store, by explicit run and experiment ids (MLflow's client names)."""
+
+    def __init__(
+        self, tracking_uri: str | None = None, artifact_root: str | None = None, must_exist: bool = False
+    ) -> None:
+        self.tracking_uri = (
+            normalize_tracking_uri(tracking_uri)
+            if tracking_uri
+            else normalize_tracking_uri(default_tracking_uri())
+        )
+        self._artifact_root = artifact_root
+        self._must_exist = must_exist
+        self._store: SqlStore | None = None
+
+    @property
+    def store(self) -> SqlStore:
+        """The SQL store, opened on first use (SQLAlchemy is imported then, not at import runyard)."""
+        if self._store is None:
+            from .store import SqlStore
+
+            self._store = SqlStore(self.tracking_uri, self._artifact_root, must_exist=self._must_exist)
+        return self._store
+
+    # ----------------------------------------------------------------- experiments
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> str:
+        """Create an experiment; returns its id."""
+        return self.store.create_experiment(name, artifact_location, tags)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with that id."""
+        return self.store.get_experiment(str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with that name, or None."""
+        return self.store.get_experiment_by_name(name)
+
+    def list_experiments(self, view_type: str = "ACTIVE_ONLY") -> list[Experiment]:
+        """Experiments of the lifecycle view, by name."""
+        return self.store.list_experiments(view_type)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename an experiment."""
+        self.store.rename_experiment(str(experiment_id), new_name)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Set a tag on an experiment."""
+        self.store.set_experiment_tag(str(experiment_id), key, value)
+
+    def count_runs(self, experiment_ids: Sequence[str]) -> dict[str, int]:
+        """Active runs per experiment."""
+        return self.store.count_runs(experiment_ids)
+
+    # ----------------------------------------------------------------- runs
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_name: str | None = None,
+        parent_run_id: str | None = None,
+        user_id: str | None = None,
+        **source: Any,
+    ) -> Run:
+        """Create a RUNNING run in an experiment; returns it."""
+        from .context import current_user
+
+        return self.store.create_run(
+            str(experiment_id),
+            run_name,
+            user_id or current_user(),
+            start_time=start_time,
+            tags=tags,
+            parent_run_id=parent_run_id,
+            **source,
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with its params, latest metrics and tags."""
+        return self.store.get_run(run_id)
+
+    def set_terminated(
+        self, run_id: str, status: str = RunStatus.FINISHED, end_time: int | None = None
+    ) -> None:
+        """End a run with a terminal status (FINISHED, FAILED, KILLED)."""
+        from .exceptions import InvalidInput
+        from .store import now_ms
+
+        if status not in RunStatus.TERMINAL:
+            raise InvalidInput(f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}.")
+        self.store.update_run(run_id, status=status, end_time=end_time or now_ms())
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        """Change a run's status or name."""
+        self.store.update_run(run_id, status=status, run_name=name)
+
+    def rename_run(self, run_id: str, new_name: str) -> None:
+        """Give a run a new name."""
+        self.store.update_run(run_id, run_name=new_name)
+
+    # ----------------------------------------------------------------- logging
+    def log_param(self, run_id: str, key: str, value: object) -> None:
+        """Log a write-once param."""
+        self.store.log_params(run_id, {key: value})
+
+    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+        """Log several params at once (all or nothing)."""
+        self.store.log_params(run_id, params)
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None
+    ) -> None:
+        """Write one metric point now (synchronously; the fluent API batches instead)."""
+        self.log_batch(run_id, metrics=[Metric(key, value, timestamp, step)])  # type: ignore[arg-type]
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] | None = None,
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
+    ) -> None:
+        """Write metrics, params and tags in one transaction; a rejected batch writes nothing."""
+        from .store import now_ms
+
+        now = now_ms()
+        points: list[tuple[str, float, int, int]] = []
+        for metric in metrics or ():
+            key = validate_key(metric.key, "metric")
+            points.append(
+                (
+                    key,
+                    validate_metric_value(key, metric.value),
+                    _or(validate_timestamp(key, metric.timestamp), now),
+                    validate_step(key, metric.step),
+                )
+            )
+        self.store.log_batch(run_id, points, params, tags)
+
+    def set_tag(self, run_id: str, key: str, value: object) -> None:
+        """Set or replace a tag."""
+        self.store.set_tags(run_id, {key: value})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
+        """Set several tags at once."""
+        self.store.set_tags(run_id, tags)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag."""
+        self.store.delete_tag(run_id, key)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of a metric, by step then timestamp."""
+        from .metric_store import read_history
+
+        pk = self.store.run_pk(run_id)
+        with self.store.db.connect() as conn:
+            return read_history(conn, pk, key)
+
+    # ----------------------------------------------------------------- artifacts
+    def artifact_repository(self, run_id: str) -> ArtifactRepository:
+        """The artifact directory of a run."""
+        return ArtifactRepository(self.get_run(run_id).info.artifact_uri)
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> str:
+        """Copy a local file into the run's artifacts."""
+        return self.artifact_repository(run_id).log_file(local_path, artifact_path)
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> list[str]:
+        """Copy a local directory into the run's artifacts."""
+        return self.artifact_repository(run_id).log_directory(local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> str:
+        """Write text (UTF-8) as an artifact file."""
+        return self.artifact_repository(run_id).write_bytes(artifact_file, text.encode("utf-8"))
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> str:
+        """Write a dict as JSON (or YAML when artifact_file ends with .yaml/.yml and PyYAML is installed)."""
+        if artifact_file.endswith((".yaml", ".yml")):
+            try:
+                import yaml  # type: ignore[import-untyped]
+
+                text = yaml.safe_dump(dictionary, sort_keys=False)
+            except ImportError:
+                text = json.dumps(dictionary, indent=2)
+        else:
+            text = json.dumps(dictionary, indent=2, default=str)
+        return self.log_text(run_id, text, artifact_file)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """Entries directly under path in the run's artifacts."""
+        return self.artifact_repository(run_id).list(path)
+
+    def download_artifacts(
+        self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None
+    ) -> str:
+        """Copy an artifact (file or directory) to dst_path (a new temporary directory by default)."""
+        import tempfile
+
+        destination = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="runyard-"))
+        return str(self.artifact_repository(run_id).download(path or None, destination))
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value

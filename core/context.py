@@ -1,0 +1,172 @@
+"""What start_run captures about where it runs: user, source, git, Python, platform, packages."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .entities import SourceType
+
+TAG_PREFIX = "runyard."
+PARENT_RUN_ID = "runyard.parentRunId"
+NOTE = "runyard.note.content"
+USER = "runyard.user"
+SOURCE_NAME = "runyard.source.name"
+SOURCE_TYPE = "runyard.source.type"
+GIT_COMMIT = "runyard.source.git.commit"
+GIT_BRANCH = "runyard.source.git.branch"
+GIT_REPO_URL = "runyard.source.git.repoURL"
+GIT_DIRTY = "runyard.source.git.dirty"
+PYTHON_VERSION = "runyard.python.version"
+PLATFORM = "runyard.platform"
+COMMAND = "runyard.command"
+RUN_NAME = "runyard.runName"
+EXPERIMENT_SOURCE_TYPE = "runyard.experimentType"
+REQUIREMENTS_ARTIFACT = "environment/requirements.txt"
+
+
+@dataclass
+class RunContext:
+    """Everything captured about a run's launch."""
+
+    user: str
+    source_type: str
+    source_name: str
+    entry_point: str | None
+    git_commit: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def current_user() -> str:
+    """The login name of the process owner."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return os.environ.get("USER") or "unknown"
+
+
+def notebook_name() -> str | None:
+    """The running notebook's path or name, when inside Jupyter/IPython kernel; else None."""
+    if "ipykernel" not in sys.modules:
+        return None
+    for variable in ("JPY_SESSION_NAME", "VSCODE_NOTEBOOK_NAME"):
+        value = os.environ.get(variable)
+        if value:
+            return value
+    return "notebook"
+
+
+def script_path() -> str | None:
+    """Absolute path of the launching script, or None in an interactive interpreter."""
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
+    if main_file and not sys.flags.interactive:
+        return str(Path(main_file).absolute())
+    return None
+
+
+def default_experiment_name() -> tuple[str, str | None]:
+    """Experiment for runs with none set: the script's or notebook's path, else 'Default'."""
+    notebook = notebook_name()
+    if notebook:
+        return notebook, SourceType.NOTEBOOK
+    script = script_path()
+    if script:
+        return script, SourceType.SCRIPT
+    return "Default", None
+
+
+def _git_dir(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        candidate = directory / ".git"
+        if candidate.is_dir():
+            return candidate
+        if candidate.is_file():  # worktree or submodule: "gitdir: <path>"
+            text = candidate.read_text(errors="replace").strip()
+            if text.startswith("gitdir:"):
+                return (directory / text.split(":", 1)[1].strip()).resolve()
+    return None
+
+
+def git_info(path: Path) -> dict[str, str]:
+    """Commit, branch, remote URL and dirty flag of the repository holding path (empty if none)."""
+    git_dir = _git_dir(path if path.is_dir() else path.parent)
+    if git_dir is None:
+        return {}
+    work_tree = git_dir.parent
+    info: dict[str, str] = {}
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(work_tree), "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        lines = result.stdout.split()
+        if result.returncode == 0 and len(lines) >= 2:
+            info[GIT_COMMIT] = lines[0]
+            if lines[1] != "HEAD":
+                info[GIT_BRANCH] = lines[1]
+        remote = subprocess.run(
+            ["git", "-C", str(work_tree), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        if remote.returncode == 0 and remote.stdout.strip():
+            info[GIT_REPO_URL] = remote.stdout.strip()
+        if GIT_COMMIT in info:
+            status = subprocess.run(
+                ["git", "-C", str(work_tree), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            if status.returncode == 0:
+                info[GIT_DIRTY] = "true" if status.stdout.strip() else "false"
+    except (OSError, subprocess.SubprocessError):
+        return info
+    return info
+
+
+def capture_context() -> RunContext:
+    """Capture user, source, git and environment of the current process."""
+    user = current_user()
+    notebook = notebook_name()
+    script = script_path()
+    if notebook:
+        source_type, source_name, entry_point = SourceType.NOTEBOOK, notebook, None
+    elif script:
+        source_type, source_name = SourceType.SCRIPT, script
+        entry_point = Path(script).name
+    else:
+        source_type, source_name, entry_point = SourceType.LOCAL, "<interactive>", None
+    tags = {
+        USER: user,
+        SOURCE_NAME: source_name,
+        SOURCE_TYPE: source_type,
+        PYTHON_VERSION: platform.python_version(),
+        PLATFORM: platform.platform(),
+        COMMAND: shlex.join([sys.executable, *sys.argv]) if sys.argv and sys.argv[0] else sys.executable,
+    }
+    git = git_info(Path(script)) if script else git_info(Path.cwd())
+    tags.update(git)
+    return RunContext(user, source_type, source_name, entry_point, git.get(GIT_COMMIT), tags)
+
+
+def installed_requirements() -> str:
+    """`name==version` of every installed distribution, sorted, from importlib.metadata (no pip call)."""
+    from importlib import metadata
+
+    seen: dict[str, str] = {}
+    for distribution in metadata.distributions():
+        name = distribution.metadata["Name"]
+        if name and name.lower() not in seen:
+            seen[name.lower()] = f"{name}=={distribution.version}"
+    return "\n".join(seen[key] for key in sorted(seen)) + "\n"

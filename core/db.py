@@ -1,0 +1,231 @@
+"""Engine per tracking URI, created lazily; session and connection scopes; schema check on first use.
+
+SQLAlchemy and SQLModel are imported here, inside functions, so that `import runyard` stays cheap.
+SQLite runs in WAL mode with a busy timeout; write transactions start with BEGIN IMMEDIATE so that
+concurrent writers queue on the lock instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .config import mask_uri, sqlite_file_path
+from .exceptions import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlmodel import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+_databases: dict[str, Database] = {}
+_databases_lock = threading.Lock()
+
+
+def get_database(uri: str, must_exist: bool = False) -> Database:
+    """The shared Database of a tracking URI (one engine per URI per process)."""
+    with _databases_lock:
+        database = _databases.get(uri)
+        if database is None:
+            database = Database(uri)
+            _databases[uri] = database
+    if must_exist:
+        database.check_exists()
+    return database
+
+
+def _reset_after_fork() -> None:
+    """In a forked child, drop inherited pooled connections (never share a connection across processes)."""
+    global _databases_lock
+    _databases_lock = threading.Lock()
+    for database in _databases.values():
+        database.forget_connections()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+class Database:
+    """A tracking store's database: lazy engine, transaction scopes, dialect facts."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._engine: Engine | None = None
+        self._write_engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._schema_checked = False
+
+    @property
+    def display_uri(self) -> str:
+        """The URI with any password masked, for messages."""
+        return mask_uri(self.uri)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for a SQLite store."""
+        return self.uri.startswith("sqlite")
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @property
+    def paramstyle(self) -> str:
+        """The DBAPI placeholder of this backend, for the executemany hot path."""
+        return "?" if self.is_sqlite else "%s"
+
+    def check_exists(self) -> None:
+        """Raise StoreError unless the store already exists and can be reached (never creates one)."""
+        path = sqlite_file_path(self.uri)
+        if self.is_sqlite:
+            if path is not None and not path.is_file():
+                raise StoreError(
+                    f"No runyard store at {path}: create one with `runyard demo` or by logging a run."
+                )
+        try:
+            with self.connect() as conn:
+                from sqlalchemy import inspect
+
+                if not inspect(conn).has_table("runs"):
+                    raise StoreError(f"{self.display_uri} is not a runyard store (it has no runs table).")
+        except StoreError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any driver error becomes a one-line message
+            raise StoreError(f"Cannot open store {self.display_uri}: {_first_line(error)}") from None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, created on first use; the schema is checked (and created) then too."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._create_engine()
+                    self._write_engine = self._engine.execution_options(runyard_write=True)
+        if not self._schema_checked:
+            from .schema import ensure_schema
+
+            with self._lock:
+                if not self._schema_checked:
+                    ensure_schema(self)
+                    self._schema_checked = True
+        return self._engine
+
+    def forget_connections(self) -> None:
+        """Drop pooled connections without closing them (after fork: they belong to the parent)."""
+        self._lock = threading.Lock()
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _create_engine(self) -> Engine:
+        try:
+            from sqlalchemy import create_engine, event
+        except ImportError as error:  # pragma: no cover - a broken install
+            raise StoreError(f"SQLAlchemy is not installed: {error}") from None
+        if self.is_sqlite:
+            path = sqlite_file_path(self.uri)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                self.uri,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            )
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+                # Driver autocommit: we issue BEGIN ourselves (see _on_begin), as SQLAlchemy recommends.
+                dbapi_connection.isolation_level = None
+                cursor = dbapi_connection.cursor()
+                cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+                cursor.execute("PRAGMA foreign_keys = ON")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+                if path is not None:
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn: Connection) -> None:
+                immediate = conn.get_execution_options().get("runyard_write", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+            return engine
+        if self.uri.startswith("postgresql"):
+            try:
+                import psycopg  # noqa: F401
+            except ImportError:
+                from .exceptions import MissingExtra
+
+                raise MissingExtra(
+                    "PostgreSQL stores need psycopg: pip install 'runyard[postgres]'"
+                ) from None
+            return create_engine(self.uri, pool_pre_ping=True)
+        raise StoreError(
+            f"Unsupported tracking URI {self.display_uri}: use sqlite:///PATH or postgresql+psycopg://..."
+        )
+
+    @contextmanager
+    def connect(self, write: bool = False) -> Iterator[Connection]:
+        """A Core connection in a transaction: committed on success, rolled back on error, closed."""
+        engine = self.engine if not write else self._writer()
+        try:
+            with engine.begin() as conn:
+                yield conn
+        except Exception as error:
+            translated = _translate(error, self)
+            if translated is error:
+                raise
+            raise translated from error
+
+    @contextmanager
+    def session_scope(self, write: bool = False) -> Iterator[Session]:
+        """An ORM session: commits on success, rolls back on error, always closes."""
+        from sqlmodel import Session
+
+        engine = self.engine if not write else self._writer()
+        session = Session(engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except Exception as error:
+            session.rollback()
+            translated = _translate(error, self)
+            if translated is error:
+                raise
+            raise translated from error
+        finally:
+            session.close()
+
+    def _writer(self) -> Engine:
+        self.engine  # noqa: B018 - creates engine and checks schema
+        assert self._write_engine is not None
+        return self._write_engine
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return mask_uri(text[0] if text else type(error).__name__)
+
+
+def _translate(error: Exception, database: Database) -> Exception:
+    """Turn driver connection failures into a StoreError with a masked URI; leave others alone."""
+    from .exceptions import RunyardError
+
+    if isinstance(error, RunyardError):
+        return error
+    try:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+    except ImportError:  # pragma: no cover
+        return error
+    if isinstance(error, OperationalError | InterfaceError):
+        return StoreError(f"Store {database.display_uri} failed: {_first_line(error)}")
+    return error

@@ -1,0 +1,179 @@
+"""Plain read models handed to callers; never live ORM rows, so they outlive any session."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RunStatus:
+    """Run status names, as in MLflow."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    ALL = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
+    TERMINAL = (FINISHED, FAILED, KILLED)
+
+
+class LifecycleStage:
+    """Soft-delete state of runs and experiments."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType:
+    """Which lifecycle stages a search returns."""
+
+    ACTIVE_ONLY = "ACTIVE_ONLY"
+    DELETED_ONLY = "DELETED_ONLY"
+    ALL = "ALL"
+    VALUES = (ACTIVE_ONLY, DELETED_ONLY, ALL)
+
+
+class SourceType:
+    """Where a run was launched from."""
+
+    SCRIPT = "SCRIPT"
+    NOTEBOOK = "NOTEBOOK"
+    JOB = "JOB"
+    LOCAL = "LOCAL"
+    ALL = (SCRIPT, NOTEBOOK, JOB, LOCAL)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experiment: a named group of runs; the name may be a path such as /team/vision/resnet."""
+
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    creation_time: int | None
+    last_update_time: int | None
+    deleted_time: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One logged metric point."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Per-(run, key) summary kept current by every write: latest point, min, max, count."""
+
+    key: str
+    latest_value: float
+    latest_step: int
+    latest_timestamp: int
+    min_value: float
+    max_value: float
+    count: int
+
+
+@dataclass(frozen=True)
+class Param:
+    """A write-once run parameter."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RunTag:
+    """An editable run tag."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Attributes of a run (MLflow's RunInfo plus source, parent and heartbeat)."""
+
+    run_id: str
+    run_name: str
+    experiment_id: str
+    user_id: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    lifecycle_stage: str
+    artifact_uri: str
+    deleted_time: int | None = None
+    source_type: str | None = None
+    source_name: str | None = None
+    entry_point: str | None = None
+    source_version: str | None = None
+    parent_run_id: str | None = None
+    heartbeat_time: int | None = None
+
+    @property
+    def run_uuid(self) -> str:
+        """MLflow's older name for run_id."""
+        return self.run_id
+
+    @property
+    def duration(self) -> int | None:
+        """Milliseconds from start to end (None while running or never started)."""
+        if self.start_time is None or self.end_time is None:
+            return None
+        return self.end_time - self.start_time
+
+    def is_lost(self, now_ms: int, stale_after_ms: int = 120_000) -> bool:
+        """True for a RUNNING run whose writer stopped sending heartbeats (killed, OOM, preempted)."""
+        if self.status != RunStatus.RUNNING:
+            return False
+        last_sign_of_life = self.heartbeat_time or self.start_time or 0
+        return now_ms - last_sign_of_life > stale_after_ms
+
+
+@dataclass(frozen=True)
+class RunData:
+    """Params, latest metric values and tags of a run; summaries carry min/max/count too."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metric_summaries: dict[str, MetricSummary] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run: `.info` attributes and `.data` params/metrics/tags, as in MLflow."""
+
+    info: RunInfo
+    data: RunData
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """An entry of a run's artifact directory (path relative to it)."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None
+
+
+class PagedList(list):  # type: ignore[type-arg]
+    """A list of results with `.token` for the next page (None on the last page)."""
+
+    def __init__(self, items: Any = (), token: str | None = None) -> None:
+        super().__init__(items)
+        self.token = token
+
+
+def is_nan(value: float | None) -> bool:
+    """True when value is a float NaN."""
+    return isinstance(value, float) and math.isnan(value)

@@ -1,0 +1,408 @@
+"""Module-level logging API (MLflow's names): an active-run stack, start_run, log_*, set_tag, ...
+
+Metrics go to a per-store background writer (see writer.py); params, tags and run state are
+written at once. Runs left open are ended at interpreter exit: FAILED when the interpreter exits
+on an uncaught exception, FINISHED otherwise. A forked child never ends its parent's runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from . import context as ctx
+from .client import TrackingClient
+from .config import default_tracking_uri, normalize_tracking_uri
+from .entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
+from .exceptions import InvalidInput, InvalidState
+from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
+from .writer import MetricWriter
+
+_state_lock = threading.RLock()
+_tracking_uri: str | None = None
+_active_experiment_id: str | None = None
+_clients: dict[str, TrackingClient] = {}
+_writers: dict[str, MetricWriter] = {}
+_run_stack: list[ActiveRun] = []
+_uncaught_exception = False
+
+
+class ActiveRun:
+    """The run returned by start_run; a context manager that ends the run on exit."""
+
+    def __init__(self, run: Run, client: TrackingClient, writer: MetricWriter) -> None:
+        self._run = run
+        self.client = client
+        self.writer = writer
+        self.owner_pid = os.getpid()
+
+    @property
+    def info(self) -> RunInfo:
+        """The run's attributes (as when it started)."""
+        return self._run.info
+
+    @property
+    def data(self) -> RunData:
+        """The run's data as when it started; call get_run(run_id) for current values."""
+        return self._run.data
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        _end_specific_run(self, status)
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun: run_id={self.info.run_id!r}, run_name={self.info.run_name!r}>"
+
+
+# ----------------------------------------------------------------------------- tracking URI
+def set_tracking_uri(uri: str) -> None:
+    """Use this store for the following calls (a database URL or a SQLite file path)."""
+    global _tracking_uri, _active_experiment_id
+    with _state_lock:
+        _tracking_uri = normalize_tracking_uri(str(uri))
+        _active_experiment_id = None
+
+
+def get_tracking_uri() -> str:
+    """The store in use: set_tracking_uri, else RUNYARD_TRACKING_URI, else sqlite:///runyard.db."""
+    return _tracking_uri or normalize_tracking_uri(default_tracking_uri())
+
+
+def _client() -> TrackingClient:
+    uri = get_tracking_uri()
+    with _state_lock:
+        client = _clients.get(uri)
+        if client is None:
+            client = TrackingClient(uri)
+            _clients[uri] = client
+        return client
+
+
+def _writer_for(client: TrackingClient) -> MetricWriter:
+    with _state_lock:
+        writer = _writers.get(client.tracking_uri)
+        if writer is None:
+            writer = MetricWriter(client.store)
+            _writers[client.tracking_uri] = writer
+        return writer
+
+
+# ----------------------------------------------------------------------------- experiments
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
+    """Make an experiment active for following runs (created when a name is given and missing)."""
+    global _active_experiment_id
+    client = _client()
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidInput("set_experiment takes exactly one of experiment_name or experiment_id.")
+    if experiment_id is not None:
+        experiment = client.get_experiment(str(experiment_id))
+        if experiment.lifecycle_stage != "active":
+            raise InvalidState(f"Experiment {experiment.name!r} is in the trash: restore it first.")
+    else:
+        experiment = client.get_experiment(client.store.get_or_create_experiment(str(experiment_name)))
+    with _state_lock:
+        _active_experiment_id = experiment.experiment_id
+    return experiment
+
+
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
+) -> str:
+    """Create an experiment; returns its id."""
+    return _client().create_experiment(name, artifact_location, tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    """The experiment with that id."""
+    return _client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment with that name, or None."""
+    return _client().get_experiment_by_name(name)
+
+
+def _default_experiment_id(client: TrackingClient) -> str:
+    if _active_experiment_id is not None:
+        return _active_experiment_id
+    env_id = os.environ.get("RUNYARD_EXPERIMENT_ID")
+    if env_id:
+        return env_id
+    env_name = os.environ.get("RUNYARD_EXPERIMENT_NAME")
+    if env_name:
+        return client.store.get_or_create_experiment(env_name)
+    name, source_type = ctx.default_experiment_name()
+    tags = {ctx.EXPERIMENT_SOURCE_TYPE: source_type} if source_type else None
+    return client.store.get_or_create_experiment(name, tags=tags)
+
+
+# ----------------------------------------------------------------------------- runs
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    log_system_info: bool = True,
+) -> ActiveRun:
+    """Start a run (or resume one by run_id) and make it active; use it as a context manager."""
+    client = _client()
+    with _state_lock:
+        if _run_stack and not nested and _run_stack[-1].owner_pid == os.getpid():
+            active = _run_stack[-1].info.run_id
+            raise InvalidState(
+                f"Run with UUID {active} is already active. To start a nested run, call start_run with "
+                "nested=True; to start a new run, call end_run() first."
+            )
+        parent = _run_stack[-1] if (_run_stack and nested) else None
+    _install_excepthook()
+    extra_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    if description is not None:
+        extra_tags[ctx.NOTE] = description
+    if run_id is not None:
+        existing = client.get_run(run_id)
+        if existing.info.lifecycle_stage != "active":
+            raise InvalidState(f"Run {run_id} is in the trash: restore it before resuming it.")
+        client.store.update_run(run_id, status=RunStatus.RUNNING, clear_end_time=True, run_name=run_name)
+        if extra_tags:
+            client.set_tags(run_id, extra_tags)
+        run = client.get_run(run_id)
+    else:
+        exp_id = (
+            str(experiment_id)
+            if experiment_id is not None
+            else (parent.info.experiment_id if parent is not None else _default_experiment_id(client))
+        )
+        captured = ctx.capture_context() if log_system_info else None
+        run_tags = dict(captured.tags) if captured else {}
+        run_tags.update(extra_tags)
+        run = client.store.create_run(
+            exp_id,
+            run_name,
+            captured.user if captured else ctx.current_user(),
+            tags=run_tags,
+            parent_run_id=parent.info.run_id if parent is not None else None,
+            source_type=captured.source_type if captured else None,
+            source_name=captured.source_name if captured else None,
+            entry_point=captured.entry_point if captured else None,
+            source_version=captured.git_commit if captured else None,
+        )
+        if log_system_info:
+            client.log_text(run.info.run_id, ctx.installed_requirements(), ctx.REQUIREMENTS_ARTIFACT)
+    writer = _writer_for(client)
+    writer.watch_run(run.info.run_id)
+    active_run_obj = ActiveRun(run, client, writer)
+    with _state_lock:
+        _run_stack.append(active_run_obj)
+    return active_run_obj
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost active run, or None."""
+    with _state_lock:
+        return _run_stack[-1] if _run_stack else None
+
+
+def end_run(status: str = RunStatus.FINISHED) -> None:
+    """End the innermost active run (writes its buffered metrics first)."""
+    run = active_run()
+    if run is not None:
+        _end_specific_run(run, status)
+
+
+def _end_specific_run(run: ActiveRun, status: str) -> None:
+    with _state_lock:
+        if run in _run_stack:
+            # Ending a parent ends the children started under it too, innermost first.
+            while _run_stack and _run_stack[-1] is not run:
+                child = _run_stack.pop()
+                _finish(child, status)
+            _run_stack.pop()
+        else:
+            return
+    _finish(run, status)
+
+
+def _finish(run: ActiveRun, status: str) -> None:
+    run.writer.flush()
+    run.writer.unwatch_run(run.info.run_id)
+    if run.owner_pid == os.getpid():
+        run.client.set_terminated(run.info.run_id, status)
+
+
+def _require_active() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        run = start_run()
+    return run
+
+
+# ----------------------------------------------------------------------------- logging
+def log_param(key: str, value: Any) -> Any:
+    """Log a write-once param of the active run (started on demand)."""
+    run = _require_active()
+    run.client.log_param(run.info.run_id, key, value)
+    return value
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log several params at once: all or nothing."""
+    run = _require_active()
+    run.client.log_params(run.info.run_id, params)
+
+
+def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+    """Buffer one metric point; the background writer stores it within the flush interval."""
+    run = _run_stack[-1] if _run_stack else _require_active()
+    key = validate_key(key, "metric")
+    number = validate_metric_value(key, value)
+    step_number = 0 if step is None else validate_step(key, step)
+    if timestamp is None:
+        timestamp = _time_ns() // 1_000_000
+    else:
+        timestamp = validate_timestamp(key, timestamp)
+    run.writer.add((run.info.run_id, key, number, timestamp, step_number))  # type: ignore[arg-type]
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
+    """Buffer several metric points with one step; a bad key or value rejects the whole call."""
+    run = _require_active()
+    timestamp = validate_timestamp("metrics", timestamp) if timestamp is not None else _time_ns() // 1_000_000
+    points = []
+    for key, value in metrics.items():
+        key = validate_key(key, "metric")
+        points.append(
+            (run.info.run_id, key, validate_metric_value(key, value), timestamp, validate_step(key, step))
+        )
+    run.writer.add_many(points)  # type: ignore[arg-type]
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
+    run = _require_active()
+    run.client.set_tag(run.info.run_id, key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags on the active run."""
+    run = _require_active()
+    run.client.set_tags(run.info.run_id, tags)
+
+
+def delete_tag(key: str) -> None:
+    """Remove a tag of the active run."""
+    run = _require_active()
+    run.client.delete_tag(run.info.run_id, key)
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a local file into the active run's artifacts."""
+    run = _require_active()
+    run.client.log_artifact(run.info.run_id, local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a local directory into the active run's artifacts."""
+    run = _require_active()
+    run.client.log_artifacts(run.info.run_id, local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Write text as an artifact file of the active run."""
+    run = _require_active()
+    run.client.log_text(run.info.run_id, text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str) -> None:
+    """Write a dict as a JSON (or YAML) artifact file of the active run."""
+    run = _require_active()
+    run.client.log_dict(run.info.run_id, dictionary, artifact_file)
+
+
+def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
+    """Entries of a run's artifact directory."""
+    return _client().list_artifacts(run_id, path)
+
+
+def get_run(run_id: str) -> Run:
+    """A run by id, with its current params, metrics and tags (buffered metrics are written first)."""
+    flush()
+    return _client().get_run(run_id)
+
+
+def flush() -> None:
+    """Write every buffered metric point now."""
+    with _state_lock:
+        writers = list(_writers.values())
+    for writer in writers:
+        writer.flush()
+
+
+def _time_ns() -> int:
+    import time
+
+    return time.time_ns()
+
+
+# ----------------------------------------------------------------------------- exit handling
+_hook_installed = False
+
+
+def _install_excepthook() -> None:
+    global _hook_installed
+    if _hook_installed:
+        return
+    _hook_installed = True
+    previous = sys.excepthook
+
+    def _record_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        global _uncaught_exception
+        _uncaught_exception = True
+        if issubclass(exc_type, KeyboardInterrupt):
+            _end_all(RunStatus.KILLED)
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = _record_uncaught
+
+
+def _end_all(status: str) -> None:
+    with _state_lock:
+        runs = [run for run in _run_stack if run.owner_pid == os.getpid()]
+    for run in reversed(runs):
+        try:
+            _end_specific_run(run, status)
+        except Exception:  # noqa: BLE001 - at exit, do what can be done
+            pass
+
+
+def _end_runs_at_exit() -> None:
+    _end_all(RunStatus.FAILED if _uncaught_exception else RunStatus.FINISHED)
+
+
+def _after_fork_in_child() -> None:
+    # The child keeps the stack (so log_metric from a data-loader worker goes to the same run) but
+    # owns none of its runs, and registers a flush at multiprocessing's exit (which skips atexit).
+    mp = sys.modules.get("multiprocessing.util")
+    if mp is not None:
+        mp.Finalize(None, flush, exitpriority=100)  # type: ignore[attr-defined]
+
+
+atexit.register(_end_runs_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

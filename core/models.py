@@ -1,0 +1,162 @@
+"""Every SQLModel table of the store, in one module: one schema for SQLite and PostgreSQL.
+
+Runs carry an integer surrogate key (`runs.id`) that params, tags, metrics and summaries reference:
+joins and set operations on integers are several times faster than on uuid text keys. The public
+run id (`runs.run_id`, uuid4 hex) is unique and indexed.
+
+A metric value of NaN is stored as NULL (SQLite turns NaN into NULL anyway); a NULL value in
+`metrics.value` or `metric_summaries.latest_value` therefore means NaN, never "missing" (a missing
+metric has no row at all).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias; PostgreSQL wants BIGINT.
+_BigIntPk = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _time_column(nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(BigInteger(), nullable=nullable, index=index)
+
+
+def _key_value_indexes(table: str) -> tuple[Index, ...]:
+    """(key, value) on SQLite; PostgreSQL's btree rejects long values (tags reach 8000 chars): key only."""
+    return (
+        Index(f"ix_{table}_key_value", "key", "value").ddl_if(dialect="sqlite"),
+        Index(f"ix_{table}_key", "key").ddl_if(dialect="postgresql"),
+    )
+
+
+class SchemaVersionRow(SQLModel, table=True):
+    """A single row holding the schema version of the store."""
+
+    __tablename__ = "schema_version"
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
+class ExperimentRow(SQLModel, table=True):
+    """An experiment; `name` may be a path like /team/vision/resnet (shown as a folder tree)."""
+
+    __tablename__ = "experiments"
+    experiment_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(sa_column=Column(String(500), unique=True, nullable=False))
+    artifact_location: str = Field(sa_column=Column(Text(), nullable=False))
+    lifecycle_stage: str = Field(default="active", max_length=20)
+    creation_time: int | None = Field(default=None, sa_column=_time_column())
+    last_update_time: int | None = Field(default=None, sa_column=_time_column())
+    deleted_time: int | None = Field(default=None, sa_column=_time_column())
+
+
+class ExperimentTagRow(SQLModel, table=True):
+    """A tag of an experiment."""
+
+    __tablename__ = "experiment_tags"
+    experiment_id: str = Field(
+        sa_column=Column(
+            String(64), ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    value: str = Field(sa_column=Column(String(8000), nullable=False))
+
+
+class RunRow(SQLModel, table=True):
+    """A run. `id` is the internal surrogate key; `run_id` the public uuid hex."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
+        Index("ix_runs_stage_deleted", "lifecycle_stage", "deleted_time"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    run_id: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
+    experiment_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("experiments.experiment_id"), nullable=False)
+    )
+    run_name: str = Field(sa_column=Column(String(250), nullable=False))
+    user_id: str = Field(sa_column=Column(String(256), nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    start_time: int | None = Field(default=None, sa_column=_time_column())
+    end_time: int | None = Field(default=None, sa_column=_time_column())
+    heartbeat_time: int | None = Field(default=None, sa_column=_time_column())
+    lifecycle_stage: str = Field(default="active", sa_column=Column(String(20), nullable=False))
+    deleted_time: int | None = Field(default=None, sa_column=_time_column())
+    deletion_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    source_type: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    source_name: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    entry_point: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    source_version: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    parent_run_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True, index=True))
+    artifact_uri: str = Field(sa_column=Column(Text(), nullable=False))
+
+
+class ParamRow(SQLModel, table=True):
+    """A write-once param of a run."""
+
+    __tablename__ = "params"
+    __table_args__ = _key_value_indexes("params")
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    value: str = Field(sa_column=Column(String(6000), nullable=False))
+
+
+class TagRow(SQLModel, table=True):
+    """An editable tag of a run."""
+
+    __tablename__ = "tags"
+    __table_args__ = _key_value_indexes("tags")
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    value: str = Field(sa_column=Column(String(8000), nullable=False))
+
+
+class MetricRow(SQLModel, table=True):
+    """One metric point; every point is kept (same step and timestamp twice: both rows)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_run_key_step", "run_pk", "key", "step", "timestamp"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(250), nullable=False))
+    value: float | None = Field(default=None)  # NULL means NaN
+    timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    step: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class MetricSummaryRow(SQLModel, table=True):
+    """Latest point, min, max and count of one (run, key), kept current with every write."""
+
+    __tablename__ = "metric_summaries"
+    __table_args__ = (Index("ix_metric_summaries_key_latest", "key", "latest_value"),)
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    latest_value: float | None = Field(default=None)  # NULL means NaN
+    latest_step: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    latest_timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    min_value: float | None = Field(default=None)  # NULL: every point was NaN
+    max_value: float | None = Field(default=None)
+    count: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+ALL_TABLES = [
+    SchemaVersionRow,
+    ExperimentRow,
+    ExperimentTagRow,
+    RunRow,
+    ParamRow,
+    TagRow,
+    MetricRow,
+    MetricSummaryRow,
+]

@@ -1,0 +1,107 @@
+"""Schema creation and versioning: race-free creation on first use, numbered migrations, `db upgrade`.
+
+We chose small numbered migrations in plain SQLAlchemy over alembic: the store is often one SQLite
+file next to a training script, alembic costs import time on every process start, and each step
+here is a function `migrate_N(conn)` from version N to N+1, run in one transaction under the same
+lock that guards creation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .exceptions import SchemaVersionError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from .db import Database
+
+CURRENT_SCHEMA_VERSION = 1
+
+# MIGRATIONS[n] upgrades a store from version n to n + 1.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+# Any constant will do: it only has to be the same in every runyard process.
+_PG_SCHEMA_LOCK_KEY = 0x52554E59  # "RUNY"
+
+
+def _read_version(conn: Connection) -> int | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    row = conn.execute(text("SELECT version FROM schema_version WHERE id = 1")).first()
+    return int(row[0]) if row else None
+
+
+def _check(version: int, database: Database) -> None:
+    if version > CURRENT_SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"The store {database.display_uri} was written by a newer runyard (schema {version}; this "
+            f"runyard knows up to {CURRENT_SCHEMA_VERSION}). Upgrade runyard: pip install -U runyard."
+        )
+    if version < CURRENT_SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"The store {database.display_uri} has schema {version}, this runyard needs "
+            f"{CURRENT_SCHEMA_VERSION}: run `runyard db upgrade --store {database.display_uri}`."
+        )
+
+
+def _locked_transaction(database: Database, conn: Connection) -> None:
+    """Take the store-wide schema lock inside the current transaction."""
+    from sqlalchemy import text
+
+    if not database.is_sqlite:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_SCHEMA_LOCK_KEY})
+
+
+def ensure_schema(database: Database) -> None:
+    """Create the schema if the store is new; refuse a store that is older or newer than this code."""
+    engine = database._engine
+    assert engine is not None
+    with engine.connect() as conn:
+        version = _read_version(conn)
+        conn.rollback()
+    if version is not None:
+        _check(version, database)
+        return
+    from sqlmodel import SQLModel
+
+    from . import models
+
+    write_engine = engine.execution_options(runyard_write=True)  # BEGIN IMMEDIATE on SQLite
+    with write_engine.begin() as conn:
+        _locked_transaction(database, conn)
+        version = _read_version(conn)  # another process may have won the race
+        if version is None:
+            SQLModel.metadata.create_all(conn, tables=[m.__table__ for m in models.ALL_TABLES])  # type: ignore[attr-defined]
+            conn.execute(
+                models.SchemaVersionRow.__table__.insert().values(id=1, version=CURRENT_SCHEMA_VERSION)
+            )  # type: ignore[attr-defined]
+            return
+    _check(version, database)
+
+
+def upgrade(database: Database) -> tuple[int, int]:
+    """Migrate the store to the current schema; returns (old version, new version)."""
+    from sqlalchemy import text
+
+    engine = database._create_engine() if database._engine is None else database._engine
+    database._engine = engine
+    database._write_engine = engine.execution_options(runyard_write=True)
+    with database._write_engine.begin() as conn:
+        _locked_transaction(database, conn)
+        old_version = _read_version(conn)
+        if old_version is None:
+            raise SchemaVersionError(f"{database.display_uri} has no runyard schema to upgrade.")
+        if old_version > CURRENT_SCHEMA_VERSION:
+            _check(old_version, database)
+        version = old_version
+        while version < CURRENT_SCHEMA_VERSION:
+            MIGRATIONS[version](conn)
+            version += 1
+        conn.execute(text("UPDATE schema_version SET version = :v WHERE id = 1"), {"v": version})
+    database._schema_checked = True
+    return old_version, version

@@ -1,0 +1,560 @@
+"""The SQL store: experiments, runs, params and tags; every read returns plain entities.
+
+Metric points are written by `metric_store.py` (the executemany hot path), search by `search.py`,
+the trash and garbage collection by `lifecycle.py`; all of them share this store's Database.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from . import context as ctx
+from .artifacts import local_path_of
+from .config import default_artifact_root
+from .db import Database, get_database
+from .entities import (
+    Experiment,
+    LifecycleStage,
+    MetricSummary,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    SourceType,
+)
+from .exceptions import (
+    ExperimentExists,
+    ExperimentNotFound,
+    InvalidInput,
+    InvalidState,
+    ParamImmutable,
+    RunNotFound,
+)
+from .models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
+from .validation import (
+    validate_experiment_name,
+    validate_key,
+    validate_param_value,
+    validate_run_name,
+    validate_tag_value,
+)
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+Row = Mapping[Any, Any]  # a result row mapping (column name -> value)
+_IN_CHUNK = 900  # stay below SQLite's bound-parameter limit with room to spare
+
+runs_t = RunRow.__table__  # type: ignore[attr-defined]
+experiments_t = ExperimentRow.__table__  # type: ignore[attr-defined]
+experiment_tags_t = ExperimentTagRow.__table__  # type: ignore[attr-defined]
+params_t = ParamRow.__table__  # type: ignore[attr-defined]
+tags_t = TagRow.__table__  # type: ignore[attr-defined]
+summaries_t = MetricSummaryRow.__table__  # type: ignore[attr-defined]
+
+
+def now_ms() -> int:
+    """The current time in integer milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+def chunked(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    """Consecutive slices of at most size items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def float_or_nan(value: float | None) -> float:
+    """NULL in a value column means NaN (see models.py)."""
+    return float("nan") if value is None else float(value)
+
+
+class SqlStore:
+    """Experiments, runs, params and tags in a SQL database; plain entities out."""
+
+    def __init__(self, tracking_uri: str, artifact_root: str | None = None, must_exist: bool = False) -> None:
+        self.tracking_uri = tracking_uri
+        self.db: Database = get_database(tracking_uri, must_exist=must_exist)
+        self.artifact_root = artifact_root or default_artifact_root(tracking_uri)
+        self._run_pks: dict[str, int] = {}
+
+    # ----------------------------------------------------------------- experiments
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        experiment_id: str | None = None,
+    ) -> str:
+        """Create an experiment; returns its id. A name in use (even in the trash) is an error."""
+        name = validate_experiment_name(name)
+        clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
+        experiment_id = experiment_id or uuid.uuid4().hex
+        location = artifact_location or f"{self.artifact_root}/{experiment_id}"
+        if not location.startswith(("file://", "/")) and "://" not in location:
+            from pathlib import Path
+
+            location = str(Path(location).absolute())
+        timestamp = now_ms()
+        try:
+            with self.db.connect(write=True) as conn:
+                existing = conn.execute(
+                    select(experiments_t.c.lifecycle_stage).where(experiments_t.c.name == name)
+                ).first()
+                if existing is not None:
+                    raise _name_taken(name, existing[0])
+                conn.execute(
+                    insert(experiments_t).values(
+                        experiment_id=experiment_id,
+                        name=name,
+                        artifact_location=location,
+                        lifecycle_stage=LifecycleStage.ACTIVE,
+                        creation_time=timestamp,
+                        last_update_time=timestamp,
+                    )
+                )
+                if clean_tags:
+                    conn.execute(
+                        insert(experiment_tags_t),
+                        [
+                            {"experiment_id": experiment_id, "key": k, "value": v}
+                            for k, v in clean_tags.items()
+                        ],
+                    )
+        except IntegrityError:
+            # Another process created the same name (or id) between our check and insert.
+            raise ExperimentExists(f"Experiment {name!r} already exists.", key=name) from None
+        return experiment_id
+
+    def get_or_create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
+        """The id of the active experiment with that name, created when missing (race-safe)."""
+        name = validate_experiment_name(name)
+        for _ in range(3):
+            found = self._experiment_row_by_name(name)
+            if found is not None:
+                if found["lifecycle_stage"] != LifecycleStage.ACTIVE:
+                    raise _name_taken(name, found["lifecycle_stage"])
+                return str(found["experiment_id"])
+            try:
+                experiment_id = DEFAULT_EXPERIMENT_ID if name == DEFAULT_EXPERIMENT_NAME else None
+                return self.create_experiment(name, tags=tags, experiment_id=experiment_id)
+            except ExperimentExists:
+                continue
+        raise ExperimentExists(f"Experiment {name!r} could not be created.", key=name)
+
+    def _experiment_row_by_name(self, name: str) -> Row | None:
+        with self.db.connect() as conn:
+            row = conn.execute(select(experiments_t).where(experiments_t.c.name == name)).mappings().first()
+            return dict(row) if row else None
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with that id (any lifecycle stage)."""
+        experiments = self.get_experiments([str(experiment_id)])
+        if not experiments:
+            raise ExperimentNotFound(f"No experiment with id {experiment_id!r}.")
+        return experiments[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with that name, or None."""
+        row = self._experiment_row_by_name(name)
+        return self.get_experiment(row["experiment_id"]) if row else None
+
+    def get_experiments(self, experiment_ids: Sequence[str]) -> list[Experiment]:
+        """Experiments by id, in the order given (unknown ids are skipped)."""
+        with self.db.connect() as conn:
+            rows: list[Row] = []
+            tags: dict[str, dict[str, str]] = {}
+            for chunk in chunked(list(experiment_ids)):
+                rows += (
+                    conn.execute(select(experiments_t).where(experiments_t.c.experiment_id.in_(chunk)))
+                    .mappings()
+                    .all()
+                )
+                for t in conn.execute(
+                    select(experiment_tags_t).where(experiment_tags_t.c.experiment_id.in_(chunk))
+                ):
+                    tags.setdefault(t.experiment_id, {})[t.key] = t.value
+        by_id = {
+            row["experiment_id"]: _experiment_entity(row, tags.get(row["experiment_id"], {})) for row in rows
+        }
+        return [by_id[i] for i in experiment_ids if i in by_id]
+
+    def list_experiments(self, view_type: str = "ACTIVE_ONLY") -> list[Experiment]:
+        """Every experiment of the lifecycle view, by name."""
+        query = select(experiments_t.c.experiment_id).order_by(experiments_t.c.name)
+        if view_type == "ACTIVE_ONLY":
+            query = query.where(experiments_t.c.lifecycle_stage == LifecycleStage.ACTIVE)
+        elif view_type == "DELETED_ONLY":
+            query = query.where(experiments_t.c.lifecycle_stage == LifecycleStage.DELETED)
+        with self.db.connect() as conn:
+            ids = [row[0] for row in conn.execute(query)]
+        return self.get_experiments(ids)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an experiment a new (unused) name."""
+        new_name = validate_experiment_name(new_name)
+        try:
+            with self.db.connect(write=True) as conn:
+                self._require_experiment(conn, experiment_id)
+                clash = conn.execute(
+                    select(experiments_t.c.experiment_id, experiments_t.c.lifecycle_stage).where(
+                        experiments_t.c.name == new_name
+                    )
+                ).first()
+                if clash is not None and clash[0] != experiment_id:
+                    raise _name_taken(new_name, clash[1])
+                conn.execute(
+                    update(experiments_t)
+                    .where(experiments_t.c.experiment_id == experiment_id)
+                    .values(name=new_name, last_update_time=now_ms())
+                )
+        except IntegrityError:
+            raise ExperimentExists(f"Experiment {new_name!r} already exists.", key=new_name) from None
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Set (or replace) a tag of an experiment."""
+        key = validate_key(key, "tag")
+        value = validate_tag_value(key, value)
+        with self.db.connect(write=True) as conn:
+            self._require_experiment(conn, experiment_id)
+            conn.execute(
+                delete(experiment_tags_t).where(
+                    and_(experiment_tags_t.c.experiment_id == experiment_id, experiment_tags_t.c.key == key)
+                )
+            )
+            conn.execute(insert(experiment_tags_t).values(experiment_id=experiment_id, key=key, value=value))
+
+    def _require_experiment(self, conn: Connection, experiment_id: str) -> Row:
+        row = (
+            conn.execute(select(experiments_t).where(experiments_t.c.experiment_id == str(experiment_id)))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise ExperimentNotFound(f"No experiment with id {experiment_id!r}.")
+        return row
+
+    # ----------------------------------------------------------------- runs
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str | None,
+        user_id: str,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+        source_type: str | None = None,
+        source_name: str | None = None,
+        entry_point: str | None = None,
+        source_version: str | None = None,
+        status: str = RunStatus.RUNNING,
+        run_id: str | None = None,
+    ) -> Run:
+        """Create a run in an active experiment; returns it."""
+        from .names import memorable_name
+
+        name = validate_run_name(run_name) if run_name is not None else memorable_name()
+        clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
+        if status not in RunStatus.ALL:
+            raise InvalidInput(f"Invalid status {status!r}: use one of {', '.join(RunStatus.ALL)}.")
+        if source_type is not None and source_type not in SourceType.ALL:
+            raise InvalidInput(
+                f"Invalid source type {source_type!r}: use one of {', '.join(SourceType.ALL)}."
+            )
+        run_id = run_id or uuid.uuid4().hex
+        start = start_time if start_time is not None else now_ms()
+        clean_tags.setdefault(ctx.RUN_NAME, name)
+        if parent_run_id:
+            clean_tags[ctx.PARENT_RUN_ID] = parent_run_id
+        with self.db.connect(write=True) as conn:
+            experiment = self._require_experiment(conn, experiment_id)
+            if experiment["lifecycle_stage"] != LifecycleStage.ACTIVE:
+                raise InvalidState(
+                    f"Experiment {experiment['name']!r} is in the trash: restore it before adding runs."
+                )
+            if parent_run_id is not None and self._run_row(conn, parent_run_id) is None:
+                raise RunNotFound(f"Parent run {parent_run_id!r} not found.")
+            artifact_uri = (
+                f"{str(local_path_of(experiment['artifact_location'])).rstrip('/')}/{run_id}/artifacts"
+            )
+            result = conn.execute(
+                insert(runs_t).values(
+                    run_id=run_id,
+                    experiment_id=str(experiment_id),
+                    run_name=name,
+                    user_id=user_id,
+                    status=status,
+                    start_time=start,
+                    heartbeat_time=start if status == RunStatus.RUNNING else None,
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    source_type=source_type,
+                    source_name=source_name,
+                    entry_point=entry_point,
+                    source_version=source_version,
+                    parent_run_id=parent_run_id,
+                    artifact_uri=artifact_uri,
+                )
+            )
+            run_pk = int(result.inserted_primary_key[0])  # type: ignore[index]
+            if clean_tags:
+                conn.execute(
+                    insert(tags_t), [{"run_pk": run_pk, "key": k, "value": v} for k, v in clean_tags.items()]
+                )
+        self._run_pks[run_id] = run_pk
+        return self.get_run(run_id)
+
+    def _run_row(self, conn: Connection, run_id: str) -> Row | None:
+        row = conn.execute(select(runs_t).where(runs_t.c.run_id == run_id)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _require_run(self, conn: Connection, run_id: str, active: bool = False) -> Row:
+        if not isinstance(run_id, str) or not run_id:
+            raise RunNotFound(f"Run {run_id!r} not found: give a run id (32 hex characters).")
+        row = self._run_row(conn, run_id)
+        if row is None:
+            raise RunNotFound(f"Run {run_id!r} not found.")
+        if active and row["lifecycle_stage"] != LifecycleStage.ACTIVE:
+            raise InvalidState(f"Run {run_id!r} is in the trash: restore it before changing it.")
+        return row
+
+    def run_pk(self, run_id: str) -> int:
+        """The internal integer key of a run (cached; it never changes)."""
+        pk = self._run_pks.get(run_id)
+        if pk is None:
+            with self.db.connect() as conn:
+                pk = int(self._require_run(conn, run_id)["id"])
+            self._run_pks[run_id] = pk
+        return pk
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with its params, latest metrics (with summaries) and tags."""
+        with self.db.connect() as conn:
+            row = self._require_run(conn, run_id)
+            return self.load_runs(conn, [row])[0]
+
+    def load_runs(self, conn: Connection, rows: Sequence[Row]) -> list[Run]:
+        """Entities for run rows, with params, summaries and tags fetched in a constant number of queries."""
+        pks = [int(row["id"]) for row in rows]
+        params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+        tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+        summaries: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in pks}
+        for chunk in chunked(pks):
+            for p in conn.execute(
+                select(params_t.c.run_pk, params_t.c.key, params_t.c.value).where(
+                    params_t.c.run_pk.in_(chunk)
+                )
+            ):
+                params[p[0]][p[1]] = p[2]
+            for t in conn.execute(
+                select(tags_t.c.run_pk, tags_t.c.key, tags_t.c.value).where(tags_t.c.run_pk.in_(chunk))
+            ):
+                tags[t[0]][t[1]] = t[2]
+            for s in conn.execute(select(summaries_t).where(summaries_t.c.run_pk.in_(chunk))).mappings():
+                summaries[s["run_pk"]][s["key"]] = summary_entity(s)
+        runs = []
+        for row in rows:
+            pk = int(row["id"])
+            run_summaries = {key: summaries[pk][key] for key in sorted(summaries[pk])}
+            data = RunData(
+                params=dict(sorted(params[pk].items())),
+                metrics={key: s.latest_value for key, s in run_summaries.items()},
+                tags=dict(sorted(tags[pk].items())),
+                metric_summaries=run_summaries,
+            )
+            runs.append(Run(info=run_info_entity(row), data=data))
+        return runs
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+        clear_end_time: bool = False,
+    ) -> None:
+        """Change a run's status, end time or name."""
+        values: dict[str, Any] = {}
+        if status is not None:
+            if status not in RunStatus.ALL:
+                raise InvalidInput(f"Invalid status {status!r}: use one of {', '.join(RunStatus.ALL)}.")
+            values["status"] = status
+            if status == RunStatus.RUNNING:
+                values["heartbeat_time"] = now_ms()
+        if end_time is not None or clear_end_time:
+            values["end_time"] = end_time
+        if run_name is not None:
+            values["run_name"] = validate_run_name(run_name)
+        if not values:
+            return
+        with self.db.connect(write=True) as conn:
+            row = self._require_run(conn, run_id)
+            conn.execute(update(runs_t).where(runs_t.c.id == row["id"]).values(**values))
+            if run_name is not None:
+                self._upsert(conn, tags_t, int(row["id"]), {ctx.RUN_NAME: values["run_name"]})
+
+    def heartbeat(self, run_ids: Sequence[str], timestamp: int | None = None) -> None:
+        """Record that the processes logging these runs are alive."""
+        if not run_ids:
+            return
+        with self.db.connect(write=True) as conn:
+            conn.execute(
+                update(runs_t)
+                .where(and_(runs_t.c.run_id.in_(list(run_ids)), runs_t.c.status == RunStatus.RUNNING))
+                .values(heartbeat_time=timestamp or now_ms())
+            )
+
+    # ----------------------------------------------------------------- params and tags
+    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+        """Write params; the same value again is fine, a different value is an error (nothing written)."""
+        clean = {validate_key(k, "param"): validate_param_value(k, v) for k, v in params.items()}
+        if not clean:
+            return
+        with self.db.connect(write=True) as conn:
+            pk = int(self._require_run(conn, run_id, active=True)["id"])
+            self._insert_params(conn, pk, run_id, clean)
+
+    def _insert_params(self, conn: Connection, pk: int, run_id: str, clean: Mapping[str, str]) -> None:
+        existing: dict[str, str] = dict(
+            conn.execute(
+                select(params_t.c.key, params_t.c.value).where(
+                    and_(params_t.c.run_pk == pk, params_t.c.key.in_(list(clean)))
+                )
+            ).all()
+        )
+        for key, value in clean.items():
+            if key in existing and existing[key] != value:
+                raise ParamImmutable(
+                    f"Param {key!r} of run {run_id} is already {existing[key]!r}; cannot change it to "
+                    f"{value!r} (params are write-once: log a new key or start a new run).",
+                    key=key,
+                )
+        new = [{"run_pk": pk, "key": k, "value": v} for k, v in clean.items() if k not in existing]
+        if new:
+            conn.execute(insert(params_t), new)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
+        """Set (or replace) tags of a run."""
+        clean = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in tags.items()}
+        if not clean:
+            return
+        with self.db.connect(write=True) as conn:
+            pk = int(self._require_run(conn, run_id, active=True)["id"])
+            self._upsert(conn, tags_t, pk, clean)
+
+    def _upsert(self, conn: Connection, table: Any, pk: int, values: Mapping[str, str]) -> None:
+        conn.execute(delete(table).where(and_(table.c.run_pk == pk, table.c.key.in_(list(values)))))
+        conn.execute(insert(table), [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag; a missing key is an error naming it."""
+        with self.db.connect(write=True) as conn:
+            pk = int(self._require_run(conn, run_id, active=True)["id"])
+            result = conn.execute(delete(tags_t).where(and_(tags_t.c.run_pk == pk, tags_t.c.key == key)))
+            if result.rowcount == 0:
+                raise InvalidInput(f"Run {run_id} has no tag {key!r}.", key=key)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[tuple[str, float, int, int]] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
+    ) -> None:
+        """Params, tags and metric points (key, value, timestamp, step) in one transaction: all or nothing."""
+        from .metric_store import write_points
+
+        clean_params = {
+            validate_key(k, "param"): validate_param_value(k, v) for k, v in (params or {}).items()
+        }
+        clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
+        with self.db.connect(write=True) as conn:
+            pk = int(self._require_run(conn, run_id, active=True)["id"])
+            if clean_params:
+                self._insert_params(conn, pk, run_id, clean_params)
+            if clean_tags:
+                self._upsert(conn, tags_t, pk, clean_tags)
+            if metrics:
+                write_points(self.db, conn, [(pk, key, value, ts, step) for key, value, ts, step in metrics])
+
+    def count_runs(
+        self, experiment_ids: Sequence[str], lifecycle_stage: str = LifecycleStage.ACTIVE
+    ) -> dict[str, int]:
+        """Runs per experiment in that lifecycle stage."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(runs_t.c.experiment_id, func.count())
+                .where(
+                    and_(
+                        runs_t.c.experiment_id.in_(list(experiment_ids)),
+                        runs_t.c.lifecycle_stage == lifecycle_stage,
+                    )
+                )
+                .group_by(runs_t.c.experiment_id)
+            ).all()
+        counts = {str(e): 0 for e in experiment_ids}
+        counts.update({row[0]: int(row[1]) for row in rows})
+        return counts
+
+
+def summary_entity(row: Row) -> MetricSummary:
+    """A MetricSummary from a metric_summaries row (NULL values are NaN)."""
+    return MetricSummary(
+        key=row["key"],
+        latest_value=float_or_nan(row["latest_value"]),
+        latest_step=int(row["latest_step"]),
+        latest_timestamp=int(row["latest_timestamp"]),
+        min_value=float_or_nan(row["min_value"]),
+        max_value=float_or_nan(row["max_value"]),
+        count=int(row["count"]),
+    )
+
+
+def run_info_entity(row: Row) -> RunInfo:
+    """A RunInfo from a runs row."""
+    return RunInfo(
+        run_id=row["run_id"],
+        run_name=row["run_name"],
+        experiment_id=row["experiment_id"],
+        user_id=row["user_id"],
+        status=row["status"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        lifecycle_stage=row["lifecycle_stage"],
+        artifact_uri=row["artifact_uri"],
+        deleted_time=row["deleted_time"],
+        source_type=row["source_type"],
+        source_name=row["source_name"],
+        entry_point=row["entry_point"],
+        source_version=row["source_version"],
+        parent_run_id=row["parent_run_id"],
+        heartbeat_time=row["heartbeat_time"],
+    )
+
+
+def _experiment_entity(row: Row, tags: dict[str, str]) -> Experiment:
+    return Experiment(
+        experiment_id=row["experiment_id"],
+        name=row["name"],
+        artifact_location=row["artifact_location"],
+        lifecycle_stage=row["lifecycle_stage"],
+        creation_time=row["creation_time"],
+        last_update_time=row["last_update_time"],
+        deleted_time=row["deleted_time"],
+        tags=dict(sorted(tags.items())),
+    )
+
+
+def _name_taken(name: str, stage: str) -> ExperimentExists:
+    if stage == LifecycleStage.DELETED:
+        return ExperimentExists(
+            f"Experiment {name!r} is in the trash: restore it (`runyard experiments restore`) or purge it "
+            "(`runyard gc`) before reusing the name.",
+            key=name,
+        )
+    return ExperimentExists(f"Experiment {name!r} already exists: choose another name.", key=name)

@@ -1,0 +1,125 @@
+"""Validation of keys, values and metric numbers; every error names the offending key."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+
+from .exceptions import InvalidInput
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_RUN_NAME_LENGTH = 250
+MAX_EXPERIMENT_NAME_LENGTH = 500
+
+_KEY_PATTERN = re.compile(r"^[\w\-. /]+$")
+_valid_keys: set[str] = set()  # cache: log_metric validates the same few keys millions of times
+
+
+def validate_key(key: object, kind: str) -> str:
+    """Check a param/metric/tag key: letters, digits, _ - . / space, at most 250 characters."""
+    if key.__class__ is str and key in _valid_keys:
+        return key  # type: ignore[return-value]
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"Invalid {kind} key {key!r}: a key must be a non-empty string.", key=str(key))
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(
+            f"Invalid {kind} key {key[:40]!r}...: {len(key)} characters, at most {MAX_KEY_LENGTH} allowed.",
+            key=key,
+        )
+    if not _KEY_PATTERN.match(key) or key != key.strip() or "//" in key or key.startswith("/"):
+        raise InvalidInput(
+            f"Invalid {kind} key {key!r}: use letters, digits, underscores, dashes, periods, spaces and "
+            "slashes (no leading slash, no '//', no leading or trailing space).",
+            key=key,
+        )
+    if len(_valid_keys) < 100_000:
+        _valid_keys.add(key)
+    return key
+
+
+def validate_param_value(key: str, value: object) -> str:
+    """Turn a param value into its string (at most 6000 characters)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidInput(
+            f"Param {key!r} value has {len(text)} characters; at most {MAX_PARAM_VALUE_LENGTH} allowed.",
+            key=key,
+        )
+    return text
+
+
+def validate_tag_value(key: str, value: object) -> str:
+    """Turn a tag value into its string (at most 8000 characters)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput(
+            f"Tag {key!r} value has {len(text)} characters; at most {MAX_TAG_VALUE_LENGTH} allowed.",
+            key=key,
+        )
+    return text
+
+
+def validate_metric_value(key: str, value: object) -> float:
+    """A metric value must be a real number (NaN and +/-inf are allowed); bools and strings are not."""
+    if value.__class__ is float:
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        # numpy scalars are numbers.Real; torch tensors of one element have .item()
+        item = getattr(value, "item", None)
+        if item is not None and not isinstance(value, str | bytes):
+            try:
+                return validate_metric_value(key, item())
+            except (TypeError, ValueError):
+                pass
+        raise InvalidInput(
+            f"Metric {key!r} value {value!r} is not a number: log ints or floats (NaN and inf are fine).",
+            key=key,
+        )
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, value)  # type: ignore[arg-type]
+
+
+def validate_step(key: str, step: object) -> int:
+    """Steps are integers; None means 0 (as in MLflow)."""
+    if step is None:
+        return 0
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise InvalidInput(f"Metric {key!r} step {step!r} must be an integer.", key=key)
+    return int(step)
+
+
+def validate_timestamp(key: str, timestamp: object) -> int | None:
+    """Timestamps are integer milliseconds since the epoch."""
+    if timestamp is None:
+        return None
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
+        raise InvalidInput(f"Metric {key!r} timestamp {timestamp!r} must be integer milliseconds.", key=key)
+    return int(timestamp)
+
+
+def validate_run_name(name: object) -> str:
+    """Run names are non-empty strings of at most 250 characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"Invalid run name {name!r}: give a non-empty name.")
+    if len(name) > MAX_RUN_NAME_LENGTH:
+        raise InvalidInput(f"Run name has {len(name)} characters; at most {MAX_RUN_NAME_LENGTH} allowed.")
+    return name.strip()
+
+
+def validate_experiment_name(name: object) -> str:
+    """Experiment names: non-empty, at most 500 characters; may be a path like /team/vision/resnet."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"Invalid experiment name {name!r}: give a non-empty name.")
+    name = name.strip()
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise InvalidInput(
+            f"Experiment name has {len(name)} characters; at most {MAX_EXPERIMENT_NAME_LENGTH} allowed."
+        )
+    if "//" in name or (name.endswith("/") and name != "/"):
+        raise InvalidInput(f"Invalid experiment name {name!r}: no empty folder names ('//' or trailing '/').")
+    return name

@@ -1,0 +1,185 @@
+"""Background batching writer: log_metric appends to a buffer; a thread writes batches.
+
+`log_metric` costs a tuple and a list append (no database round trip). A daemon thread wakes every
+flush interval (RUNYARD_FLUSH_INTERVAL, default 1 s), or sooner when the buffer fills, and writes
+what is buffered with executemany in one transaction. `flush()`, `end_run()` and interpreter exit
+write everything. A crash loses at most the points of the last interval; a failed write keeps its
+points buffered and is retried, and `flush()` raises the error.
+
+The writer is fork-safe: a forked child gets a fresh lock, an empty buffer and no thread (the
+parent's buffered points stay the parent's), and starts its own thread on first use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING
+
+from .config import HEARTBEAT_INTERVAL_SECONDS, flush_interval_seconds
+
+if TYPE_CHECKING:
+    from .store import SqlStore
+
+MAX_BUFFERED_BEFORE_WAKE = 20_000
+BATCH_SIZE = 50_000
+
+# (run_id, key, value, timestamp_ms, step)
+BufferedPoint = tuple[str, str, float, int, int]
+
+_writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
+
+
+class MetricWriter:
+    """Buffers metric points of one store and writes them in batches from a background thread."""
+
+    def __init__(self, store: SqlStore, flush_interval: float | None = None) -> None:
+        self.store = store
+        self.flush_interval = flush_interval if flush_interval is not None else flush_interval_seconds()
+        self._buffer: list[BufferedPoint] = []
+        self._heartbeat_runs: set[str] = set()
+        self._last_heartbeat = 0.0
+        self._init_process_state()
+        _writers.add(self)
+
+    def _init_process_state(self) -> None:
+        self._lock = threading.Lock()  # guards _buffer swaps
+        self._write_lock = threading.Lock()  # one writer of batches at a time
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._last_error: BaseException | None = None
+        self._stopping = False
+
+    # -- hot path ---------------------------------------------------------------------------
+    def add(self, point: BufferedPoint) -> None:
+        """Buffer one point (already validated)."""
+        with self._lock:
+            buffer = self._buffer
+            buffer.append(point)
+        if self._thread is None or self._pid != os.getpid():
+            self._ensure_thread()
+        if len(buffer) >= MAX_BUFFERED_BEFORE_WAKE:
+            self._wake.set()
+
+    def add_many(self, points: list[BufferedPoint]) -> None:
+        """Buffer several points at once (already validated: all or nothing)."""
+        with self._lock:
+            self._buffer.extend(points)
+        self._ensure_thread()
+        if len(self._buffer) >= MAX_BUFFERED_BEFORE_WAKE:
+            self._wake.set()
+
+    # -- heartbeats --------------------------------------------------------------------------
+    def watch_run(self, run_id: str) -> None:
+        """Send heartbeats for this run while the process lives."""
+        self._heartbeat_runs.add(run_id)
+        self._ensure_thread()
+
+    def unwatch_run(self, run_id: str) -> None:
+        """Stop heartbeats for this run (it ended)."""
+        self._heartbeat_runs.discard(run_id)
+
+    # -- flushing ----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write every buffered point now; raise the error if the store refused them."""
+        self._write_pending(raise_errors=True)
+
+    def pending(self) -> int:
+        """How many points wait in the buffer."""
+        return len(self._buffer)
+
+    def _take(self) -> list[BufferedPoint]:
+        with self._lock:
+            taken, self._buffer = self._buffer, []
+        return taken
+
+    def _write_pending(self, raise_errors: bool) -> None:
+        with self._write_lock:
+            taken = self._take()
+            for start in range(0, len(taken), BATCH_SIZE):
+                batch = taken[start : start + BATCH_SIZE]
+                try:
+                    self._write_batch(batch)
+                except BaseException as error:
+                    with self._lock:  # put back what was not written, ahead of newer points
+                        self._buffer = taken[start:] + self._buffer
+                    self._last_error = error
+                    if raise_errors:
+                        raise
+                    return
+            self._last_error = None
+
+    def _write_batch(self, batch: list[BufferedPoint]) -> None:
+        from .metric_store import write_points
+
+        store = self.store
+        pk_of = store.run_pk
+        rows = [(pk_of(run_id), key, value, ts, step) for run_id, key, value, ts, step in batch]
+        with store.db.connect(write=True) as conn:
+            write_points(store.db, conn, rows)
+
+    def _ensure_thread(self) -> None:
+        if self._pid != os.getpid():
+            self._after_fork_in_child()
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._loop, name="runyard-writer", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if self._buffer:
+                self._write_pending(raise_errors=False)
+                if self._last_error is not None:
+                    time.sleep(min(self.flush_interval, 1.0))  # back off, keep the points, retry
+            self._maybe_heartbeat()
+
+    def _maybe_heartbeat(self) -> None:
+        now = time.monotonic()
+        if not self._heartbeat_runs or now - self._last_heartbeat < HEARTBEAT_INTERVAL_SECONDS:
+            return
+        self._last_heartbeat = now
+        try:
+            self.store.heartbeat(sorted(self._heartbeat_runs))
+        except Exception:  # noqa: BLE001 - a missed heartbeat is retried next interval
+            pass
+
+    def _after_fork_in_child(self) -> None:
+        self._buffer = []
+        self._heartbeat_runs = set()
+        self._init_process_state()
+
+    def close(self) -> None:
+        """Write everything and stop the thread (interpreter exit)."""
+        if self._pid != os.getpid():
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            self._write_pending(raise_errors=False)
+        except Exception:  # noqa: BLE001 - at exit there is nobody left to tell
+            pass
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_writers):
+        writer._after_fork_in_child()
+
+
+def _flush_all_at_exit() -> None:
+    for writer in list(_writers):
+        writer.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_flush_all_at_exit)
