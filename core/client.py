@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .artifacts import ArtifactRepository
 from .config import default_tracking_uri, normalize_tracking_uri
-from .entities import Experiment, FileInfo, Metric, Run, RunStatus
+from .entities import Experiment, FileInfo, Metric, PagedList, Run, RunStatus
 from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:
@@ -118,6 +118,21 @@ class TrackingClient:
     def rename_run(self, run_id: str, new_name: str) -> None:
         """Give a run a new name."""
         self.store.update_run(run_id, run_name=new_name)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """One page of runs matching the filter; `.token` of the result continues (None on the last page)."""
+        from .search import search_runs_page
+
+        ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+        return search_runs_page(self.store, ids, filter_string, run_view_type, max_results, order_by, page_token)
 
     # ----------------------------------------------------------------- logging
     def log_param(self, run_id: str, key: str, value: object) -> None:
