@@ -14,6 +14,7 @@ from .entities import Experiment, FileInfo, Metric, PagedList, Run, RunStatus
 from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:
+    from .browse import ExperimentOverview, RunKeys
     from .store import SqlStore
 
 
@@ -239,6 +240,39 @@ class TrackingClient:
 
         destination = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="runyard-"))
         return str(self.artifact_repository(run_id).download(path or None, destination))
+
+    # ----------------------------------------------------------------- browsing (TUI; core/browse.py)
+    def experiment_overview(self, experiment_ids: Sequence[str]) -> ExperimentOverview:
+        """ExperimentOverview of the active runs: total, running, failed, last activity, runs per user."""
+        from .browse import experiment_overview
+
+        return experiment_overview(self.store, list(experiment_ids))
+
+    def run_keys(self, experiment_ids: Sequence[str], run_view_type: str = "ACTIVE_ONLY") -> RunKeys:
+        """RunKeys: distinct param, metric and tag keys of the experiments' runs in that view."""
+        from .browse import run_keys
+
+        return run_keys(self.store, list(experiment_ids), run_view_type)
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Runs by id in the order given (unknown ids skipped); cheap refresh of RUNNING runs."""
+        from .browse import get_runs
+
+        return get_runs(self.store, list(run_ids))
+
+    def run_names(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """Names of runs by id."""
+        from .browse import run_names
+
+        return run_names(self.store, list(run_ids))
+
+    def runs_signature(
+        self, experiment_ids: Sequence[str], run_view_type: str = "ACTIVE_ONLY"
+    ) -> tuple[int, int]:
+        """A value that changes when runs are added to or removed from the experiments."""
+        from .browse import runs_signature
+
+        return runs_signature(self.store, list(experiment_ids), run_view_type)
 
 
 def _or(value: int | None, default: int) -> int:

@@ -1,0 +1,136 @@
+"""Read-only queries for browsing: experiment overview, column keys, runs by id, change signatures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, select
+
+from .entities import LifecycleStage, Run, RunStatus, ViewType
+
+if TYPE_CHECKING:
+    from .store import SqlStore
+
+
+@dataclass(frozen=True)
+class ExperimentOverview:
+    """Counts over the active runs of one or more experiments."""
+
+    total_runs: int = 0
+    running: int = 0
+    failed: int = 0
+    last_activity: int | None = None
+    runs_per_user: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    """The distinct param, metric and tag keys of a set of runs, each sorted."""
+
+    params: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+def _stage_condition(runs_t: Any, view_type: str) -> Any:
+    if view_type == ViewType.DELETED_ONLY:
+        return runs_t.c.lifecycle_stage == LifecycleStage.DELETED
+    if view_type == ViewType.ALL:
+        return runs_t.c.lifecycle_stage.in_([LifecycleStage.ACTIVE, LifecycleStage.DELETED])
+    return runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE
+
+
+def experiment_overview(store: SqlStore, experiment_ids: Sequence[str]) -> ExperimentOverview:
+    """Total, running and failed active runs, the latest activity time and runs per user."""
+    from .store import runs_t
+
+    ids = [str(e) for e in experiment_ids]
+    if not ids:
+        return ExperimentOverview()
+    where = and_(runs_t.c.experiment_id.in_(ids), runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE)
+    with store.db.connect() as conn:
+        per_status = conn.execute(
+            select(runs_t.c.status, func.count()).where(where).group_by(runs_t.c.status)
+        ).all()
+        last = conn.execute(
+            select(
+                func.max(runs_t.c.start_time), func.max(runs_t.c.end_time), func.max(runs_t.c.heartbeat_time)
+            ).where(where)
+        ).one()
+        per_user = conn.execute(
+            select(runs_t.c.user_id, func.count())
+            .where(where)
+            .group_by(runs_t.c.user_id)
+            .order_by(func.count().desc(), runs_t.c.user_id)
+        ).all()
+    counts = {str(status): int(count) for status, count in per_status}
+    times = [int(t) for t in last if t is not None]
+    return ExperimentOverview(
+        total_runs=sum(counts.values()),
+        running=counts.get(RunStatus.RUNNING, 0),
+        failed=counts.get(RunStatus.FAILED, 0),
+        last_activity=max(times) if times else None,
+        runs_per_user={str(user): int(count) for user, count in per_user},
+    )
+
+
+def run_keys(
+    store: SqlStore, experiment_ids: Sequence[str], view_type: str = ViewType.ACTIVE_ONLY
+) -> RunKeys:
+    """Distinct param, metric and tag keys over the runs of the experiments in that lifecycle view."""
+    from .store import params_t, runs_t, summaries_t, tags_t
+
+    ids = [str(e) for e in experiment_ids]
+    if not ids:
+        return RunKeys()
+    runs_of = select(runs_t.c.id).where(
+        and_(runs_t.c.experiment_id.in_(ids), _stage_condition(runs_t, view_type))
+    )
+    found: list[list[str]] = []
+    with store.db.connect() as conn:
+        for table in (params_t, summaries_t, tags_t):
+            query = select(table.c.key).distinct().where(table.c.run_pk.in_(runs_of)).order_by(table.c.key)
+            found.append([str(row[0]) for row in conn.execute(query)])
+    return RunKeys(params=found[0], metrics=found[1], tags=found[2])
+
+
+def get_runs(store: SqlStore, run_ids: Sequence[str]) -> list[Run]:
+    """Runs by id (any lifecycle stage) with params, metrics and tags, in the order given."""
+    from .store import chunked, runs_t
+
+    rows: dict[str, Any] = {}
+    with store.db.connect() as conn:
+        for chunk in chunked(list(dict.fromkeys(run_ids))):
+            for row in conn.execute(select(runs_t).where(runs_t.c.run_id.in_(list(chunk)))).mappings():
+                rows[row["run_id"]] = dict(row)
+        ordered = [rows[run_id] for run_id in run_ids if run_id in rows]
+        return store.load_runs(conn, ordered)
+
+
+def run_names(store: SqlStore, run_ids: Sequence[str]) -> dict[str, str]:
+    """The names of runs by id (unknown ids are left out)."""
+    from .store import chunked, runs_t
+
+    names: dict[str, str] = {}
+    with store.db.connect() as conn:
+        for chunk in chunked(list(dict.fromkeys(run_ids))):
+            query = select(runs_t.c.run_id, runs_t.c.run_name).where(runs_t.c.run_id.in_(list(chunk)))
+            names.update({str(run_id): str(name) for run_id, name in conn.execute(query)})
+    return names
+
+
+def runs_signature(
+    store: SqlStore, experiment_ids: Sequence[str], view_type: str = ViewType.ACTIVE_ONLY
+) -> tuple[int, int]:
+    """(run count, highest internal run key) of the experiments: changes when runs are added or removed."""
+    from .store import runs_t
+
+    ids = [str(e) for e in experiment_ids]
+    if not ids:
+        return (0, 0)
+    where = and_(runs_t.c.experiment_id.in_(ids), _stage_condition(runs_t, view_type))
+    with store.db.connect() as conn:
+        count, highest = conn.execute(select(func.count(), func.max(runs_t.c.id)).where(where)).one()
+    return (int(count or 0), int(highest or 0))
