@@ -29,6 +29,12 @@ def normalize_tracking_uri(uri_or_path: str) -> str:
     if "://" in text:
         if text.startswith("postgresql://") or text.startswith("postgres://"):
             return "postgresql+psycopg://" + text.split("://", 1)[1]
+        if text.startswith("sqlite:///") and not text.startswith("sqlite:////"):
+            # A relative SQLite path is pinned to the current directory now: a later os.chdir must not
+            # send new pooled connections to a different (empty) file.
+            path, sep, query = text[len("sqlite:///") :].partition("?")
+            if path and path != ":memory:":
+                return "sqlite:///" + str(Path(path).expanduser().absolute()) + sep + query
         return text
     return "sqlite:///" + str(Path(text).expanduser().absolute())
 

@@ -149,8 +149,8 @@ class Database:
                 cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
                 cursor.execute("PRAGMA foreign_keys = ON")
                 cursor.execute("PRAGMA synchronous = NORMAL")
-                if path is not None:
-                    cursor.execute("PRAGMA journal_mode = WAL")
+                # WAL is switched on by schema.ensure_schema once the store's version is known to be
+                # ours: the journal mode lives in the file header, and a newer store is never modified.
                 cursor.close()
 
             @event.listens_for(engine, "begin")
@@ -176,8 +176,8 @@ class Database:
     @contextmanager
     def connect(self, write: bool = False) -> Iterator[Connection]:
         """A Core connection in a transaction: committed on success, rolled back on error, closed."""
-        engine = self.engine if not write else self._writer()
         try:
+            engine = self.engine if not write else self._writer()
             with engine.begin() as conn:
                 yield conn
         except Exception as error:
@@ -191,7 +191,13 @@ class Database:
         """An ORM session: commits on success, rolls back on error, always closes."""
         from sqlmodel import Session
 
-        engine = self.engine if not write else self._writer()
+        try:
+            engine = self.engine if not write else self._writer()
+        except Exception as error:
+            translated = _translate(error, self)
+            if translated is error:
+                raise
+            raise translated from error
         session = Session(engine, expire_on_commit=False)
         try:
             yield session

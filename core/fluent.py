@@ -221,6 +221,8 @@ def active_run() -> ActiveRun | None:
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
     """End the innermost active run (writes its buffered metrics first)."""
+    if status not in RunStatus.TERMINAL:  # check before the run leaves the stack: a typo must not orphan it
+        raise InvalidInput(f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}.")
     run = active_run()
     if run is not None:
         _end_specific_run(run, status)
@@ -406,3 +408,64 @@ def _after_fork_in_child() -> None:
 atexit.register(_end_runs_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ----------------------------------------------------------------------------- lifecycle (core/lifecycle.py)
+def delete_run(run_id: str | list[str], delete_descendants: bool = True) -> list[str]:
+    """Move runs (and their descendants unless told not to) to the trash; returns the ids deleted."""
+    return _client().delete_run(run_id, delete_descendants)
+
+
+def restore_run(run_id: str | list[str], restore_descendants: bool = True) -> list[str]:
+    """Bring runs back from the trash with the descendants deleted together with them; returns ids."""
+    return _client().restore_run(run_id, restore_descendants)
+
+
+def delete_runs(
+    experiment_id: str, max_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
+) -> int:
+    """Delete active runs started at or before a time, oldest first (no cascade); returns the count."""
+    return _client().delete_runs(experiment_id, max_timestamp_millis, max_runs, dry_run)
+
+
+def restore_runs(
+    experiment_id: str, min_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
+) -> int:
+    """Restore runs deleted at or after a time (no cascade); returns the count."""
+    return _client().restore_runs(experiment_id, min_timestamp_millis, max_runs, dry_run)
+
+
+def delete_experiment(experiment_id: str) -> None:
+    """Move an experiment to the trash (its runs are hidden with it; its name stays reserved)."""
+    _client().delete_experiment(experiment_id)
+
+
+def restore_experiment(experiment_id: str) -> None:
+    """Bring an experiment back from the trash with its runs."""
+    _client().restore_experiment(experiment_id)
+
+
+def rename_run(run_id: str, new_name: str) -> None:
+    """Give a run a new name."""
+    _client().rename_run(run_id, new_name)
+
+
+def rename_experiment(experiment_id: str, new_name: str) -> None:
+    """Give an experiment a new (unused) name."""
+    _client().rename_experiment(experiment_id, new_name)
+
+
+def rename_experiment_folder(old_prefix: str, new_prefix: str) -> dict[str, str]:
+    """Rename every experiment under a folder prefix (e.g. /vision -> /cv); returns {old: new}."""
+    return _client().rename_experiment_folder(old_prefix, new_prefix)
+
+
+def gc(
+    older_than: Any = None,
+    run_ids: list[str] | None = None,
+    experiment_ids: list[str] | None = None,
+    dry_run: bool = False,
+) -> Any:
+    """Permanently remove trashed runs and experiments (see TrackingClient.gc); returns a GcResult."""
+    flush()
+    return _client().gc(older_than, run_ids, experiment_ids, dry_run)

@@ -66,6 +66,7 @@ def ensure_schema(database: Database) -> None:
         conn.rollback()
     if version is not None:
         _check(version, database)
+        _enable_wal(database)
         return
     from sqlmodel import SQLModel
 
@@ -77,11 +78,30 @@ def ensure_schema(database: Database) -> None:
         version = _read_version(conn)  # another process may have won the race
         if version is None:
             SQLModel.metadata.create_all(conn, tables=[m.__table__ for m in models.ALL_TABLES])  # type: ignore[attr-defined]
-            conn.execute(
-                models.SchemaVersionRow.__table__.insert().values(id=1, version=CURRENT_SCHEMA_VERSION)
-            )  # type: ignore[attr-defined]
-            return
-    _check(version, database)
+            version_table = models.SchemaVersionRow.__table__  # type: ignore[attr-defined]
+            conn.execute(version_table.insert().values(id=1, version=CURRENT_SCHEMA_VERSION))
+    if version is not None:
+        _check(version, database)
+    _enable_wal(database)
+
+
+def _enable_wal(database: Database) -> None:
+    """Put a SQLite file store in WAL mode (persistent in the file; a no-op when it already is)."""
+    from .config import sqlite_file_path
+
+    engine = database._engine
+    if not database.is_sqlite or engine is None or sqlite_file_path(database.uri) is None:
+        return
+    raw = engine.raw_connection()  # driver autocommit: the pragma must run outside a transaction
+    try:
+        cursor = raw.cursor()
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
 
 
 def upgrade(database: Database) -> tuple[int, int]:
