@@ -7,7 +7,8 @@ MLflow's search syntax plus OR, NOT and parentheses (precedence NOT > AND > OR):
 
 Identifiers are ``<entity>.<key>`` with entity metrics/params/tags/attributes (or an alias such as
 ``metric``, ``param``, ``tag``, ``attr``, ``run``); a bare name is an attribute. The key is
-everything after the first dot; a key with spaces or punctuation is quoted with backticks or double
+everything after the first dot and may hold ``-`` and ``/`` unquoted (``metrics.val-loss``,
+``metrics.train/loss``); a key with spaces or other punctuation is quoted with backticks or double
 quotes. Values are numbers or strings in single or double quotes; a doubled quote inside a quoted
 string or key stands for one quote (``'it''s'``) and backslashes are kept as typed. An unquoted
 number compared with a param, tag or string attribute is the string exactly as typed.
@@ -172,7 +173,7 @@ _NUMBER_RE = re.compile(
     re.IGNORECASE,
 )
 _WORD_RE = re.compile(r"[^\W\d]\w*")
-_KEY_SEGMENT_RE = re.compile(r"\w+")
+_KEY_SEGMENT_RE = re.compile(r"\w[\w/-]*")  # after the prefix: val-loss, train/loss
 _DELIMITERS = "()=!<>,'\"`"
 _OPERATORS = ("<>", "!=", "==", ">=", "<=", "=", "<", ">")
 
@@ -250,7 +251,7 @@ def _tokenize(source: str) -> list[_Token]:
         char = source[pos]
         previous = tokens[-1] if tokens else None
         if previous and previous.kind == "IDENT" and previous.pos + len(previous.text) == pos:
-            if char not in _DELIMITERS:  # e.g. metrics.val-loss, metrics.train/loss
+            if char not in _DELIMITERS:  # e.g. metrics.val+loss, metrics.a:b
                 whole = source[previous.pos : _word_end(source, pos)]
                 _fail(
                     f"Unexpected '{char}' in key '{whole}': quote keys with punctuation in backticks",
