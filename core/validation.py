@@ -81,7 +81,7 @@ def validate_metric_value(key: str, value: object) -> float:
     try:
         return float(value)
     except OverflowError:
-        return math.copysign(math.inf, value)  # type: ignore[arg-type]
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]  # an int beyond float range
 
 
 def validate_step(key: str, step: object) -> int:
