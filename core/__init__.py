@@ -119,3 +119,30 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+# ----------------------------------------------------------------------------- lifecycle (core/lifecycle.py)
+from .fluent import (  # noqa: E402
+    delete_experiment,
+    delete_run,
+    delete_runs,
+    gc,
+    rename_experiment,
+    rename_experiment_folder,
+    rename_run,
+    restore_experiment,
+    restore_run,
+    restore_runs,
+)
+
+__all__ += [
+    "delete_experiment",
+    "delete_run",
+    "delete_runs",
+    "gc",
+    "rename_experiment",
+    "rename_experiment_folder",
+    "rename_run",
+    "restore_experiment",
+    "restore_run",
+    "restore_runs",
+]

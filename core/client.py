@@ -15,6 +15,7 @@ from .validation import validate_key, validate_metric_value, validate_step, vali
 
 if TYPE_CHECKING:
     from .browse import ExperimentOverview, RunKeys
+    from .lifecycle import GcResult
     from .store import SqlStore
 
 
@@ -273,6 +274,76 @@ class TrackingClient:
         from .browse import runs_signature
 
         return runs_signature(self.store, list(experiment_ids), run_view_type)
+
+    # ----------------------------------------------------------------- lifecycle (core/lifecycle.py)
+    @property
+    def retention_days(self) -> float:
+        """Days a deleted run stays in the trash before `gc` may remove it (RUNYARD_RETENTION_DAYS)."""
+        from .config import retention_days
+
+        return retention_days()
+
+    def delete_run(
+        self, run_id: str | Sequence[str], delete_descendants: bool = True, dry_run: bool = False
+    ) -> list[str]:
+        """Move runs (and their descendants unless told not to) to the trash; returns the ids deleted."""
+        from . import lifecycle
+
+        return lifecycle.delete_run(self.store, run_id, delete_descendants, dry_run)
+
+    def restore_run(
+        self, run_id: str | Sequence[str], restore_descendants: bool = True, dry_run: bool = False
+    ) -> list[str]:
+        """Bring runs back from the trash with the descendants deleted together with them; returns ids."""
+        from . import lifecycle
+
+        return lifecycle.restore_run(self.store, run_id, restore_descendants, dry_run)
+
+    def delete_runs(
+        self, experiment_id: str, max_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
+    ) -> int:
+        """Delete active runs started at or before a time, oldest first (no cascade); returns the count."""
+        from . import lifecycle
+
+        return lifecycle.delete_runs(self.store, str(experiment_id), max_timestamp_millis, max_runs, dry_run)
+
+    def restore_runs(
+        self, experiment_id: str, min_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
+    ) -> int:
+        """Restore runs deleted at or after a time (no cascade); returns the count."""
+        from . import lifecycle
+
+        return lifecycle.restore_runs(self.store, str(experiment_id), min_timestamp_millis, max_runs, dry_run)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Move an experiment to the trash (its runs are hidden with it; its name stays reserved)."""
+        from . import lifecycle
+
+        lifecycle.delete_experiment(self.store, str(experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Bring an experiment back from the trash with its runs."""
+        from . import lifecycle
+
+        lifecycle.restore_experiment(self.store, str(experiment_id))
+
+    def rename_experiment_folder(self, old_prefix: str, new_prefix: str) -> dict[str, str]:
+        """Rename every experiment under a folder prefix; returns {old name: new name}."""
+        from . import lifecycle
+
+        return lifecycle.rename_experiment_folder(self.store, old_prefix, new_prefix)
+
+    def gc(
+        self,
+        older_than: Any = None,
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> GcResult:
+        """Permanently remove trashed runs/experiments (older than older_than, or exactly those named)."""
+        from . import lifecycle
+
+        return lifecycle.gc(self.store, older_than, run_ids, experiment_ids, dry_run)
 
 
 def _or(value: int | None, default: int) -> int:
