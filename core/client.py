@@ -345,6 +345,15 @@ class TrackingClient:
 
         return lifecycle.gc(self.store, older_than, run_ids, experiment_ids, dry_run)
 
+    # ----------------------------------------------------------------- interop (issue 9)
+    def get_metric_history_frame(
+        self, run_ids: Sequence[str] | str, keys: Sequence[str] | str | None = None
+    ) -> Any:
+        """Every point as a long pandas DataFrame: run_id, key, step, timestamp, value (runyard[pandas])."""
+        from .interop.frames import metric_history_frame
+
+        return metric_history_frame(self.store, run_ids, keys)
+
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value

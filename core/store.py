@@ -91,6 +91,7 @@ class SqlStore:
         artifact_location: str | None = None,
         tags: Mapping[str, str] | None = None,
         experiment_id: str | None = None,
+        creation_time: int | None = None,
     ) -> str:
         """Create an experiment; returns its id. A name in use (even in the trash) is an error."""
         name = validate_experiment_name(name)
@@ -101,7 +102,7 @@ class SqlStore:
             from pathlib import Path
 
             location = str(Path(location).absolute())
-        timestamp = now_ms()
+        timestamp = creation_time if creation_time is not None else now_ms()  # demo: a fixed clock
         try:
             with self.db.connect(write=True) as conn:
                 existing = conn.execute(
