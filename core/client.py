@@ -15,6 +15,7 @@ from .validation import validate_key, validate_metric_value, validate_step, vali
 
 if TYPE_CHECKING:
     from .browse import ExperimentOverview, RunKeys
+    from .history import DownsampledHistory  # run details (issue 6)
     from .lifecycle import GcResult
     from .store import SqlStore
 
@@ -344,6 +345,29 @@ class TrackingClient:
         from . import lifecycle
 
         return lifecycle.gc(self.store, older_than, run_ids, experiment_ids, dry_run)
+
+    # ----------------------------------------------------------------- run details (issue 6: history.py)
+    def get_metric_history_downsampled(
+        self, run_id: str, key: str, max_points: int, x_axis: str = "step", since_step: int | None = None
+    ) -> DownsampledHistory:
+        """At most max_points buckets (last value, min, max) of a metric; only steps > since_step if given."""
+        from .history import downsample_history
+
+        return downsample_history(self.store, run_id, key, max_points, x_axis, since_step)
+
+    def artifact_local_path(self, run_id: str, path: str) -> str:
+        """The local file system path of an artifact (checked to stay inside the run's directory)."""
+        return str(self.artifact_repository(run_id).resolve(path))
+
+    def read_artifact_head(self, run_id: str, path: str, max_bytes: int = 1 << 20) -> tuple[bytes, int]:
+        """The first max_bytes of an artifact file and its full size in bytes (previews read no more)."""
+        from .exceptions import InvalidInput
+
+        target = self.artifact_repository(run_id).resolve(path)
+        if not target.is_file():
+            raise InvalidInput(f"No artifact file {path!r} in run {run_id}.")
+        with open(target, "rb") as handle:
+            return handle.read(max_bytes), target.stat().st_size
 
     # ----------------------------------------------------------------- interop (issue 9)
     def get_metric_history_frame(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .entities import Metric
+from .metric_blocks import write_blocks  # per-block min/max/last for charts (history.py)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -97,6 +98,7 @@ def write_points(database: Database, conn: Connection, points: Sequence[PointRow
     try:
         cursor.executemany(_insert_sql(placeholder), rows)
         cursor.executemany(_summary_sql(placeholder), fold_summaries(points))
+        write_blocks(cursor, placeholder, points)
     finally:
         cursor.close()
 
