@@ -134,3 +134,29 @@ def runs_signature(
     with store.db.connect() as conn:
         count, highest = conn.execute(select(func.count(), func.max(runs_t.c.id)).where(where)).one()
     return (int(count or 0), int(highest or 0))
+
+
+def descendant_run_ids(store: SqlStore, run_ids: Sequence[str]) -> list[str]:
+    """Active runs below these runs (children, grandchildren, ...), not including the runs themselves."""
+    from .store import chunked, runs_t
+
+    seen = set(run_ids)
+    frontier = list(seen)
+    found: list[str] = []
+    with store.db.connect() as conn:
+        while frontier:
+            next_frontier: list[str] = []
+            for chunk in chunked(frontier):
+                query = select(runs_t.c.run_id).where(
+                    and_(
+                        runs_t.c.parent_run_id.in_(list(chunk)),
+                        runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE,
+                    )
+                )
+                for (run_id,) in conn.execute(query):
+                    if run_id not in seen:
+                        seen.add(run_id)
+                        next_frontier.append(run_id)
+                        found.append(run_id)
+            frontier = next_frontier
+    return found

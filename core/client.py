@@ -276,6 +276,12 @@ class TrackingClient:
 
         return runs_signature(self.store, list(experiment_ids), run_view_type)
 
+    def descendant_run_ids(self, run_ids: Sequence[str]) -> list[str]:
+        """Active runs below these runs (children, grandchildren, ...)."""
+        from .browse import descendant_run_ids
+
+        return descendant_run_ids(self.store, list(run_ids))
+
     # ----------------------------------------------------------------- lifecycle (core/lifecycle.py)
     @property
     def retention_days(self) -> float:

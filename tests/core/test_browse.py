@@ -76,3 +76,14 @@ def test_signature_changes_when_a_run_is_added(client: TrackingClient) -> None:
     assert after[0] == 5 and after != before
     assert client.runs_signature([vision], "DELETED_ONLY")[0] == 0
     assert client.runs_signature([vision], "ALL")[0] == 5
+
+
+def test_descendants_include_grandchildren_once(client: TrackingClient) -> None:
+    experiment = client.create_experiment("/sweep")
+    parent = client.create_run(experiment, run_name="parent").info.run_id
+    child = client.create_run(experiment, run_name="child", parent_run_id=parent).info.run_id
+    grandchild = client.create_run(experiment, run_name="grandchild", parent_run_id=child).info.run_id
+    client.create_run(experiment, run_name="unrelated")
+    assert sorted(client.descendant_run_ids([parent])) == sorted([child, grandchild])
+    assert client.descendant_run_ids([parent, child]) == [grandchild]
+    assert client.descendant_run_ids([grandchild]) == []
