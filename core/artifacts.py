@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from .entities import FileInfo
@@ -88,9 +90,18 @@ class ArtifactRepository:
         destination = self.resolve(clean, "artifact_file")
         destination.parent.mkdir(parents=True, exist_ok=True)
         self.resolve(clean, "artifact_file")  # the parent may be a symlink created meanwhile
-        temporary = destination.with_name(destination.name + ".tmp-runyard")
-        temporary.write_bytes(data)
-        os.replace(temporary, destination)
+        # A fresh temporary file (O_EXCL): a fixed name could be a planted link leading out of the run.
+        # os.open with mode 0o666 keeps the umask's permissions (mkstemp would make it private).
+        temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp-runyard")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        handle = os.open(temporary, flags, 0o666)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, destination)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         return clean
 
     def list(self, path: str | None = None) -> list[FileInfo]:
@@ -122,10 +133,22 @@ class ArtifactRepository:
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / (source.name if path else "artifacts")
         if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
+            shutil.copytree(source, target, dirs_exist_ok=True, ignore=self._links_out_of_run)
         else:
             shutil.copyfile(source, target)
         return target
+
+    def _links_out_of_run(self, directory: str, names: Iterable[str]) -> set[str]:
+        """copytree's ignore hook: the entries of directory that are links leading out of the run."""
+        root = self.root.resolve()
+        skipped = set()
+        for name in names:
+            entry = Path(directory) / name
+            if entry.is_symlink():
+                resolved = entry.resolve()
+                if resolved != root and root not in resolved.parents:
+                    skipped.add(name)
+        return skipped
 
     def delete_all(self) -> None:
         """Remove the run's whole artifact directory (garbage collection)."""
