@@ -402,7 +402,20 @@ def _after_fork_in_child() -> None:
     # owns none of its runs, and registers a flush at multiprocessing's exit (which skips atexit).
     mp = sys.modules.get("multiprocessing.util")
     if mp is not None:
-        mp.Finalize(None, flush, exitpriority=100)  # type: ignore[attr-defined]
+        _register_flush_at_mp_exit(mp)
+        # A multiprocessing.Process child clears its finalizers right after the fork, then runs the
+        # registered after-forkers: register once more from there, or its points would be lost.
+        global _mp_after_forker_registered
+        if not _mp_after_forker_registered:
+            _mp_after_forker_registered = True
+            mp.register_after_fork(_register_flush_at_mp_exit, lambda _: _register_flush_at_mp_exit(mp))
+
+
+_mp_after_forker_registered = False
+
+
+def _register_flush_at_mp_exit(mp: Any) -> None:
+    mp.Finalize(None, flush, exitpriority=100)
 
 
 atexit.register(_end_runs_at_exit)
