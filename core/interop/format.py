@@ -35,7 +35,7 @@ CHUNK_POINTS = 10_000
 HASH_BLOCK = 1 << 20
 
 # Ids become directory names in the target's artifact root: letters, digits, '-' and '_' only.
-_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 _SPECIAL_OUT = {math.inf: "Infinity", -math.inf: "-Infinity"}
@@ -72,7 +72,7 @@ def decode_values(values: list[Any]) -> list[float]:
 
 def check_run_id(run_id: object) -> str:
     """A run id safe as a directory name (MLflow's and runyard's 32 hex both pass)."""
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
         raise DumpError(f"Bad run id {run_id!r} in the dump: expected up to 32 letters, digits, '-' or '_'.")
     return run_id
 

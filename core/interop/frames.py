@@ -91,9 +91,7 @@ def metric_history_frame(
     )
 
 
-def _block(
-    numpy: Any, rows: list[tuple[Any, ...]], run_code: int, key_codes: dict[str, int]
-) -> tuple[Any, ...]:
+def _block(numpy: Any, rows: Sequence[Any], run_code: int, key_codes: dict[str, int]) -> tuple[Any, ...]:
     """Column arrays of one block of (key, step, timestamp, value) rows; NULL values become NaN."""
     keys, steps, timestamps, values = zip(*rows, strict=True)
     codes = numpy.fromiter((key_codes.setdefault(k, len(key_codes)) for k in keys), numpy.int32, len(keys))

@@ -1,0 +1,199 @@
+"""The interop commands of `runyard`: export, import, copy, import-mlflow (added by `register`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..config import default_tracking_uri, mask_uri, normalize_tracking_uri
+from ..exceptions import RunyardError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _store_option(function: F) -> F:
+    return click.option(
+        "--store",
+        "store",
+        metavar="URI",
+        default=None,
+        help="Tracking store: a database URL or a path to a .db file "
+        "[default: $RUNYARD_TRACKING_URI, else ./runyard.db].",
+    )(function)
+
+
+def _resolve_store(store: str | None) -> str:
+    """--store of the command, else of `runyard` itself, else the default store."""
+    if store is None:
+        context = click.get_current_context(silent=True)
+        root = context.find_root() if context is not None else None
+        if root is not None and isinstance(root.obj, dict):
+            store = root.obj.get("store")
+    return normalize_tracking_uri(store or default_tracking_uri())
+
+
+def _experiment_option(function: F) -> F:
+    return click.option(
+        "--experiment",
+        "-e",
+        "experiments",
+        multiple=True,
+        metavar="NAME",
+        help="Only this experiment (repeat for several) [default: all].",
+    )(function)
+
+
+def _on_conflict_option(function: F) -> F:
+    return click.option(
+        "--on-conflict",
+        type=click.Choice(["skip", "fail"]),
+        default="skip",
+        show_default=True,
+        help="A run id already in the target: skip it, or refuse the whole import before writing.",
+    )(function)
+
+
+def _print_import(result: Any) -> None:
+    click.echo(
+        f"Imported {result.runs_imported} run(s) with {result.metric_points:,} metric points and "
+        f"{result.artifact_files} artifact file(s); skipped {result.runs_skipped} already present; "
+        f"experiments: {result.experiments_created} created, {result.experiments_reused} reused "
+        f"({result.seconds:.1f} s)."
+    )
+    for note in result.notes:
+        click.echo(f"Note: {note}")
+
+
+@click.command("export")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@_experiment_option
+@click.option("--filter", "-f", "filter_string", default="", metavar="QUERY", help="Only runs matching.")
+@click.option("--include-deleted", is_flag=True, help="Also runs and experiments in the trash.")
+@click.option("--no-artifacts", is_flag=True, help="Leave artifact files out of the dump.")
+@_store_option
+def export_command(
+    out_dir: str,
+    experiments: tuple[str, ...],
+    filter_string: str,
+    include_deleted: bool,
+    no_artifacts: bool,
+    store: str | None,
+) -> None:
+    """Write runs to OUT_DIR as a versioned, checksummed dump (JSON Lines + artifact files).
+
+    \b
+    Example:
+      runyard export --store runs.db --experiment /team/vision dump/
+    """
+    from . import export_runs
+
+    try:
+        result = export_runs(
+            _resolve_store(store),
+            out_dir,
+            list(experiments) or None,
+            filter_string,
+            include_deleted,
+            not no_artifacts,
+        )
+    except RunyardError as error:
+        raise click.ClickException(str(error)) from None
+    counts = result.counts
+    click.echo(
+        f"Exported {counts['runs']} run(s) of {counts['experiments']} experiment(s) with "
+        f"{result.metric_points:,} metric points and {counts['artifacts']} artifact file(s) to {out_dir} "
+        f"({result.seconds:.1f} s)."
+    )
+
+
+@click.command("import")
+@click.argument("in_dir", type=click.Path(file_okay=False, exists=True))
+@_on_conflict_option
+@_store_option
+def import_command(in_dir: str, on_conflict: str, store: str | None) -> None:
+    """Load a dump written by `runyard export` into a store (checked first; runs already there are skipped).
+
+    \b
+    Example:
+      runyard import --store postgresql://tracker@db/runs dump/
+    """
+    from . import import_runs
+
+    try:
+        result = import_runs(_resolve_store(store), in_dir, on_conflict)
+    except RunyardError as error:
+        raise click.ClickException(str(error)) from None
+    _print_import(result)
+
+
+@click.command("copy")
+@click.option("--from", "source", required=True, metavar="URI", help="Store to copy from.")
+@click.option("--to", "target", required=True, metavar="URI", help="Store to copy into (created if new).")
+@_experiment_option
+@click.option("--filter", "-f", "filter_string", default="", metavar="QUERY", help="Only runs matching.")
+@click.option("--active-only", is_flag=True, help="Leave runs and experiments in the trash behind.")
+@_on_conflict_option
+def copy_command(
+    source: str,
+    target: str,
+    experiments: tuple[str, ...],
+    filter_string: str,
+    active_only: bool,
+    on_conflict: str,
+) -> None:
+    """Copy runs (with metrics, artifacts, trash state) from one store to another.
+
+    \b
+    Example:
+      runyard copy --from runyard.db --to postgresql://tracker@db/runs
+    """
+    from . import copy_runs
+
+    try:
+        result = copy_runs(
+            normalize_tracking_uri(source),
+            normalize_tracking_uri(target),
+            list(experiments) or None,
+            filter_string,
+            not active_only,
+            on_conflict,
+        )
+    except RunyardError as error:
+        raise click.ClickException(str(error)) from None
+    _print_import(result)
+
+
+@click.command("import-mlflow")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="MLFLOW_TRACKING_URI",
+    help="sqlite:///mlflow.db, a database URL, or an ./mlruns directory (never modified).",
+)
+@_experiment_option
+@_store_option
+def import_mlflow_command(source: str, experiments: tuple[str, ...], store: str | None) -> None:
+    """Copy experiments, runs, metric histories, tags and artifacts from MLflow (needs runyard[mlflow]).
+
+    \b
+    Example:
+      runyard import-mlflow --from sqlite:///mlflow.db --store runyard.db
+    """
+    from . import import_mlflow
+
+    target = _resolve_store(store)
+    try:
+        result = import_mlflow(source, target, list(experiments) or None)
+    except RunyardError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"From MLflow {mask_uri(source)} into {mask_uri(target)}:")
+    _print_import(result)
+
+
+def register(group: click.Group) -> None:
+    """Add export, import, copy and import-mlflow to the `runyard` command group."""
+    for command in (export_command, import_command, copy_command, import_mlflow_command):
+        group.add_command(command)
