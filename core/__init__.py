@@ -146,3 +146,8 @@ __all__ += [
     "restore_run",
     "restore_runs",
 ]
+
+# ----------------------------------------------------------------------------- interop (core/interop/)
+from .interop import copy_runs, export_runs, import_mlflow, import_runs  # noqa: E402
+
+__all__ += ["copy_runs", "export_runs", "import_mlflow", "import_runs"]
