@@ -2,17 +2,21 @@
 
 Points reach the database through the DBAPI's executemany inside one transaction, never through ORM
 objects (the ORM is ~15x slower here). The per-(run, key) summary is folded in Python first, so a
-batch of 10,000 points of 10 keys costs 10 summary upserts, not 10,000.
+batch of 10,000 points of 10 keys costs 10 summary upserts, not 10,000. The hot path avoids
+per-point Python work where it can: a batch of one run binds (key, value, timestamp, step) taken
+by a C-level itemgetter, with the run's integer key written into the statement; SQLite stores a
+bound NaN as NULL by itself, other backends get NaN replaced by NULL in Python.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
 from .entities import Metric
-from .metric_blocks import write_blocks  # per-block min/max/last for charts (history.py)
+from .metric_blocks import BlockRow, fold_blocks, upsert_blocks_sql  # per-block rows for charts
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -21,12 +25,18 @@ if TYPE_CHECKING:
 
 # (run_pk, key, value, timestamp, step)
 PointRow = tuple[int, str, float, int, int]
+# (run_pk, key, latest_value, latest_step, latest_timestamp, min_value, max_value, count)
+SummaryRow = tuple[int, str, float | None, int, int, float | None, float | None, int]
 
-_NEG_INF = -math.inf
+_INF = math.inf
+_key_value_ts_step = itemgetter(1, 2, 3, 4)
+_value_of = itemgetter(2)
 
 
-def _insert_sql(placeholder: str) -> str:
-    marks = ", ".join([placeholder] * 5)
+def _insert_sql(placeholder: str, run_pk: int | None = None) -> str:
+    """The point INSERT; with run_pk, the run's integer key is part of the statement (4 parameters)."""
+    first = placeholder if run_pk is None else str(int(run_pk))
+    marks = ", ".join([first] + [placeholder] * 4)
     return f'INSERT INTO metrics (run_pk, "key", value, timestamp, step) VALUES ({marks})'
 
 
@@ -55,52 +65,134 @@ def _summary_sql(placeholder: str) -> str:
 
 
 def fold_summaries(
-    points: Sequence[PointRow],
-) -> list[tuple[int, str, float | None, int, int, float | None, float | None, int]]:
-    """Per (run_pk, key): latest (greatest step, timestamp, value; NaN lowest), min, max, count."""
-    folded: dict[tuple[int, str], list] = {}  # type: ignore[type-arg]
-    for run_pk, key, value, timestamp, step in points:
-        nan = value != value
-        order_value = _NEG_INF if nan else value
-        entry = folded.get((run_pk, key))
+    points: Iterable[tuple[Any, str, float, int, int]], run_pks: Mapping[Any, int] | None = None
+) -> list[SummaryRow]:
+    """Per (run, key): latest (greatest step, timestamp, value; NaN lowest), min, max, count.
+
+    The first element of a point is a run_pk, or a run id mapped to its run_pk through run_pks.
+    """
+    # entry: [latest_step, latest_timestamp, latest_value, min, max, count]; min/max start at
+    # +inf/-inf and NaN never compares, so min == +inf and max == -inf at the end means "all NaN".
+    folded: dict[tuple[Hashable, str], list[Any]] = {}
+    get = folded.get
+    for run, key, value, timestamp, step in points:
+        entry = get((run, key))
         if entry is None:
-            folded[(run_pk, key)] = [
+            if value == value:
+                folded[(run, key)] = [step, timestamp, value, value, value, 1]
+            else:
+                folded[(run, key)] = [step, timestamp, value, _INF, -_INF, 1]
+            continue
+        latest_step = entry[0]
+        if step > latest_step or (
+            step == latest_step
+            and (timestamp > entry[1] or (timestamp == entry[1] and value == value and not entry[2] > value))
+        ):
+            entry[0] = step
+            entry[1] = timestamp
+            entry[2] = value
+        if value < entry[3]:
+            entry[3] = value
+        if value > entry[4]:
+            entry[4] = value
+        entry[5] += 1
+    rows: list[SummaryRow] = []
+    for (run, key), (step, timestamp, value, low, high, count) in folded.items():
+        all_nan = low == _INF and high == -_INF
+        rows.append(
+            (
+                run if run_pks is None else run_pks[run],  # type: ignore[arg-type]
+                key,
+                None if value != value else value,
                 step,
                 timestamp,
-                order_value,
-                value,
-                None if nan else value,
-                None if nan else value,
-                1,
-            ]
-            continue
-        if (step, timestamp, order_value) >= (entry[0], entry[1], entry[2]):
-            entry[0], entry[1], entry[2], entry[3] = step, timestamp, order_value, value
-        if not nan:
-            if entry[4] is None or value < entry[4]:
-                entry[4] = value
-            if entry[5] is None or value > entry[5]:
-                entry[5] = value
-        entry[6] += 1
-    return [
-        (run_pk, key, None if e[3] != e[3] else e[3], e[0], e[1], e[4], e[5], e[6])
-        for (run_pk, key), e in folded.items()
+                None if all_nan else low,
+                None if all_nan else high,
+                count,
+            )
+        )
+    return rows
+
+
+def _point_rows(
+    database: Database, points: Sequence[tuple[Any, str, float, int, int]], run_pks: Mapping[Any, int] | None
+) -> tuple[str, Iterable[tuple[Any, ...]]]:
+    """The INSERT statement and its parameter rows for a batch (NaN as NULL)."""
+    placeholder = database.paramstyle
+    needs_nan_pass = not database.is_sqlite and _may_have_nan(points)
+    if run_pks is not None and len(run_pks) == 1 and not needs_nan_pass:
+        (run_pk,) = run_pks.values()
+        return _insert_sql(placeholder, run_pk), map(_key_value_ts_step, points)
+    if run_pks is None:
+        if not needs_nan_pass:
+            return _insert_sql(placeholder), points
+        return _insert_sql(placeholder), [
+            (run, key, None if value != value else value, ts, step) for run, key, value, ts, step in points
+        ]
+    return _insert_sql(placeholder), [
+        (run_pks[run], key, None if value != value else value, ts, step)
+        for run, key, value, ts, step in points
     ]
 
 
+def _may_have_nan(points: Sequence[tuple[Any, str, float, int, int]]) -> bool:
+    """True when a value may be NaN (a C-level sum: NaN, or inf plus -inf, gives NaN)."""
+    total = sum(map(_value_of, points))
+    return total != total
+
+
 def write_points(database: Database, conn: Connection, points: Sequence[PointRow]) -> None:
-    """Insert points and upsert their summaries inside the caller's transaction."""
+    """Insert points (keyed by run_pk) and upsert their summaries inside the caller's transaction."""
+    write_buffered(database, conn, points, None)
+
+
+def write_buffered(
+    database: Database,
+    conn: Connection,
+    points: Sequence[tuple[Any, str, float, int, int]],
+    run_pks: Mapping[Any, int] | None,
+) -> None:
+    """Insert points whose first element is a run id mapped through run_pks (None: it is the run_pk).
+
+    The batch is folded once into metric blocks (metric_blocks.py); the summaries are derived from
+    the blocks. Blocks and summaries are upserted in the caller's transaction too.
+    """
     if not points:
         return
     placeholder = database.paramstyle
-    rows = [(pk, key, None if value != value else value, ts, step) for pk, key, value, ts, step in points]
+    blocks = fold_blocks(points)  # type: ignore[arg-type]  # keyed by whatever identifies the run
+    if run_pks is not None:
+        blocks = [(run_pks[b[0]], *b[1:]) for b in blocks]  # type: ignore[misc]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(_insert_sql(placeholder), rows)
-        cursor.executemany(_summary_sql(placeholder), fold_summaries(points))
-        write_blocks(cursor, placeholder, points)
+        insert_sql, rows = _point_rows(database, points, run_pks)
+        cursor.executemany(insert_sql, rows)  # type: ignore[arg-type]  # any iterable of rows
+        cursor.executemany(upsert_blocks_sql(placeholder), blocks)
+        cursor.executemany(_summary_sql(placeholder), summaries_from_blocks(blocks))
     finally:
         cursor.close()
+
+
+def summaries_from_blocks(blocks: Iterable[BlockRow]) -> list[SummaryRow]:
+    """Per (run_pk, key), the summary of a batch from its folded blocks (one pass over blocks, not points).
+
+    Blocks cover disjoint step ranges, so the latest point of a (run, key) is the last point of its
+    highest block; min and max skip all-NaN blocks (NULL); counts add up.
+    """
+    folded: dict[tuple[int, str], list[Any]] = {}
+    for run_pk, key, block, low, high, _fs, last_step, _ft, last_ts, last_value, count in blocks:
+        entry = folded.get((run_pk, key))
+        if entry is None:
+            folded[(run_pk, key)] = [block, last_value, last_step, last_ts, low, high, count]
+            continue
+        if block > entry[0]:
+            entry[0], entry[1], entry[2], entry[3] = block, last_value, last_step, last_ts
+        if low is not None and (entry[4] is None or low < entry[4]):
+            entry[4] = low
+        if high is not None and (entry[5] is None or high > entry[5]):
+            entry[5] = high
+        entry[6] += count
+    return [(pk, key, e[1], e[2], e[3], e[4], e[5], e[6]) for (pk, key), e in folded.items()]
 
 
 def read_history(conn: Connection, run_pk: int, key: str) -> list[Metric]:

@@ -86,6 +86,8 @@ def validate_metric_value(key: str, value: object) -> float:
 
 def validate_step(key: str, step: object) -> int:
     """Steps are integers; None means 0 (as in MLflow)."""
+    if step.__class__ is int:  # the hot path: skip the slow numbers.Integral check (~0.25 us)
+        return step  # type: ignore[return-value]
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):

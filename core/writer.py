@@ -1,12 +1,14 @@
 """Background batching writer: log_metric appends to a buffer; a thread writes batches.
 
-`log_metric` costs a tuple and a list append (no database round trip). A daemon thread wakes every
-flush interval (RUNYARD_FLUSH_INTERVAL, default 1 s), or sooner when the buffer fills, and writes
-what is buffered with executemany in one transaction. `flush()`, `end_run()` and interpreter exit
-write everything. A crash loses at most the points of the last interval; a failed write keeps its
-points buffered and is retried, and `flush()` raises the error.
+`log_metric` costs a tuple and a deque append (no database round trip, no lock: `deque.append`
+and `deque.popleft` are atomic, so a point appended while the writer drains the buffer is either
+taken now or stays for the next batch, never lost). A daemon thread wakes every flush interval
+(RUNYARD_FLUSH_INTERVAL, default 1 s), or sooner when the buffer fills, and writes what is
+buffered with executemany in one transaction per batch. `flush()`, `end_run()` and interpreter
+exit write everything. A crash loses at most the points of the last interval; a failed write keeps
+its points buffered (ahead of newer ones) and is retried, and `flush()` raises the error.
 
-The writer is fork-safe: a forked child gets a fresh lock, an empty buffer and no thread (the
+The writer is fork-safe: a forked child gets fresh locks, an empty buffer and no thread (the
 parent's buffered points stay the parent's), and starts its own thread on first use.
 """
 
@@ -17,6 +19,9 @@ import os
 import threading
 import time
 import weakref
+from collections import deque
+from itertools import repeat, starmap
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from .config import HEARTBEAT_INTERVAL_SECONDS, flush_interval_seconds
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
 
 MAX_BUFFERED_BEFORE_WAKE = 20_000
 BATCH_SIZE = 50_000
+
+_run_id_of = itemgetter(0)
 
 # (run_id, key, value, timestamp_ms, step)
 BufferedPoint = tuple[str, str, float, int, int]
@@ -39,14 +46,14 @@ class MetricWriter:
     def __init__(self, store: SqlStore, flush_interval: float | None = None) -> None:
         self.store = store
         self.flush_interval = flush_interval if flush_interval is not None else flush_interval_seconds()
-        self._buffer: list[BufferedPoint] = []
+        self._buffer: deque[BufferedPoint] = deque()
         self._heartbeat_runs: set[str] = set()
         self._last_heartbeat = 0.0
         self._init_process_state()
         _writers.add(self)
 
     def _init_process_state(self) -> None:
-        self._lock = threading.Lock()  # guards _buffer swaps
+        self._lock = threading.Lock()  # guards starting the thread
         self._write_lock = threading.Lock()  # one writer of batches at a time
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,20 +64,20 @@ class MetricWriter:
     # -- hot path ---------------------------------------------------------------------------
     def add(self, point: BufferedPoint) -> None:
         """Buffer one point (already validated)."""
-        with self._lock:
-            buffer = self._buffer
-            buffer.append(point)
-        if self._thread is None or self._pid != os.getpid():
+        buffer = self._buffer
+        buffer.append(point)  # atomic: no lock needed (see the module docstring)
+        if self._thread is None:
             self._ensure_thread()
-        if len(buffer) >= MAX_BUFFERED_BEFORE_WAKE:
+        if len(buffer) >= MAX_BUFFERED_BEFORE_WAKE and not self._wake.is_set():
             self._wake.set()
 
     def add_many(self, points: list[BufferedPoint]) -> None:
         """Buffer several points at once (already validated: all or nothing)."""
-        with self._lock:
-            self._buffer.extend(points)
-        self._ensure_thread()
-        if len(self._buffer) >= MAX_BUFFERED_BEFORE_WAKE:
+        buffer = self._buffer
+        buffer.extend(points)  # atomic for a list argument: no other point lands in between
+        if self._thread is None:
+            self._ensure_thread()
+        if len(buffer) >= MAX_BUFFERED_BEFORE_WAKE and not self._wake.is_set():
             self._wake.set()
 
     # -- heartbeats --------------------------------------------------------------------------
@@ -92,21 +99,22 @@ class MetricWriter:
         """How many points wait in the buffer."""
         return len(self._buffer)
 
-    def _take(self) -> list[BufferedPoint]:
-        with self._lock:
-            taken, self._buffer = self._buffer, []
-        return taken
+    def _take(self, limit: int) -> list[BufferedPoint]:
+        """Remove and return up to limit of the oldest buffered points."""
+        n = min(len(self._buffer), limit)
+        return list(starmap(self._buffer.popleft, repeat((), n)))
 
     def _write_pending(self, raise_errors: bool) -> None:
         with self._write_lock:
-            taken = self._take()
-            for start in range(0, len(taken), BATCH_SIZE):
-                batch = taken[start : start + BATCH_SIZE]
+            # Only what was buffered when the flush began: a busy logger cannot keep flush() running.
+            remaining = len(self._buffer)
+            while remaining > 0:
+                batch = self._take(min(remaining, BATCH_SIZE))
+                remaining -= len(batch)
                 try:
                     self._write_batch(batch)
                 except BaseException as error:
-                    with self._lock:  # put back what was not written, ahead of newer points
-                        self._buffer = taken[start:] + self._buffer
+                    self._buffer.extendleft(reversed(batch))  # keep them, ahead of newer points
                     self._last_error = error
                     if raise_errors:
                         raise
@@ -114,13 +122,12 @@ class MetricWriter:
             self._last_error = None
 
     def _write_batch(self, batch: list[BufferedPoint]) -> None:
-        from .metric_store import write_points
+        from .metric_store import write_buffered
 
         store = self.store
-        pk_of = store.run_pk
-        rows = [(pk_of(run_id), key, value, ts, step) for run_id, key, value, ts, step in batch]
+        run_pks = {run_id: store.run_pk(run_id) for run_id in set(map(_run_id_of, batch))}
         with store.db.connect(write=True) as conn:
-            write_points(store.db, conn, rows)
+            write_buffered(store.db, conn, batch, run_pks)
 
     def _ensure_thread(self) -> None:
         if self._pid != os.getpid():
@@ -154,7 +161,7 @@ class MetricWriter:
             pass
 
     def _after_fork_in_child(self) -> None:
-        self._buffer = []
+        self._buffer = deque()
         self._heartbeat_runs = set()
         self._init_process_state()
 
