@@ -294,13 +294,13 @@ def _existing_run_ids(target: SqlStore, run_ids: list[str]) -> set[str]:
 
 def _map_experiments(
     target: SqlStore, experiments: list[dict[str, Any]], result: ImportResult
-) -> dict[str, str]:
-    """Dump experiment id -> target artifact location; experiments are matched by name, else created."""
+) -> dict[str, tuple[str, str]]:
+    """Dump experiment id -> (target id, artifact location); matched by name, else created."""
     from sqlalchemy import insert, select
 
     from ..store import experiment_tags_t, experiments_t
 
-    locations: dict[str, str] = {}
+    locations: dict[str, tuple[str, str]] = {}
     for record in experiments:
         with target.db.connect(write=True) as conn:
             by_name = conn.execute(
@@ -309,7 +309,7 @@ def _map_experiments(
                 )
             ).first()
             if by_name is not None:
-                locations[record["experiment_id"]] = by_name[1]
+                locations[record["experiment_id"]] = (str(by_name[0]), str(by_name[1]))
                 result.experiments_reused += 1
                 continue
             new_id = record["experiment_id"]
@@ -340,7 +340,7 @@ def _map_experiments(
                     insert(experiment_tags_t),
                     [{"experiment_id": new_id, "key": k, "value": v} for k, v in tags.items()],
                 )
-        locations[record["experiment_id"]] = location
+        locations[record["experiment_id"]] = (new_id, location)
         result.experiments_created += 1
     return locations
 
@@ -367,7 +367,7 @@ def _load_runs(
     target: SqlStore,
     dump: CheckedDump,
     existing: set[str],
-    experiment_locations: dict[str, str],
+    experiment_locations: dict[str, tuple[str, str]],
     result: ImportResult,
 ) -> None:
     """Each run in one transaction: row, params, tags, metric points, artifact files."""
@@ -384,9 +384,10 @@ def _load_runs(
                 reader.skip(run_id)
             result.runs_skipped += 1
             continue
-        location = str(local_path_of(experiment_locations[record["experiment_id"]])).rstrip("/")
-        artifact_uri = f"{location}/{run_id}/artifacts"
+        experiment_id, location = experiment_locations[record["experiment_id"]]
+        artifact_uri = f"{str(local_path_of(location)).rstrip('/')}/{run_id}/artifacts"
         values = {name: record.get(name) for name in _RUN_COLUMNS}
+        values["experiment_id"] = experiment_id
         with target.db.connect(write=True) as conn:
             inserted = conn.execute(insert(runs_t).values(**values, artifact_uri=artifact_uri))
             run_pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
