@@ -66,7 +66,8 @@ def script_path() -> str | None:
     """Absolute path of the launching script, or None in an interactive interpreter."""
     main = sys.modules.get("__main__")
     main_file = getattr(main, "__file__", None)
-    if main_file and not sys.flags.interactive:
+    # `python - < file` sets __file__ to "<stdin>": that is an interactive-style launch, not a script.
+    if main_file and not str(main_file).startswith("<") and not sys.flags.interactive:
         return str(Path(main_file).absolute())
     return None
 
