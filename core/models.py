@@ -25,7 +25,7 @@ def _time_column(nullable: bool = True, index: bool = False) -> Column:  # type:
 def _key_value_indexes(table: str) -> tuple[Index, ...]:
     """(key, value) on SQLite; PostgreSQL's btree rejects long values (tags reach 8000 chars): key only."""
     return (
-        Index(f"ix_{table}_key_value", "key", "value").ddl_if(dialect="sqlite"),
+        Index(f"ix_{table}_key_value", "key", "value", "run_pk").ddl_if(dialect="sqlite"),  # covering
         Index(f"ix_{table}_key", "key").ddl_if(dialect="postgresql"),
     )
 
@@ -137,7 +137,7 @@ class MetricSummaryRow(SQLModel, table=True):
     """Latest point, min, max and count of one (run, key), kept current with every write."""
 
     __tablename__ = "metric_summaries"
-    __table_args__ = (Index("ix_metric_summaries_key_latest", "key", "latest_value"),)
+    __table_args__ = (Index("ix_metric_summaries_key_latest", "key", "latest_value", "run_pk"),)  # covering
     run_pk: int = Field(
         sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     )
@@ -150,25 +150,6 @@ class MetricSummaryRow(SQLModel, table=True):
     count: int = Field(sa_column=Column(BigInteger(), nullable=False))
 
 
-class MetricBlockRow(SQLModel, table=True):
-    """Min, max, last point and count of one (run, key) per block of steps (metric_blocks.py)."""
-
-    __tablename__ = "metric_blocks"
-    run_pk: int = Field(
-        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    )
-    key: str = Field(sa_column=Column(String(250), primary_key=True))
-    block: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))  # step // 1024
-    min_value: float | None = Field(default=None)  # NULL: every point of the block was NaN
-    max_value: float | None = Field(default=None)
-    first_step: int = Field(sa_column=Column(BigInteger(), nullable=False))
-    last_step: int = Field(sa_column=Column(BigInteger(), nullable=False))
-    first_timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
-    last_timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
-    last_value: float | None = Field(default=None)  # NULL means NaN
-    count: int = Field(sa_column=Column(BigInteger(), nullable=False))
-
-
 ALL_TABLES = [
     SchemaVersionRow,
     ExperimentRow,
@@ -178,5 +159,4 @@ ALL_TABLES = [
     TagRow,
     MetricRow,
     MetricSummaryRow,
-    MetricBlockRow,
 ]

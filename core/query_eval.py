@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 from .entities import Run
 from .query import And, Comparison, Node, Not, Or, OrderKey
 
-__all__ = ["evaluate", "sort_runs", "sql_like_pattern"]
+__all__ = ["ascii_lower", "evaluate", "sort_runs", "sql_glob_pattern", "sql_like_pattern"]
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
@@ -60,6 +60,22 @@ def sql_like_pattern(pattern: str) -> str:
     for wild, text in _like_pieces(pattern):
         out.append(text if wild else ("\\" + text if text in "%_\\" else text))
     return "".join(out)
+
+
+def sql_glob_pattern(pattern: str) -> str:
+    """The SQLite GLOB pattern (case-sensitive, whole value) matching exactly what LIKE in evaluate() does."""
+    out: list[str] = []
+    for wild, text in _like_pieces(pattern):
+        if wild:
+            out.append("*" if text == "%" else "?")
+        else:
+            out.append(f"[{text}]" if text in "*?[" else text)
+    return "".join(out)
+
+
+def ascii_lower(text: str) -> str:
+    """Fold ASCII letters only (how ILIKE folds, identically on every backend)."""
+    return text.translate(_ASCII_LOWER)
 
 
 def _value_of(run: Run, entity: str, key: str, aggregate: str | None, now_ms: int) -> Any:

@@ -1,19 +1,64 @@
-"""Run search: filter tree -> SQL, order_by, paging. (Minimal first version: no filter support yet.)"""
+"""Run search: filter and order_by (parsed by query.py, compiled by search_sql.py), keyset paging.
+
+A page is one SELECT (runs with their sort values, filtered, ordered, limited) plus a constant number
+of queries that fetch params, metric summaries and tags of the page's runs (`SqlStore.load_runs`).
+The page token is opaque: it records where the page ended (the last row's sort values and run_id),
+the clock used for `duration`, and a fingerprint of the search, so the next page continues exactly
+after that row even while new runs arrive (keyset pagination, never OFFSET).
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
-
-from .entities import LifecycleStage, PagedList, Run, ViewType
-from .exceptions import InvalidInput, InvalidQuery
+from .entities import PagedList, Run, ViewType
+from .exceptions import InvalidInput
 
 if TYPE_CHECKING:
     from .store import SqlStore
+
+MAX_RESULTS_LIMIT = 50_000
+_TOKEN_VERSION = 1
+
+
+def _fingerprint(
+    experiment_ids: Sequence[str], filter_string: str, run_view_type: str, order_by: Sequence[str]
+) -> str:
+    payload = json.dumps([sorted(experiment_ids), filter_string, run_view_type, list(order_by)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _encode_token(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def _decode_token(token: str, fingerprint: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
+        valid = isinstance(payload, dict) and payload.get("v") == _TOKEN_VERSION
+    except (ValueError, binascii.Error, UnicodeError):
+        valid = False
+    if not valid:
+        raise InvalidInput("Invalid page_token: pass the .token of the previous page unchanged.")
+    if payload.get("f") != fingerprint:
+        raise InvalidInput(
+            "This page_token belongs to a different search: repeat the same experiment ids, filter, "
+            "run_view_type and order_by as the search that returned it."
+        )
+    return payload
+
+
+def _normalize_order_by(order_by: Sequence[str] | str | None) -> list[str]:
+    if order_by is None:
+        return []
+    if isinstance(order_by, str):
+        return [order_by]
+    return [str(item) for item in order_by]
 
 
 def search_runs_page(
@@ -25,27 +70,122 @@ def search_runs_page(
     order_by: Sequence[str] | None = None,
     page_token: str | None = None,
 ) -> PagedList:
-    """One page of runs of the experiments, newest first; `.token` continues (None on the last page)."""
-    from .store import runs_t
+    """One page of runs matching the filter, in order; `.token` continues (None on the last page)."""
+    from .query import parse_filter, parse_order_by
+    from .search_sql import DEFAULT_ORDER, FilterCompiler, page_query, position_of
+    from .store import now_ms
 
-    if filter_string and filter_string.strip():
-        raise InvalidQuery("Filters are not supported yet", filter_string, 0)
-    if not 1 <= max_results <= 50_000:
-        raise InvalidInput("max_results must be between 1 and 50000.")
-    offset = int(json.loads(base64.b64decode(page_token))["offset"]) if page_token else 0
-    query = select(runs_t).where(runs_t.c.experiment_id.in_([str(e) for e in experiment_ids]))
-    if run_view_type == ViewType.ACTIVE_ONLY:
-        query = query.where(runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE)
-    elif run_view_type == ViewType.DELETED_ONLY:
-        query = query.where(runs_t.c.lifecycle_stage == LifecycleStage.DELETED)
-    query = query.order_by(runs_t.c.start_time.desc(), runs_t.c.run_id).offset(offset).limit(max_results + 1)
+    if isinstance(max_results, bool) or not isinstance(max_results, int):
+        raise InvalidInput(f"max_results must be an integer between 1 and {MAX_RESULTS_LIMIT}.")
+    if not 1 <= max_results <= MAX_RESULTS_LIMIT:
+        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS_LIMIT}, got {max_results}.")
+    if run_view_type not in ViewType.VALUES:
+        raise InvalidInput(
+            f"Invalid run_view_type {run_view_type!r}: use one of {', '.join(ViewType.VALUES)}."
+        )
+    ids = [str(experiment_id) for experiment_id in experiment_ids]
+    filter_text = filter_string or ""
+    order_items = _normalize_order_by(order_by)
+    node = parse_filter(filter_text)
+    order = parse_order_by(order_items) or DEFAULT_ORDER
+    fingerprint = _fingerprint(ids, filter_text, run_view_type, order_items)
+    after = None
+    clock = now_ms()
+    if page_token:
+        payload = _decode_token(page_token, fingerprint)
+        clock = int(payload["now"])
+        after = ([(str(state), value) for state, value in payload["after"]], str(payload["run_id"]))
+    if not ids:
+        return PagedList([], None)
+    compiler = FilterCompiler(store.db.dialect, clock)
+    query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
     with store.db.connect() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
-        runs: list[Run] = store.load_runs(conn, rows[:max_results])
+        runs = load_page(conn, store.db.dialect, rows[:max_results])
     token = None
     if len(rows) > max_results:
-        token = base64.b64encode(json.dumps({"offset": offset + max_results}).encode()).decode()
+        last = rows[max_results - 1]
+        positions = [
+            position_of(column, last[f"_sort_{index}"], last.get(f"_present_{index}"))
+            for index, column in enumerate(columns)
+        ]
+        token = _encode_token(
+            {
+                "v": _TOKEN_VERSION,
+                "f": fingerprint,
+                "now": clock,
+                "after": positions,
+                "run_id": last["run_id"],
+            }
+        )
     return PagedList(runs, token)
 
 
-_ = and_
+def _in_chunks(dialect: str, pks: list[int]) -> list[list[int]]:
+    import sqlite3
+
+    if dialect != "sqlite":
+        return [pks]
+    size = 900 if sqlite3.sqlite_version_info < (3, 32) else 30_000  # bound-variable limit
+    return [pks[start : start + size] for start in range(0, len(pks), size)]
+
+
+def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
+    """Runs for page rows, with params, tags and metric summaries in two queries per chunk of runs.
+
+    Same entities as `SqlStore.load_runs`, built from raw DBAPI rows: this is the hot path of every
+    search page, where SQLAlchemy's per-row processing cost more than the queries.
+    """
+    from .entities import MetricSummary, RunData
+    from .store import run_info_entity
+
+    pks = [int(row["id"]) for row in rows]
+    params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+    tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+    summaries: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in pks}
+    nan = float("nan")
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        for chunk in _in_chunks(dialect, pks):
+            args: list[Any]
+            if dialect == "sqlite":
+                marks = ", ".join("?" * len(chunk))
+                where, args = f"run_pk IN ({marks})", [*chunk, *chunk]
+            else:
+                where, args = "run_pk = ANY(%s)", [chunk, chunk]
+            cursor.execute(
+                f'SELECT 0, run_pk, "key", value FROM params WHERE {where} '
+                f'UNION ALL SELECT 1, run_pk, "key", value FROM tags WHERE {where}',
+                args,
+            )
+            for is_tag, pk, key, value in cursor.fetchall():
+                (tags if is_tag else params)[pk][key] = value
+            cursor.execute(
+                'SELECT run_pk, "key", latest_value, latest_step, latest_timestamp, min_value, max_value, '
+                f"count FROM metric_summaries WHERE {where}",
+                args[: len(args) // 2],
+            )
+            for pk, key, latest, step, timestamp, low, high, count in cursor.fetchall():
+                summaries[pk][key] = MetricSummary(
+                    key,
+                    nan if latest is None else latest,
+                    step,
+                    timestamp,
+                    nan if low is None else low,
+                    nan if high is None else high,
+                    count,
+                )
+    finally:
+        cursor.close()
+    runs = []
+    for row in rows:
+        pk = int(row["id"])
+        run_summaries = dict(sorted(summaries[pk].items()))
+        data = RunData(
+            params=dict(sorted(params[pk].items())),
+            metrics={key: summary.latest_value for key, summary in run_summaries.items()},
+            tags=dict(sorted(tags[pk].items())),
+            metric_summaries=run_summaries,
+        )
+        runs.append(Run(info=run_info_entity(row), data=data))
+    return runs
