@@ -150,6 +150,25 @@ class MetricSummaryRow(SQLModel, table=True):
     count: int = Field(sa_column=Column(BigInteger(), nullable=False))
 
 
+class MetricBlockRow(SQLModel, table=True):
+    """Min, max, last point and count of one (run, key) per block of steps (metric_blocks.py)."""
+
+    __tablename__ = "metric_blocks"
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    block: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))  # step // 1024
+    min_value: float | None = Field(default=None)  # NULL: every point of the block was NaN
+    max_value: float | None = Field(default=None)
+    first_step: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    last_step: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    first_timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    last_timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    last_value: float | None = Field(default=None)  # NULL means NaN
+    count: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
 ALL_TABLES = [
     SchemaVersionRow,
     ExperimentRow,
@@ -159,4 +178,5 @@ ALL_TABLES = [
     TagRow,
     MetricRow,
     MetricSummaryRow,
+    MetricBlockRow,
 ]
