@@ -1,0 +1,104 @@
+"""The `runyard` command line (click): runs, experiments, gc, export, db, and the TUI entry points.
+
+Errors of the core (RunyardError) are printed as one line `Error: <message>` with passwords masked;
+a query error prints its multi-line message with the caret and exits with status 2, as does a
+store that cannot be opened. Nothing here prints a traceback unless RUNYARD_DEBUG is set.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from ..config import mask_uri
+from ..exceptions import InvalidQuery, RunyardError, StoreError
+from .common import store_option
+
+
+class CommandError(click.ClickException):
+    """A RunyardError (or unexpected failure) shown as `Error: <message>` with an exit status."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(mask_uri(message))
+        self.exit_code = exit_code
+
+
+class RunyardGroup(click.Group):
+    """The root group: turns core errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; translate RunyardError and unexpected exceptions into CommandError."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except InvalidQuery as error:
+            raise CommandError(error.message, exit_code=2) from None
+        except StoreError as error:
+            raise CommandError(error.message, exit_code=2) from None
+        except RunyardError as error:
+            raise CommandError(error.message) from None
+        except KeyboardInterrupt:
+            raise
+        except Exception as error:  # noqa: BLE001 - a one-line message, never a traceback
+            if os.environ.get("RUNYARD_DEBUG"):
+                raise
+            first = (str(error).strip().splitlines() or [""])[0]
+            raise CommandError(
+                f"{type(error).__name__}: {first} (set RUNYARD_DEBUG=1 to see the traceback)"
+            ) from None
+
+
+@click.group(
+    cls=RunyardGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@store_option
+@click.version_option(package_name="runyard", prog_name="runyard")
+@click.pass_context
+def cli(ctx: click.Context, store: str | None) -> None:
+    """runyard: track ML training runs and browse them in the terminal.
+
+    Without a command, opens the terminal UI on the store (RUNYARD_TRACKING_URI, else ./runyard.db).
+
+    \b
+    Examples:
+      runyard demo                      write a demo store and open it
+      runyard ui runyard-demo/runyard.db
+      runyard runs search -e /vision/resnet -f "metrics.accuracy > 0.9"
+    """
+    ctx.obj = {"store": store}
+    if ctx.invoked_subcommand is None:
+        from .common import resolve_store
+        from .ui import launch_tui
+
+        launch_tui(resolve_store(store))
+
+
+def _register() -> None:
+    from .experiments import experiments_group
+    from .maintenance import db_group, export_csv_command, gc_command
+    from .runs import runs_group
+    from .ui import demo_command, ui_command
+
+    for command in (
+        runs_group,
+        experiments_group,
+        gc_command,
+        export_csv_command,
+        db_group,
+        ui_command,
+        demo_command,
+    ):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `runyard` console script."""
+    cli.main(args=argv, prog_name="runyard")

@@ -1,0 +1,304 @@
+"""Shared pieces of the `runyard` command line: --store, time and duration parsing, output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ..config import default_tracking_uri, normalize_tracking_uri
+from ..exceptions import ExperimentNotFound, InvalidInput
+
+if TYPE_CHECKING:
+    from ..client import TrackingClient
+    from ..entities import Experiment, Run
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+VIEW_CHOICES = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
+
+
+def store_option(function: F) -> F:
+    """Add `--store URI` (a database URL or a path to a .db file) to a command."""
+    return click.option(
+        "--store",
+        "store",
+        metavar="URI",
+        default=None,
+        help="Tracking store: a database URL or a path to a .db file "
+        "[default: $RUNYARD_TRACKING_URI, else ./runyard.db].",
+    )(function)
+
+
+def resolve_store(store: str | None) -> str:
+    """The tracking URI from --store (on the command or on `runyard`), else the default."""
+    if store is None:
+        context = click.get_current_context(silent=True)
+        root = context.find_root() if context is not None else None
+        if root is not None and isinstance(root.obj, dict):
+            store = root.obj.get("store")
+    return normalize_tracking_uri(store or default_tracking_uri())
+
+
+def open_client(store: str | None, must_exist: bool = True) -> TrackingClient:
+    """A TrackingClient on the store; by default refuses to create a new empty store (typo safety)."""
+    from ..client import TrackingClient
+
+    return TrackingClient(resolve_store(store), must_exist=must_exist)
+
+
+def view_option(function: F) -> F:
+    """Add `--view active|deleted|all`."""
+    return click.option(
+        "--view",
+        type=click.Choice(list(VIEW_CHOICES)),
+        default="active",
+        show_default=True,
+        help="Which runs: active ones, the trash, or both.",
+    )(function)
+
+
+# ----------------------------------------------------------------------------- experiments by name
+def find_experiment(client: TrackingClient, reference: str) -> Experiment:
+    """The experiment with that name (any stage), else with that id; a clear error otherwise."""
+    experiment = client.get_experiment_by_name(reference)
+    if experiment is not None:
+        return experiment
+    try:
+        return client.get_experiment(reference)
+    except ExperimentNotFound:
+        raise ExperimentNotFound(
+            f"No experiment named {reference!r} (or with that id): see `runyard experiments list --view all`."
+        ) from None
+
+
+def experiments_for(client: TrackingClient, references: Sequence[str], view: str) -> list[Experiment]:
+    """The experiments named, or every experiment the view can show runs of."""
+    if references:
+        return [find_experiment(client, reference) for reference in references]
+    return client.list_experiments("ACTIVE_ONLY" if view == "ACTIVE_ONLY" else "ALL")
+
+
+# ----------------------------------------------------------------------------- times and durations
+_DURATION = re.compile(r"^(\d+(\.\d+)?[wdhms])+$")
+
+
+class DurationType(click.ParamType):
+    """A duration such as 30d, 12h, 90m, 45s, 2w, 1d12h or 0; converted to milliseconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Milliseconds of the duration (usage error when malformed)."""
+        if isinstance(value, int):
+            return value
+        from ..lifecycle import parse_duration_ms
+
+        try:
+            return parse_duration_ms(str(value))
+        except InvalidInput as error:
+            self.fail(error.message, param, ctx)
+
+
+class WhenType(click.ParamType):
+    """A point in time: YYYY-MM-DD (local midnight), an ISO timestamp, or an age such as 7d (ago)."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Milliseconds since the epoch."""
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_when(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+def parse_when(text: str, now_ms: int | None = None) -> int:
+    """ms since the epoch of a date (local midnight), an ISO timestamp (local unless zoned) or an age."""
+    import time
+
+    cleaned = text.strip()
+    if _DURATION.match(cleaned.lower()):
+        from ..lifecycle import parse_duration_ms
+
+        now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        return now - parse_duration_ms(cleaned)
+    try:
+        day = date.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    else:
+        return int(datetime(day.year, day.month, day.day).astimezone().timestamp() * 1000)
+    try:
+        moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date: use YYYY-MM-DD (local midnight), an ISO timestamp such as "
+            "2026-01-01T12:00:00+00:00, or an age such as 7d."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.timestamp() * 1000)
+
+
+def format_time(ms: int | None, with_zone: bool = False) -> str:
+    """A local-time rendering of ms since the epoch ('' for None)."""
+    if ms is None:
+        return ""
+    moment = datetime.fromtimestamp(ms / 1000).astimezone()
+    return moment.isoformat(timespec="seconds") if with_zone else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def format_duration(ms: int | None) -> str:
+    """A short duration such as 3h02m, 4m05s or 12s ('' for None)."""
+    if ms is None or ms < 0:
+        return ""
+    seconds = ms // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{seconds:02d}s"
+    return f"{seconds}s"
+
+
+# ----------------------------------------------------------------------------- output
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
+    """A plain-text table with aligned columns (cells longer than max_width are cut with '…')."""
+    cut = [[cell if len(cell) <= max_width else cell[: max_width - 1] + "…" for cell in row] for row in rows]
+    widths = [len(header) for header in headers]
+    for row in cut:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)).rstrip()]
+    for row in cut:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def column_value(run: Run, column: str) -> str:
+    """The value of `metrics.KEY`, `params.KEY`, `tags.KEY` (or a bare metric/param key) of a run."""
+    prefix, _, key = column.partition(".")
+    if prefix in ("metrics", "metric") and key:
+        return _number(run.data.metrics.get(key))
+    if prefix in ("params", "param") and key:
+        return run.data.params.get(key, "")
+    if prefix in ("tags", "tag") and key:
+        return run.data.tags.get(key, "")
+    if column in run.data.metrics:
+        return _number(run.data.metrics[column])
+    return run.data.params.get(column, "")
+
+
+def _number(value: float | None, precise: bool = False) -> str:
+    if value is None:
+        return ""
+    if math.isnan(value):
+        return "nan"
+    return repr(value) if precise else f"{value:.6g}"
+
+
+def runs_table(runs: Sequence[Run], experiment_names: dict[str, str], columns: Sequence[str]) -> str:
+    """The run list as a text table."""
+    headers = ["RUN ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION", *columns]
+    rows = [
+        [
+            run.info.run_id,
+            run.info.run_name,
+            experiment_names.get(run.info.experiment_id, run.info.experiment_id),
+            run.info.status + (" (deleted)" if run.info.lifecycle_stage == "deleted" else ""),
+            format_time(run.info.start_time),
+            format_duration(run.info.duration),
+            *[column_value(run, column) for column in columns],
+        ]
+        for run in runs
+    ]
+    return render_table(headers, rows)
+
+
+def run_record(run: Run, experiment_names: dict[str, str]) -> dict[str, Any]:
+    """A run as a JSON-ready dict (NaN metrics become null; times are ms since the epoch)."""
+    return {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "experiment_id": run.info.experiment_id,
+        "experiment_name": experiment_names.get(run.info.experiment_id),
+        "status": run.info.status,
+        "lifecycle_stage": run.info.lifecycle_stage,
+        "user_id": run.info.user_id,
+        "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "deleted_time": run.info.deleted_time,
+        "parent_run_id": run.info.parent_run_id,
+        "source_name": run.info.source_name,
+        "source_version": run.info.source_version,
+        "params": run.data.params,
+        "metrics": {k: (None if math.isnan(v) else v) for k, v in run.data.metrics.items()},
+        "tags": run.data.tags,
+    }
+
+
+def runs_json(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
+    """The runs as a JSON array."""
+    return json.dumps([run_record(run, experiment_names) for run in runs], indent=2, allow_nan=False)
+
+
+def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
+    """The runs as CSV: attributes, then params.*, metrics.* (latest values) and user tags.*."""
+    param_keys = sorted({key for run in runs for key in run.data.params})
+    metric_keys = sorted({key for run in runs for key in run.data.metrics})
+    tag_keys = sorted({key for run in runs for key in run.data.tags if not key.startswith("runyard.")})
+    header = [
+        "run_id",
+        "run_name",
+        "experiment_id",
+        "experiment_name",
+        "status",
+        "lifecycle_stage",
+        "user_id",
+        "start_time",
+        "end_time",
+        "duration_s",
+        "parent_run_id",
+        *[f"params.{key}" for key in param_keys],
+        *[f"metrics.{key}" for key in metric_keys],
+        *[f"tags.{key}" for key in tag_keys],
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for run in runs:
+        duration = run.info.duration
+        writer.writerow(
+            [
+                run.info.run_id,
+                run.info.run_name,
+                run.info.experiment_id,
+                experiment_names.get(run.info.experiment_id, ""),
+                run.info.status,
+                run.info.lifecycle_stage,
+                run.info.user_id,
+                format_time(run.info.start_time, with_zone=True),
+                format_time(run.info.end_time, with_zone=True),
+                "" if duration is None else f"{duration / 1000:g}",
+                run.info.parent_run_id or "",
+                *[run.data.params.get(key, "") for key in param_keys],
+                *[_number(run.data.metrics.get(key), precise=True) for key in metric_keys],
+                *[run.data.tags.get(key, "") for key in tag_keys],
+            ]
+        )
+    return buffer.getvalue()
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 run', '3 runs'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

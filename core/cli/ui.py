@@ -1,0 +1,121 @@
+"""`runyard ui`, `runyard demo` and the bare `runyard`: open the TUI on a store that exists."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import mask_uri, normalize_tracking_uri, sqlite_file_path
+from ..exceptions import SchemaVersionError, StoreError
+from .common import resolve_store, store_option
+
+DEMO_HINT = "`runyard demo` writes a demo store to explore"
+DEMO_DB_NAME = "runyard.db"
+
+
+class StoreUnavailable(click.ClickException):
+    """The store to open in the TUI is missing, unreachable or not a runyard store (exit status 2)."""
+
+    exit_code = 2
+
+
+def check_store(uri: str) -> str:
+    """The normalized URI of a store that exists and answers; StoreUnavailable (exit 2) otherwise."""
+    from ..client import TrackingClient
+
+    try:
+        client = TrackingClient(uri, must_exist=True)
+        client.list_experiments()
+    except StoreError as error:
+        message = error.message
+        if not isinstance(error, SchemaVersionError) and "runyard demo" not in message:
+            message = f"{message.rstrip('.')}. ({DEMO_HINT}.)"
+        raise StoreUnavailable(mask_uri(message)) from None
+    return client.tracking_uri
+
+
+def launch_tui(uri: str, exit_after_first_render: bool = False) -> None:
+    """Check the store, then hand it to runyard.tui.launch."""
+    tracking_uri = check_store(uri)
+    try:
+        from ..tui import launch  # type: ignore[attr-defined]
+    except ImportError as error:
+        raise click.ClickException(f"The runyard TUI is not available in this install: {error}.") from None
+    launch(tracking_uri, exit_after_first_render=exit_after_first_render)
+
+
+def _store_of(path_or_uri: str) -> str:
+    """A URI from a URI, a .db path, or a directory holding runyard.db (such as ./runyard-demo)."""
+    candidate = Path(path_or_uri).expanduser()
+    if "://" not in path_or_uri and candidate.is_dir() and (candidate / DEMO_DB_NAME).is_file():
+        candidate = candidate / DEMO_DB_NAME
+        return normalize_tracking_uri(str(candidate))
+    return normalize_tracking_uri(path_or_uri)
+
+
+def _shown(uri: str) -> str:
+    """How to name a store on the command line: a short path for SQLite files, the masked URI otherwise."""
+    path = sqlite_file_path(uri)
+    if path is None:
+        return mask_uri(uri)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@click.command("ui", short_help="Open the terminal UI on a store.")
+@click.argument("path_or_uri", required=False, metavar="[PATH_OR_URI]")
+@store_option
+@click.option("--exit-after-first-render", is_flag=True, hidden=True)
+def ui_command(path_or_uri: str | None, store: str | None, exit_after_first_render: bool) -> None:
+    """Open the terminal UI on a store (a .db file or a database URL).
+
+    \b
+    Examples:
+      runyard ui
+      runyard ui runyard-demo
+      runyard ui postgresql://tracker@db.example/runs
+    """
+    if path_or_uri and store:
+        raise click.UsageError("Give the store either as PATH_OR_URI or with --store, not both.")
+    uri = _store_of(path_or_uri) if path_or_uri else resolve_store(store)
+    launch_tui(uri, exit_after_first_render)
+
+
+@click.command("demo", short_help="Write a demo store and open it in the terminal UI.")
+@click.option(
+    "--path",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="runyard-demo",
+    show_default=True,
+    help="Directory to write the demo store into.",
+)
+@click.option(
+    "--open/--no-open",
+    "open_tui",
+    default=None,
+    help="Open the TUI on it afterwards [default: yes in a terminal, no otherwise].",
+)
+def demo_command(directory: str, open_tui: bool | None) -> None:
+    """Write a realistic demo store (experiments, a sweep, metric curves, artifacts) and open it.
+
+    \b
+    Example:
+      runyard demo --path /tmp/runyard-demo --no-open
+    """
+    try:
+        from ..demo import write_demo_store  # type: ignore[attr-defined]
+    except ImportError as error:
+        raise click.ClickException(f"The demo is not available in this build: {error}.") from None
+    uri = write_demo_store(str(Path(directory)))
+    click.echo(f"Demo store written to {_shown(uri)}", err=True)
+    if open_tui is None:
+        open_tui = sys.stdin.isatty() and sys.stdout.isatty()
+    if open_tui:
+        launch_tui(uri)
+    else:
+        click.echo(f"Open it with: runyard ui {_shown(uri)}", err=True)
