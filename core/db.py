@@ -89,7 +89,8 @@ class Database:
                     f"No runyard store at {path}: create one with `runyard demo` or by logging a run."
                 )
         try:
-            with self.connect() as conn:
+            # The bare engine: going through self.engine would create the schema in a foreign file.
+            with self._bare_engine().connect() as conn:
                 from sqlalchemy import inspect
 
                 if not inspect(conn).has_table("runs"):
@@ -102,11 +103,7 @@ class Database:
     @property
     def engine(self) -> Engine:
         """The engine, created on first use; the schema is checked (and created) then too."""
-        if self._engine is None:
-            with self._lock:
-                if self._engine is None:
-                    self._engine = self._create_engine()
-                    self._write_engine = self._engine.execution_options(runyard_write=True)
+        engine = self._bare_engine()
         if not self._schema_checked:
             from .schema import ensure_schema
 
@@ -114,6 +111,15 @@ class Database:
                 if not self._schema_checked:
                     ensure_schema(self)
                     self._schema_checked = True
+        return engine
+
+    def _bare_engine(self) -> Engine:
+        """The engine without the schema check (to look at a store before touching it)."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._create_engine()
+                    self._write_engine = self._engine.execution_options(runyard_write=True)
         return self._engine
 
     def forget_connections(self) -> None:
