@@ -1,0 +1,46 @@
+"""`import runyard` stays light: no UI stack and no SQLAlchemy until a store is used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("textual", "rich", "plotext", "sqlalchemy", "sqlmodel")
+
+
+def _modules_after(code: str, cwd: Path) -> list[str]:
+    probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return sorted({m for m in modules for name in names if m == name or m.startswith(name + ".")})
+
+
+def test_import_runyard_loads_no_ui_and_no_sqlalchemy(tmp_path: Path) -> None:
+    modules = _modules_after("import runyard", tmp_path)
+    assert "runyard" in modules
+    assert _loaded(modules, HEAVY) == []
+
+
+def test_logging_setup_calls_do_not_import_the_ui(tmp_path: Path) -> None:
+    code = (
+        "import runyard\n"
+        f"runyard.set_tracking_uri({str(tmp_path / 'r.db')!r})\n"
+        "with runyard.start_run(log_system_info=False):\n"
+        "    runyard.log_metric('m', 1.0)\n"
+    )
+    modules = _modules_after(code, tmp_path)
+    assert "sqlalchemy" in modules  # the store was used: now, and only now, SQLAlchemy is loaded
+    assert _loaded(modules, ("textual", "rich", "plotext")) == []
+
+
+def test_tui_package_never_imports_sqlalchemy(tmp_path: Path) -> None:
+    modules = _modules_after("import runyard.tui, runyard.tui.app", tmp_path)
+    assert _loaded(modules, ("sqlalchemy", "sqlmodel")) == []
