@@ -1,0 +1,92 @@
+"""RunyardApp: the Textual application; it receives its client and settings (tests pass a temp store)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from runyard import TrackingClient
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .commands import RunyardCommands
+from .modals.help import HelpModal
+from .screens.experiments import ExperimentsScreen
+from .settings import Settings
+
+SEARCH_NOTES = (
+    "Search box: → accepts the completion · ↑/↓ past queries · Enter applies · Escape back to the table.",
+    "Queries: metrics.acc > 0.9 AND (params.opt = 'adam' OR tags.team LIKE 'cv%'), MIN(metrics.loss) < 0.1",
+    "Column chooser: type to filter, ↓ to the list, space toggles, Enter applies.",
+)
+
+
+class RunyardApp(App[None]):
+    """Browse and search training runs."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "runyard"
+    COMMANDS = App.COMMANDS | {RunyardCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
+    ]
+
+    def __init__(
+        self, client: TrackingClient, settings: Settings, exit_after_first_render: bool = False
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.settings = settings
+        self.exit_after_first_render = exit_after_first_render
+
+    def on_mount(self) -> None:
+        """Apply the remembered theme and open the browse screen."""
+        if self.settings.theme and self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.push_screen(ExperimentsScreen(self.client, self.settings, self.exit_after_first_render))
+
+    def _remember_theme(self, theme: object) -> None:
+        self.settings.theme = getattr(theme, "name", None)
+
+    def help_sections(self, screen: Screen[object]) -> list[tuple[str, Sequence[Binding]]]:
+        """The bindings of the screen's widgets by area, then the app's."""
+        sections: dict[str, list[Binding]] = {}
+        for node in [screen, *screen.query("*")]:
+            area = getattr(node, "COMMAND_AREA", None)
+            if area is None:
+                continue
+            for bindings in node._bindings.key_to_bindings.values():
+                sections.setdefault(area, []).extend(b for b in bindings if b.id)
+        sections["Everywhere"] = [b for b in self.BINDINGS if isinstance(b, Binding)] + [
+            Binding("tab", "", "Next area (tree, search, table)")
+        ]
+        return [(area, _unique(bindings)) for area, bindings in sections.items()]
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if isinstance(self.screen, HelpModal):
+            return
+        self.push_screen(HelpModal(self.help_sections(self.screen), SEARCH_NOTES))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's commands (theme, quit, ...) plus the help screen."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Keys (help)", "Every key binding of this screen", self.action_help)
+
+    def on_unmount(self) -> None:
+        """Save the remembered state."""
+        self.settings.save()
+
+
+def _unique(bindings: Iterable[Binding]) -> list[Binding]:
+    seen: set[str] = set()
+    unique = []
+    for binding in bindings:
+        key = binding.id or binding.key
+        if key not in seen:
+            seen.add(key)
+            unique.append(binding)
+    return unique

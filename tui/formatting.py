@@ -1,0 +1,104 @@
+"""Text shown in the TUI: relative times, durations, numbers, short hashes."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+
+SECOND = 1000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+
+def system_clock_ms() -> int:
+    """The current time in integer milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+def relative_time(timestamp_ms: int | None, now_ms: int) -> str:
+    """A past time relative to now: 'just now', '42 s ago', '3 min ago', '5 h ago', '2 days ago', a date."""
+    if timestamp_ms is None:
+        return ""
+    delta = now_ms - timestamp_ms
+    if delta < 0:
+        return "in the future" if delta < -MINUTE else "just now"
+    if delta < 5 * SECOND:
+        return "just now"
+    if delta < MINUTE:
+        return f"{delta // SECOND} s ago"
+    if delta < HOUR:
+        return f"{delta // MINUTE} min ago"
+    if delta < DAY:
+        return f"{delta // HOUR} h ago"
+    if delta < 30 * DAY:
+        days = delta // DAY
+        return "1 day ago" if days == 1 else f"{days} days ago"
+    return absolute_date(timestamp_ms)
+
+
+def absolute_date(timestamp_ms: int) -> str:
+    """The UTC calendar date of a timestamp, e.g. 2026-11-24."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def duration(milliseconds: int | None) -> str:
+    """A compact duration: '850 ms', '42 s', '3m 12s', '2h 05m', '3d 4h'."""
+    if milliseconds is None:
+        return ""
+    milliseconds = max(0, int(milliseconds))
+    if milliseconds < SECOND:
+        return f"{milliseconds} ms"
+    seconds = milliseconds // SECOND
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def number(value: float | int | None) -> str:
+    """A metric value in at most ~9 characters: integers as is, else 4 significant digits; NaN and inf."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value.is_integer() and abs(value) < 1e9:
+            return str(int(value))
+    elif abs(value) < 1e9:
+        return str(value)
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude >= 1e6 or magnitude < 1e-3):
+        return f"{value:.3e}"
+    text = f"{value:.4g}"
+    if "e" in text:
+        return f"{value:.3e}"
+    return text
+
+
+def count(value: int) -> str:
+    """An integer with thousands separators: 100,000."""
+    return f"{value:,}"
+
+
+def short_hash(version: str | None) -> str:
+    """The first 7 characters of a git commit."""
+    return (version or "")[:7]
+
+
+def truncate(text: str, width: int) -> str:
+    """Text cut to width cells with an ellipsis when longer."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…"

@@ -1,0 +1,770 @@
+"""ExperimentsScreen: experiment tree on the left, searchable run table of the selection on the right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runyard import Experiment, InvalidQuery, Run, RunyardError, TrackingClient
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from .. import formatting
+from ..messages import (
+    ActionFailed,
+    DeletePrepared,
+    ExperimentDeleted,
+    ExperimentsLoaded,
+    KeysLoaded,
+    OverviewLoaded,
+    RunsDeleted,
+    RunsExported,
+    RunsFailed,
+    RunsLoaded,
+    RunsRefreshed,
+)
+from ..modals.column_chooser import ColumnChooserModal
+from ..modals.confirm import ConfirmModal
+from ..modals.prompt import PromptModal
+from ..settings import STATE_FILTERS, Settings, ViewState
+from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
+from ..widgets.run_rows import default_dynamic_columns, order_by_clause
+from ..widgets.run_table import RunTable
+from ..widgets.search_box import SearchBox
+
+NARROW_WIDTH = 100  # below this the tree and the table take turns on the full screen
+STATE_LABELS = {"ACTIVE_ONLY": "Active", "DELETED_ONLY": "Deleted", "ALL": "All"}
+RELOAD_CAP = 5000  # a live reload re-reads at most this many rows
+
+
+class ExperimentsScreen(Screen[None]):
+    """Browse experiments and search their runs."""
+
+    COMMAND_AREA = "View"
+    BINDINGS = [
+        Binding("b", "toggle_sidebar", "Experiments", id="view.sidebar"),
+        Binding("ctrl+r", "reload", "Reload", id="view.reload"),
+    ]
+
+    def __init__(
+        self, client: TrackingClient, settings: Settings, exit_after_first_render: bool = False
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.settings = settings
+        self.exit_after_first_render = exit_after_first_render
+        self.entry: FolderEntry | None = None
+        self.view_state = ViewState()
+        self.generation = 0
+        self.next_token: str | None = None
+        self.loading_more = False
+        self.searching = False
+        self.signature: tuple[int, int] | None = None
+        self.keys: Any = None
+        self.overview: Any = None
+        self.select_after_reload: str | None = None
+        self._first_experiments = True
+        self._rendered_once = False
+        self._loading_timer: Timer | None = None
+
+    # ----------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        """Sidebar (filter + tree) and browser (overview, search, errors, table, status)."""
+        with Horizontal(id="main"):
+            with Vertical(id="sidebar"):
+                yield ExperimentFilter(id="experiment-filter")
+                yield ExperimentTree(id="experiments")
+            with Vertical(id="browser"):
+                yield Static("", id="overview")
+                yield SearchBox(id="search")
+                yield Static("", id="search-error", classes="error-text")
+                yield RunTable(id="runs", clock=self.settings.clock)
+                yield Static("", id="status-line")
+        yield Footer()
+
+    @property
+    def table(self) -> RunTable:
+        """The run table."""
+        return self.query_one("#runs", RunTable)
+
+    @property
+    def experiment_tree(self) -> ExperimentTree:
+        """The experiment tree."""
+        return self.query_one("#experiments", ExperimentTree)
+
+    @property
+    def search_box(self) -> SearchBox:
+        """The search input."""
+        return self.query_one("#search", SearchBox)
+
+    def on_mount(self) -> None:
+        """Load experiments, start the live refresh."""
+        self.query_one("#search-error").display = False
+        self.search_box.set_history(self.settings.search_history)
+        self.experiment_tree.focus()
+        self.load_experiments()
+        self.set_interval(self.settings.refresh_seconds, self.live_tick)
+
+    def on_resize(self) -> None:
+        """Narrow terminals show the tree or the table, not both."""
+        self.set_class(self.size.width < NARROW_WIDTH, "narrow")
+        sidebar_focused = self.focused is not None and self.focused.id in ("experiments", "experiment-filter")
+        if self.has_class("narrow") and not self.has_class("sidebar-shown") and sidebar_focused:
+            self.table.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        """Show or hide the experiment tree (on a narrow terminal: switch between tree and table)."""
+        if self.has_class("narrow"):
+            show = not self.has_class("sidebar-shown")
+            self.set_class(show, "sidebar-shown")
+        else:
+            show = self.has_class("sidebar-hidden")
+            self.set_class(not show, "sidebar-hidden")
+        (self.experiment_tree if show else self.table).focus()
+
+    def action_reload(self) -> None:
+        """Re-read experiments and runs."""
+        self.load_experiments()
+        self.start_search(keep_cursor=True)
+
+    # ----------------------------------------------------------------- experiments
+    @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
+    def load_experiments(self) -> None:
+        """Read active experiments and their run counts."""
+        try:
+            experiments = self.client.list_experiments()
+            counts = self.client.count_runs([e.experiment_id for e in experiments])
+        except RunyardError as error:
+            self.post_message(ActionFailed(str(error)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(ExperimentsLoaded(experiments, counts))
+
+    def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
+        """Fill the tree; the first time, open the remembered or the first experiment."""
+        self.experiment_tree.set_experiments(message.experiments, message.counts)
+        wanted = self.select_after_reload
+        self.select_after_reload = None
+        if wanted is not None:
+            match = next((e for e in message.experiments if e.name == wanted), None)
+            if match is not None:
+                self.experiment_tree.select_view(f"experiment:{match.experiment_id}")
+        if not self._first_experiments:
+            if self.experiment_tree.highlighted_entry is not None:
+                self.show_entry(self.experiment_tree.highlighted_entry)
+            return
+        self._first_experiments = False
+        if not message.experiments:
+            self.table.clear("No experiments yet: press n in the tree to create one, or run `runyard demo`.")
+            self._first_render_done()
+            return
+        tree = self.experiment_tree
+        if not (self.settings.last_view and tree.select_view(self.settings.last_view)):
+            tree.select_view(f"experiment:{message.experiments[0].experiment_id}")
+        if tree.highlighted_entry is not None:
+            self.show_entry(tree.highlighted_entry)
+
+    @on(ExperimentTree.ExperimentSelected, "#experiments")
+    def experiment_selected(self, message: ExperimentTree.ExperimentSelected) -> None:
+        """Show the runs of the highlighted experiment or folder."""
+        if not self._first_experiments:
+            self.show_entry(message.entry)
+
+    def show_entry(self, entry: FolderEntry) -> None:
+        """Show the runs of an experiment or folder with its remembered view."""
+        if self.entry is not None and entry.view_key == self.entry.view_key:
+            unchanged = entry.experiment_ids == self.entry.experiment_ids
+            self.entry = entry  # same view, fresh counts
+            if not unchanged:
+                self.start_search(keep_cursor=True)
+            return
+        self.entry = entry
+        self.settings.last_view = entry.view_key
+        self.view_state = self.settings.view(entry.view_key)
+        self.keys = None
+        self.search_box.value = self.view_state.last_search
+        self.table.selected.clear()
+        self.table.collapsed.clear()
+        self.table.set_columns(self.view_state.columns or [])
+        self.table.set_aggregate(self.view_state.metric_aggregate)
+        self.table.set_sort(self.view_state.sort_column, self.view_state.sort_descending)
+        self.table.cursor_row = 0
+        self.start_search()
+        self.load_overview(entry.view_key, entry.experiment_ids)
+        self.load_keys(entry.view_key, entry.experiment_ids, self.view_state.state_filter)
+
+    @on(ExperimentTree.NodeSelected, "#experiments")
+    def experiment_chosen(self) -> None:
+        """Enter on a tree node: on a narrow terminal, switch to the table."""
+        if self.has_class("narrow"):
+            self.remove_class("sidebar-shown")
+            self.table.focus()
+
+    @on(ExperimentTree.FilterRequested)
+    def focus_filter(self) -> None:
+        """Go to the experiment filter."""
+        self.query_one("#experiment-filter").focus()
+
+    @on(Input.Changed, "#experiment-filter")
+    def experiment_filter_changed(self, event: Input.Changed) -> None:
+        """Filter the tree by name."""
+        self.experiment_tree.set_filter(event.value)
+
+    @on(Input.Submitted, "#experiment-filter")
+    @on(ExperimentFilter.Left)
+    def experiment_filter_left(self) -> None:
+        """Back to the tree."""
+        self.experiment_tree.focus()
+
+    @on(ExperimentTree.NewRequested)
+    def new_experiment(self, message: ExperimentTree.NewRequested) -> None:
+        """Ask for a name and create the experiment."""
+
+        def created(name: str | None) -> None:
+            if name:
+                self.notify(f"Created experiment {name}.")
+                self.select_after_reload = name
+                self.load_experiments()
+
+        prompt = PromptModal(
+            "New experiment",
+            message.folder,
+            placeholder="/team/project/name",
+            action=self.client.create_experiment,
+        )
+        self.app.push_screen(prompt, created)
+
+    @on(ExperimentTree.RenameRequested)
+    def rename_experiment(self, message: ExperimentTree.RenameRequested) -> None:
+        """Ask for a new name and rename."""
+        experiment_id = message.experiment.experiment_id
+
+        def rename(name: str) -> None:
+            self.client.rename_experiment(experiment_id, name)
+
+        def renamed(name: str | None) -> None:
+            if name:
+                self.notify(f"Renamed to {name}.")
+                self.select_after_reload = name
+                self.load_experiments()
+
+        self.app.push_screen(
+            PromptModal("Rename experiment", message.experiment.name, action=rename), renamed
+        )
+
+    @on(ExperimentTree.DeleteRequested)
+    def delete_experiment(self, message: ExperimentTree.DeleteRequested) -> None:
+        """Confirm, then move the experiment to the trash."""
+        experiment = message.experiment
+        runs = f"its {formatting.count(message.run_count)} runs" if message.run_count != 1 else "its 1 run"
+        text = (
+            f"Move experiment {experiment.name} and {runs} to the trash?\n"
+            "It can be restored from the trash until it is garbage-collected."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.trash_experiment(experiment)
+
+        self.app.push_screen(ConfirmModal("Delete experiment", text, "Delete"), answered)
+
+    @work(thread=True, exclusive=True, group="experiment-action", exit_on_error=False)
+    def trash_experiment(self, experiment: Experiment) -> None:
+        """Delete the experiment through the lifecycle API."""
+        delete = getattr(self.client, "delete_experiment", None)
+        if delete is None:
+            self.post_message(
+                ActionFailed("Deleting experiments needs the lifecycle API of the runyard core.")
+            )
+            return
+        try:
+            delete(experiment.experiment_id)
+        except RunyardError as error:
+            self.post_message(ActionFailed(str(error)))
+            return
+        self.post_message(ExperimentDeleted(experiment.name))
+
+    def on_experiment_deleted(self, message: ExperimentDeleted) -> None:
+        """Reload the tree."""
+        self.notify(f"Moved {message.name} to the trash.")
+        self.entry = None
+        self._first_experiments = True
+        self.load_experiments()
+
+    # ----------------------------------------------------------------- search
+    def order_by(self) -> list[str] | None:
+        """The order_by of the current sort (None: newest first)."""
+        state = self.view_state
+        if not state.sort_column:
+            return None
+        return [order_by_clause(state.sort_column, state.sort_descending, state.metric_aggregate)]
+
+    def start_search(self, keep_cursor: bool = False) -> None:
+        """Run the current search again from the first page."""
+        if self.entry is None:
+            return
+        self.generation += 1
+        self.next_token = None
+        self.loading_more = False
+        self.searching = True
+        page = self.settings.page_size
+        if keep_cursor:
+            page = max(page, min(len(self.table.runs), RELOAD_CAP))
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+        self._loading_timer = self.set_timer(0.1, self._show_loading)
+        self.search_runs(
+            self.generation,
+            list(self.entry.experiment_ids),
+            self.view_state.last_search,
+            self.view_state.state_filter,
+            self.order_by(),
+            page,
+            None,
+            keep_cursor,
+        )
+        self._update_status()
+
+    def _show_loading(self) -> None:
+        if self.searching:
+            self.table.loading = True
+
+    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
+    def search_runs(
+        self,
+        generation: int,
+        experiment_ids: list[str],
+        filter_string: str,
+        view_type: str,
+        order_by: list[str] | None,
+        page_size: int,
+        token: str | None,
+        keep_cursor: bool,
+    ) -> None:
+        """One page of runs (and the names of parents that are not on it)."""
+        try:
+            signature = self.client.runs_signature(experiment_ids, view_type) if token is None else None
+            page = self.client.search_runs(
+                experiment_ids,
+                filter_string,
+                view_type,
+                max_results=page_size,
+                order_by=order_by,
+                page_token=token,
+            )
+            ids = {run.info.run_id for run in page}
+            missing = {
+                r.info.parent_run_id for r in page if r.info.parent_run_id and r.info.parent_run_id not in ids
+            }
+            names = self.client.run_names(sorted(missing)) if missing else {}
+        except InvalidQuery as error:
+            if not get_current_worker().is_cancelled:
+                self.post_message(RunsFailed(generation, str(error), True))
+            return
+        except RunyardError as error:
+            if not get_current_worker().is_cancelled:
+                self.post_message(RunsFailed(generation, str(error), False))
+            return
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(
+            RunsLoaded(generation, list(page), page.token, token is not None, names, keep_cursor, signature)
+        )
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        """Show the page (replace, or append the next page)."""
+        if message.generation != self.generation:
+            return
+        self.next_token = message.token
+        if message.append:
+            self.loading_more = False
+            self.table.append_runs(message.runs, message.token is not None, message.parent_names)
+        else:
+            self._stop_loading()
+            if message.signature is not None:
+                self.signature = message.signature
+            self._set_search_error("")
+            if not message.keep_cursor:
+                self.table.cursor_row = 0
+                self.table.scroll_to(0, 0, animate=False)
+            self.table.empty_text = "No runs match the search." if self.view_state.last_search else "No runs."
+            self.table.set_runs(message.runs, message.token is not None, message.parent_names)
+            if self.view_state.columns is None and not self.table.dynamic_columns:
+                self.table.set_columns(default_dynamic_columns(message.runs))
+        self._update_status()
+        self._first_render_done()
+
+    def on_runs_failed(self, message: RunsFailed) -> None:
+        """A query error goes under the search box (the typed text stays); other errors to a notification."""
+        if message.generation != self.generation:
+            return
+        self._stop_loading()
+        self.loading_more = False
+        if message.query_error:
+            self._set_search_error(message.error)
+            self.search_box.focus()
+        else:
+            self.notify(message.error, severity="error", timeout=8)
+        self._update_status()
+        self._first_render_done()
+
+    def _stop_loading(self) -> None:
+        self.searching = False
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+            self._loading_timer = None
+        self.table.loading = False
+
+    def _set_search_error(self, text: str) -> None:
+        error = self.query_one("#search-error", Static)
+        error.update(text)
+        error.display = bool(text)
+
+    def _first_render_done(self) -> None:
+        if self.exit_after_first_render and not self._rendered_once:
+            self._rendered_once = True
+            self.app.call_after_refresh(self.app.exit)
+
+    @on(RunTable.MoreRunsWanted, "#runs")
+    def load_more(self) -> None:
+        """Fetch the next page when the cursor nears the end of what is loaded."""
+        if self.entry is None or self.next_token is None or self.loading_more or self.searching:
+            return
+        self.loading_more = True
+        self.fetch_more(
+            self.generation,
+            list(self.entry.experiment_ids),
+            self.view_state.last_search,
+            self.view_state.state_filter,
+            self.order_by(),
+            self.next_token,
+        )
+        self._update_status()
+
+    @work(thread=True, exclusive=True, group="more-runs", exit_on_error=False)
+    def fetch_more(
+        self,
+        generation: int,
+        experiment_ids: list[str],
+        filter_string: str,
+        view_type: str,
+        order_by: list[str] | None,
+        token: str,
+    ) -> None:
+        """The next page of the current search."""
+        try:
+            page = self.client.search_runs(
+                experiment_ids,
+                filter_string,
+                view_type,
+                max_results=self.settings.page_size,
+                order_by=order_by,
+                page_token=token,
+            )
+            missing = {r.info.parent_run_id for r in page if r.info.parent_run_id}
+            names = self.client.run_names(sorted(missing)) if missing else {}
+        except RunyardError as error:
+            if not get_current_worker().is_cancelled:
+                self.post_message(RunsFailed(generation, str(error), isinstance(error, InvalidQuery)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(RunsLoaded(generation, list(page), page.token, True, names))
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        """Apply the query, remember it, and go back to the table."""
+        query = event.value.strip()
+        self.view_state.last_search = query
+        self.settings.remember_search(query)
+        self.search_box.set_history(self.settings.search_history)
+        self.table.focus()
+        self.start_search()
+
+    @on(SearchBox.Left, "#search")
+    @on(RunTable.SearchRequested, "#runs")
+    def toggle_search_focus(self, message: SearchBox.Left | RunTable.SearchRequested) -> None:
+        """`/` in the table focuses the search box; Escape in the box goes back."""
+        if isinstance(message, SearchBox.Left):
+            self.table.focus()
+        else:
+            self.search_box.focus()
+
+    # ----------------------------------------------------------------- table requests
+    @on(RunTable.SortRequested, "#runs")
+    def sort_requested(self, message: RunTable.SortRequested) -> None:
+        """Sort by the column (the store sorts; missing values last)."""
+        self.view_state.sort_column = message.column_id
+        self.view_state.sort_descending = message.descending
+        self.table.set_sort(message.column_id, message.descending)
+        self.start_search(keep_cursor=True)
+
+    @on(RunTable.StateFilterRequested, "#runs")
+    def cycle_state_filter(self) -> None:
+        """Active -> Deleted -> All."""
+        index = STATE_FILTERS.index(self.view_state.state_filter)
+        self.view_state.state_filter = STATE_FILTERS[(index + 1) % len(STATE_FILTERS)]
+        self.table.selected.clear()
+        self.start_search()
+        if self.entry is not None:
+            self.load_keys(self.entry.view_key, self.entry.experiment_ids, self.view_state.state_filter)
+
+    @on(RunTable.AggregateChanged, "#runs")
+    def aggregate_changed(self, message: RunTable.AggregateChanged) -> None:
+        """Remember latest/min/max; re-sort when sorted by a metric."""
+        self.view_state.metric_aggregate = message.aggregate
+        if (self.view_state.sort_column or "").startswith("metrics."):
+            self.start_search(keep_cursor=True)
+        self._update_status()
+
+    @on(RunTable.SelectionChanged, "#runs")
+    def selection_changed(self) -> None:
+        """Show the selection count."""
+        self._update_status()
+
+    @on(RunTable.ColumnsRequested, "#runs")
+    def choose_columns(self) -> None:
+        """Open the column chooser with every key of the shown runs."""
+        available = self._available_columns()
+
+        def chosen(columns: list[str] | None) -> None:
+            if columns is not None:
+                self.view_state.columns = columns
+                self.table.set_columns(columns)
+
+        self.app.push_screen(ColumnChooserModal(available, self.table.dynamic_columns), chosen)
+
+    def _available_columns(self) -> list[str]:
+        metrics: set[str] = set()
+        params: set[str] = set()
+        tags: set[str] = set()
+        if self.keys is not None:
+            metrics.update(self.keys.metrics)
+            params.update(self.keys.params)
+            tags.update(self.keys.tags)
+        for run in self.table.runs[:5000]:
+            metrics.update(run.data.metric_summaries or run.data.metrics)
+            params.update(run.data.params)
+            tags.update(run.data.tags)
+        return (
+            [f"metrics.{k}" for k in sorted(metrics)]
+            + [f"params.{k}" for k in sorted(params)]
+            + [f"tags.{k}" for k in sorted(tags)]
+        )
+
+    @on(RunTable.DeleteRequested, "#runs")
+    def delete_requested(self, message: RunTable.DeleteRequested) -> None:
+        """Count the children that would go too, then confirm."""
+        self.prepare_delete(message.run_ids)
+
+    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
+    def prepare_delete(self, run_ids: list[str]) -> None:
+        """Count the descendants of the runs to delete."""
+        try:
+            descendants = [r for r in self.client.descendant_run_ids(run_ids) if r not in set(run_ids)]
+        except RunyardError as error:
+            self.post_message(ActionFailed(str(error)))
+            return
+        self.post_message(DeletePrepared(run_ids, len(descendants)))
+
+    def on_delete_prepared(self, message: DeletePrepared) -> None:
+        """Ask for confirmation naming the count and the children."""
+        count = len(message.run_ids)
+        runs = "1 run" if count == 1 else f"{formatting.count(count)} runs"
+        if message.descendant_count:
+            children = (
+                "1 child run" if message.descendant_count == 1 else f"{message.descendant_count} child runs"
+            )
+            tail = f"Their {children} will be deleted too."
+        else:
+            tail = "No child runs are affected."
+        text = f"Move {runs} to the trash?\n{tail}\nDeleted runs can be restored from the trash."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete_runs(message.run_ids)
+
+        self.app.push_screen(ConfirmModal("Delete runs", text, "Delete"), answered)
+
+    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Delete the runs and their descendants through the lifecycle API."""
+        delete = getattr(self.client, "delete_run", None)
+        if delete is None:
+            self.post_message(ActionFailed("Deleting runs needs the lifecycle API of the runyard core."))
+            return
+        try:
+            deleted = delete(run_ids, delete_descendants=True)
+        except RunyardError as error:
+            self.post_message(ActionFailed(str(error)))
+            return
+        self.post_message(RunsDeleted(list(deleted) if deleted else list(run_ids)))
+
+    def on_runs_deleted(self, message: RunsDeleted) -> None:
+        """Reload the table and the counts."""
+        count = len(message.run_ids)
+        self.notify(f"Moved {count} run{'s' if count != 1 else ''} to the trash.")
+        self.table.selected.difference_update(message.run_ids)
+        self.start_search(keep_cursor=True)
+        self.load_experiments()
+
+    @on(RunTable.ExportRequested, "#runs")
+    def export_requested(self, message: RunTable.ExportRequested) -> None:
+        """Ask for a path, then write the CSV."""
+        runs = message.runs
+        what = f"{len(runs)} selected runs" if self.table.selected else f"all {len(runs)} loaded runs"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.export_runs(runs, path)
+
+        self.app.push_screen(PromptModal(f"Export {what} as CSV to", "runs.csv"), chosen)
+
+    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
+    def export_runs(self, runs: list[Run], path: str) -> None:
+        """Write the runs with runyard.export_runs_csv."""
+        import runyard
+
+        export = getattr(runyard, "export_runs_csv", None)
+        if export is None:
+            self.post_message(ActionFailed("CSV export needs runyard.export_runs_csv in the runyard core."))
+            return
+        try:
+            export(runs, path)
+        except (RunyardError, OSError) as error:
+            self.post_message(ActionFailed(f"Could not write {path}: {error}"))
+            return
+        self.post_message(RunsExported(path, len(runs)))
+
+    def on_runs_exported(self, message: RunsExported) -> None:
+        """Say where the file went."""
+        self.notify(f"Wrote {message.count} runs to {message.path}.")
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        """Show the error."""
+        self.notify(message.error, severity="error", timeout=8)
+
+    # ----------------------------------------------------------------- overview and keys
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def load_overview(self, view_key: str, experiment_ids: list[str]) -> None:
+        """Counts for the overview line."""
+        try:
+            overview = self.client.experiment_overview(experiment_ids)
+        except RunyardError:
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(OverviewLoaded(view_key, overview))
+
+    def on_overview_loaded(self, message: OverviewLoaded) -> None:
+        """Draw the overview line."""
+        if self.entry is None or message.view_key != self.entry.view_key:
+            return
+        self.overview = message.overview
+        self._update_overview()
+
+    def _update_overview(self) -> None:
+        overview = self.overview
+        if self.entry is None or overview is None:
+            return
+        name = self.entry.path if self.entry.path != "/" else "All experiments"
+        parts = [f"[b]{name}[/b]", f"{formatting.count(overview.total_runs)} runs"]
+        if overview.running:
+            parts.append(f"[b]{overview.running} running[/b]")
+        if overview.failed:
+            parts.append(f"{overview.failed} failed")
+        if overview.last_activity:
+            parts.append(
+                "last activity " + formatting.relative_time(overview.last_activity, self.settings.clock())
+            )
+        users = list(overview.runs_per_user.items())
+        if users:
+            shown = ", ".join(f"{user} {count}" for user, count in users[:3])
+            parts.append(shown + (f" +{len(users) - 3} users" if len(users) > 3 else ""))
+        self.query_one("#overview", Static).update(" · ".join(parts))
+
+    @work(thread=True, exclusive=True, group="keys", exit_on_error=False)
+    def load_keys(self, view_key: str, experiment_ids: list[str], view_type: str) -> None:
+        """Keys for completion and the column chooser."""
+        try:
+            keys = self.client.run_keys(experiment_ids, view_type)
+        except RunyardError:
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(KeysLoaded(view_key, keys))
+
+    def on_keys_loaded(self, message: KeysLoaded) -> None:
+        """Offer the keys to the search completion."""
+        if self.entry is None or message.view_key != self.entry.view_key:
+            return
+        self.keys = message.keys
+        self.search_box.key_suggester.set_keys(message.keys.metrics, message.keys.params, message.keys.tags)
+
+    # ----------------------------------------------------------------- live refresh
+    def live_tick(self) -> None:
+        """Every few seconds: re-read RUNNING runs, notice new runs, redraw relative times."""
+        self.table.refresh()
+        self._update_overview()
+        if self.entry is None or self.searching or self.signature is None:
+            return
+        self.live_refresh(
+            self.generation,
+            list(self.entry.experiment_ids),
+            self.view_state.state_filter,
+            self.table.running_run_ids,
+            self.signature,
+        )
+        if self.overview is not None and self.overview.running:
+            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
+
+    @work(thread=True, exclusive=True, group="live", exit_on_error=False)
+    def live_refresh(
+        self,
+        generation: int,
+        experiment_ids: list[str],
+        view_type: str,
+        running_ids: list[str],
+        signature: tuple[int, int],
+    ) -> None:
+        """A cheap query: the running runs by id, and the run count signature."""
+        try:
+            fresh = self.client.get_runs(running_ids) if running_ids else []
+            changed = self.client.runs_signature(experiment_ids, view_type) != signature
+        except RunyardError:
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(RunsRefreshed(generation, fresh, changed))
+
+    def on_runs_refreshed(self, message: RunsRefreshed) -> None:
+        """Update rows in place; reload (keeping cursor and selection) when runs came or went."""
+        if message.generation != self.generation or self.searching:
+            return
+        self.table.update_runs(message.runs)
+        if message.changed:
+            self.start_search(keep_cursor=True)
+
+    # ----------------------------------------------------------------- status
+    def _update_status(self) -> None:
+        table = self.table
+        shown = formatting.count(len(table.runs)) + ("+" if table.has_more else "")
+        parts = [f"{shown} runs"]
+        if table.selected:
+            parts.append(f"[b]{len(table.selected)} selected[/b]")
+        parts.append(STATE_LABELS[self.view_state.state_filter])
+        if self.view_state.sort_column:
+            arrow = "▼" if self.view_state.sort_descending else "▲"
+            parts.append(f"sort {self.view_state.sort_column} {arrow}")
+        if self.view_state.metric_aggregate != "latest":
+            parts.append(f"metrics: {self.view_state.metric_aggregate}")
+        if self.view_state.last_search:
+            parts.append("filtered")
+        if self.searching or self.loading_more:
+            parts.append("loading…")
+        self.query_one("#status-line", Static).update(" · ".join(parts))
+
+    def on_unmount(self) -> None:
+        """Remember the view."""
+        self.settings.save()

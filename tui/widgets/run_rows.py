@@ -1,0 +1,219 @@
+"""The run table's data model: columns, parent/child row layout and cell text (no widgets here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from runyard import Run, RunStatus
+from runyard.config import STALE_HEARTBEAT_MS
+
+from .. import formatting
+
+# Always-shown columns: (id, header label, width). Status and name stay put when scrolling sideways.
+FIXED_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("status", "Status", 9),
+    ("name", "Run", 26),
+    ("start", "Started", 11),
+    ("duration", "Duration", 8),
+    ("user", "User", 10),
+    ("source", "Source", 14),
+    ("version", "Version", 7),
+)
+FROZEN_COLUMNS = 2  # status and name
+ENTITY_PREFIXES = ("metrics.", "params.", "tags.")
+ATTRIBUTE_ORDER = {
+    "status": "attributes.status",
+    "name": "attributes.run_name",
+    "start": "attributes.start_time",
+    "duration": "attributes.duration",
+    "user": "attributes.user_id",
+    "source": "attributes.source_name",
+    "version": "attributes.source_version",
+}
+AGGREGATES = ("latest", "min", "max")
+_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+MAX_DYNAMIC_WIDTH = 18
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: id ("status", "metrics.acc", ...), header label and width in cells."""
+
+    id: str
+    label: str
+    width: int
+    numeric: bool = False
+
+    @property
+    def kind(self) -> str:
+        """'attribute', 'metrics', 'params' or 'tags'."""
+        for prefix in ENTITY_PREFIXES:
+            if self.id.startswith(prefix):
+                return prefix[:-1]
+        return "attribute"
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A run as laid out in the table: depth under its parent, children, and a marker for orphans."""
+
+    run: Run
+    depth: int = 0
+    child_count: int = 0
+    parent_name: str = ""  # set when the parent exists but is not among the loaded rows
+
+
+def quote_key(key: str) -> str:
+    """A key as written in a query: bare when simple, else in backticks."""
+    return key if _SIMPLE_KEY.match(key) else "`" + key.replace("`", "``") + "`"
+
+
+def order_by_clause(column_id: str, descending: bool, aggregate: str = "latest") -> str:
+    """The search order_by item for a column, e.g. 'MIN(metrics.loss) DESC' or 'attributes.start_time ASC'."""
+    direction = "DESC" if descending else "ASC"
+    if column_id in ATTRIBUTE_ORDER:
+        return f"{ATTRIBUTE_ORDER[column_id]} {direction}"
+    entity, _, key = column_id.partition(".")
+    target = f"{entity}.{quote_key(key)}"
+    if entity == "metrics" and aggregate in ("min", "max"):
+        target = f"{aggregate.upper()}({target})"
+    return f"{target} {direction}"
+
+
+def build_columns(
+    dynamic_ids: Sequence[str], aggregate: str = "latest", name_width: int = 26
+) -> list[Column]:
+    """The fixed columns followed by the chosen param/metric/tag columns (labels say which kind)."""
+    columns = [
+        Column(cid, label, name_width if cid == "name" else width, numeric=cid == "duration")
+        for cid, label, width in FIXED_COLUMNS
+    ]
+    keys = [cid.partition(".")[2] for cid in dynamic_ids]
+    for column_id, key in zip(dynamic_ids, keys, strict=True):
+        entity = column_id.partition(".")[0]
+        label = key if keys.count(key) == 1 else f"{entity[0]}.{key}"
+        if entity == "metrics" and aggregate != "latest":
+            label = f"{aggregate}({label})"
+        width = min(max(len(label) + 2, 9), MAX_DYNAMIC_WIDTH)
+        columns.append(Column(column_id, label, width, numeric=entity == "metrics"))
+    return columns
+
+
+def layout_rows(runs: Sequence[Run], collapsed: set[str], parent_names: dict[str, str]) -> list[TableRow]:
+    """Children under their loaded parent (keeping page order); orphans top-level with a marker."""
+    by_id = {run.info.run_id: run for run in runs}
+    children: dict[str, list[Run]] = {}
+    top: list[Run] = []
+    for run in runs:
+        parent = run.info.parent_run_id
+        if parent and parent in by_id and parent != run.info.run_id:
+            children.setdefault(parent, []).append(run)
+        else:
+            top.append(run)
+    rows: list[TableRow] = []
+    seen: set[str] = set()
+    stack: list[tuple[Run, int]] = [(run, 0) for run in reversed(top)]
+    while stack:
+        run, depth = stack.pop()
+        run_id = run.info.run_id
+        if run_id in seen:
+            continue
+        seen.add(run_id)
+        kids = children.get(run_id, [])
+        parent = run.info.parent_run_id
+        marker = parent_names.get(parent, parent[:8]) if depth == 0 and parent else ""
+        rows.append(TableRow(run, depth, len(kids), marker))
+        if kids and run_id not in collapsed:
+            stack.extend((kid, depth + 1) for kid in reversed(kids))
+    return rows
+
+
+def is_lost(run: Run, now_ms: int) -> bool:
+    """A RUNNING run whose heartbeat is stale."""
+    return run.info.is_lost(now_ms, STALE_HEARTBEAT_MS)
+
+
+def status_text(run: Run, now_ms: int) -> str:
+    """The status word shown: RUNNING, FINISHED, ..., or LOST for a RUNNING run without heartbeats."""
+    return "LOST" if is_lost(run, now_ms) else run.info.status
+
+
+def run_duration(run: Run, now_ms: int) -> int | None:
+    """End minus start; for a live run, now minus start; for a lost run, last heartbeat minus start."""
+    info = run.info
+    if info.start_time is None:
+        return None
+    if info.end_time is not None:
+        return info.end_time - info.start_time
+    if info.status == RunStatus.RUNNING:
+        end = (info.heartbeat_time or info.start_time) if is_lost(run, now_ms) else now_ms
+        return max(0, end - info.start_time)
+    return None
+
+
+def name_text(row: TableRow, collapsed: set[str]) -> str:
+    """The run name, indented under its parent, with a fold marker or its parent's name."""
+    name = row.run.info.run_name
+    if row.parent_name:
+        name = f"↳ {row.parent_name}/{name}"
+    if row.child_count:
+        marker = "▸" if row.run.info.run_id in collapsed else "▾"
+        name = f"{marker} {name} ({row.child_count})"
+    elif row.depth:
+        name = f"  {name}"
+    if row.run.info.lifecycle_stage == "deleted":
+        name = f"{name} (deleted)"
+    return "  " * row.depth + name
+
+
+def cell_text(row: TableRow, column_id: str, now_ms: int, aggregate: str, collapsed: set[str]) -> str:
+    """The text of one cell."""
+    run = row.run
+    info = run.info
+    if column_id == "status":
+        return status_text(run, now_ms)
+    if column_id == "name":
+        return name_text(row, collapsed)
+    if column_id == "start":
+        return formatting.relative_time(info.start_time, now_ms)
+    if column_id == "duration":
+        return formatting.duration(run_duration(run, now_ms))
+    if column_id == "user":
+        return info.user_id
+    if column_id == "source":
+        source = info.source_name or ""
+        return source.rsplit("/", 1)[-1] if "/" in source and len(source) > 14 else source
+    if column_id == "version":
+        return formatting.short_hash(info.source_version)
+    entity, _, key = column_id.partition(".")
+    if entity == "params":
+        return run.data.params.get(key, "")
+    if entity == "tags":
+        return run.data.tags.get(key, "")
+    if entity == "metrics":
+        summary = run.data.metric_summaries.get(key)
+        if summary is None:
+            value = run.data.metrics.get(key)
+            return formatting.number(value) if value is not None else ""
+        if aggregate == "min":
+            return formatting.number(summary.min_value)
+        if aggregate == "max":
+            return formatting.number(summary.max_value)
+        return formatting.number(summary.latest_value)
+    return ""
+
+
+def default_dynamic_columns(runs: Iterable[Run], limit_each: int = 3) -> list[str]:
+    """A first choice of columns: the first few metric and param keys of the runs."""
+    metrics: dict[str, None] = {}
+    params: dict[str, None] = {}
+    for run in runs:
+        metrics.update(dict.fromkeys(run.data.metric_summaries or run.data.metrics))
+        params.update(dict.fromkeys(run.data.params))
+        if len(metrics) >= 50 and len(params) >= 50:
+            break
+    chosen = [f"metrics.{k}" for k in sorted(metrics)[:limit_each]]
+    chosen += [f"params.{k}" for k in sorted(params)[:limit_each]]
+    return chosen
