@@ -189,9 +189,10 @@ def _check_database(uri: str) -> None:
 
 
 def _skip_run_artifacts(directory: str, names: list[str]) -> list[str]:
-    """copytree filter: leave out runs' artifact folders (read from the source, never copied twice)."""
-    if "meta.yaml" in names and "artifacts" in names and "metrics" in names:
-        return ["artifacts"]
+    """copytree filter: runs' artifact folders are copied empty (MLflow needs them; files come from the source)."""
+    path = Path(directory)
+    if path.name == "artifacts" and (path.parent / "meta.yaml").is_file():
+        return names
     return []
 
 

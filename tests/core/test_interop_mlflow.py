@@ -1,0 +1,206 @@
+"""Import from a real MLflow store built with the mlflow package (skipped when mlflow is not installed)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import runyard
+from click.testing import CliRunner
+from runyard import TrackingClient
+
+mlflow = pytest.importorskip("mlflow")
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+NAN = float("nan")
+
+
+def _build_mlflow_store(uri: str, tmp_path: Path) -> dict[str, Any]:
+    """Two experiments (one deleted), nested runs, NaN metrics, a deleted run, params, tags, an artifact."""
+    client = MlflowClient(tracking_uri=uri)
+    vision = client.create_experiment(
+        "vision", artifact_location=str(tmp_path / "mlartifacts" / "vision"), tags={"team": "cv"}
+    )
+    client.set_experiment_tag(vision, "mlflow.note.content", "experiment notes")
+    old = client.create_experiment("old", artifact_location=str(tmp_path / "mlartifacts" / "old"))
+    parent = client.create_run(
+        vision,
+        run_name="parent",
+        start_time=1_700_000_000_000,
+        tags={
+            "mlflow.user": "alice",
+            "mlflow.source.name": "train.py",
+            "mlflow.source.type": "LOCAL",
+            "mlflow.source.git.commit": "0123456789abcdef",
+            "mlflow.note.content": "a note",
+            "custom": "yes",
+        },
+    )
+    pid = parent.info.run_id
+    child = client.create_run(vision, run_name="child", tags={"mlflow.parentRunId": pid})
+    cid = child.info.run_id
+    client.log_param(pid, "lr", "0.01")
+    client.log_param(pid, "optimizer", "adam")
+    loss = [1.0, 0.5, NAN, 0.25, 0.125]
+    for step, value in enumerate(loss):
+        client.log_metric(pid, "loss", value, timestamp=1_700_000_001_000 + step, step=step)
+    client.log_metric(cid, "acc", 0.9, timestamp=1_700_000_002_000, step=3)
+    artifact = tmp_path / "model.txt"
+    artifact.write_text("weights")
+    client.log_artifact(pid, str(artifact), "model")
+    client.set_terminated(pid, "FINISHED", end_time=1_700_000_009_000)
+    client.set_terminated(cid, "FAILED", end_time=1_700_000_008_000)
+    gone = client.create_run(old, run_name="gone")
+    client.log_metric(gone.info.run_id, "x", 3.0, step=0)
+    client.set_terminated(gone.info.run_id, "KILLED")
+    client.delete_run(gone.info.run_id)
+    client.delete_experiment(old)
+    return {"client": client, "parent": pid, "child": cid, "gone": gone.info.run_id, "loss": loss}
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _source_state(tmp_path: Path) -> tuple[str, dict[str, str], list[str]]:
+    """Bytes of the MLflow database, its artifact tree, and the names next to it (no new -wal, mlruns)."""
+    database = hashlib.sha256((tmp_path / "mlflow.db").read_bytes()).hexdigest()
+    names = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("mlflow", "mlruns", "mlart")))
+    return database, _tree_digest(tmp_path / "mlartifacts"), names
+
+
+@pytest.fixture
+def mlflow_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, Any]]:
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is ./mlruns
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return uri, _build_mlflow_store(uri, tmp_path)
+
+
+def test_import_mlflow_keeps_every_field(
+    mlflow_sqlite: tuple[str, dict[str, Any]], client: TrackingClient, tmp_path: Path
+) -> None:
+    uri, built = mlflow_sqlite
+    before = _source_state(tmp_path)
+    result = runyard.import_mlflow(uri, client.tracking_uri, artifact_root=str(tmp_path / "ry-art"))
+    assert _source_state(tmp_path) == before  # the source database and artifacts were not touched
+    assert (result.runs_imported, result.metric_points, result.artifact_files) == (3, 7, 1)
+
+    source: MlflowClient = built["client"]
+    for run_id in (built["parent"], built["child"], built["gone"]):
+        ml = source.get_run(run_id)
+        ry = client.get_run(run_id)
+        assert ry.info.experiment_id == ml.info.experiment_id  # MLflow's numeric ids are kept when free
+        assert (ry.info.run_name, ry.info.status, ry.info.start_time, ry.info.end_time) == (
+            ml.info.run_name,
+            ml.info.status,
+            ml.info.start_time,
+            ml.info.end_time,
+        )
+        assert ry.info.lifecycle_stage == ml.info.lifecycle_stage
+        assert ry.data.params == ml.data.params
+        expected_tags = {
+            ("runyard." + k[len("mlflow.") :] if k.startswith("mlflow.") else k): v
+            for k, v in ml.data.tags.items()
+        }
+        assert ry.data.tags == expected_tags
+        for key in ml.data.metrics:
+            ml_history = [(m.step, m.timestamp, m.value) for m in source.get_metric_history(run_id, key)]
+            ry_history = [(m.step, m.timestamp, m.value) for m in client.get_metric_history(run_id, key)]
+            assert [(s, t) for s, t, _ in ry_history] == [(s, t) for s, t, _ in ml_history]
+            for (_, _, got), (_, _, want) in zip(ry_history, ml_history, strict=True):
+                assert got == want or (math.isnan(got) and math.isnan(want))
+        assert set(ry.data.metrics) == set(ml.data.metrics)
+
+    parent = client.get_run(built["parent"])
+    assert parent.info.user_id == "alice"
+    assert (parent.info.source_type, parent.info.source_name, parent.info.source_version) == (
+        "LOCAL",
+        "train.py",
+        "0123456789abcdef",
+    )
+    assert parent.data.tags["runyard.note.content"] == "a note"
+    assert parent.data.tags["custom"] == "yes"
+    history = [m.value for m in client.get_metric_history(built["parent"], "loss")]
+    assert history[:2] == [1.0, 0.5] and math.isnan(history[2]) and history[3:] == [0.25, 0.125]
+    summary = parent.data.metric_summaries["loss"]
+    assert (summary.count, summary.min_value, summary.max_value, summary.latest_value) == (
+        5,
+        0.125,
+        1.0,
+        0.125,
+    )
+    assert (tmp_path / "ry-art") in Path(parent.info.artifact_uri).parents
+    assert (Path(parent.info.artifact_uri) / "model" / "model.txt").read_text() == "weights"
+
+    child = client.get_run(built["child"])
+    assert child.info.parent_run_id == built["parent"]
+    assert child.data.tags["runyard.parentRunId"] == built["parent"]
+
+    gone = client.get_run(built["gone"])
+    assert gone.info.lifecycle_stage == "deleted" and gone.info.deleted_time is not None
+    old = client.get_experiment_by_name("old")
+    assert old is not None and old.lifecycle_stage == "deleted"
+    vision = client.get_experiment_by_name("vision")
+    assert vision is not None and vision.tags == {"runyard.note.content": "experiment notes", "team": "cv"}
+
+
+def test_import_mlflow_twice_changes_nothing(
+    mlflow_sqlite: tuple[str, dict[str, Any]], client: TrackingClient, tmp_path: Path
+) -> None:
+    uri, built = mlflow_sqlite
+    runyard.import_mlflow(uri, client.tracking_uri)
+    first = {run_id: client.get_run(run_id) for run_id in (built["parent"], built["child"], built["gone"])}
+    experiments = client.list_experiments("ALL")
+    again = runyard.import_mlflow(uri, client.tracking_uri)
+    assert (again.runs_imported, again.runs_skipped, again.experiments_created) == (0, 3, 0)
+    assert client.list_experiments("ALL") == experiments
+    for run_id, run in first.items():
+        assert client.get_run(run_id) == run
+    assert len(client.get_metric_history(built["parent"], "loss")) == 5
+
+
+def test_import_mlflow_file_store_never_writes_into_it(
+    tmp_path: Path, client: TrackingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    mlruns = tmp_path / "mlruns"
+    built = _build_mlflow_store(mlruns.as_uri(), tmp_path)
+    before = _tree_digest(mlruns)
+    before_dirs = sorted(p for p in mlruns.rglob("*"))
+    result = runyard.import_mlflow(str(mlruns), client.tracking_uri)
+    assert result.runs_imported == 3
+    assert sorted(p for p in mlruns.rglob("*")) == before_dirs and _tree_digest(mlruns) == before
+    assert client.get_run(built["child"]).info.parent_run_id == built["parent"]
+    assert client.get_run(built["gone"]).info.lifecycle_stage == "deleted"
+
+
+def test_import_mlflow_cli_and_bad_sources(mlflow_sqlite: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
+    import click
+    from runyard.interop.cli import register
+
+    uri, built = mlflow_sqlite
+    group = click.Group("runyard")
+    register(group)
+    target = f"sqlite:///{tmp_path / 'ry.db'}"
+    out = CliRunner().invoke(group, ["import-mlflow", "--from", uri, "--store", target])
+    assert out.exit_code == 0, out.output
+    assert "Imported 3 run(s) with 7 metric points and 1 artifact file(s)" in out.output
+    missing = CliRunner().invoke(group, ["import-mlflow", "--from", f"sqlite:///{tmp_path / 'nope.db'}"])
+    assert missing.exit_code == 1 and "No MLflow database" in missing.output
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_missing_mlflow_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow now raises ImportError
+    with pytest.raises(runyard.MissingExtra, match=r"pip install 'runyard\[mlflow\]'"):
+        runyard.import_mlflow("sqlite:///x.db", f"sqlite:///{tmp_path / 'r.db'}")
+    assert os.listdir(tmp_path) == []
