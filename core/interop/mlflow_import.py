@@ -189,7 +189,7 @@ def _check_database(uri: str) -> None:
 
 
 def _skip_run_artifacts(directory: str, names: list[str]) -> list[str]:
-    """copytree filter: run artifact folders are copied empty (MLflow needs them; files come from the source)."""
+    """copytree filter: run artifact folders are copied empty (MLflow needs them; files stay put)."""
     path = Path(directory)
     if path.name == "artifacts" and (path.parent / "meta.yaml").is_file():
         return names
