@@ -153,6 +153,16 @@ def _require_experiment(conn: Connection, experiment_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+def _trashed_experiment_name(conn: Connection, experiment_id: str) -> str | None:
+    """The name of the experiment when it is in the trash, else None."""
+    row = conn.execute(
+        select(experiments_t.c.name, experiments_t.c.lifecycle_stage).where(
+            experiments_t.c.experiment_id == str(experiment_id)
+        )
+    ).first()
+    return str(row[0]) if row is not None and row[1] != LifecycleStage.ACTIVE else None
+
+
 # ----------------------------------------------------------------------------- runs
 def delete_run(
     store: SqlStore,
@@ -215,6 +225,12 @@ def restore_run(
             if run_id in done:
                 continue
             if row["lifecycle_stage"] != LifecycleStage.DELETED:
+                trashed = _trashed_experiment_name(conn, row["experiment_id"])
+                if trashed is not None:
+                    raise InvalidState(
+                        f"Run {run_id!r} is hidden because its experiment {trashed!r} is in the trash: "
+                        "restore the experiment. Nothing was restored."
+                    )
                 raise InvalidState(f"Run {run_id!r} is not in the trash: nothing was restored.")
             batch = [(int(row["id"]), run_id)]
             if restore_descendants and row["deletion_id"]:
@@ -453,7 +469,8 @@ def gc(
 
     With neither run_ids nor experiment_ids: everything deleted longer ago than older_than (None: the
     retention setting). Given run_ids / experiment_ids: exactly those, whatever their age; each must be
-    in the trash, else an error and nothing is removed. Removing an experiment removes all its runs.
+    in the trash (a run also counts as trashed while its experiment is), else an error and nothing is
+    removed. Removing an experiment removes all its runs.
     """
     named_runs: list[str] | None = None
     if run_ids is not None:
@@ -530,7 +547,8 @@ def _runs_to_purge(
             row = rows.get(run_id)
             if row is None:
                 raise RunNotFound(f"Run {run_id!r} not found: nothing was removed.")
-            if row["lifecycle_stage"] != LifecycleStage.DELETED:
+            in_trash = row["lifecycle_stage"] == LifecycleStage.DELETED
+            if not in_trash and _trashed_experiment_name(conn, row["experiment_id"]) is None:
                 raise InvalidState(
                     f"Run {run_id!r} is active: only runs in the trash can be purged. Nothing was removed."
                 )

@@ -380,6 +380,19 @@ def test_gc_removes_old_trashed_experiments_with_all_their_runs(
     client.create_experiment("/old/exp")  # the name is free again
 
 
+def test_runs_of_a_trashed_experiment_count_as_trashed(client: TrackingClient, tmp_path: Path) -> None:
+    experiment_id = client.create_experiment("/hidden")
+    run_id, artifact_dir = logged_run(client, experiment_id, "r", tmp_path)
+    client.delete_experiment(experiment_id)
+    deleted = client.search_runs([experiment_id], run_view_type="DELETED_ONLY")
+    assert [r.info.run_id for r in deleted] == [run_id]
+    with pytest.raises(InvalidState, match="restore the experiment"):
+        client.restore_run(run_id)
+    assert client.gc(run_ids=[run_id]).run_ids == [run_id]  # the TUI's purge of a row in the trash view
+    assert not artifact_dir.exists()
+    assert client.get_experiment(experiment_id).lifecycle_stage == "deleted"
+
+
 def test_gc_named_experiment(client: TrackingClient) -> None:
     experiment_id = client.create_experiment("/x")
     run_id = make_run(client, experiment_id, "r")
