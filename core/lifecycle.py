@@ -22,15 +22,10 @@ from sqlalchemy import and_, delete, select, update
 from .config import retention_days
 from .entities import LifecycleStage
 from .exceptions import ExperimentExists, ExperimentNotFound, InvalidInput, InvalidState, RunNotFound
-from .models import MetricRow
 from .store import (
     chunked,
-    experiment_tags_t,
     experiments_t,
-    params_t,
     runs_t,
-    summaries_t,
-    tags_t,
 )
 from .validation import validate_experiment_name
 
@@ -39,7 +34,6 @@ if TYPE_CHECKING:
 
     from .store import SqlStore
 
-metrics_t = MetricRow.__table__  # type: ignore[attr-defined]
 
 MAX_BULK_RUNS = 10_000
 MS_PER_DAY = 86_400_000
@@ -443,17 +437,29 @@ def parse_duration_ms(text: str) -> int:
     return int(sum(float(number) * _UNIT_MS[unit] for number, unit in parts))
 
 
+def _tables_keyed_by(column: str, exclude: Sequence[Any]) -> list[Any]:
+    """Every table of the schema with that column (so a table added later is purged too)."""
+    from .models import ALL_TABLES
+
+    tables = [model.__table__ for model in ALL_TABLES]  # type: ignore[attr-defined]
+    return [table for table in tables if column in table.c and table not in exclude]
+
+
 def _purge_runs(conn: Connection, pks: Sequence[int]) -> None:
     """Delete runs and every row that hangs off them (explicitly: FK cascade may be off)."""
+    dependents = _tables_keyed_by("run_pk", exclude=[runs_t])
     for chunk in chunked(list(pks)):
-        for table in (metrics_t, summaries_t, params_t, tags_t):
+        for table in dependents:
             conn.execute(delete(table).where(table.c.run_pk.in_(chunk)))
         conn.execute(delete(runs_t).where(runs_t.c.id.in_(chunk)))
 
 
 def _purge_experiments(conn: Connection, experiment_ids: Sequence[str]) -> None:
+    """Delete experiments and their tags (their runs are purged first)."""
+    dependents = _tables_keyed_by("experiment_id", exclude=[runs_t, experiments_t])
     for chunk in chunked(list(experiment_ids)):
-        conn.execute(delete(experiment_tags_t).where(experiment_tags_t.c.experiment_id.in_(chunk)))
+        for table in dependents:
+            conn.execute(delete(table).where(table.c.experiment_id.in_(chunk)))
         conn.execute(delete(experiments_t).where(experiments_t.c.experiment_id.in_(chunk)))
 
 

@@ -66,6 +66,20 @@ def row_counts(client: TrackingClient) -> dict[str, int]:
         }
 
 
+def rows_of_run(client: TrackingClient, run_pk: int) -> dict[str, int]:
+    """Rows per table (every table keyed by run_pk, metric blocks included) that belong to one run."""
+    from runyard.models import ALL_TABLES
+
+    counts = {}
+    with client.store.db.connect() as conn:
+        for model in ALL_TABLES:
+            table = model.__table__  # type: ignore[attr-defined]
+            if "run_pk" in table.c:
+                query = select(func.count()).select_from(table).where(table.c.run_pk == run_pk)
+                counts[table.name] = conn.execute(query).scalar_one()
+    return counts
+
+
 def snapshot(client: TrackingClient) -> list[tuple[Any, ...]]:
     """Every run's and experiment's lifecycle columns and names: equal before and after a failed operation."""
     from runyard.store import experiments_t, runs_t
@@ -308,6 +322,10 @@ def test_gc_honours_retention_and_removes_everything(
     doomed, doomed_dir = logged_run(client, experiment_id, "doomed", tmp_path)
     kept, kept_dir = logged_run(client, experiment_id, "kept", tmp_path)
     empty = row_counts(client)
+    doomed_pk, kept_pk = client.store.run_pk(doomed), client.store.run_pk(kept)
+    kept_rows = rows_of_run(client, kept_pk)
+    assert rows_of_run(client, doomed_pk) == kept_rows
+    assert all(kept_rows[table] > 0 for table in ("params", "tags", "metrics", "metric_summaries"))
     client.delete_run(doomed)
     assert doomed_dir.is_dir()  # deleting keeps the artifacts: only gc removes them
     clock[0] = T0 + 29 * DAY_MS
@@ -323,11 +341,9 @@ def test_gc_honours_retention_and_removes_everything(
         client.get_run(doomed)
     assert not doomed_dir.exists() and not doomed_dir.parent.exists()
     assert kept_dir.is_dir() and client.get_run(kept).data.params == {"lr": "0.1"}
-    after = row_counts(client)
-    assert after["runs"] == empty["runs"] - 1
-    for table in ("params", "metrics", "metric_summaries"):
-        assert after[table] == empty[table] // 2, table  # both runs logged the same amount
-    assert after["tags"] < empty["tags"]
+    assert row_counts(client)["runs"] == empty["runs"] - 1
+    assert set(rows_of_run(client, doomed_pk).values()) == {0}  # every table keyed by run_pk
+    assert rows_of_run(client, kept_pk) == kept_rows
 
 
 def test_gc_older_than_and_retention_setting(
