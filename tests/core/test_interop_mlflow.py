@@ -78,20 +78,32 @@ def _source_state(tmp_path: Path) -> tuple[str, dict[str, str], list[str]]:
     return database, _tree_digest(tmp_path / "mlartifacts"), names
 
 
+@pytest.fixture(scope="module")
+def _mlflow_sqlite_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, Any]]:
+    """One MLflow store for the module (MLflow needs seconds to create one); the tests only read it."""
+    root = tmp_path_factory.mktemp("mlflow")
+    previous = os.getcwd()
+    os.chdir(root)  # MLflow's default artifact root is ./mlruns
+    try:
+        uri = f"sqlite:///{root / 'mlflow.db'}"
+        return root, uri, _build_mlflow_store(uri, root)
+    finally:
+        os.chdir(previous)
+
+
 @pytest.fixture
-def mlflow_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, Any]]:
-    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root is ./mlruns
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    return uri, _build_mlflow_store(uri, tmp_path)
+def mlflow_sqlite(_mlflow_sqlite_once: tuple[Path, str, dict[str, Any]]) -> tuple[Path, str, dict[str, Any]]:
+    """The shared MLflow store: its directory, URI and the ids it holds."""
+    return _mlflow_sqlite_once
 
 
 def test_import_mlflow_keeps_every_field(
-    mlflow_sqlite: tuple[str, dict[str, Any]], client: TrackingClient, tmp_path: Path
+    mlflow_sqlite: tuple[Path, str, dict[str, Any]], client: TrackingClient, tmp_path: Path
 ) -> None:
-    uri, built = mlflow_sqlite
-    before = _source_state(tmp_path)
+    source_dir, uri, built = mlflow_sqlite
+    before = _source_state(source_dir)
     result = runyard.import_mlflow(uri, client.tracking_uri, artifact_root=str(tmp_path / "ry-art"))
-    assert _source_state(tmp_path) == before  # the source database and artifacts were not touched
+    assert _source_state(source_dir) == before  # the source database and artifacts were not touched
     assert (result.runs_imported, result.metric_points, result.artifact_files) == (3, 7, 1)
 
     source: MlflowClient = built["client"]
@@ -154,9 +166,9 @@ def test_import_mlflow_keeps_every_field(
 
 
 def test_import_mlflow_twice_changes_nothing(
-    mlflow_sqlite: tuple[str, dict[str, Any]], client: TrackingClient, tmp_path: Path
+    mlflow_sqlite: tuple[Path, str, dict[str, Any]], client: TrackingClient
 ) -> None:
-    uri, built = mlflow_sqlite
+    _, uri, built = mlflow_sqlite
     runyard.import_mlflow(uri, client.tracking_uri)
     first = {run_id: client.get_run(run_id) for run_id in (built["parent"], built["child"], built["gone"])}
     experiments = client.list_experiments("ALL")
@@ -183,18 +195,21 @@ def test_import_mlflow_file_store_never_writes_into_it(
     assert client.get_run(built["gone"]).info.lifecycle_stage == "deleted"
 
 
-def test_import_mlflow_cli_and_bad_sources(mlflow_sqlite: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
+def test_import_mlflow_cli_and_bad_sources(
+    mlflow_sqlite: tuple[Path, str, dict[str, Any]], tmp_path: Path
+) -> None:
     import click
     from runyard.interop.cli import register
 
-    uri, built = mlflow_sqlite
+    _, uri, _ = mlflow_sqlite
     group = click.Group("runyard")
     register(group)
     target = f"sqlite:///{tmp_path / 'ry.db'}"
     out = CliRunner().invoke(group, ["import-mlflow", "--from", uri, "--store", target])
     assert out.exit_code == 0, out.output
     assert "Imported 3 run(s) with 7 metric points and 1 artifact file(s)" in out.output
-    missing = CliRunner().invoke(group, ["import-mlflow", "--from", f"sqlite:///{tmp_path / 'nope.db'}"])
+    nope = f"sqlite:///{tmp_path / 'nope.db'}"
+    missing = CliRunner().invoke(group, ["import-mlflow", "--from", nope, "--store", target])
     assert missing.exit_code == 1 and "No MLflow database" in missing.output
     assert not (tmp_path / "nope.db").exists()
 
