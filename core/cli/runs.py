@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..entities import PagedList
 from .common import (
     VIEW_CHOICES,
     WhenType,
@@ -82,12 +83,12 @@ def collect_runs(
     view: str,
     max_results: int,
     order_by: Sequence[str] | None,
-) -> list[Run]:
-    """Up to max_results runs of a search, fetched page by page."""
+) -> PagedList:
+    """Up to max_results runs of a search, fetched page by page; `.token` is set when more may match."""
     runs: list[Run] = []
     token: str | None = None
     if not experiment_ids:
-        return runs
+        return PagedList(runs)
     while len(runs) < max_results:
         page = client.search_runs(
             list(experiment_ids),
@@ -101,7 +102,7 @@ def collect_runs(
         token = page.token
         if not token:
             break
-    return runs
+    return PagedList(runs, token)
 
 
 def _print_runs(
@@ -131,6 +132,8 @@ def _print_runs(
         click.echo("No runs.", err=True)
     else:
         click.echo(runs_table(runs, names, columns))
+        if runs.token:
+            click.echo(f"(showing the first {len(runs)}: more runs match; raise --max-results)", err=True)
 
 
 @runs_group.command("list", short_help="List runs as a table, CSV or JSON.")

@@ -105,6 +105,8 @@ def test_runs_search_filter_order_and_limit(store: dict[str, str]) -> None:
     assert [r["run_name"] for r in json.loads(result.stdout)] == ["late", "parent"]
     limited = run_cli(store, "runs", "search", "--order-by", "metrics.accuracy DESC", "--max-results", "1")
     assert len(limited.stdout.splitlines()) == 2 and "parent" in limited.stdout
+    assert "more runs match" in limited.stderr
+    assert "more runs match" not in run_cli(store, "runs", "search", "--max-results", "4").stderr
     empty = run_cli(store, "runs", "search", "-f", "metrics.accuracy > 2")
     assert empty.exit_code == 0 and empty.stdout == ""
 
