@@ -242,10 +242,12 @@ def _end_specific_run(run: ActiveRun, status: str) -> None:
 
 
 def _finish(run: ActiveRun, status: str) -> None:
-    run.writer.flush()
-    run.writer.unwatch_run(run.info.run_id)
-    if run.owner_pid == os.getpid():
-        run.client.set_terminated(run.info.run_id, status)
+    try:
+        run.writer.flush()
+    finally:  # a failed flush (raised to the caller) must not leave the run RUNNING forever
+        run.writer.unwatch_run(run.info.run_id)
+        if run.owner_pid == os.getpid():
+            run.client.set_terminated(run.info.run_id, status)
 
 
 def _require_active() -> ActiveRun:

@@ -86,13 +86,27 @@ def validate_metric_value(key: str, value: object) -> float:
 
 def validate_step(key: str, step: object) -> int:
     """Steps are integers; None means 0 (as in MLflow)."""
-    if step.__class__ is int:  # the hot path: skip the slow numbers.Integral check (~0.25 us)
-        return step  # type: ignore[return-value]
+    if step.__class__ is int and _MIN_INT64 <= step <= _MAX_INT64:  # type: ignore[operator]
+        return step  # type: ignore[return-value]  # the hot path: no slow numbers.Integral check
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise InvalidInput(f"Metric {key!r} step {step!r} must be an integer.", key=key)
-    return int(step)
+    return _int64(key, "step", step)
+
+
+# Steps and timestamps are BIGINT columns: a bigger int would make every later batch of the writer fail.
+_MIN_INT64 = -(2**63)
+_MAX_INT64 = 2**63 - 1
+
+
+def _int64(key: str, what: str, number: numbers.Integral) -> int:
+    value = int(number)
+    if not _MIN_INT64 <= value <= _MAX_INT64:
+        raise InvalidInput(
+            f"Metric {key!r} {what} {value} is out of range: at most 2**63 - 1 in size.", key=key
+        )
+    return value
 
 
 def validate_timestamp(key: str, timestamp: object) -> int | None:
@@ -101,7 +115,7 @@ def validate_timestamp(key: str, timestamp: object) -> int | None:
         return None
     if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
         raise InvalidInput(f"Metric {key!r} timestamp {timestamp!r} must be integer milliseconds.", key=key)
-    return int(timestamp)
+    return _int64(key, "timestamp", timestamp)
 
 
 def validate_run_name(name: object) -> str:

@@ -102,6 +102,20 @@ def test_resume_by_run_id_sets_running_again(store: str) -> None:
     assert got.data.metrics["m"] == 2.0
 
 
+def test_failed_flush_at_end_still_ends_the_run(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: when the final flush raised, the run left the stack but stayed RUNNING forever.
+    run = runyard.start_run()
+
+    def failing_flush() -> None:
+        raise runyard.StoreError("store went away")
+
+    monkeypatch.setattr(run.writer, "flush", failing_flush)
+    with pytest.raises(runyard.StoreError, match="went away"):
+        runyard.end_run("FAILED")
+    assert runyard.active_run() is None
+    assert TrackingClient(store).get_run(run.info.run_id).info.status == "FAILED"
+
+
 def test_resume_unknown_run(store: str) -> None:
     with pytest.raises(runyard.RunNotFound):
         runyard.start_run(run_id="0" * 32)

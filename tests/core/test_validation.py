@@ -225,3 +225,29 @@ def test_writes_to_unknown_run_fail_clearly(client: TrackingClient) -> None:
         client.log_param("0" * 32, "k", "v")
     with pytest.raises(runyard.RunNotFound):
         client.log_batch("0" * 32, metrics=[Metric("m", 1.0, 1, 0)])
+
+
+@pytest.mark.parametrize("field", ["step", "timestamp"])
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 10**30])
+def test_out_of_range_step_or_timestamp_rejected_and_writer_keeps_going(
+    run_id: str, field: str, number: int
+) -> None:
+    # Regression: a step beyond BIGINT was accepted, then made every later flush fail (all points stuck).
+    with pytest.raises(InvalidInput, match="out of range"):
+        runyard.log_metric("m", 1.0, **{field: number})
+    with pytest.raises(InvalidInput, match="out of range"):
+        runyard.log_metrics({"m": 1.0}, **{field: number})
+    runyard.log_metric("ok", 1.0, step=2**63 - 1, timestamp=2**63 - 1)
+    runyard.log_metric("ok", 2.0, step=-(2**63), timestamp=0)
+    runyard.flush()
+    history = _reader().get_metric_history(run_id, "ok")
+    assert [(m.step, m.timestamp) for m in history] == [(-(2**63), 0), (2**63 - 1, 2**63 - 1)]
+
+
+def test_out_of_range_step_rejected_by_log_batch(client: TrackingClient) -> None:
+    run_id = client.create_run(client.create_experiment("range")).info.run_id
+    with pytest.raises(InvalidInput, match="out of range"):
+        client.log_batch(run_id, metrics=[Metric("m", 1.0, 1000, 2**64)])
+    with pytest.raises(InvalidInput, match="out of range"):
+        client.log_metric(run_id, "m", 1.0, timestamp=2**64)
+    assert client.get_metric_history(run_id, "m") == []
