@@ -167,7 +167,19 @@ def installed_requirements() -> str:
 
     seen: dict[str, str] = {}
     for distribution in metadata.distributions():
-        name = distribution.metadata["Name"]
+        # Read Name and Version from the header lines ourselves: `distribution.metadata` runs the
+        # email parser over the whole file (twice with .version), ~0.2-1 s for 350 packages.
+        text = distribution.read_text("METADATA") or distribution.read_text("PKG-INFO") or ""
+        name = version = None
+        for line in text.splitlines():
+            if not line.strip():
+                break  # end of the headers
+            if line.startswith("Name:"):
+                name = line[5:].strip()
+            elif line.startswith("Version:"):
+                version = line[8:].strip()
+            if name and version:
+                break
         if name and name.lower() not in seen:
-            seen[name.lower()] = f"{name}=={distribution.version}"
+            seen[name.lower()] = f"{name}=={version}"
     return "\n".join(seen[key] for key in sorted(seen)) + "\n"
