@@ -302,28 +302,33 @@ def _write_run_page(conn: Connection, writer: DumpWriter, rows: list[Any], inclu
 
 
 def _write_metrics(conn: Connection, writer: DumpWriter, run_pk: int, run_id: str) -> None:
-    """Every point of one run through a streaming cursor, in per-key column chunks."""
-    from sqlalchemy import text
-
-    result = conn.execution_options(stream_results=True, yield_per=CHUNK_POINTS).execute(
-        text(
-            'SELECT "key", step, timestamp, value FROM metrics WHERE run_pk = :pk '
-            'ORDER BY "key", step, timestamp, id'
-        ),
-        {"pk": run_pk},
-    )
-    current: str | None = None
-    steps: list[int] = []
-    timestamps: list[int] = []
-    values: list[float | None] = []
-    for partition in result.partitions(CHUNK_POINTS):
-        for key, step, timestamp, value in partition:
-            if key != current or len(steps) >= CHUNK_POINTS:
-                if steps:
-                    writer.metric_chunk(run_id, current or "", steps, timestamps, values)
-                current, steps, timestamps, values = key, [], [], []
-            steps.append(step)
-            timestamps.append(timestamp)
-            values.append(value)
-    if steps:
-        writer.metric_chunk(run_id, current or "", steps, timestamps, values)
+    """Every point of one run through a streaming DBAPI cursor, in per-key column chunks."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    sqlite = conn.dialect.name == "sqlite"
+    # sqlite3 cursors step lazily; on PostgreSQL a named (server-side) cursor streams the rows.
+    cursor = dbapi.cursor() if sqlite else dbapi.cursor(name=f"runyard_export_{run_pk}")
+    try:
+        cursor.execute(
+            'SELECT "key", step, timestamp, value FROM metrics WHERE run_pk = '
+            + ("?" if sqlite else "%s")
+            + ' ORDER BY "key", step, timestamp, id',
+            (run_pk,),
+        )
+        current: str | None = None
+        steps: list[int] = []
+        timestamps: list[int] = []
+        values: list[float | None] = []
+        while rows := cursor.fetchmany(CHUNK_POINTS):
+            for key, step, timestamp, value in rows:
+                if key != current or len(steps) >= CHUNK_POINTS:
+                    if steps:
+                        writer.metric_chunk(run_id, current or "", steps, timestamps, values)
+                    current, steps, timestamps, values = key, [], [], []
+                steps.append(step)
+                timestamps.append(timestamp)
+                values.append(value)
+        if steps:
+            writer.metric_chunk(run_id, current or "", steps, timestamps, values)
+    finally:
+        cursor.close()

@@ -55,19 +55,29 @@ def encode_values(values: list[float | None]) -> list[float | str]:
 
 
 def decode_values(values: list[Any]) -> list[float]:
-    """Inverse of encode_values; raises DumpError on anything that is not a number."""
-    out: list[float] = []
-    for value in values:
-        if isinstance(value, str):
-            special = _SPECIAL_IN.get(value)
-            if special is None:
-                raise DumpError(f"Bad metric value {value!r} in the dump.")
-            out.append(special)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            out.append(float(value))
-        else:
-            raise DumpError(f"Bad metric value {value!r} in the dump.")
-    return out
+    """Inverse of encode_values (float() reads "NaN"/"Infinity"); raises DumpError on a non-number."""
+    try:
+        if True in map(_is_bool, values):
+            raise TypeError
+        return list(map(float, values))
+    except (TypeError, ValueError):
+        bad = next((v for v in values if not _is_number(v)), values)
+        raise DumpError(f"Bad metric value {bad!r} in the dump.") from None
+
+
+def _is_bool(value: Any) -> bool:
+    return value is True or value is False
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in _SPECIAL_IN
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def all_ints(values: list[Any]) -> bool:
+    """True when every item is an int (not a bool, not a float)."""
+    return set(map(type, values)) <= {int}
 
 
 def check_run_id(run_id: object) -> str:

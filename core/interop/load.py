@@ -36,6 +36,7 @@ from .format import (
     ENTITY_FILES,
     HASH_BLOCK,
     DumpError,
+    all_ints,
     check_experiment_id,
     check_run_id,
     decode_values,
@@ -140,7 +141,7 @@ def check_dump(in_dir: str | os.PathLike[str]) -> CheckedDump:
             raise DumpError(
                 f"Metric {record['key']!r} of run {record['run_id']} has columns of unequal length."
             )
-        if not all(type(v) is int for v in steps) or not all(type(v) is int for v in timestamps):
+        if not all_ints(steps) or not all_ints(timestamps):
             raise DumpError(
                 f"Metric {record['key']!r} of run {record['run_id']} has a non-integer step/time."
             )

@@ -1,0 +1,154 @@
+"""Export/import throughput and peak memory of runyard dumps, at two store sizes (issue 9).
+
+    python benchmarks/bench_interop.py [--sizes 100,1000] [--metrics 10] [--steps 1000] [--repeat 2]
+
+Each store has N runs x METRICS metrics x STEPS steps, built once with metric_store.write_points and
+cached under /tmp/runyard-bench-interop/. Every export and every import runs in a fresh subprocess
+that reports its own peak RSS (VmHWM), so the figures of one size do not leak into the next; a
+baseline subprocess (import runyard, open the store, read one run) shows what any process costs.
+If memory is flat, peak RSS stays near the baseline while the store grows tenfold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CACHE = Path("/tmp/runyard-bench-interop")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM) in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(n_runs: int, n_metrics: int, n_steps: int) -> Path:
+    """A cached SQLite store of n_runs x n_metrics x n_steps points (built with write_points)."""
+    path = CACHE / f"store-{n_runs}x{n_metrics}x{n_steps}.db"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".building.db")
+    for stale in CACHE.glob(partial.name + "*"):
+        stale.unlink()
+    from runyard.metric_store import write_points
+    from runyard.store import SqlStore
+
+    started = time.perf_counter()
+    store = SqlStore(f"sqlite:///{partial}", artifact_root=str(CACHE / "artifacts"))
+    experiment = store.create_experiment("bench-interop")
+    keys = [f"metric_{k}" for k in range(n_metrics)]
+    for index in range(n_runs):
+        run = store.create_run(experiment, f"run-{index}", "bench", start_time=1_700_000_000_000 + index)
+        pk = store.run_pk(run.info.run_id)
+        store.log_params(run.info.run_id, {"lr": str(0.001 * (index % 7 + 1)), "seed": str(index)})
+        points = [
+            (pk, key, 1.0 / (step + 1) + k * 0.01, 1_700_000_000_000 + step, step)
+            for k, key in enumerate(keys)
+            for step in range(n_steps)
+        ]
+        with store.db.connect(write=True) as conn:
+            write_points(store.db, conn, points)
+    store.db.dispose()
+    partial.rename(path)
+    total = n_runs * n_metrics * n_steps
+    print(f"  built {path.name}: {total:,} points in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+def child(argv: list[str]) -> None:
+    """Run one measured operation in this (fresh) process and print its figures as JSON."""
+    import runyard
+
+    operation, source, target = argv
+    started = time.perf_counter()
+    if operation == "export":
+        result = runyard.export_runs(f"sqlite:///{source}", target, include_deleted=True)
+        points = result.metric_points
+    elif operation == "import":
+        imported = runyard.import_runs(f"sqlite:///{target}", source, artifact_root=f"{target}-artifacts")
+        points = imported.metric_points
+    else:  # baseline: what any process pays to open the store and read one run
+        client = runyard.TrackingClient(f"sqlite:///{source}")
+        experiment = client.get_experiment_by_name("bench-interop")
+        assert experiment is not None
+        client.search_runs([experiment.experiment_id], max_results=1)
+        points = 0
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "points": points, "peak_rss_mb": peak_rss_mb()}))
+
+
+def measure(operation: str, source: Path, target: Path) -> dict[str, float]:
+    """Run one operation in a subprocess; returns its seconds, points and peak RSS."""
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", operation, str(source), str(target)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def fmt(values: list[float], digits: int = 1) -> str:
+    """'median (min .. max)'."""
+    return f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f} .. {max(values):,.{digits}f})"
+
+
+def main() -> None:
+    """Build the stores, measure export and import at each size, print a Markdown table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100,1000", help="Run counts, comma separated.")
+    parser.add_argument("--metrics", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    rows = []
+    for n_runs in (int(s) for s in args.sizes.split(",")):
+        store = build(n_runs, args.metrics, args.steps)
+        store_mb = store.stat().st_size / 2**20
+        baseline = [measure("baseline", store, store)["peak_rss_mb"] for _ in range(args.repeat)]
+        figures: dict[str, list[dict[str, float]]] = {"export": [], "import": []}
+        for _ in range(args.repeat):
+            work = Path(tempfile.mkdtemp(prefix="bench-interop-"))
+            try:
+                figures["export"].append(measure("export", store, work / "dump"))
+                dump_mb = sum(p.stat().st_size for p in (work / "dump").rglob("*") if p.is_file()) / 2**20
+                figures["import"].append(measure("import", work / "dump", work / "target.db"))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        points = int(figures["export"][0]["points"])
+        for operation, results in figures.items():
+            rate = [r["points"] / r["seconds"] / 1000 for r in results]
+            rows.append(
+                f"| {n_runs:,} runs, {points / 1e6:g}M points "
+                f"({store_mb:,.0f} MiB db, {dump_mb:,.0f} MiB dump) "
+                f"| {operation} | {fmt([r['seconds'] for r in results])} | {fmt(rate, 0)} "
+                f"| {fmt([r['peak_rss_mb'] for r in results])} | {fmt(baseline)} |"
+            )
+            print(rows[-1], flush=True)
+    print()
+    print("| store | operation | seconds | k points/s | peak RSS MiB | baseline RSS MiB |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
