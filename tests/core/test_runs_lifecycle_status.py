@@ -116,6 +116,40 @@ def test_failed_flush_at_end_still_ends_the_run(store: str, monkeypatch: pytest.
     assert TrackingClient(store).get_run(run.info.run_id).info.status == "FAILED"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="writer.py: a buffered point of a run purged meanwhile (TUI delete + gc) fails its whole batch on "
+    "every retry (FOREIGN KEY), so every later point of every other run of that store is never written",
+)
+def test_points_of_a_purged_run_do_not_block_other_runs(store: str) -> None:
+    try:
+        _log_around_a_purged_run(store)
+    finally:  # never leave a stuck writer behind: runyard.flush() in later tests would raise its error
+        from runyard import fluent
+
+        writer = fluent._writers.pop(fluent._client().tracking_uri, None)
+        if writer is not None:
+            writer._stopping = True
+            writer._buffer.clear()
+            writer._wake.set()
+
+
+def _log_around_a_purged_run(store: str) -> None:
+    parent = runyard.start_run(log_system_info=False)
+    child = runyard.start_run(nested=True, log_system_info=False)
+    runyard.log_metric("child", 1.0)
+    runyard.flush()
+    other = TrackingClient(store)
+    other.delete_run(child.info.run_id)
+    other.gc(run_ids=[child.info.run_id])
+    runyard.log_metric("child", 2.0)  # buffered for a run that no longer exists
+    with pytest.raises(runyard.RunNotFound):
+        runyard.end_run()
+    runyard.log_metric("parent", 1.0)
+    runyard.end_run()
+    assert other.get_run(parent.info.run_id).data.metrics == {"parent": 1.0}
+
+
 def test_resume_unknown_run(store: str) -> None:
     with pytest.raises(runyard.RunNotFound):
         runyard.start_run(run_id="0" * 32)
