@@ -89,22 +89,29 @@ def _run_rows(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, A
     return rows
 
 
-def _descendants(conn: Connection, run_id: str) -> list[dict[str, Any]]:
-    """Every descendant row (children, grandchildren, ...), breadth first, whatever its stage."""
+def _descendants(conn: Connection, roots: Sequence[str]) -> list[dict[str, Any]]:
+    """Every descendant row of the roots (children, grandchildren, ...), breadth first, any stage."""
     found: list[dict[str, Any]] = []
-    seen = {run_id}
-    frontier = [run_id]
+    seen = set(roots)
+    frontier = list(roots)
+    columns = (
+        runs_t.c.id,
+        runs_t.c.run_id,
+        runs_t.c.lifecycle_stage,
+        runs_t.c.deletion_id,
+        runs_t.c.parent_run_id,
+    )
     while frontier:
         next_frontier: list[str] = []
         for chunk in chunked(frontier):
             query = (
-                select(runs_t.c.id, runs_t.c.run_id, runs_t.c.lifecycle_stage, runs_t.c.deletion_id)
+                select(*columns)
                 .where(runs_t.c.parent_run_id.in_(chunk))
                 .order_by(runs_t.c.start_time, runs_t.c.id)
             )
             for row in conn.execute(query).mappings():
                 if row["run_id"] in seen:
-                    continue  # a cycle in parent ids must not loop forever
+                    continue  # a root below another root, or a cycle in parent ids
                 seen.add(row["run_id"])
                 found.append(dict(row))
                 next_frontier.append(row["run_id"])
@@ -112,11 +119,14 @@ def _descendants(conn: Connection, run_id: str) -> list[dict[str, Any]]:
     return found
 
 
+STAGE_CHUNK = 900  # runs per UPDATE statement
+
+
 def _set_run_stage(
     conn: Connection, pks: Sequence[int], stage: str, deleted_time: int | None, deletion_id: str | None
 ) -> None:
-    """Move runs (by internal key) to a lifecycle stage."""
-    for chunk in chunked(list(pks)):
+    """Move runs (by internal key) to a lifecycle stage, a chunk of runs per statement."""
+    for chunk in chunked(list(pks), STAGE_CHUNK):
         conn.execute(
             update(runs_t)
             .where(runs_t.c.id.in_(chunk))
@@ -167,36 +177,27 @@ def delete_run(
 ) -> list[str]:
     """Move runs (and, by default, their descendants) to the trash; returns the ids deleted, in order.
 
-    Runs already deleted by a cascade earlier in the same call count as done. A run that does not
+    Runs reached by a cascade of another run in the same call count as done. A run that does not
     exist (RunNotFound) or is already in the trash (InvalidState) is an error and nothing changes.
     """
     ids = _id_list(run_ids)
     timestamp = _now(now_ms)
-    deletion_id = uuid.uuid4().hex
-    deleted: list[str] = []
     with store.db.connect(write=True) as conn:
         rows = _run_rows(conn, ids)
-        done: set[str] = set()
         for run_id in ids:
             row = rows.get(run_id)
             if row is None:
                 raise RunNotFound(f"Run {run_id!r} not found: nothing was deleted.")
-            if run_id in done:
-                continue
             if row["lifecycle_stage"] != LifecycleStage.ACTIVE:
                 raise InvalidState(f"Run {run_id!r} is already in the trash: nothing was deleted.")
-            batch = [(int(row["id"]), run_id)]
-            if delete_descendants:
-                batch += [
-                    (int(child["id"]), child["run_id"])
-                    for child in _descendants(conn, run_id)
-                    if child["lifecycle_stage"] == LifecycleStage.ACTIVE and child["run_id"] not in done
-                ]
-            done.update(run for _, run in batch)
-            deleted += [run for _, run in batch]
-            if not dry_run:
-                _set_run_stage(conn, [pk for pk, _ in batch], LifecycleStage.DELETED, timestamp, deletion_id)
-    return deleted
+        chosen = {run_id: int(rows[run_id]["id"]) for run_id in ids}
+        if delete_descendants:
+            for child in _descendants(conn, ids):
+                if child["lifecycle_stage"] == LifecycleStage.ACTIVE:
+                    chosen.setdefault(child["run_id"], int(child["id"]))
+        if not dry_run:
+            _set_run_stage(conn, list(chosen.values()), LifecycleStage.DELETED, timestamp, uuid.uuid4().hex)
+    return list(chosen)
 
 
 def restore_run(
@@ -208,16 +209,12 @@ def restore_run(
     the trash is an error and nothing changes.
     """
     ids = _id_list(run_ids)
-    restored: list[str] = []
     with store.db.connect(write=True) as conn:
         rows = _run_rows(conn, ids)
-        done: set[str] = set()
         for run_id in ids:
             row = rows.get(run_id)
             if row is None:
                 raise RunNotFound(f"Run {run_id!r} not found: nothing was restored.")
-            if run_id in done:
-                continue
             if row["lifecycle_stage"] != LifecycleStage.DELETED:
                 trashed = _trashed_experiment_name(conn, row["experiment_id"])
                 if trashed is not None:
@@ -226,20 +223,36 @@ def restore_run(
                         "restore the experiment. Nothing was restored."
                     )
                 raise InvalidState(f"Run {run_id!r} is not in the trash: nothing was restored.")
-            batch = [(int(row["id"]), run_id)]
-            if restore_descendants and row["deletion_id"]:
-                batch += [
-                    (int(child["id"]), child["run_id"])
-                    for child in _descendants(conn, run_id)
-                    if child["lifecycle_stage"] == LifecycleStage.DELETED
-                    and child["deletion_id"] == row["deletion_id"]
-                    and child["run_id"] not in done
-                ]
-            done.update(run for _, run in batch)
-            restored += [run for _, run in batch]
-            if not dry_run:
-                _set_run_stage(conn, [pk for pk, _ in batch], LifecycleStage.ACTIVE, None, None)
-    return restored
+        chosen = {run_id: int(rows[run_id]["id"]) for run_id in ids}
+        if restore_descendants:
+            descendants = _descendants(conn, ids)
+            parent_of = {run_id: rows[run_id]["parent_run_id"] for run_id in ids}
+            parent_of.update({child["run_id"]: child["parent_run_id"] for child in descendants})
+            root_deletion = {run_id: rows[run_id]["deletion_id"] for run_id in ids}
+            for child in descendants:
+                if child["lifecycle_stage"] != LifecycleStage.DELETED or not child["deletion_id"]:
+                    continue
+                if child["deletion_id"] in _root_deletions_above(child["run_id"], parent_of, root_deletion):
+                    chosen.setdefault(child["run_id"], int(child["id"]))
+        if not dry_run:
+            _set_run_stage(conn, list(chosen.values()), LifecycleStage.ACTIVE, None, None)
+    return list(chosen)
+
+
+def _root_deletions_above(
+    run_id: str, parent_of: dict[str, str | None], root_deletion: dict[str, str | None]
+) -> set[str]:
+    """The deletion ids of the named roots among a run's ancestors (the operations it may come back with)."""
+    found: set[str] = set()
+    seen = {run_id}
+    node = parent_of.get(run_id)
+    while node is not None and node not in seen:
+        seen.add(node)
+        deletion = root_deletion.get(node)
+        if deletion:
+            found.add(deletion)
+        node = parent_of.get(node)
+    return found
 
 
 def delete_runs(

@@ -125,6 +125,16 @@ def test_restore_is_the_exact_inverse(client: TrackingClient, clock: list[int]) 
     assert client.restore_run(ids["child2"]) == [ids["child2"]]
 
 
+def test_restore_a_list_naming_runs_of_two_deletions(client: TrackingClient) -> None:
+    ids = family(client)
+    assert set(client.delete_run(ids["child1"])) == {ids["child1"], ids["grandchild"]}  # deletion A
+    assert set(client.delete_run(ids["parent"])) == {ids["parent"], ids["child2"]}  # deletion B
+    assert set(client.restore_run(ids["parent"], dry_run=True)) == {ids["parent"], ids["child2"]}
+    restored = client.restore_run([ids["parent"], ids["child1"]])
+    assert sorted(restored) == sorted(ids[k] for k in ("parent", "child1", "child2", "grandchild"))
+    assert stages(client, ids["parent"], ids["child1"], ids["child2"], ids["grandchild"]) == ["active"] * 4
+
+
 def test_restore_without_descendants(client: TrackingClient) -> None:
     ids = family(client)
     client.delete_run(ids["parent"])
@@ -434,13 +444,30 @@ def fail_on_call(monkeypatch: pytest.MonkeyPatch, name: str, call: int) -> None:
     monkeypatch.setattr(lifecycle, name, failing)
 
 
+def fail_on_update(monkeypatch: pytest.MonkeyPatch, failing_call: int) -> list[int]:
+    """Make the n-th UPDATE statement of lifecycle raise (the earlier ones run); returns the call count."""
+    real_update = lifecycle.update
+    calls = [0]
+
+    def failing_update(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == failing_call:
+            raise RuntimeError("simulated crash")
+        return real_update(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "update", failing_update)
+    return calls
+
+
 def test_delete_of_a_list_is_one_transaction(client: TrackingClient, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = family(client)
     before = snapshot(client)
-    fail_on_call(monkeypatch, "_set_run_stage", 2)
+    monkeypatch.setattr(lifecycle, "STAGE_CHUNK", 1)  # one UPDATE per run: 5 statements
+    calls = fail_on_update(monkeypatch, 5)
     with pytest.raises(RuntimeError):
         client.delete_run([ids["parent"], ids["other"]])
-    assert snapshot(client) == before
+    assert calls == [5]  # four runs were updated before the crash...
+    assert snapshot(client) == before  # ...and rolled back
 
 
 def test_restore_of_a_list_is_one_transaction(
@@ -449,10 +476,11 @@ def test_restore_of_a_list_is_one_transaction(
     ids = family(client)
     client.delete_run([ids["parent"], ids["other"]])
     before = snapshot(client)
-    fail_on_call(monkeypatch, "_set_run_stage", 2)
+    monkeypatch.setattr(lifecycle, "STAGE_CHUNK", 1)
+    calls = fail_on_update(monkeypatch, 5)
     with pytest.raises(RuntimeError):
         client.restore_run([ids["parent"], ids["other"]])
-    assert snapshot(client) == before
+    assert calls == [5] and snapshot(client) == before
 
 
 def test_gc_is_one_transaction_and_keeps_files_on_failure(
@@ -473,17 +501,7 @@ def test_rename_folder_is_one_transaction(client: TrackingClient, monkeypatch: p
     for name in ["/a/one", "/a/two"]:
         client.create_experiment(name)
     before = snapshot(client)
-    # two placeholder updates, then the final names: fail on the second final name
-    real_update = lifecycle.update
-    calls = [0]
-
-    def failing_update(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        if calls[0] == 4:
-            raise RuntimeError("simulated crash")
-        return real_update(*args, **kwargs)
-
-    monkeypatch.setattr(lifecycle, "update", failing_update)
+    fail_on_update(monkeypatch, 4)  # two placeholder names, then the final names: the second fails
     with pytest.raises(RuntimeError):
         client.rename_experiment_folder("/a", "/b")
     assert snapshot(client) == before
