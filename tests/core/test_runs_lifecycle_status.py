@@ -381,3 +381,33 @@ def test_forked_child_logs_into_parent_run(tracking_uri: str, tmp_path: Path, ho
     assert child_steps == list(range(50)) + list(range(100, 150))
     parent_steps = [m.step for m in client.get_metric_history(run_id, "parent")]
     assert parent_steps == [0, 1]  # the parent's buffered point was written once, not by each child
+
+
+def test_ctrl_c_outside_a_with_block_kills_run(tracking_uri: str, tmp_path: Path) -> None:
+    script = _script(
+        tmp_path,
+        """
+        import json, time, runyard
+        run = runyard.start_run()
+        runyard.log_metric("loss", 0.25)
+        print(json.dumps({"run_id": run.info.run_id}), flush=True)
+        time.sleep(600)
+        """,
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=_env(tmp_path, tracking_uri),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert line, err
+    assert "KeyboardInterrupt" in err
+    got = TrackingClient(tracking_uri).get_run(json.loads(line)["run_id"])
+    assert got.info.status == "KILLED"
+    assert got.data.metrics == {"loss": 0.25}
