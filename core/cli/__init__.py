@@ -98,6 +98,10 @@ def _register() -> None:
 
 _register()
 
+from ..interop.cli import register as _register_interop  # noqa: E402  (export, import, copy, import-mlflow)
+
+_register_interop(cli)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `runyard` console script."""

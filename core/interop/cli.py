@@ -1,4 +1,7 @@
-"""The interop commands of `runyard`: export, import, copy, import-mlflow (added by `register`)."""
+"""The interop commands of `runyard`: export, import, copy, import-mlflow (added by `register`).
+
+Core errors propagate to the root group of runyard.cli, which prints them as one-line messages.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from typing import Any, TypeVar
 import click
 
 from ..config import default_tracking_uri, mask_uri, normalize_tracking_uri
-from ..exceptions import RunyardError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,17 +91,14 @@ def export_command(
     """
     from . import export_runs
 
-    try:
-        result = export_runs(
-            _resolve_store(store),
-            out_dir,
-            list(experiments) or None,
-            filter_string,
-            include_deleted,
-            not no_artifacts,
-        )
-    except RunyardError as error:
-        raise click.ClickException(str(error)) from None
+    result = export_runs(
+        _resolve_store(store),
+        out_dir,
+        list(experiments) or None,
+        filter_string,
+        include_deleted,
+        not no_artifacts,
+    )
     counts = result.counts
     click.echo(
         f"Exported {counts['runs']} run(s) of {counts['experiments']} experiment(s) with "
@@ -121,10 +120,7 @@ def import_command(in_dir: str, on_conflict: str, store: str | None) -> None:
     """
     from . import import_runs
 
-    try:
-        result = import_runs(_resolve_store(store), in_dir, on_conflict)
-    except RunyardError as error:
-        raise click.ClickException(str(error)) from None
+    result = import_runs(_resolve_store(store), in_dir, on_conflict)
     _print_import(result)
 
 
@@ -151,17 +147,14 @@ def copy_command(
     """
     from . import copy_runs
 
-    try:
-        result = copy_runs(
-            normalize_tracking_uri(source),
-            normalize_tracking_uri(target),
-            list(experiments) or None,
-            filter_string,
-            not active_only,
-            on_conflict,
-        )
-    except RunyardError as error:
-        raise click.ClickException(str(error)) from None
+    result = copy_runs(
+        normalize_tracking_uri(source),
+        normalize_tracking_uri(target),
+        list(experiments) or None,
+        filter_string,
+        not active_only,
+        on_conflict,
+    )
     _print_import(result)
 
 
@@ -185,10 +178,7 @@ def import_mlflow_command(source: str, experiments: tuple[str, ...], store: str 
     from . import import_mlflow
 
     target = _resolve_store(store)
-    try:
-        result = import_mlflow(source, target, list(experiments) or None)
-    except RunyardError as error:
-        raise click.ClickException(str(error)) from None
+    result = import_mlflow(source, target, list(experiments) or None)
     click.echo(f"From MLflow {mask_uri(source)} into {mask_uri(target)}:")
     _print_import(result)
 

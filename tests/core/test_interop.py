@@ -8,13 +8,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 import runyard
 from click.testing import CliRunner
 from runyard import InvalidState, Metric, TrackingClient, UnsafeArtifactPath
+from runyard.cli import cli
 from runyard.interop import dump as dump_module
-from runyard.interop.cli import register
 from runyard.interop.format import DumpError
 from runyard.store import runs_t
 from sqlalchemy import select
@@ -265,8 +264,7 @@ def test_copy_runs_between_stores(
 
 def test_cli_export_import_copy(source: tuple[TrackingClient, dict[str, str]], tmp_path: Path) -> None:
     src, ids = source
-    group = click.Group("runyard")
-    register(group)
+    group = cli
     runner = CliRunner()
     dump = tmp_path / "dump"
     out = runner.invoke(group, ["export", "--store", src.tracking_uri, "--include-deleted", str(dump)])

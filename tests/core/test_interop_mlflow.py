@@ -13,6 +13,7 @@ import pytest
 import runyard
 from click.testing import CliRunner
 from runyard import TrackingClient
+from runyard.cli import cli
 
 mlflow = pytest.importorskip("mlflow")
 from mlflow.tracking import MlflowClient  # noqa: E402
@@ -198,19 +199,15 @@ def test_import_mlflow_file_store_never_writes_into_it(
 def test_import_mlflow_cli_and_bad_sources(
     mlflow_sqlite: tuple[Path, str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    import click
-    from runyard.interop.cli import register
-
     _, uri, _ = mlflow_sqlite
-    group = click.Group("runyard")
-    register(group)
+    group = cli
     target = f"sqlite:///{tmp_path / 'ry.db'}"
     out = CliRunner().invoke(group, ["import-mlflow", "--from", uri, "--store", target])
     assert out.exit_code == 0, out.output
     assert "Imported 3 run(s) with 7 metric points and 1 artifact file(s)" in out.output
     nope = f"sqlite:///{tmp_path / 'nope.db'}"
     missing = CliRunner().invoke(group, ["import-mlflow", "--from", nope, "--store", target])
-    assert missing.exit_code == 1 and "No MLflow database" in missing.output
+    assert missing.exit_code == 2 and "Error: No MLflow database" in missing.output
     assert not (tmp_path / "nope.db").exists()
 
 
