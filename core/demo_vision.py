@@ -215,7 +215,7 @@ def write_sweep(writer: DemoWriter, experiment_id: str) -> None:
                 ],
             )
         source = DemoSource(
-            SourceType.JOB, f"k8s:vision-{SWEEP_NAME}-t{trial:02d}", "train.py", VISION_REPO, "main", commit
+            SourceType.JOB, f"k8s:sweep-t{trial:02d}", "train.py", VISION_REPO, "main", commit
         )
         start = base + starts[trial]
         logged = writer.log_run(
