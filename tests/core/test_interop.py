@@ -164,6 +164,8 @@ def test_export_selects_experiments_and_leaves_trash_out_by_default(
     assert active.counts["runs"] == 2
     with pytest.raises(runyard.InvalidInput, match="not empty"):
         runyard.export_runs(src.tracking_uri, tmp_path / "d2")
+    filtered = runyard.export_runs(src.tracking_uri, tmp_path / "d4", filter_string="params.lr = '0.01'")
+    assert filtered.counts["runs"] == 1 and filtered.metric_points == 16
     with pytest.raises(runyard.ExperimentNotFound, match="nope"):
         runyard.export_runs(src.tracking_uri, tmp_path / "d3", experiment_names=["nope"])
 
@@ -291,3 +293,29 @@ def test_export_from_every_backend(client: TrackingClient, tmp_path: Path, monke
     assert result.runs_imported == 3
     assert snapshot(target) == snapshot(client)
     assert target.get_run(ids["gone"]).info.lifecycle_stage == "deleted"
+
+
+def test_interrupted_import_leaves_whole_runs_and_resumes(
+    source: tuple[TrackingClient, dict[str, str]], client: TrackingClient, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from runyard.interop import load
+
+    src, _ = source
+    runyard.export_runs(src.tracking_uri, tmp_path / "dump", include_deleted=True)
+    real_copy = load._copy_artifacts
+    calls = []
+
+    def failing_copy(*args: Any) -> int:
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real_copy(*args)
+
+    monkeypatch.setattr(load, "_copy_artifacts", failing_copy)
+    with pytest.raises(OSError, match="disk full"):
+        runyard.import_runs(client.tracking_uri, tmp_path / "dump")
+    assert len(_all_run_ids(client)) == 1  # the failed run was rolled back whole: no params, no points
+    monkeypatch.setattr(load, "_copy_artifacts", real_copy)
+    resumed = runyard.import_runs(client.tracking_uri, tmp_path / "dump")
+    assert (resumed.runs_imported, resumed.runs_skipped) == (2, 1)
+    assert snapshot(client) == snapshot(src)
