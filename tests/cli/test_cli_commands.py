@@ -236,6 +236,15 @@ def test_gc_respects_retention_and_named_runs(store: dict[str, str], monkeypatch
     assert TrackingClient(uri).get_experiment_by_name("/nlp/bert") is None
 
 
+def test_gc_named_experiment(store: dict[str, str]) -> None:
+    one_line_error(run_cli(store, "gc", "--experiment", "/nlp/bert"), 1, "/nlp/bert", "not in the trash")
+    run_cli(store, "experiments", "delete", "/nlp/bert")
+    dry = run_cli(store, "gc", "-e", "/nlp/bert", "--dry-run")
+    assert "Would remove 1 run and 1 experiment." in dry.stdout and store["nlp"] in dry.stdout
+    assert "Removed 1 run and 1 experiment." in run_cli(store, "gc", "-e", "/nlp/bert").stdout
+    assert "/nlp/bert" not in run_cli(store, "experiments", "list", "--view", "all").stdout
+
+
 def test_export_csv_writes_the_search(store: dict[str, str], tmp_path: Path) -> None:
     pytest.importorskip("runyard.export", reason="runyard.export (search issue) not written yet")
     output = tmp_path / "best.csv"
@@ -303,5 +312,21 @@ def test_every_command_has_help_with_an_example() -> None:
         result = CliRunner().invoke(cli, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "Example" in result.stdout, path
-        if path and not isinstance(cli.commands.get(path[0]), click.Group) or len(path) == 2:
-            assert "--store" in result.stdout or path == ("demo",), path
+    store_commands = [
+        ("runs", "list"),
+        ("runs", "search"),
+        ("runs", "delete"),
+        ("runs", "restore"),
+        ("experiments", "list"),
+        ("experiments", "create"),
+        ("experiments", "rename"),
+        ("experiments", "delete"),
+        ("experiments", "restore"),
+        ("gc",),
+        ("export-csv",),
+        ("db", "upgrade"),
+        ("ui",),
+        (),
+    ]
+    for path in store_commands:
+        assert "--store" in CliRunner().invoke(cli, [*path, "--help"]).stdout, path

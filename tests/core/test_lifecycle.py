@@ -395,6 +395,7 @@ def test_gc_removes_old_trashed_experiments_with_all_their_runs(
     client.delete_experiment(experiment_id)
     clock[0] = T0 + 10 * DAY_MS
     assert client.gc().experiment_ids == []
+    assert artifact_dir.is_dir()  # the trash keeps files: only gc removes them
     with pytest.raises(InvalidState):
         client.gc(experiment_ids=[client.create_experiment("/alive")])
     clock[0] = T0 + 40 * DAY_MS
