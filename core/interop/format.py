@@ -57,16 +57,12 @@ def encode_values(values: list[float | None]) -> list[float | str]:
 def decode_values(values: list[Any]) -> list[float]:
     """Inverse of encode_values (float() reads "NaN"/"Infinity"); raises DumpError on a non-number."""
     try:
-        if True in map(_is_bool, values):
+        if bool in set(map(type, values)):
             raise TypeError
         return list(map(float, values))
     except (TypeError, ValueError):
         bad = next((v for v in values if not _is_number(v)), values)
         raise DumpError(f"Bad metric value {bad!r} in the dump.") from None
-
-
-def _is_bool(value: Any) -> bool:
-    return value is True or value is False
 
 
 def _is_number(value: Any) -> bool:
