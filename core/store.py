@@ -437,7 +437,36 @@ class SqlStore:
                 )
         new = [{"run_pk": pk, "key": k, "value": v} for k, v in clean.items() if k not in existing]
         if new:
-            conn.execute(insert(params_t), new)
+            # ON CONFLICT DO NOTHING, then compare: another process (say, a second rank of a
+            # distributed job) may have written the same keys since the check above (PostgreSQL).
+            statement = self._dialect_insert(params_t).on_conflict_do_nothing(
+                index_elements=[params_t.c.run_pk, params_t.c.key]
+            )
+            conn.execute(statement, new)
+            stored: dict[str, str] = dict(
+                conn.execute(
+                    select(params_t.c.key, params_t.c.value).where(
+                        and_(params_t.c.run_pk == pk, params_t.c.key.in_([row["key"] for row in new]))
+                    )
+                ).all()
+            )
+            for key, value in clean.items():
+                if key not in existing and stored.get(key) != value:
+                    raise ParamImmutable(
+                        f"Param {key!r} of run {run_id} was just set to {stored.get(key)!r} by another "
+                        f"writer; cannot change it to {value!r} (params are write-once).",
+                        key=key,
+                    )
+
+    def _dialect_insert(self, table: Any) -> Any:
+        """INSERT with ON CONFLICT support for this store's backend."""
+        if self.db.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
 
     def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
         """Set (or replace) tags of a run."""
@@ -449,8 +478,13 @@ class SqlStore:
             self._upsert(conn, tags_t, pk, clean)
 
     def _upsert(self, conn: Connection, table: Any, pk: int, values: Mapping[str, str]) -> None:
-        conn.execute(delete(table).where(and_(table.c.run_pk == pk, table.c.key.in_(list(values)))))
-        conn.execute(insert(table), [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()])
+        # One atomic statement: delete-then-insert raced with a concurrent writer of the same key on
+        # PostgreSQL (duplicate key error).
+        statement = self._dialect_insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.run_pk, table.c.key], set_={"value": statement.excluded.value}
+        )
+        conn.execute(statement, [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()])
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag; a missing key is an error naming it."""

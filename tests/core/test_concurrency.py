@@ -150,3 +150,34 @@ def test_reader_sees_consistent_summaries_while_writers_run(sqlite_uri: str, tmp
         out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert checks > 0
+
+
+def test_concurrent_writers_of_the_same_params_and_tags(tracking_uri: str) -> None:
+    """Ranks of a distributed job logging the same params and tags into one run at once."""
+    # Regression (PostgreSQL): both writers saw the key missing and inserted: duplicate key error.
+    import threading
+
+    setup = TrackingClient(tracking_uri)
+    run_id = setup.create_run(setup.create_experiment("ranks")).info.run_id
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def rank(index: int) -> None:
+        client = TrackingClient(tracking_uri)
+        barrier.wait()
+        try:
+            for i in range(150):
+                client.log_params(run_id, {f"p{i}": "same", "world_size": 4})
+                client.set_tags(run_id, {f"t{i}": f"rank-{index}", "shared": "v"})
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=rank, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    data = setup.get_run(run_id).data
+    assert len(data.params) == 151 and set(data.params.values()) == {"same", "4"}
+    assert all(data.tags[f"t{i}"].startswith("rank-") for i in range(150))
