@@ -224,12 +224,15 @@ class SqlStore:
         value = validate_tag_value(key, value)
         with self.db.connect(write=True) as conn:
             self._require_experiment(conn, experiment_id)
+            statement = self._dialect_insert(experiment_tags_t).values(
+                experiment_id=experiment_id, key=key, value=value
+            )
             conn.execute(
-                delete(experiment_tags_t).where(
-                    and_(experiment_tags_t.c.experiment_id == experiment_id, experiment_tags_t.c.key == key)
+                statement.on_conflict_do_update(
+                    index_elements=[experiment_tags_t.c.experiment_id, experiment_tags_t.c.key],
+                    set_={"value": statement.excluded.value},
                 )
             )
-            conn.execute(insert(experiment_tags_t).values(experiment_id=experiment_id, key=key, value=value))
 
     def _require_experiment(self, conn: Connection, experiment_id: str) -> Row:
         row = (

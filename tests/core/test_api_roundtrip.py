@@ -388,3 +388,12 @@ def test_summary_within_one_batch_matches_several_batches(store: str) -> None:
             runyard.log_metric("one_batch", value, step=step, timestamp=timestamp)
     summary = runyard.get_run(run.info.run_id).data.metric_summaries["one_batch"]
     assert (summary.latest_value, summary.min_value, summary.max_value, summary.count) == (6.0, -2.0, 9.0, 6)
+
+
+def test_experiment_tags_set_and_replace(client: TrackingClient) -> None:
+    experiment_id = client.create_experiment("tagged", tags={"owner": "a"})
+    client.set_experiment_tag(experiment_id, "owner", "b")
+    client.set_experiment_tag(experiment_id, "team", "vision")
+    assert client.get_experiment(experiment_id).tags == {"owner": "b", "team": "vision"}
+    with pytest.raises(runyard.ExperimentNotFound):
+        client.set_experiment_tag("missing", "k", "v")
