@@ -28,7 +28,12 @@ def screen_commands(screen: DOMNode) -> Iterator[tuple[str, str, DOMNode, Bindin
                 if not item.id or item.id in seen or item.action.startswith(NAVIGATION_PREFIXES):
                     continue
                 seen.add(item.id)
-                yield (f"{area}: {item.description}", f"key {key_label(item.key)}", node, item)
+                yield (
+                    f"{area}: {item.tooltip or item.description}",
+                    f"key {key_label(item.key)}",
+                    node,
+                    item,
+                )
 
 
 class RunyardCommands(Provider):

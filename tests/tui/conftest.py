@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -72,8 +73,51 @@ def build_store(client: TrackingClient, now_ms: int = NOW_MS) -> dict[str, str]:
     return ids
 
 
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The seeded store, built once per session; tests get a copy."""
+    directory = tmp_path_factory.mktemp("template")
+    client = TrackingClient(
+        f"sqlite:///{directory / 'runyard.db'}", artifact_root=str(directory / "artifacts")
+    )
+    return directory / "runyard.db", build_store(client)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[TrackingClient, dict[str, str]]:
-    """A seeded SQLite store and the ids of what it holds."""
-    client = TrackingClient(f"sqlite:///{tmp_path / 'runyard.db'}", artifact_root=str(tmp_path / "artifacts"))
-    return client, build_store(client)
+def store(
+    tmp_path: Path, store_template: tuple[Path, dict[str, str]]
+) -> tuple[TrackingClient, dict[str, str]]:
+    """A private copy of the seeded SQLite store and the ids of what it holds."""
+    source_path, ids = store_template
+    target = tmp_path / "runyard.db"
+    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    client = TrackingClient(f"sqlite:///{target}", artifact_root=str(tmp_path / "artifacts"))
+    return client, dict(ids)
+
+
+def make_app(client: TrackingClient, settings_path: Path | None = None, **settings: object) -> object:
+    """A RunyardApp on the client with the fixed clock (settings saved to settings_path when given)."""
+    from runyard.tui.app import RunyardApp
+    from runyard.tui.settings import Settings
+
+    if settings_path is not None:
+        loaded = Settings.load(client.tracking_uri, settings_path, clock=lambda: NOW_MS, **settings)
+    else:
+        loaded = Settings(store_uri=client.tracking_uri, clock=lambda: NOW_MS, **settings)  # type: ignore[arg-type]
+    return RunyardApp(client=client, settings=loaded)
+
+
+async def settle(pilot: object, rounds: int = 3) -> None:
+    """Let workers finish and their messages be handled (no sleeping)."""
+    app = pilot.app  # type: ignore[attr-defined]
+    for _ in range(rounds):
+        await pilot.pause()  # type: ignore[attr-defined]
+        await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Pilot tests run on asyncio (anyio's pytest plugin runs the async tests)."""
+    return "asyncio"

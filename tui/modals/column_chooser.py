@@ -78,7 +78,10 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
         key = event.key
         focused = self.focused
         if key == "down" and isinstance(focused, Input):
-            self.query_one("#column-list", SelectionList).focus()
+            column_list = self.query_one("#column-list", SelectionList)
+            column_list.focus()
+            if column_list.highlighted is None and column_list.option_count:
+                column_list.highlighted = 0
             event.stop()
         elif key == "enter" and isinstance(focused, SelectionList):
             self.action_apply()

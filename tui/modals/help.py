@@ -48,7 +48,7 @@ class HelpModal(ModalScreen[None]):
                 table.add_column("key", style="bold", width=14)
                 table.add_column("action")
                 for binding in bindings:
-                    table.add_row(key_label(binding.key), binding.description)
+                    table.add_row(key_label(binding.key), binding.tooltip or binding.description)
                 yield Static(table, classes="help-section")
             for note in self.notes:
                 yield Static(note, classes="dialog-hint")
@@ -59,7 +59,7 @@ class HelpModal(ModalScreen[None]):
         lines = []
         for title, bindings in self.sections:
             lines.append(title)
-            lines += [f"{key_label(b.key)} {b.description}" for b in bindings]
+            lines += [f"{key_label(b.key)} {b.tooltip or b.description}" for b in bindings]
         return "\n".join(lines)
 
     def action_close(self) -> None:

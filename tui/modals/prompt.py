@@ -54,7 +54,9 @@ class PromptModal(ModalScreen[str | None]):
         """Title, input, error line and hint."""
         with Vertical(id="dialog", classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Input(self.initial_value, placeholder=self.placeholder, id="prompt-input")
+            yield Input(
+                self.initial_value, placeholder=self.placeholder, id="prompt-input", select_on_focus=False
+            )
             yield Static("", id="prompt-error", classes="error-text")
             yield Static(self.hint, classes="dialog-hint")
 

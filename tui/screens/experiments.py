@@ -47,8 +47,14 @@ class ExperimentsScreen(Screen[None]):
 
     COMMAND_AREA = "View"
     BINDINGS = [
-        Binding("b", "toggle_sidebar", "Experiments", id="view.sidebar"),
-        Binding("ctrl+r", "reload", "Reload", id="view.reload"),
+        Binding(
+            "b",
+            "toggle_sidebar",
+            "Experiments",
+            id="view.sidebar",
+            tooltip="Show or hide the experiment tree",
+        ),
+        Binding("ctrl+r", "reload", "Reload", id="view.reload", tooltip="Reload experiments and runs"),
     ]
 
     def __init__(

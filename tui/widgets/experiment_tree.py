@@ -60,10 +60,10 @@ class ExperimentTree(Tree[FolderEntry]):
 
     COMMAND_AREA = "Experiments"
     BINDINGS = [
-        Binding("n", "new", "New experiment", id="experiments.new"),
-        Binding("r", "rename", "Rename", id="experiments.rename"),
-        Binding("d", "delete", "Delete", id="experiments.delete"),
-        Binding("slash", "filter", "Filter", id="experiments.filter"),
+        Binding("n", "new", "New experiment", id="experiments.new", tooltip="Create an experiment"),
+        Binding("r", "rename", "Rename", id="experiments.rename", tooltip="Rename the experiment"),
+        Binding("d", "delete", "Delete", id="experiments.delete", tooltip="Move the experiment to the trash"),
+        Binding("slash", "filter", "Filter", id="experiments.filter", tooltip="Filter experiments by name"),
     ]
 
     class ExperimentSelected(ControlMessage):

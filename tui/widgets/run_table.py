@@ -49,18 +49,65 @@ class RunTable(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="runs.page_down"),
         Binding("home", "first", "First run", show=False, id="runs.first"),
         Binding("end", "last", "Last run", show=False, id="runs.last"),
-        Binding("slash", "search", "Search", id="runs.search"),
-        Binding("s", "sort", "Sort", id="runs.sort"),
-        Binding("C", "choose_columns", "Columns", id="runs.columns"),
-        Binding("space", "toggle_select", "Select", id="runs.select"),
-        Binding("a", "select_all", "All", id="runs.select_all"),
-        Binding("A", "select_none", "None", id="runs.select_none"),
-        Binding("d", "delete", "Delete", id="runs.delete"),
-        Binding("e", "export", "Export CSV", id="runs.export"),
-        Binding("v", "state_filter", "Active/Deleted/All", id="runs.state_filter"),
-        Binding("m", "aggregate", "Latest/Min/Max", id="runs.aggregate"),
-        Binding("z", "collapse", "Fold children", id="runs.collapse"),
-        Binding("Z", "collapse_all", "Fold all", show=False, id="runs.collapse_all"),
+        Binding("slash", "search", "Search", id="runs.search", tooltip="Search runs (query language)"),
+        Binding(
+            "s",
+            "sort",
+            "Sort",
+            id="runs.sort",
+            tooltip="Sort by the column under the cursor (again: reverse)",
+        ),
+        Binding(
+            "C", "choose_columns", "Columns", id="runs.columns", tooltip="Choose param/metric/tag columns"
+        ),
+        Binding("space", "toggle_select", "Select", id="runs.select", tooltip="Select or unselect the run"),
+        Binding("a", "select_all", "All", id="runs.select_all", tooltip="Select all loaded runs"),
+        Binding(
+            "A", "select_none", "None", id="runs.select_none", tooltip="Select none (clear the selection)"
+        ),
+        Binding(
+            "d",
+            "delete",
+            "Delete",
+            id="runs.delete",
+            tooltip="Delete the selected runs (or the run under the cursor)",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export CSV",
+            id="runs.export",
+            tooltip="Export the selected (or all loaded) runs as CSV",
+        ),
+        Binding(
+            "v",
+            "state_filter",
+            "Active/Deleted/All",
+            id="runs.state_filter",
+            tooltip="Show active, deleted or all runs",
+        ),
+        Binding(
+            "m",
+            "aggregate",
+            "Latest/Min/Max",
+            id="runs.aggregate",
+            tooltip="Metric columns show latest, min or max",
+        ),
+        Binding(
+            "z",
+            "collapse",
+            "Fold children",
+            id="runs.collapse",
+            tooltip="Fold or unfold the children of this run",
+        ),
+        Binding(
+            "Z",
+            "collapse_all",
+            "Fold all",
+            show=False,
+            id="runs.collapse_all",
+            tooltip="Fold or unfold all children",
+        ),
     ]
 
     COMPONENT_CLASSES = {
@@ -265,7 +312,13 @@ class RunTable(ScrollView, can_focus=True):
         """The cell texts of a row, as shown (for tests and screen readers)."""
         now = self.clock()
         row = self.rows[index]
-        return [cell_text(row, column.id, now, self.aggregate, self.collapsed) for column in self.columns]
+        return [self._cell(row, column.id, now) for column in self.columns]
+
+    def _cell(self, row: TableRow, column_id: str, now: int) -> str:
+        text = cell_text(row, column_id, now, self.aggregate, self.collapsed)
+        if column_id == "status":
+            return ("●" if row.run.info.run_id in self.selected else " ") + text
+        return text
 
     def column_index(self, column_id: str) -> int:
         """The position of a column (ValueError when not shown)."""
@@ -393,9 +446,7 @@ class RunTable(ScrollView, can_focus=True):
             base = base + self.get_component_rich_style("run-table--cursor")
         cells = []
         for column_index, column in enumerate(self.columns):
-            text = cell_text(row, column.id, now, self.aggregate, self.collapsed)
-            if column.id == "status":
-                text = ("●" if selected else " ") + text
+            text = self._cell(row, column.id, now)
             style = base
             if column.id == "status":
                 word = status_text(row.run, now).lower()

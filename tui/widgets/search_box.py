@@ -71,7 +71,7 @@ class KeySuggester(Suggester):
         )
         for key in self.keys.get(entity, []):
             written = quote_key(key)
-            if written.startswith(partial) and written != partial:
+            if written != partial and (written.startswith(partial) or key.startswith(partial)):
                 return head + word[: len(word) - len(partial)] + written
         return None
 

@@ -1,0 +1,195 @@
+"""Pilot tests of the tree keys (n, r, d, filter) and the table's delete, export and state filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import runyard
+from conftest import make_app, settle
+from runyard import TrackingClient
+from runyard.tui.modals.confirm import ConfirmModal
+from runyard.tui.modals.prompt import PromptModal
+from test_run_table import names, open_resnet
+
+pytestmark = pytest.mark.anyio
+Store = tuple[TrackingClient, dict[str, str]]
+
+
+def tree_labels(pilot: Any) -> list[str]:
+    """Every node label of the experiment tree, depth-first."""
+    tree = pilot.app.screen.experiment_tree
+    labels = []
+    stack = [tree.root]
+    while stack:
+        node = stack.pop()
+        labels.append(str(node.label))
+        stack.extend(reversed(node.children))
+    return labels
+
+
+async def test_n_creates_an_experiment_and_shows_duplicate_errors_in_place(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        tree = pilot.app.screen.experiment_tree
+        tree.focus()
+        assert tree.select_view("folder:/vision")
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        prompt = pilot.app.screen
+        assert isinstance(prompt, PromptModal)
+        field = prompt.query_one("Input")
+        assert field.value == "/vision/"
+        await pilot.press(*"resnet", "enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, PromptModal)
+        assert "already exists" in prompt.error_text
+        assert field.value == "/vision/resnet"
+        await pilot.press(*"-v2", "enter")
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, PromptModal)
+        assert client.get_experiment_by_name("/vision/resnet-v2") is not None
+        assert any(label.startswith("resnet-v2") for label in tree_labels(pilot))
+        assert tree.highlighted_entry is not None and tree.highlighted_entry.path == "/vision/resnet-v2"
+
+
+async def test_r_renames_the_highlighted_experiment(store: Store) -> None:
+    client, ids = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        tree = pilot.app.screen.experiment_tree
+        tree.focus()
+        tree.select_view(f"experiment:{ids['nlp']}")
+        await settle(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        field = pilot.app.screen.query_one("Input")
+        assert field.value == "/nlp/bert"
+        field.value = "/nlp/bert-finetune"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert client.get_experiment(ids["nlp"]).name == "/nlp/bert-finetune"
+        assert any(label.startswith("bert-finetune") for label in tree_labels(pilot))
+
+
+async def test_d_in_the_tree_moves_the_experiment_to_the_trash_after_confirmation(store: Store) -> None:
+    client, ids = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        tree = pilot.app.screen.experiment_tree
+        tree.focus()
+        tree.select_view(f"experiment:{ids['nlp']}")
+        await settle(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        confirm = pilot.app.screen
+        assert isinstance(confirm, ConfirmModal)
+        assert "/nlp/bert" in confirm.message and "2 runs" in confirm.message
+        await pilot.press("n")
+        await settle(pilot)
+        assert client.get_experiment(ids["nlp"]).lifecycle_stage == "active"
+        await pilot.press("d", "y")
+        await settle(pilot)
+        assert client.get_experiment(ids["nlp"]).lifecycle_stage == "deleted"
+        assert not any(label.startswith("bert") for label in tree_labels(pilot))
+
+
+async def test_tree_filter_narrows_experiments_by_name(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        pilot.app.screen.experiment_tree.focus()
+        await pilot.press("slash")
+        assert pilot.app.focused.id == "experiment-filter"
+        await pilot.press(*"res")
+        await pilot.pause()
+        labels = tree_labels(pilot)
+        assert any(label.startswith("resnet") for label in labels)
+        assert not any(label.startswith("bert") for label in labels)
+        await pilot.press("escape")
+        assert pilot.app.focused is pilot.app.screen.experiment_tree
+
+
+async def test_d_deletes_selected_runs_naming_count_and_children(store: Store) -> None:
+    client, ids = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_row = names(table).index("sweep (3)")
+        await pilot.press("space")
+        table.cursor_row = names(table).index("baseline")
+        await pilot.press("space", "d")
+        await settle(pilot)
+        confirm = pilot.app.screen
+        assert isinstance(confirm, ConfirmModal)
+        assert "Move 2 runs to the trash?" in confirm.message
+        assert "3 child runs will be deleted too" in confirm.message
+        await pilot.press("y")
+        await settle(pilot)
+        assert len(table.rows) == 5
+        assert "sweep (3)" not in names(table) and "baseline" not in names(table)
+        assert client.get_run(ids["trial-1"]).info.lifecycle_stage == "deleted"
+        assert table.selected == set()
+
+
+async def test_d_without_selection_deletes_the_cursor_run_and_cancel_keeps_it(store: Store) -> None:
+    client, ids = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_row = names(table).index("tuned")
+        await pilot.press("d")
+        await settle(pilot)
+        assert "Move 1 run to the trash?" in pilot.app.screen.message
+        assert "No child runs" in pilot.app.screen.message
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "tuned" in names(table)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "tuned" not in names(table)
+        assert client.get_run(ids["tuned"]).info.lifecycle_stage == "deleted"
+
+
+async def test_v_cycles_active_deleted_all(store: Store) -> None:
+    client, ids = store
+    client.delete_run([ids["baseline"]])
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        assert len(table.rows) == 9
+        await pilot.press("v")
+        await settle(pilot)
+        assert [n.removesuffix(" (deleted)") for n in names(table)] == ["baseline"]
+        assert "Deleted" in str(pilot.app.screen.query_one("#status-line").render())
+        await pilot.press("v")
+        await settle(pilot)
+        assert len(table.rows) == 10
+        assert "baseline (deleted)" in names(table)
+        await pilot.press("v")
+        await settle(pilot)
+        assert len(table.rows) == 9
+
+
+async def test_e_exports_selected_runs_to_the_typed_path(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    if not hasattr(runyard, "export_runs_csv"):
+        pytest.skip("runyard.export_runs_csv is not in the core yet")
+    client, _ = store
+    monkeypatch.chdir(tmp_path)
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("space", "space", "e")
+        await pilot.pause()
+        prompt = pilot.app.screen
+        assert isinstance(prompt, PromptModal)
+        assert "2 selected runs" in prompt.title_text
+        assert prompt.query_one("Input").value == "runs.csv"
+        await pilot.press("enter")
+        await settle(pilot)
+        text = (tmp_path / "runs.csv").read_text()
+        assert len(text.strip().splitlines()) == 3  # header + 2 runs
+        assert table.rows[0].run.info.run_id in text

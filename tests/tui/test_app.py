@@ -1,0 +1,196 @@
+"""Pilot tests of the app: help, palette, focus, quit, narrow terminals, live refresh, memory, paging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import NOW_MS, make_app, settle
+from runyard import TrackingClient
+from runyard.tui.modals.help import HelpModal
+from runyard.tui.widgets.run_table import RunTable
+from test_run_table import cell, names, open_resnet
+
+pytestmark = pytest.mark.anyio
+Store = tuple[TrackingClient, dict[str, str]]
+
+
+async def test_question_mark_lists_every_key_by_area(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpModal)
+        text = help_screen.text
+        for expected in (
+            "Runs",
+            "s Sort by",
+            "C Choose",
+            "space Select",
+            "d Delete the selected",
+            "e Export",
+        ):
+            assert expected in text
+        for expected in (
+            "Experiments",
+            "n Create an experiment",
+            "r Rename",
+            "v Show active, deleted",
+            "q Quit",
+        ):
+            assert expected in text
+        assert "a Select all" in text and "A Select none" in text and "m Metric columns" in text
+        assert "z Fold" in text and "/ Search" in text and "b Show or hide the experiment tree" in text
+        await pilot.press("escape")
+        assert not isinstance(pilot.app.screen, HelpModal)
+
+
+async def test_command_palette_offers_the_table_and_tree_actions(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"select all")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(table.selected) == 10
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"fold all")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(table.rows) == 7
+
+
+async def test_tab_moves_focus_between_tree_search_and_table(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert pilot.app.focused is screen.experiment_tree
+        await pilot.press("tab")
+        assert pilot.app.focused is screen.search_box
+        await pilot.press("tab")
+        assert pilot.app.focused is screen.table
+        await pilot.press("tab")
+        assert pilot.app.focused.id == "experiment-filter"
+
+
+async def test_q_quits(store: Store) -> None:
+    client, _ = store
+    app = make_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running  # type: ignore[attr-defined]
+
+
+async def test_narrow_terminal_shows_table_full_screen_and_b_toggles_the_tree(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        screen = pilot.app.screen
+        sidebar = screen.query_one("#sidebar")
+        assert not sidebar.display or sidebar.region.width == 0
+        assert screen.table.region.width >= 78
+        assert pilot.app.focused is screen.table
+        await pilot.press("b")
+        await pilot.pause()
+        assert sidebar.region.width >= 78 and screen.table.region.width == 0
+        assert pilot.app.focused is screen.experiment_tree
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert screen.table.region.width >= 78 and pilot.app.focused is screen.table
+
+
+async def test_wide_terminal_b_hides_and_shows_the_tree(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(160, 40)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        screen = pilot.app.screen
+        wide = screen.table.region.width
+        assert screen.query_one("#sidebar").region.width > 20
+        screen.table.focus()
+        await pilot.press("b")
+        await pilot.pause()
+        assert screen.table.region.width > wide
+        await pilot.press("b")
+        await pilot.pause()
+        assert screen.table.region.width == wide
+
+
+async def test_live_refresh_updates_running_runs_and_adds_new_ones_keeping_cursor_and_selection(
+    store: Store,
+) -> None:
+    client, ids = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_row = names(table).index("tuned")
+        await pilot.press("space")
+        table.cursor_row = names(table).index("tuned")
+        assert cell(table, "live", "metrics.accuracy").strip() == "0.88"
+        client.log_metric(ids["live"], "accuracy", 0.91, timestamp=NOW_MS, step=3)
+        experiment = client.get_experiment_by_name("/vision/resnet")
+        assert experiment is not None
+        client.create_run(experiment.experiment_id, start_time=NOW_MS - 1000, run_name="brand-new")
+        pilot.app.screen.live_tick()
+        await settle(pilot, rounds=5)
+        assert cell(table, "live", "metrics.accuracy").strip() == "0.91"
+        assert names(table)[0] == "brand-new"
+        assert table.cursor_run is not None and table.cursor_run.info.run_name == "tuned"
+        assert table.selected == {ids["tuned"]}
+
+
+async def test_view_is_remembered_between_launches(store: Store, tmp_path: Path) -> None:
+    client, _ = store
+    settings_file = tmp_path / "state.json"
+    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_column = table.column_index("metrics.loss")
+        await pilot.press("s", "m", "v", "v")
+        await pilot.press("slash", *"params.optimizer = 'adam'", "enter")
+        await settle(pilot)
+        pilot.app.theme = "nord"
+        await pilot.press("q")
+    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.entry is not None and screen.entry.path == "/vision/resnet"
+        assert screen.search_box.value == "params.optimizer = 'adam'"
+        assert screen.view_state.state_filter == "ALL"
+        assert screen.table.sort_column == "metrics.loss" and screen.table.aggregate == "min"
+        assert sorted(names(screen.table)) == ["deep-resnet", "tuned", "wide-resnet"]
+        assert pilot.app.theme == "nord"
+        assert screen.search_box.history == ["params.optimizer = 'adam'"]
+
+
+async def test_pages_load_as_the_cursor_nears_the_end(tmp_path: Path) -> None:
+    client = TrackingClient(f"sqlite:///{tmp_path / 'big.db'}", artifact_root=str(tmp_path / "artifacts"))
+    experiment = client.create_experiment("/big")
+    store = client.store
+    from runyard.tui.settings import Settings  # noqa: F401 - page size comes from settings
+
+    for index in range(1_100):
+        store.create_run(
+            experiment, f"run-{index:04d}", "alice", start_time=NOW_MS - index * 1000, status="FINISHED"
+        )
+    async with make_app(client, page_size=500).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        table = pilot.app.screen.query_one(RunTable)
+        assert len(table.rows) == 500 and table.has_more
+        assert "500+ runs" in str(pilot.app.screen.query_one("#status-line").render())
+        table.focus()
+        await pilot.press("end")
+        await settle(pilot)
+        assert len(table.rows) == 1000
+        await pilot.press("end")
+        await settle(pilot)
+        assert len(table.rows) == 1100 and not table.has_more
+        assert names(table)[-1] == "run-1099"
+        assert len({row.run.info.run_id for row in table.rows}) == 1100

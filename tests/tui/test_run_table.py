@@ -1,0 +1,209 @@
+"""Pilot tests of the run table: rows, status, children, sort, columns, selection, MIN/MAX, folding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import make_app, settle
+from runyard import TrackingClient
+from runyard.tui.widgets.run_table import RunTable
+
+pytestmark = pytest.mark.anyio
+
+Store = tuple[TrackingClient, dict[str, str]]
+
+
+def names(table: RunTable) -> list[str]:
+    """The run names as shown (indentation and markers stripped)."""
+    column = table.column_index("name")
+    return [table.row_text(i)[column].strip(" ▾▸") for i in range(len(table.rows))]
+
+
+def cell(table: RunTable, run_name: str, column_id: str) -> str:
+    """The text of one cell of the row whose run has that name."""
+    for index, row in enumerate(table.rows):
+        if row.run.info.run_name == run_name:
+            return table.row_text(index)[table.column_index(column_id)]
+    raise AssertionError(f"{run_name} is not shown")
+
+
+async def open_resnet(pilot: Any) -> RunTable:
+    """Highlight /vision/resnet in the tree and wait for its runs; focus the table."""
+    screen = pilot.app.screen
+    assert screen.experiment_tree.select_view(
+        f"experiment:{screen.client.get_experiment_by_name('/vision/resnet').experiment_id}"
+    )
+    await settle(pilot)
+    table = screen.table
+    table.focus()
+    await pilot.pause()
+    return table
+
+
+async def test_rows_show_status_times_and_children_under_parent(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        shown = names(table)
+        assert len(shown) == 10
+        sweep = shown.index("sweep (3)")
+        assert shown[sweep + 1 : sweep + 4] == ["trial-2", "trial-1", "trial-0"]  # in the sort order (newest)
+        trial_cell = table.row_text(sweep + 1)[table.column_index("name")]
+        assert trial_cell.startswith("    ")  # indented under the parent
+        assert cell(table, "live", "status").strip() == "RUNNING"
+        assert cell(table, "stalled", "status").strip() == "LOST"
+        assert cell(table, "deep-resnet", "status").strip() == "FAILED"
+        assert cell(table, "tuned", "start").strip() == "2 h ago"
+        assert cell(table, "tuned", "duration").strip() == "25m 00s"
+        assert cell(table, "live", "duration").strip() == "30m 00s"
+        assert cell(table, "tuned", "version").strip() == "3f2a9c1"
+        assert cell(table, "tuned", "metrics.accuracy").strip() == "0.95"
+        overview = str(pilot.app.screen.query_one("#overview").render())
+        assert "/vision/resnet" in overview and "10 runs" in overview and "2 running" in overview
+        assert "1 failed" in overview and "alice 7" in overview
+
+
+async def test_folder_shows_runs_of_every_experiment_below_it(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        screen = pilot.app.screen
+        await settle(pilot)
+        assert screen.experiment_tree.select_view("folder:/")
+        await settle(pilot)
+        assert len(screen.table.rows) == 12
+        assert screen.experiment_tree.select_view("folder:/nlp")
+        await settle(pilot)
+        assert sorted(names(screen.table)) == ["bert-base", "bert-large"]
+
+
+async def test_sort_key_and_header_click_reverse_with_missing_last(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_column = table.column_index("metrics.accuracy")
+        await pilot.press("s")
+        await settle(pilot)
+        values = [
+            table.row_text(i)[table.column_index("metrics.accuracy")].strip() for i in range(len(table.rows))
+        ]
+        assert table.sort_column == "metrics.accuracy" and table.sort_descending
+        top = [v for v in values if v]
+        assert top[0] == "0.95"
+        top_level = [row.run.info.run_name for row in table.rows if row.depth == 0]
+        assert top_level[-1] == "sweep"  # no accuracy: last, with its children under it
+        await pilot.press("s")
+        await settle(pilot)
+        assert not table.sort_descending
+        assert table.row_text(0)[table.column_index("metrics.accuracy")].strip() == "0.42"
+        while table.cursor_column > 2:
+            await pilot.press("left")  # scrolls back to the start
+        await pilot.pause()
+        header_x = sum(c.width + 1 for c in table.columns[:2]) + 1  # the "Started" header
+        await pilot.click(RunTable, offset=(header_x, 0))
+        await settle(pilot)
+        assert table.sort_column == "start" and not table.sort_descending
+        assert names(table)[0] == "baseline"  # oldest first
+
+
+async def test_space_selects_and_a_A_select_all_and_none(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("space", "space")
+        await pilot.pause()
+        assert len(table.selected) == 2
+        assert table.row_text(0)[0].startswith("●") and table.row_text(1)[0].startswith("●")
+        assert "2 selected" in str(pilot.app.screen.query_one("#status-line").render())
+        await pilot.press("up", "space")
+        assert len(table.selected) == 1
+        await pilot.press("a")
+        assert len(table.selected) == 10
+        await pilot.press("A")
+        assert table.selected == set()
+        assert "selected" not in str(pilot.app.screen.query_one("#status-line").render())
+
+
+async def test_m_cycles_latest_min_max_in_metric_columns(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        assert cell(table, "tuned", "metrics.loss").strip() == "0.17"
+        await pilot.press("m")
+        await settle(pilot)
+        assert "min(loss)" in [c.label for c in table.columns]
+        assert cell(table, "tuned", "metrics.loss").strip() == "0.17"
+        assert cell(table, "tuned", "metrics.accuracy").strip() == "0.475"
+        await pilot.press("m")
+        await settle(pilot)
+        assert cell(table, "tuned", "metrics.loss").strip() == "0.34"
+        await pilot.press("m")
+        assert cell(table, "tuned", "metrics.loss").strip() == "0.17"
+        assert "loss" in [c.label for c in table.columns]
+
+
+async def test_z_folds_children_and_Z_folds_all(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_row = names(table).index("trial-1")
+        await pilot.press("z")
+        await pilot.pause()
+        assert "trial-1" not in names(table) and len(table.rows) == 7
+        assert table.cursor_run is not None and table.cursor_run.info.run_name == "sweep"
+        assert "▸" in table.row_text(table.cursor_row)[table.column_index("name")]
+        await pilot.press("z")
+        assert len(table.rows) == 10
+        await pilot.press("Z")
+        assert len(table.rows) == 7
+        await pilot.press("Z")
+        assert len(table.rows) == 10
+
+
+async def test_column_chooser_filters_keys_and_adds_a_column(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        chooser = pilot.app.screen
+        assert "tags.team" in chooser.listed and "params.lr" in chooser.listed
+        await pilot.press(*"team")
+        await pilot.pause()
+        assert chooser.listed == ["tags.team"]
+        await pilot.press("down", "space", "enter")
+        await settle(pilot)
+        assert "tags.team" in table.dynamic_columns
+        assert cell(table, "tuned", "tags.team").strip() == "cv"
+        await pilot.press("C")
+        await settle(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "tags.team" in table.dynamic_columns
+
+
+async def test_cursor_moves_and_keeps_visible(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("end")
+        assert table.cursor_row == 9
+        await pilot.press("home", "down", "down")
+        assert table.cursor_row == 2
+        await pilot.press("right", "right")
+        assert table.columns[table.cursor_column].id == "duration"
+
+
+async def test_open_and_compare_messages_for_later_screens(store: Store) -> None:
+    client, ids = store
+    received: list[Any] = []
+    async with make_app(client).run_test(size=(100, 30), message_hook=received.append) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.open_cursor_run()
+        await pilot.press("space", "space")
+        table.request_compare()
+        await pilot.pause()
+        opened = [m for m in received if isinstance(m, RunTable.RunOpened)]
+        compared = [m for m in received if isinstance(m, RunTable.CompareRequested)]
+        assert opened and opened[0].run_id == table.rows[0].run.info.run_id
+        assert compared and len(compared[0].run_ids) == 2

@@ -1,0 +1,136 @@
+"""Pilot tests of the search box: applying a query, errors with caret, completion, history, focus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import make_app, settle
+from runyard import TrackingClient
+from runyard.tui.widgets.search_box import KeySuggester, SearchBox
+from test_run_table import names, open_resnet
+
+pytestmark = pytest.mark.anyio
+Store = tuple[TrackingClient, dict[str, str]]
+
+
+def error_text(pilot: Any) -> str:
+    """What the line under the search box says ('' when hidden)."""
+    error = pilot.app.screen.query_one("#search-error")
+    return str(error.render()) if error.display else ""
+
+
+async def test_slash_query_enter_filters_rows(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("slash")
+        assert isinstance(pilot.app.focused, SearchBox)
+        await pilot.press(*"metrics.accuracy > 0.9", "enter")
+        await settle(pilot)
+        assert sorted(names(table)) == ["tuned", "wide-resnet"]
+        assert pilot.app.focused is table
+        assert "filtered" in str(pilot.app.screen.query_one("#status-line").render())
+        await pilot.press("slash")
+        search = pilot.app.screen.search_box
+        search.value = ""
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(table.rows) == 10
+
+
+async def test_invalid_query_shows_message_with_caret_and_keeps_text(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("slash", *"metrics.accuracy >> 0.9", "enter")
+        await settle(pilot)
+        shown = error_text(pilot)
+        assert "metrics.accuracy >> 0.9" in shown
+        assert "^" in shown.splitlines()[-1]
+        search = pilot.app.screen.search_box
+        assert search.value == "metrics.accuracy >> 0.9"
+        assert pilot.app.focused is search
+        assert len(table.rows) == 10  # the previous rows stay
+        search.value = "metrics.accuracy > 0.9"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert error_text(pilot) == ""
+        assert len(table.rows) == 2
+
+
+async def test_escape_returns_to_the_table_without_applying(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("slash", *"params.lr = '0.1'", "escape")
+        await settle(pilot)
+        assert pilot.app.focused is table
+        assert len(table.rows) == 10
+        assert pilot.app.screen.search_box.value == "params.lr = '0.1'"  # kept, not applied
+
+
+async def test_typing_in_the_search_box_never_fires_table_keys(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("slash", *"sadezmCvq")
+        await pilot.pause()
+        assert pilot.app.screen.search_box.value == "sadezmCvq"
+        assert table.selected == set() and table.aggregate == "latest"
+        assert pilot.app.is_running
+
+
+async def test_completion_of_prefixes_and_known_keys(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        await pilot.press("slash", *"metr")
+        await pilot.pause()
+        search = pilot.app.screen.search_box
+        await pilot.press("right")
+        assert search.value == "metrics."
+        await pilot.press(*"acc")
+        await pilot.pause()
+        await pilot.press("right")
+        assert search.value == "metrics.accuracy"
+        await pilot.press(*" > 0.5 AND par")
+        await pilot.pause()
+        await pilot.press("right", *"opt")
+        await pilot.pause()
+        await pilot.press("right")
+        assert search.value == "metrics.accuracy > 0.5 AND params.optimizer"
+
+
+def test_suggester_quotes_unusual_keys_and_knows_aggregates() -> None:
+    suggester = KeySuggester()
+    suggester.set_keys(["val loss", "accuracy"], ["lr"], ["team"])
+    assert suggester.complete("metrics.val") == "metrics.`val loss`"
+    assert suggester.complete("MIN(metrics.acc") == "MIN(metrics.accuracy"
+    assert suggester.complete("(ta") == "(tags."
+    assert suggester.complete("tags.t") == "tags.team"
+    assert suggester.complete("attributes.st") == "attributes.status"
+    assert suggester.complete("metrics.accuracy ") is None
+    assert suggester.complete("params.zzz") is None
+
+
+async def test_history_walks_older_and_newer_queries(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        for query in ("params.optimizer = 'adam'", "metrics.accuracy > 0.9"):
+            await pilot.press("slash", *query, "enter")
+            await settle(pilot)
+            pilot.app.screen.search_box.value = ""
+        await pilot.press("slash", *"draft", "up")
+        search = pilot.app.screen.search_box
+        assert search.value == "metrics.accuracy > 0.9"
+        await pilot.press("up")
+        assert search.value == "params.optimizer = 'adam'"
+        await pilot.press("up")
+        assert search.value == "params.optimizer = 'adam'"
+        await pilot.press("down")
+        assert search.value == "metrics.accuracy > 0.9"
+        await pilot.press("down")
+        assert search.value == "draft"
+        assert pilot.app.settings.search_history == ["params.optimizer = 'adam'", "metrics.accuracy > 0.9"]
