@@ -402,6 +402,8 @@ def _end_runs_at_exit() -> None:
 def _after_fork_in_child() -> None:
     # The child keeps the stack (so log_metric from a data-loader worker goes to the same run) but
     # owns none of its runs, and registers a flush at multiprocessing's exit (which skips atexit).
+    global _state_lock
+    _state_lock = threading.RLock()  # another parent thread may have held it at fork time
     mp = sys.modules.get("multiprocessing.util")
     if mp is not None:
         _register_flush_at_mp_exit(mp)

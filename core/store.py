@@ -263,6 +263,8 @@ class SqlStore:
         """Create a run in an active experiment; returns it."""
         from .names import memorable_name
 
+        if run_name is None and tags and tags.get(ctx.RUN_NAME):  # MLflow's tags={"mlflow.runName": ...}
+            run_name = str(tags[ctx.RUN_NAME])
         name = validate_run_name(run_name) if run_name is not None else memorable_name()
         clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
         if status not in RunStatus.ALL:
@@ -273,7 +275,7 @@ class SqlStore:
             )
         run_id = run_id or uuid.uuid4().hex
         start = start_time if start_time is not None else now_ms()
-        clean_tags.setdefault(ctx.RUN_NAME, name)
+        clean_tags[ctx.RUN_NAME] = name  # the tag always agrees with the run_name column
         if parent_run_id:
             clean_tags[ctx.PARENT_RUN_ID] = parent_run_id
         with self.db.connect(write=True) as conn:

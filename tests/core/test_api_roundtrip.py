@@ -397,3 +397,15 @@ def test_experiment_tags_set_and_replace(client: TrackingClient) -> None:
     assert client.get_experiment(experiment_id).tags == {"owner": "b", "team": "vision"}
     with pytest.raises(runyard.ExperimentNotFound):
         client.set_experiment_tag("missing", "k", "v")
+
+
+def test_run_name_tag_and_column_agree(store: str) -> None:
+    # Regression: a runName tag given at start was kept while the column got a generated name.
+    with runyard.start_run(tags={"runyard.runName": "from-tag"}) as by_tag:
+        pass
+    with runyard.start_run(run_name="explicit", tags={"runyard.runName": "ignored"}) as explicit:
+        pass
+    for active, name in ((by_tag, "from-tag"), (explicit, "explicit")):
+        got = runyard.get_run(active.info.run_id)
+        assert got.info.run_name == name
+        assert got.data.tags["runyard.runName"] == name

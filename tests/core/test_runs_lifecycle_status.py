@@ -411,3 +411,44 @@ def test_ctrl_c_outside_a_with_block_kills_run(tracking_uri: str, tmp_path: Path
     got = TrackingClient(tracking_uri).get_run(json.loads(line)["run_id"])
     assert got.info.status == "KILLED"
     assert got.data.metrics == {"loss": 0.25}
+
+
+def test_fork_while_another_thread_holds_the_api_lock(tracking_uri: str, tmp_path: Path) -> None:
+    # Regression: the child inherited the module's lock held by a parent thread and hung forever.
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    result = _run(
+        tmp_path,
+        tracking_uri,
+        """
+        import json, os, signal, threading, runyard
+        from runyard import fluent
+
+        run = runyard.start_run()
+        held, release = threading.Event(), threading.Event()
+
+        def holder():
+            with fluent._state_lock:
+                held.set()
+                release.wait()
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)  # a hang ends the child with SIGALRM instead of blocking the test
+            runyard.log_param("from_child", "yes")
+            runyard.flush()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        release.set()
+        thread.join()
+        runyard.end_run()
+        print(json.dumps({"run_id": run.info.run_id, "child_status": status}))
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload["child_status"] == 0
+    assert TrackingClient(tracking_uri).get_run(payload["run_id"]).data.params == {"from_child": "yes"}
