@@ -1,0 +1,105 @@
+"""NotesEditorModal: edit a run's Markdown notes in a TextArea; ctrl+s saves through the core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from runyard import RunyardError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static, TextArea
+from textual.worker import get_current_worker
+
+
+class NotesEditorModal(ModalScreen[str | None]):
+    """A Markdown TextArea; dismisses with the saved text, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    NotesEditorModal { align: center middle; }
+    NotesEditorModal > #notes-dialog {
+        width: 100; max-width: 95%; height: 80%; padding: 0 1;
+        border: thick $primary; background: $surface;
+    }
+    NotesEditorModal .notes-title { text-style: bold; height: 1; }
+    NotesEditorModal TextArea { height: 1fr; }
+    NotesEditorModal #notes-error { color: $error; height: auto; }
+    NotesEditorModal .notes-buttons { height: auto; align-horizontal: right; }
+    NotesEditorModal .notes-buttons Button { margin-left: 1; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="notes.save"),
+        Binding("escape", "cancel", "Cancel", id="notes.cancel"),
+    ]
+
+    class SaveFailed(Message):
+        """The core rejected the notes (e.g. too long)."""
+
+        def __init__(self, error: str) -> None:
+            self.error = error
+            super().__init__()
+
+    class Saved(Message):
+        """The notes were written."""
+
+        def __init__(self, text: str) -> None:
+            self.text = text
+            super().__init__()
+
+    def __init__(self, save: Callable[[str], None], text: str = "", run_name: str = "") -> None:
+        super().__init__()
+        self.save_notes = save
+        self.initial_text = text
+        self.run_name = run_name
+
+    def compose(self) -> ComposeResult:
+        """Title, editor, error line, buttons."""
+        with Vertical(id="notes-dialog"):
+            yield Static(
+                f"Notes of {self.run_name} (Markdown) · ctrl+s save · esc cancel", classes="notes-title"
+            )
+            yield TextArea(self.initial_text, language="markdown", id="notes-text", soft_wrap=True)
+            yield Static("", id="notes-error")
+            with Horizontal(classes="notes-buttons"):
+                yield Button("Save (ctrl+s)", variant="primary", id="notes-save")
+                yield Button("Cancel (esc)", id="notes-cancel")
+
+    def on_mount(self) -> None:
+        """Start typing at once."""
+        self.query_one(TextArea).focus()
+
+    @on(Button.Pressed, "#notes-save")
+    def action_save(self) -> None:
+        """Write the notes tag (in a worker)."""
+        self.query_one("#notes-error", Static).update("")
+        self.write_notes(self.query_one(TextArea).text)
+
+    @work(thread=True, exclusive=True, group="notes", exit_on_error=False)
+    def write_notes(self, text: str) -> None:
+        """Call the save callback off the UI thread."""
+        worker = get_current_worker()
+        try:
+            self.save_notes(text)
+        except (RunyardError, ValueError) as error:
+            if not worker.is_cancelled:
+                self.post_message(self.SaveFailed(str(error)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Saved(text))
+
+    def on_notes_editor_modal_save_failed(self, message: SaveFailed) -> None:
+        """Show the error and keep the text."""
+        self.query_one("#notes-error", Static).update(message.error)
+
+    def on_notes_editor_modal_saved(self, message: Saved) -> None:
+        """Close with the saved text."""
+        self.dismiss(message.text)
+
+    @on(Button.Pressed, "#notes-cancel")
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)
