@@ -86,6 +86,10 @@ def flush_interval_seconds() -> float:
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)")
 
 
+_PASSWORD_IN_QUERY = re.compile(r"(?i)(?P<head>[?&]password=)(?P<pw>[^&\s]*)")
+
+
 def mask_uri(text: str) -> str:
-    """Replace the password of every database URL in text by ***."""
-    return _PASSWORD_IN_URL.sub(lambda m: f"{m.group('head')}***{m.group('at')}", text)
+    """Replace the password of every database URL in text (user:PW@ or ?password=PW) by ***."""
+    text = _PASSWORD_IN_URL.sub(lambda m: f"{m.group('head')}***{m.group('at')}", text)
+    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m.group('head')}***", text)

@@ -198,6 +198,11 @@ def test_mask_uri() -> None:
     )
     assert mask_uri("postgresql://u@h/d") == "postgresql://u@h/d"
     assert mask_uri("sqlite:////tmp/a:b@c.db") == "sqlite:////tmp/a:b@c.db"
+    # Regression: libpq also takes the password as a query parameter; it was printed whole.
+    assert mask_uri("postgresql://u@h/d?sslmode=require&password=pw1&x=1") == (
+        "postgresql://u@h/d?sslmode=require&password=***&x=1"
+    )
+    assert mask_uri("postgresql://h/d?PASSWORD=pw1") == "postgresql://h/d?PASSWORD=***"
 
 
 def test_must_exist_never_creates_a_store(tmp_path: Path) -> None:
