@@ -774,3 +774,17 @@ class ExperimentsScreen(Screen[None]):
     def on_unmount(self) -> None:
         """Remember the view."""
         self.settings.save()
+
+    # ----------------------------------------------------------------- run details (issue 6)
+    @on(RunTable.RunOpened, "#runs")
+    def open_run_details(self, message: RunTable.RunOpened) -> None:
+        """Push the run-details screen; back on the table, reload so edits (name, tags) show."""
+        from .run_detail import RunDetailScreen
+
+        details = RunDetailScreen(
+            self.client,
+            message.run_id,
+            clock=self.settings.clock,
+            refresh_seconds=self.settings.refresh_seconds,
+        )
+        self.app.push_screen(details, lambda _: self.start_search(keep_cursor=True))

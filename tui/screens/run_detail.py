@@ -335,7 +335,7 @@ class RunDetailScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to where the run was opened from."""
         if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
+            self.dismiss(None)
 
     def action_jump_section(self, number: int) -> None:
         """Expand section number (1..6), scroll to it and focus its main widget."""

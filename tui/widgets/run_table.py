@@ -108,6 +108,7 @@ class RunTable(ScrollView, can_focus=True):
             id="runs.collapse_all",
             tooltip="Fold or unfold all children",
         ),
+        Binding("enter", "open_run", "Open", id="runs.open", tooltip="Open the run's details"),  # issue 6
     ]
 
     COMPONENT_CLASSES = {
@@ -323,6 +324,10 @@ class RunTable(ScrollView, can_focus=True):
     def column_index(self, column_id: str) -> int:
         """The position of a column (ValueError when not shown)."""
         return [column.id for column in self.columns].index(column_id)
+
+    def action_open_run(self) -> None:
+        """Open the run under the cursor (run-details screen, issue 6)."""
+        self.open_cursor_run()
 
     def open_cursor_run(self) -> None:
         """Post RunOpened for the run under the cursor (the run-details screen binds a key to this)."""
