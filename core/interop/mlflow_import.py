@@ -317,10 +317,19 @@ def _write_run(client: Any, writer: DumpWriter, run: Any, deleted_times: dict[st
             writer.metric_chunk(
                 run_id, key, [m.step for m in chunk], [m.timestamp for m in chunk], [m.value for m in chunk]
             )
-    if client.list_artifacts(run_id):
-        staging = work / "staging" / run_id
-        staging.mkdir(parents=True)
-        local = client.download_artifacts(run_id, "", dst_path=str(staging))
+    try:
+        listed = client.list_artifacts(run_id)
+        if listed:
+            staging = work / "staging" / run_id
+            staging.mkdir(parents=True)
+            local = client.download_artifacts(run_id, "", dst_path=str(staging))
+    except Exception as error:  # noqa: BLE001 - an MLflow/storage error becomes one clear line
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise StoreError(
+            f"Cannot read the artifacts of MLflow run {run_id} at {info.artifact_uri}: {first}. "
+            "Nothing was imported."
+        ) from None
+    if listed:
         writer.artifact_tree(run_id, Path(local))
         shutil.rmtree(staging, ignore_errors=True)
 

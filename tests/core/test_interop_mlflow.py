@@ -216,3 +216,16 @@ def test_missing_mlflow_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_pat
     with pytest.raises(runyard.MissingExtra, match=r"pip install 'runyard\[mlflow\]'"):
         runyard.import_mlflow("sqlite:///x.db", f"sqlite:///{tmp_path / 'r.db'}")
     assert os.listdir(tmp_path) == []
+
+
+def test_unreadable_mlflow_artifacts_stop_the_import_before_writing(
+    tmp_path: Path, client: TrackingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    mlruns = tmp_path / "mlruns"
+    source = MlflowClient(tracking_uri=mlruns.as_uri())
+    experiment = source.create_experiment("remote", artifact_location="mlflow-artifacts:/remote")
+    run_id = source.create_run(experiment).info.run_id
+    with pytest.raises(runyard.StoreError, match=f"Cannot read the artifacts of MLflow run {run_id}"):
+        runyard.import_mlflow(str(mlruns), client.tracking_uri)
+    assert [e.name for e in client.list_experiments("ALL")] == []
