@@ -93,8 +93,13 @@ def search_runs_page(
     clock = now_ms()
     if page_token:
         payload = _decode_token(page_token, fingerprint)
-        clock = int(payload["now"])
-        after = ([(str(state), value) for state, value in payload["after"]], str(payload["run_id"]))
+        try:
+            clock = int(payload["now"])
+            after = ([(str(state), value) for state, value in payload["after"]], str(payload["run_id"]))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(
+                "Invalid page_token: pass the .token of the previous page unchanged."
+            ) from None
     if not ids:
         return PagedList([], None)
     compiler = FilterCompiler(store.db.dialect, clock)

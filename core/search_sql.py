@@ -130,12 +130,12 @@ class FilterCompiler:
             return column.not_in(list(value))  # type: ignore[arg-type,no-any-return]
         if op == "LIKE":
             if self.dialect == "sqlite":
-                return column.op("GLOB")(sql_glob_pattern(str(value)))  # type: ignore[no-any-return]
+                return column.op("GLOB", is_comparison=True)(sql_glob_pattern(str(value)))  # type: ignore[no-any-return]
             return column.like(sql_like_pattern(str(value)), escape="\\")  # type: ignore[no-any-return]
         if op == "ILIKE":
             folded_pattern = ascii_lower(str(value))
             if self.dialect == "sqlite":
-                return func.lower(column).op("GLOB")(sql_glob_pattern(folded_pattern))  # type: ignore[no-any-return]
+                return func.lower(column).op("GLOB", is_comparison=True)(sql_glob_pattern(folded_pattern))  # type: ignore[no-any-return]
             folded = func.translate(column, _UPPER, _UPPER.lower())
             return folded.like(sql_like_pattern(folded_pattern), escape="\\")  # type: ignore[no-any-return]
         raise InvalidInput(f"Unsupported comparator {op!r}")  # the parser never lets this through
