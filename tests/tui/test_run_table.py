@@ -199,9 +199,10 @@ async def test_open_and_compare_messages_for_later_screens(store: Store) -> None
     received: list[Any] = []
     async with make_app(client).run_test(size=(100, 30), message_hook=received.append) as pilot:  # type: ignore[attr-defined]
         table = await open_resnet(pilot)
-        table.open_cursor_run()
         await pilot.press("space", "space")
         table.request_compare()
+        table.cursor_row = 0
+        table.open_cursor_run()
         await pilot.pause()
         opened = [m for m in received if isinstance(m, RunTable.RunOpened)]
         compared = [m for m in received if isinstance(m, RunTable.CompareRequested)]

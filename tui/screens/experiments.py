@@ -54,7 +54,9 @@ class ExperimentsScreen(Screen[None]):
             id="view.sidebar",
             tooltip="Show or hide the experiment tree",
         ),
-        Binding("ctrl+r", "reload", "Reload", id="view.reload", tooltip="Reload experiments and runs"),
+        Binding(
+            "ctrl+r", "reload", "Reload", show=False, id="view.reload", tooltip="Reload experiments and runs"
+        ),
     ]
 
     def __init__(
@@ -171,7 +173,8 @@ class ExperimentsScreen(Screen[None]):
             return
         tree = self.experiment_tree
         if not (self.settings.last_view and tree.select_view(self.settings.last_view)):
-            tree.select_view(f"experiment:{message.experiments[0].experiment_id}")
+            busiest = max(message.experiments, key=lambda e: message.counts.get(e.experiment_id, 0))
+            tree.select_view(f"experiment:{busiest.experiment_id}")
         if tree.highlighted_entry is not None:
             self.show_entry(tree.highlighted_entry)
 

@@ -35,6 +35,7 @@ ATTRIBUTE_ORDER = {
 AGGREGATES = ("latest", "min", "max")
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 MAX_DYNAMIC_WIDTH = 18
+FITTED_COLUMNS = {"name": (16, 34), "user": (4, 12), "source": (6, 16)}  # id: (min, max) width
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,12 @@ def order_by_clause(column_id: str, descending: bool, aggregate: str = "latest")
 
 
 def build_columns(
-    dynamic_ids: Sequence[str], aggregate: str = "latest", name_width: int = 26
+    dynamic_ids: Sequence[str], aggregate: str = "latest", widths: dict[str, int] | None = None
 ) -> list[Column]:
-    """The fixed columns followed by the chosen param/metric/tag columns (labels say which kind)."""
+    """The fixed columns (widths fitted to the content when given), then the chosen key columns."""
+    fitted = widths or {}
     columns = [
-        Column(cid, label, name_width if cid == "name" else width, numeric=cid == "duration")
+        Column(cid, label, fitted.get(cid, width), numeric=cid == "duration")
         for cid, label, width in FIXED_COLUMNS
     ]
     keys = [cid.partition(".")[2] for cid in dynamic_ids]

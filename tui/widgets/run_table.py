@@ -24,6 +24,7 @@ from ..formatting import system_clock_ms, truncate
 from .control_message import ControlMessage
 from .run_rows import (
     AGGREGATES,
+    FITTED_COLUMNS,
     FROZEN_COLUMNS,
     Column,
     TableRow,
@@ -342,11 +343,14 @@ class RunTable(ScrollView, can_focus=True):
 
     # ----------------------------------------------------------------- layout
     def _rebuild_columns(self) -> None:
-        longest = max(
-            (len(cell_text(row, "name", 0, "latest", self.collapsed)) for row in self.rows[:2000]), default=0
-        )
-        name_width = min(max(longest + 1, 16), 34)
-        self.columns = build_columns(self.dynamic_columns, self.aggregate, name_width)
+        widths = {}
+        sample = self.rows[:2000]
+        for column_id, (narrowest, widest) in FITTED_COLUMNS.items():
+            longest = max(
+                (len(cell_text(row, column_id, 0, "latest", self.collapsed)) for row in sample), default=0
+            )
+            widths[column_id] = min(max(longest + (1 if column_id == "name" else 0), narrowest), widest)
+        self.columns = build_columns(self.dynamic_columns, self.aggregate, widths)
         self.cursor_column = min(self.cursor_column, len(self.columns) - 1)
         self._update_virtual_size()
         self.refresh()

@@ -94,6 +94,7 @@ class SearchBox(Input):
             placeholder="/ to search: metrics.accuracy > 0.9 AND params.lr = '0.01'",
             suggester=self.key_suggester,
             id=id,
+            select_on_focus=False,
         )
         self.history: list[str] = []
         self._history_index: int | None = None
