@@ -158,7 +158,7 @@ def _upgrade_copy(copy_uri: str) -> None:
 
     engine = sqlalchemy.create_engine(copy_uri)
     try:
-        if not utils._all_tables_exist(engine):
+        if not _looks_like_mlflow(engine):
             raise StoreError("The SQLite file is not an MLflow tracking database (its tables are missing).")
         if utils._get_schema_version(engine) != utils._get_latest_schema_revision():
             utils._upgrade_db(engine)
@@ -176,7 +176,7 @@ def _check_database(uri: str) -> None:
     except Exception as error:  # noqa: BLE001 - bad URL or missing driver: one line
         raise StoreError(f"Cannot open {mask_uri(uri)}: {error}") from None
     try:
-        if not utils._all_tables_exist(engine):
+        if not _looks_like_mlflow(engine):
             raise StoreError(f"{mask_uri(uri)} is not an MLflow tracking database (its tables are missing).")
         found, latest = utils._get_schema_version(engine), utils._get_latest_schema_revision()
         if found != latest:
@@ -186,6 +186,17 @@ def _check_database(uri: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def _looks_like_mlflow(engine: Any) -> bool:
+    """True when the database has MLflow's core tables and an alembic version (of any age)."""
+    import sqlalchemy
+
+    try:
+        names = set(sqlalchemy.inspect(engine).get_table_names())
+    except Exception as error:  # noqa: BLE001 - unreachable server, bad credentials: one line
+        raise StoreError(f"Cannot open the MLflow database: {str(error).splitlines()[0]}") from None
+    return {"experiments", "runs", "metrics", "alembic_version"} <= names
 
 
 def _skip_run_artifacts(directory: str, names: list[str]) -> list[str]:

@@ -229,3 +229,31 @@ def test_unreadable_mlflow_artifacts_stop_the_import_before_writing(
     with pytest.raises(runyard.StoreError, match=f"Cannot read the artifacts of MLflow run {run_id}"):
         runyard.import_mlflow(str(mlruns), client.tracking_uri)
     assert [e.name for e in client.list_experiments("ALL")] == []
+
+
+def test_older_mlflow_schema_is_upgraded_on_a_copy_only(
+    mlflow_sqlite: tuple[Path, str, dict[str, Any]], client: TrackingClient, tmp_path: Path
+) -> None:
+    import shutil
+
+    import sqlalchemy
+    from alembic import command
+    from mlflow.store.db import utils
+
+    source_dir, _, built = mlflow_sqlite
+    old = tmp_path / "old-mlflow.db"
+    shutil.copyfile(source_dir / "mlflow.db", old)
+    uri = f"sqlite:///{old}"
+    engine = sqlalchemy.create_engine(uri)
+    config = utils._get_alembic_config(uri)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-3")  # as if written by an older MLflow
+    old_version = utils._get_schema_version(engine)
+    engine.dispose()
+    assert old_version != utils._get_latest_schema_revision()
+    digest = hashlib.sha256(old.read_bytes()).hexdigest()
+    result = runyard.import_mlflow(uri, client.tracking_uri)
+    assert result.runs_imported == 3
+    assert client.get_run(built["child"]).info.parent_run_id == built["parent"]
+    assert hashlib.sha256(old.read_bytes()).hexdigest() == digest  # the old store was not upgraded
