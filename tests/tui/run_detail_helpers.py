@@ -36,7 +36,7 @@ def tiny_png(width: int = 6, height: int = 4) -> bytes:
     )
 
 
-def seed_run(client: TrackingClient, tmp_path: Path) -> dict[str, str]:
+def seed_run(client: TrackingClient, tmp_path: Path, spike: bool = True) -> dict[str, str]:
     """A parent run with two children, params, two metrics, tags, notes and one artifact of each kind."""
     experiment_id = client.create_experiment("/vision/resnet")
     tags = {
@@ -74,7 +74,10 @@ def seed_run(client: TrackingClient, tmp_path: Path) -> dict[str, str]:
         children.append(child.info.run_id)
     client.log_params(run_id, {"lr": 0.1, "batch_size": 128, "optimizer": "sgd", "notes_long": "x" * 300})
     points = [Metric("train/loss", 2.5 * math.exp(-s / 300) + 1.0, T0 + s * 100, s) for s in range(2000)]
-    points[700] = Metric("train/loss", 99.0, T0 + 700 * 100, 700)  # a spike the chart must keep
+    if spike:
+        points[700] = Metric("train/loss", 99.0, T0 + 700 * 100, 700)  # a spike the chart must keep
+    else:  # a noisy curve, as the screenshots show it
+        points = [Metric(p.key, p.value + 0.15 * math.sin(p.step * 1.7), p.timestamp, p.step) for p in points]
     points += [Metric("val/acc", s / 2000, T0 + s * 100, s) for s in range(0, 2000, 100)]
     client.log_batch(run_id, metrics=points)
     client.log_text(run_id, "epoch 1 loss 2.3\nepoch 2 loss 1.9\n", "logs/train.log")

@@ -34,8 +34,13 @@ async def test_chart_draws_selected_metric_and_toggles(seeded: tuple[TrackingCli
     async with app.run_test(size=(120, 50)) as pilot:
         await settle(pilot)
         chart = app.screen.query_one(MetricChart)
-        assert chart.history is None
-        await pilot.press("3", "enter")  # train/loss
+        assert (
+            chart.history is not None and chart.history.key == "train/loss"
+        )  # the first metric, drawn at once
+        await pilot.press("3", "down", "enter")  # val/acc
+        await settle(pilot)
+        assert chart.history.key == "val/acc"
+        await pilot.press("up", "enter")  # train/loss
         await settle(pilot)
         history = chart.history
         assert history is not None and history.key == "train/loss" and history.x_axis == "step"
@@ -61,9 +66,10 @@ async def test_chart_draws_selected_metric_and_toggles(seeded: tuple[TrackingCli
         assert chart.ema_weight == EMA_WEIGHTS[2] and f"EMA {EMA_WEIGHTS[2]:g}" in chart.describe()
         await pilot.press("minus", "minus", "minus")
         assert chart.ema_weight == 0 and "EMA" not in chart.describe()
-        await pilot.press("down", "enter")  # val/acc
+        await pilot.press("down", "enter")  # val/acc: 20 points, drawn as they are
         await settle(pilot)
         assert chart.history.key == "val/acc" and chart.history.steps[-1] == 1900  # type: ignore[union-attr]
+        assert chart.history.source == "points"  # type: ignore[union-attr]
 
 
 def test_ema_smooths_and_keeps_nan() -> None:

@@ -113,7 +113,9 @@ class RunDetailScreen(Screen[None]):
     RunDetailScreen #run-header { height: auto; padding: 0 1; background: $boost; }
     RunDetailScreen #run-body { height: 1fr; }
     RunDetailScreen Collapsible { padding-bottom: 0; border-top: none; }
+    RunDetailScreen Collapsible > Contents { padding: 0 0 0 2; }
     RunDetailScreen #notes-md { height: auto; max-height: 20; margin: 0; padding: 0 1; }
+    RunDetailScreen #notes-md MarkdownH1 { margin: 0; content-align: left middle; }
     RunDetailScreen .section-hint { color: $text-muted; height: 1; padding: 0 1; }
     RunDetailScreen #environment { height: auto; padding: 0 1; }
     RunDetailScreen #run-error { color: $error; height: auto; padding: 0 1; }
@@ -127,7 +129,7 @@ class RunDetailScreen(Screen[None]):
         Binding("u", "open_parent", "Parent", id="run_detail.parent"),
         Binding("c", "pick_child", "Children", id="run_detail.children"),
         Binding("p", "show_reproduce", "Reproduce", id="run_detail.reproduce"),
-        Binding("P", "write_reproduce", "Write script", id="run_detail.write_script"),
+        Binding("P", "write_reproduce", "Write script", show=False, id="run_detail.write_script"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="run_detail.reload"),
         *(
             Binding(
@@ -281,10 +283,14 @@ class RunDetailScreen(Screen[None]):
         run, info, now = details.run, details.run.info, self.clock()
         tags = run.data.tags
 
-        def when(ms: int | None) -> str:
+        def when(ms: int | None, same_day_as: int | None = None) -> str:
             if ms is None:
                 return "—"
-            stamp = datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+            stamp = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+            if same_day_as is not None:
+                other = datetime.fromtimestamp(same_day_as / 1000, tz=UTC)
+                stamp = moment.strftime("%H:%M:%S") if other.date() == moment.date() else stamp
             relative = relative_time(ms, now)
             return stamp if stamp.startswith(relative) else f"{stamp} [dim]({relative})[/]"
 
@@ -309,9 +315,9 @@ class RunDetailScreen(Screen[None]):
         lines = [
             f"[b]{escape(info.run_name)}[/]  {self.status_markup(run)}   "
             f"[dim]in[/] {escape(details.experiment_name)}",
-            f"[dim]Run id[/] {info.run_id} [dim](y copies)[/]   [dim]User[/] {escape(info.user_id)}",
-            f"[dim]Started[/] {when(info.start_time)}   [dim]Ended[/] {when(info.end_time)}   "
+            f"[dim]Run id[/] {info.run_id} [dim](y)[/]   [dim]User[/] {escape(info.user_id)}   "
             f"[dim]Duration[/] {duration(elapsed) or '—'}{' [dim](running)[/]' if not info.end_time else ''}",
+            f"[dim]Started[/] {when(info.start_time)}   [dim]Ended[/] {when(info.end_time, info.start_time)}",
             f"[dim]Source[/] {source or '—'}   [dim]Version[/] {version}",
             f"[dim]Parent[/] {parent}   [dim]Children[/] {children}",
         ]

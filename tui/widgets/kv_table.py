@@ -62,7 +62,7 @@ class KVTable(Vertical):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="kv.filter"),
         Binding("s", "cycle_sort", "Sort", id="kv.sort"),
-        Binding("r", "reverse_sort", "Reverse", id="kv.reverse"),
+        Binding("r", "reverse_sort", "Reverse", show=False, id="kv.reverse"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="kv.clear_filter"),
     ]
 

@@ -211,9 +211,12 @@ class MetricsPanel(Vertical):
         return max(100, 2 * max(self.chart.size.width, 80))
 
     def set_summaries(self, rows: Sequence[KVRow], run_start_ms: int) -> None:
-        """Show the metric summaries (from the run entity)."""
+        """Show the metric summaries (from the run entity); the first one is drawn until one is chosen."""
         self.run_start_ms = run_start_ms
-        self.query_one(KVTable).set_rows(rows)
+        table = self.query_one(KVTable)
+        table.set_rows(rows)
+        if self.selected_key is None and table.shown:
+            self.select_metric(table.shown[0].key)  # draw the first metric at once
 
     @on(KVTable.RowChosen, "#metrics-table")
     def _metric_chosen(self, event: KVTable.RowChosen) -> None:
