@@ -63,9 +63,10 @@ def machine_line() -> str:
     """Date, cores and Python version, printed at the top of every benchmark."""
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     cpu = platform.processor() or platform.machine()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return (
         f"{date}; {os.cpu_count()} cores ({cpu}); Python {platform.python_version()}; "
-        f"SQLite {__import__('sqlite3').sqlite_version}"
+        f"SQLite {__import__('sqlite3').sqlite_version}; load average {load} (shared machine)"
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -169,6 +170,16 @@ print(len(mlflow.search_runs(experiment_names=["race"], output_format="list")))
 """
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
+
+
+def _error_line(stderr: str) -> str:
+    """The last exception line of a traceback (SQLAlchemy appends SQL and links after it)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    exceptions = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    return (exceptions or lines or [""])[-1][:150]
+
+
 def race(
     label: str, logger: str, usable: str, python: str, tries: int, points: int, runyard_side: bool
 ) -> None:
@@ -186,8 +197,7 @@ def race(
             for rc, out, err in results:
                 if rc != 0:
                     crashed += 1
-                    lines = [line for line in err.strip().splitlines() if line.strip()]
-                    last = lines[-1][:150] if lines else f"exit code {rc}"
+                    last = _error_line(err) or f"exit code {rc}"
                     errors[last] = errors.get(last, 0) + 1
                 else:
                     survivors.append(out.strip().splitlines()[-1].split()[0])
@@ -199,7 +209,7 @@ def race(
                     lost += (points - rows) + (points - summed)
             if not ok:
                 unusable += 1
-                tail = (check.stderr.strip().splitlines() or ["wrong run count"])[-1][:150]
+                tail = _error_line(check.stderr) or "wrong run count"
                 errors[f"[store check] {tail}"] = errors.get(f"[store check] {tail}", 0) + 1
         finally:
             cleanup(tmp)
