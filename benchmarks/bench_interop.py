@@ -78,7 +78,10 @@ def child(argv: list[str]) -> None:
         result = runyard.export_runs(f"sqlite:///{source}", target, include_deleted=True)
         points = result.metric_points
     elif operation == "import":
-        imported = runyard.import_runs(f"sqlite:///{target}", source, artifact_root=f"{target}-artifacts")
+        uri = target if "://" in target else f"sqlite:///{target}"
+        artifacts = tempfile.mkdtemp(prefix="bench-interop-art-")
+        imported = runyard.import_runs(uri, source, artifact_root=artifacts)
+        shutil.rmtree(artifacts, ignore_errors=True)
         points = imported.metric_points
     else:  # baseline: what any process pays to open the store and read one run
         client = runyard.TrackingClient(f"sqlite:///{source}")
@@ -90,7 +93,31 @@ def child(argv: list[str]) -> None:
     print(json.dumps({"seconds": seconds, "points": points, "peak_rss_mb": peak_rss_mb()}))
 
 
-def measure(operation: str, source: Path, target: Path) -> dict[str, float]:
+def postgres_schema(server_url: str) -> str:
+    """A URI on a new, empty schema of the PostgreSQL database at server_url (search_path isolates)."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = f"bench_interop_{uuid.uuid4().hex[:8]}"
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return f"{server_url}?options={quote(f'-csearch_path={schema}')}"
+
+
+def drop_postgres_schema(server_url: str, uri: str) -> None:
+    """Drop the schema postgres_schema made."""
+    import psycopg
+
+    schema = uri.split("search_path%3D", 1)[1]
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def measure(operation: str, source: Path, target: Path | str) -> dict[str, float]:
     """Run one operation in a subprocess; returns its seconds, points and peak RSS."""
     output = subprocess.run(
         [sys.executable, __file__, "--child", operation, str(source), str(target)],
@@ -115,6 +142,12 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="Also import into a fresh schema of this PostgreSQL database "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -126,12 +159,20 @@ def main() -> None:
         store_mb = store.stat().st_size / 2**20
         baseline = [measure("baseline", store, store)["peak_rss_mb"] for _ in range(args.repeat)]
         figures: dict[str, list[dict[str, float]]] = {"export": [], "import": []}
+        if args.postgres:
+            figures["import (PostgreSQL)"] = []
         for _ in range(args.repeat):
             work = Path(tempfile.mkdtemp(prefix="bench-interop-"))
             try:
                 figures["export"].append(measure("export", store, work / "dump"))
                 dump_mb = sum(p.stat().st_size for p in (work / "dump").rglob("*") if p.is_file()) / 2**20
                 figures["import"].append(measure("import", work / "dump", work / "target.db"))
+                if args.postgres:
+                    uri = postgres_schema(args.postgres)
+                    try:
+                        figures["import (PostgreSQL)"].append(measure("import", work / "dump", uri))
+                    finally:
+                        drop_postgres_schema(args.postgres, uri)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
         points = int(figures["export"][0]["points"])
