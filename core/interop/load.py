@@ -10,7 +10,6 @@ only, and running it again skips the runs already there.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -111,25 +110,26 @@ def check_dump(in_dir: str | os.PathLike[str]) -> CheckedDump:
     path = Path(in_dir)
     manifest = read_manifest(path)
     files = manifest["files"]
-    experiments = [_check_experiment(r) for r in _checked_records(path, "experiments", files["experiments"])]
+    _verify_files(path, files)
+    experiments = [_check_experiment(r) for r in iter_records(path / "experiments.jsonl")]
     experiment_ids = {e["experiment_id"] for e in experiments}
     if len(experiment_ids) != len(experiments):
         raise DumpError("The dump lists an experiment id twice: the dump is damaged.")
     run_order: dict[str, int] = {}
-    for record in _checked_records(path, "runs", files["runs"]):
+    for record in iter_records(path / "runs.jsonl"):
         _check_run(record, experiment_ids)
         if record["run_id"] in run_order:
             raise DumpError(f"Run {record['run_id']} appears twice in runs.jsonl: the dump is damaged.")
         run_order[record["run_id"]] = len(run_order)
     for kind, limit in (("params", MAX_PARAM_VALUE_LENGTH), ("tags", MAX_TAG_VALUE_LENGTH)):
         grouped = _GroupCheck(kind, run_order)
-        for record in _checked_records(path, kind, files[kind]):
+        for record in iter_records(path / f"{kind}.jsonl"):
             grouped.check(record)
             _check_text(record.get("key"), MAX_KEY_LENGTH, f"{kind} key", optional=False)
             _check_text(record.get("value"), limit, f"{kind} value {record.get('key')!r}", optional=False)
             grouped.unique_key(record["key"])
     grouped = _GroupCheck("metrics", run_order)
-    for record in _checked_records(path, "metrics", files["metrics"]):
+    for record in iter_records(path / "metrics.jsonl"):
         grouped.check(record)
         _check_text(record.get("key"), MAX_KEY_LENGTH, "metric key", optional=False)
         steps, timestamps, values = record.get("step"), record.get("timestamp"), record.get("value")
@@ -147,35 +147,30 @@ def check_dump(in_dir: str | os.PathLike[str]) -> CheckedDump:
             )
         decode_values(values)
     grouped = _GroupCheck("artifacts", run_order)
-    for record in _checked_records(path, "artifacts", files["artifacts"]):
+    for record in iter_records(path / "artifacts.jsonl"):
         grouped.check(record)
         _check_artifact(path, record)
     return CheckedDump(path, manifest, experiments, run_order)
 
 
-def _checked_records(in_dir: Path, kind: str, entry: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Records of one entity file; after the last one, its line count and SHA-256 are checked."""
-    path = in_dir / f"{kind}.jsonl"  # fixed names: the manifest never chooses a path to read
-    if not path.is_file():
-        raise DumpError(f"The dump has no {path.name}: it is incomplete.")
-    digest = hashlib.sha256()
-    count = 0
-    with open(path, "rb") as handle:
-        for line in handle:
-            digest.update(line)
-            count += 1
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise DumpError(f"{path.name} line {count} is not valid JSON: the dump is damaged.") from None
-            if not isinstance(record, dict):
-                raise DumpError(f"{path.name} line {count} is not a JSON object: the dump is damaged.")
-            yield record
-    if digest.hexdigest() != entry.get("sha256") or count != entry.get("count"):
-        raise DumpError(
-            f"{path.name} does not match its checksum in manifest.json (expected {entry.get('count')} lines, "
-            f"found {count}): the dump was changed or damaged. Export it again."
-        )
+def _verify_files(in_dir: Path, files: dict[str, Any]) -> None:
+    """Line count and SHA-256 of every entity file against the manifest, before any record is read."""
+    for kind in ENTITY_FILES:
+        path = in_dir / f"{kind}.jsonl"  # fixed names: the manifest never chooses a path to read
+        if not path.is_file():
+            raise DumpError(f"The dump has no {path.name}: it is incomplete.")
+        digest = hashlib.sha256()
+        lines = 0
+        with open(path, "rb") as handle:
+            while block := handle.read(HASH_BLOCK):
+                digest.update(block)
+                lines += block.count(b"\n")
+        entry = files[kind]
+        if digest.hexdigest() != entry.get("sha256") or lines != entry.get("count"):
+            raise DumpError(
+                f"{path.name} does not match its checksum in manifest.json (expected {entry.get('count')} "
+                f"lines, found {lines}): the dump was changed or damaged. Export it again."
+            )
 
 
 class _GroupCheck:
@@ -204,9 +199,11 @@ class _GroupCheck:
 
 
 def _check_text(value: Any, limit: int, what: str, optional: bool = True) -> None:
+    """A string of at most limit characters (None allowed when optional; a key must not be empty)."""
     if value is None and optional:
         return
-    if not isinstance(value, str) or len(value) > limit or (not optional and value == "" and "key" in what):
+    empty_key = value == "" and what.endswith("key")
+    if not isinstance(value, str) or len(value) > limit or empty_key:
         raise DumpError(
             f"Bad {what} {str(value)[:60]!r} in the dump (a string of at most {limit} characters)."
         )
