@@ -86,18 +86,18 @@ async def test_completion_of_prefixes_and_known_keys(store: Store) -> None:
     async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
         await open_resnet(pilot)
         await pilot.press("slash", *"metr")
-        await pilot.pause()
+        await settle(pilot)
         search = pilot.app.screen.search_box
         await pilot.press("right")
         assert search.value == "metrics."
         await pilot.press(*"acc")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("right")
         assert search.value == "metrics.accuracy"
         await pilot.press(*" > 0.5 AND par")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("right", *"opt")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("right")
         assert search.value == "metrics.accuracy > 0.5 AND params.optimizer"
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from runyard import Experiment, InvalidQuery, Run, RunyardError, TrackingClient
+from runyard import InvalidQuery, RunyardError, TrackingClient
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
@@ -17,32 +16,26 @@ from textual.worker import get_current_worker
 from .. import formatting
 from ..messages import (
     ActionFailed,
-    DeletePrepared,
-    ExperimentDeleted,
     ExperimentsLoaded,
     KeysLoaded,
     OverviewLoaded,
-    RunsDeleted,
-    RunsExported,
     RunsFailed,
     RunsLoaded,
     RunsRefreshed,
 )
-from ..modals.column_chooser import ColumnChooserModal
-from ..modals.confirm import ConfirmModal
-from ..modals.prompt import PromptModal
 from ..settings import STATE_FILTERS, Settings, ViewState
 from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
 from ..widgets.run_rows import default_dynamic_columns, order_by_clause
 from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
+from .browse_actions import BrowseActions
 
 NARROW_WIDTH = 100  # below this the tree and the table take turns on the full screen
 STATE_LABELS = {"ACTIVE_ONLY": "Active", "DELETED_ONLY": "Deleted", "ALL": "All"}
 RELOAD_CAP = 5000  # a live reload re-reads at most this many rows
 
 
-class ExperimentsScreen(Screen[None]):
+class ExperimentsScreen(BrowseActions):
     """Browse experiments and search their runs."""
 
     COMMAND_AREA = "View"
@@ -230,80 +223,10 @@ class ExperimentsScreen(Screen[None]):
         """Back to the tree."""
         self.experiment_tree.focus()
 
-    @on(ExperimentTree.NewRequested)
-    def new_experiment(self, message: ExperimentTree.NewRequested) -> None:
-        """Ask for a name and create the experiment."""
-
-        def created(name: str | None) -> None:
-            if name:
-                self.notify(f"Created experiment {name}.")
-                self.select_after_reload = name
-                self.load_experiments()
-
-        prompt = PromptModal(
-            "New experiment",
-            message.folder,
-            placeholder="/team/project/name",
-            action=self.client.create_experiment,
-        )
-        self.app.push_screen(prompt, created)
-
-    @on(ExperimentTree.RenameRequested)
-    def rename_experiment(self, message: ExperimentTree.RenameRequested) -> None:
-        """Ask for a new name and rename."""
-        experiment_id = message.experiment.experiment_id
-
-        def rename(name: str) -> None:
-            self.client.rename_experiment(experiment_id, name)
-
-        def renamed(name: str | None) -> None:
-            if name:
-                self.notify(f"Renamed to {name}.")
-                self.select_after_reload = name
-                self.load_experiments()
-
-        self.app.push_screen(
-            PromptModal("Rename experiment", message.experiment.name, action=rename), renamed
-        )
-
-    @on(ExperimentTree.DeleteRequested)
-    def delete_experiment(self, message: ExperimentTree.DeleteRequested) -> None:
-        """Confirm, then move the experiment to the trash."""
-        experiment = message.experiment
-        runs = f"its {formatting.count(message.run_count)} runs" if message.run_count != 1 else "its 1 run"
-        text = (
-            f"Move experiment {experiment.name} and {runs} to the trash?\n"
-            "It can be restored from the trash until it is garbage-collected."
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.trash_experiment(experiment)
-
-        self.app.push_screen(ConfirmModal("Delete experiment", text, "Delete"), answered)
-
-    @work(thread=True, exclusive=True, group="experiment-action", exit_on_error=False)
-    def trash_experiment(self, experiment: Experiment) -> None:
-        """Delete the experiment through the lifecycle API."""
-        delete = getattr(self.client, "delete_experiment", None)
-        if delete is None:
-            self.post_message(
-                ActionFailed("Deleting experiments needs the lifecycle API of the runyard core.")
-            )
-            return
-        try:
-            delete(experiment.experiment_id)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        self.post_message(ExperimentDeleted(experiment.name))
-
-    def on_experiment_deleted(self, message: ExperimentDeleted) -> None:
-        """Reload the tree."""
-        self.notify(f"Moved {message.name} to the trash.")
+    def forget_entry(self) -> None:
+        """The shown experiment went to the trash: choose again after the reload."""
         self.entry = None
         self._first_experiments = True
-        self.load_experiments()
 
     # ----------------------------------------------------------------- search
     def order_by(self) -> list[str] | None:
@@ -534,128 +457,6 @@ class ExperimentsScreen(Screen[None]):
     def selection_changed(self) -> None:
         """Show the selection count."""
         self._update_status()
-
-    @on(RunTable.ColumnsRequested, "#runs")
-    def choose_columns(self) -> None:
-        """Open the column chooser with every key of the shown runs."""
-        available = self._available_columns()
-
-        def chosen(columns: list[str] | None) -> None:
-            if columns is not None:
-                self.view_state.columns = columns
-                self.table.set_columns(columns)
-
-        self.app.push_screen(ColumnChooserModal(available, self.table.dynamic_columns), chosen)
-
-    def _available_columns(self) -> list[str]:
-        metrics: set[str] = set()
-        params: set[str] = set()
-        tags: set[str] = set()
-        if self.keys is not None:
-            metrics.update(self.keys.metrics)
-            params.update(self.keys.params)
-            tags.update(self.keys.tags)
-        for run in self.table.runs[:5000]:
-            metrics.update(run.data.metric_summaries or run.data.metrics)
-            params.update(run.data.params)
-            tags.update(run.data.tags)
-        return (
-            [f"metrics.{k}" for k in sorted(metrics)]
-            + [f"params.{k}" for k in sorted(params)]
-            + [f"tags.{k}" for k in sorted(tags)]
-        )
-
-    @on(RunTable.DeleteRequested, "#runs")
-    def delete_requested(self, message: RunTable.DeleteRequested) -> None:
-        """Count the children that would go too, then confirm."""
-        self.prepare_delete(message.run_ids)
-
-    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
-    def prepare_delete(self, run_ids: list[str]) -> None:
-        """Count the descendants of the runs to delete."""
-        try:
-            descendants = [r for r in self.client.descendant_run_ids(run_ids) if r not in set(run_ids)]
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        self.post_message(DeletePrepared(run_ids, len(descendants)))
-
-    def on_delete_prepared(self, message: DeletePrepared) -> None:
-        """Ask for confirmation naming the count and the children."""
-        count = len(message.run_ids)
-        runs = "1 run" if count == 1 else f"{formatting.count(count)} runs"
-        if message.descendant_count:
-            children = (
-                "1 child run" if message.descendant_count == 1 else f"{message.descendant_count} child runs"
-            )
-            tail = f"Their {children} will be deleted too."
-        else:
-            tail = "No child runs are affected."
-        text = f"Move {runs} to the trash?\n{tail}\nDeleted runs can be restored from the trash."
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.delete_runs(message.run_ids)
-
-        self.app.push_screen(ConfirmModal("Delete runs", text, "Delete"), answered)
-
-    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
-    def delete_runs(self, run_ids: list[str]) -> None:
-        """Delete the runs and their descendants through the lifecycle API."""
-        delete = getattr(self.client, "delete_run", None)
-        if delete is None:
-            self.post_message(ActionFailed("Deleting runs needs the lifecycle API of the runyard core."))
-            return
-        try:
-            deleted = delete(run_ids, delete_descendants=True)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        self.post_message(RunsDeleted(list(deleted) if deleted else list(run_ids)))
-
-    def on_runs_deleted(self, message: RunsDeleted) -> None:
-        """Reload the table and the counts."""
-        count = len(message.run_ids)
-        self.notify(f"Moved {count} run{'s' if count != 1 else ''} to the trash.")
-        self.table.selected.difference_update(message.run_ids)
-        self.start_search(keep_cursor=True)
-        self.load_experiments()
-
-    @on(RunTable.ExportRequested, "#runs")
-    def export_requested(self, message: RunTable.ExportRequested) -> None:
-        """Ask for a path, then write the CSV."""
-        runs = message.runs
-        what = f"{len(runs)} selected runs" if self.table.selected else f"all {len(runs)} loaded runs"
-
-        def chosen(path: str | None) -> None:
-            if path:
-                self.export_runs(runs, path)
-
-        self.app.push_screen(PromptModal(f"Export {what} as CSV to", "runs.csv"), chosen)
-
-    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
-    def export_runs(self, runs: list[Run], path: str) -> None:
-        """Write the runs with runyard.export_runs_csv."""
-        import runyard
-
-        export = getattr(runyard, "export_runs_csv", None)
-        if export is None:
-            self.post_message(ActionFailed("CSV export needs runyard.export_runs_csv in the runyard core."))
-            return
-        try:
-            export(runs, path)
-        except (RunyardError, OSError) as error:
-            self.post_message(ActionFailed(f"Could not write {path}: {error}"))
-            return
-        self.post_message(RunsExported(path, len(runs)))
-
-    def on_runs_exported(self, message: RunsExported) -> None:
-        """Say where the file went."""
-        self.notify(f"Wrote {message.count} runs to {message.path}.")
-
-    def on_action_failed(self, message: ActionFailed) -> None:
-        """Show the error."""
-        self.notify(message.error, severity="error", timeout=8)
 
     # ----------------------------------------------------------------- overview and keys
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)

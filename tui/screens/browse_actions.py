@@ -1,0 +1,237 @@
+"""BrowseActions: what the browse screen does on request: experiment and run trash, CSV export, columns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runyard import Experiment, Run, RunyardError, TrackingClient
+from textual import on, work
+from textual.screen import Screen
+
+from .. import formatting
+from ..messages import ActionFailed, DeletePrepared, ExperimentDeleted, RunsDeleted, RunsExported
+from ..modals.column_chooser import ColumnChooserModal
+from ..modals.confirm import ConfirmModal
+from ..modals.prompt import PromptModal
+from ..settings import ViewState
+from ..widgets.experiment_tree import ExperimentTree
+from ..widgets.run_table import RunTable
+
+if TYPE_CHECKING:
+    from runyard.browse import RunKeys
+
+
+class BrowseActions(Screen[None]):
+    """Create, rename and trash experiments; trash and export runs (the browse screen inherits these)."""
+
+    client: TrackingClient
+    select_after_reload: str | None
+    view_state: ViewState
+    keys: RunKeys | None
+
+    @property
+    def table(self) -> RunTable:
+        """The run table."""
+        return self.query_one("#runs", RunTable)
+
+    def start_search(self, keep_cursor: bool = False) -> None:
+        """Run the current search again (the browse screen implements it)."""
+        raise NotImplementedError
+
+    def load_experiments(self) -> object:
+        """Re-read the experiments (the browse screen implements it)."""
+        raise NotImplementedError
+
+    def forget_entry(self) -> None:
+        """Drop the shown experiment (it went to the trash); the browse screen implements it."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- experiments
+    @on(ExperimentTree.NewRequested)
+    def new_experiment(self, message: ExperimentTree.NewRequested) -> None:
+        """Ask for a name and create the experiment."""
+
+        def created(name: str | None) -> None:
+            if name:
+                self.notify(f"Created experiment {name}.")
+                self.select_after_reload = name
+                self.load_experiments()
+
+        prompt = PromptModal(
+            "New experiment",
+            message.folder,
+            placeholder="/team/project/name",
+            action=self.client.create_experiment,
+        )
+        self.app.push_screen(prompt, created)
+
+    @on(ExperimentTree.RenameRequested)
+    def rename_experiment(self, message: ExperimentTree.RenameRequested) -> None:
+        """Ask for a new name and rename."""
+        experiment_id = message.experiment.experiment_id
+
+        def rename(name: str) -> None:
+            self.client.rename_experiment(experiment_id, name)
+
+        def renamed(name: str | None) -> None:
+            if name:
+                self.notify(f"Renamed to {name}.")
+                self.select_after_reload = name
+                self.load_experiments()
+
+        self.app.push_screen(
+            PromptModal("Rename experiment", message.experiment.name, action=rename), renamed
+        )
+
+    @on(ExperimentTree.DeleteRequested)
+    def delete_experiment(self, message: ExperimentTree.DeleteRequested) -> None:
+        """Confirm, then move the experiment to the trash."""
+        experiment = message.experiment
+        runs = f"its {formatting.count(message.run_count)} runs" if message.run_count != 1 else "its 1 run"
+        text = (
+            f"Move experiment {experiment.name} and {runs} to the trash?\n"
+            "It can be restored from the trash until it is garbage-collected."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.trash_experiment(experiment)
+
+        self.app.push_screen(ConfirmModal("Delete experiment", text, "Delete"), answered)
+
+    @work(thread=True, exclusive=True, group="experiment-action", exit_on_error=False)
+    def trash_experiment(self, experiment: Experiment) -> None:
+        """Move the experiment (and with it its runs) to the trash."""
+        try:
+            self.client.delete_experiment(experiment.experiment_id)
+        except RunyardError as error:
+            self.post_message(ActionFailed(str(error)))
+            return
+        self.post_message(ExperimentDeleted(experiment.name))
+
+    def on_experiment_deleted(self, message: ExperimentDeleted) -> None:
+        """Reload the tree."""
+        self.notify(f"Moved {message.name} to the trash.")
+        self.forget_entry()
+        self.load_experiments()
+
+    # ----------------------------------------------------------------- runs
+    @on(RunTable.DeleteRequested, "#runs")
+    def delete_requested(self, message: RunTable.DeleteRequested) -> None:
+        """Count the children that would go too, then confirm."""
+        self.prepare_delete(message.run_ids)
+
+    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
+    def prepare_delete(self, run_ids: list[str]) -> None:
+        """Ask the core which runs a delete would move (a dry run): the chosen ones and their descendants."""
+        try:
+            affected = self.client.delete_run(run_ids, delete_descendants=True, dry_run=True)
+        except RunyardError as error:
+            self.post_message(ActionFailed(str(error)))
+            return
+        chosen = set(run_ids)
+        self.post_message(DeletePrepared(run_ids, len([r for r in affected if r not in chosen])))
+
+    def on_delete_prepared(self, message: DeletePrepared) -> None:
+        """Ask for confirmation naming the count and the children."""
+        count = len(message.run_ids)
+        runs = "1 run" if count == 1 else f"{formatting.count(count)} runs"
+        if message.descendant_count:
+            children = (
+                "1 child run" if message.descendant_count == 1 else f"{message.descendant_count} child runs"
+            )
+            tail = f"Their {children} will be deleted too."
+        else:
+            tail = "No child runs are affected."
+        text = f"Move {runs} to the trash?\n{tail}\nDeleted runs can be restored from the trash."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete_runs(message.run_ids)
+
+        self.app.push_screen(ConfirmModal("Delete runs", text, "Delete"), answered)
+
+    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Move the runs and their descendants to the trash."""
+        try:
+            deleted = self.client.delete_run(run_ids, delete_descendants=True)
+        except RunyardError as error:
+            self.post_message(ActionFailed(str(error)))
+            return
+        self.post_message(RunsDeleted(list(deleted)))
+
+    def on_runs_deleted(self, message: RunsDeleted) -> None:
+        """Reload the table and the counts."""
+        count = len(message.run_ids)
+        self.notify(f"Moved {count} run{'s' if count != 1 else ''} to the trash.")
+        self.table.selected.difference_update(message.run_ids)
+        self.start_search(keep_cursor=True)
+        self.load_experiments()
+
+    @on(RunTable.ExportRequested, "#runs")
+    def export_requested(self, message: RunTable.ExportRequested) -> None:
+        """Ask for a path, then write the CSV."""
+        runs = message.runs
+        what = f"{len(runs)} selected runs" if self.table.selected else f"all {len(runs)} loaded runs"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.export_runs(runs, path)
+
+        self.app.push_screen(PromptModal(f"Export {what} as CSV to", "runs.csv"), chosen)
+
+    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
+    def export_runs(self, runs: list[Run], path: str) -> None:
+        """Write the runs with runyard.export_runs_csv."""
+        import runyard
+
+        export = getattr(runyard, "export_runs_csv", None)
+        if export is None:
+            self.post_message(ActionFailed("CSV export needs runyard.export_runs_csv in the runyard core."))
+            return
+        try:
+            export(runs, path)
+        except (RunyardError, OSError) as error:
+            self.post_message(ActionFailed(f"Could not write {path}: {error}"))
+            return
+        self.post_message(RunsExported(path, len(runs)))
+
+    def on_runs_exported(self, message: RunsExported) -> None:
+        """Say where the file went."""
+        self.notify(f"Wrote {message.count} runs to {message.path}.")
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        """Show the error."""
+        self.notify(message.error, severity="error", timeout=8)
+
+    # ----------------------------------------------------------------- columns
+    @on(RunTable.ColumnsRequested, "#runs")
+    def choose_columns(self) -> None:
+        """Open the column chooser with every key of the shown runs."""
+        available = self._available_columns()
+
+        def chosen(columns: list[str] | None) -> None:
+            if columns is not None:
+                self.view_state.columns = columns
+                self.table.set_columns(columns)
+
+        self.app.push_screen(ColumnChooserModal(available, self.table.dynamic_columns), chosen)
+
+    def _available_columns(self) -> list[str]:
+        metrics: set[str] = set()
+        params: set[str] = set()
+        tags: set[str] = set()
+        if self.keys is not None:
+            metrics.update(self.keys.metrics)
+            params.update(self.keys.params)
+            tags.update(self.keys.tags)
+        for run in self.table.runs[:5000]:
+            metrics.update(run.data.metric_summaries or run.data.metrics)
+            params.update(run.data.params)
+            tags.update(run.data.tags)
+        return (
+            [f"metrics.{k}" for k in sorted(metrics)]
+            + [f"params.{k}" for k in sorted(params)]
+            + [f"tags.{k}" for k in sorted(tags)]
+        )
