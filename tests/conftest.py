@@ -97,3 +97,13 @@ def _isolated_fluent_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     fluent._run_stack.clear()
     fluent._active_experiment_id = None
     fluent._tracking_uri = None
+    # Close what the test opened: PostgreSQL allows ~100 connections, and every test's store would
+    # otherwise keep its pooled connections (and a writer thread) until the session ends.
+    from runyard import db as runyard_db
+
+    for writer in list(fluent._writers.values()):
+        writer.close()
+    fluent._writers.clear()
+    fluent._clients.clear()
+    for database in list(runyard_db._databases.values()):
+        database.dispose()
