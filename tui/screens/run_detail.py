@@ -109,13 +109,15 @@ def load_details(client: TrackingClient, run_id: str) -> RunDetails:
 class RunDetailScreen(Screen[None]):
     """One run on one screen; keys 1..6 jump to its sections."""
 
+    COMMAND_AREA = "Run"
+
     DEFAULT_CSS = """
     RunDetailScreen #run-header { height: auto; padding: 0 1; background: $boost; }
     RunDetailScreen #run-body { height: 1fr; }
     RunDetailScreen Collapsible { padding-bottom: 0; border-top: none; }
     RunDetailScreen Collapsible > Contents { padding: 0 0 0 2; }
     RunDetailScreen #notes-md { height: auto; max-height: 20; margin: 0; padding: 0 1; }
-    RunDetailScreen #notes-md MarkdownH1 { margin: 0; content-align: left middle; }
+    RunDetailScreen #notes-md MarkdownHeader { margin: 0; padding: 0; content-align: left middle; }
     RunDetailScreen .section-hint { color: $text-muted; height: 1; padding: 0 1; }
     RunDetailScreen #environment { height: auto; padding: 0 1; }
     RunDetailScreen #run-error { color: $error; height: auto; padding: 0 1; }

@@ -149,6 +149,8 @@ def system_opener() -> list[str] | None:
 class ArtifactBrowser(Horizontal):
     """Tree of artifacts (left) and preview (right)."""
 
+    COMMAND_AREA = "Artifacts"
+
     DEFAULT_CSS = """
     ArtifactBrowser { height: 24; }
     ArtifactBrowser > Tree { width: 40%; min-width: 24; border-right: solid $panel-lighten-2; }

@@ -51,6 +51,8 @@ def _sort_key(value: object) -> tuple[int, float, str]:
 class KVTable(Vertical):
     """A filter input above a DataTable; `s` cycles the sort column, `r` reverses, `/` filters."""
 
+    COMMAND_AREA = "Table"
+
     DEFAULT_CSS = """
     KVTable { height: auto; }
     KVTable > .kv-filter { height: 1; border: none; padding: 0 1; background: $boost; }
@@ -208,6 +210,8 @@ class TagTable(KVTable):
 
     It only posts requests; the screen asks for confirmation and writes through the core.
     """
+
+    COMMAND_AREA = "Tags"
 
     BINDINGS = [
         Binding("t", "add_tag", "Add tag", id="tags.add"),

@@ -140,21 +140,28 @@ class MetricChart(PlotextPlot):
         self.refresh()
 
     def _time_ticks(self, xs: Sequence[float]) -> None:
-        if not xs:
-            return
-        lo, hi = min(xs), max(xs)
-        ticks = [lo + (hi - lo) * i / 4 for i in range(5)] if hi > lo else [lo]
-        if self.x_mode == "step":
-            labels = [f"{round(t):,}" for t in ticks]
-        elif self.x_mode == "wall time":
-            labels = [datetime.fromtimestamp(t, tz=UTC).strftime("%H:%M:%S") for t in ticks]
-        else:
-            labels = [duration(int(t * 1000)) or "0 s" for t in ticks]
-        self.plt.xticks(ticks, labels)
+        if xs:
+            self.plt.xticks(*x_ticks(self.x_mode, xs))
+
+
+def x_ticks(x_mode: str, xs: Sequence[float]) -> tuple[list[float], list[str]]:
+    """Five x ticks and their labels for an X_MODES axis (steps, UTC clock times, durations); shared with
+    the compare screen's history chart."""
+    lo, hi = min(xs), max(xs)
+    ticks = [lo + (hi - lo) * i / 4 for i in range(5)] if hi > lo else [lo]
+    if x_mode == "step":
+        labels = [f"{round(t):,}" for t in ticks]
+    elif x_mode == "wall time":
+        labels = [datetime.fromtimestamp(t, tz=UTC).strftime("%H:%M:%S") for t in ticks]
+    else:
+        labels = [duration(int(t * 1000)) or "0 s" for t in ticks]
+    return ticks, labels
 
 
 class MetricsPanel(Vertical):
     """Metric summaries (key, latest, min, max, steps, last step) and the chart of the chosen metric."""
+
+    COMMAND_AREA = "Chart"
 
     DEFAULT_CSS = """
     MetricsPanel { height: auto; }
