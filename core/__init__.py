@@ -151,3 +151,8 @@ __all__ += [
 from .interop import copy_runs, export_runs, import_mlflow, import_runs  # noqa: E402
 
 __all__ += ["copy_runs", "export_runs", "import_mlflow", "import_runs"]
+
+# ----------------------------------------------------------------------------- search (core/fluent_search.py)
+from .fluent_search import export_runs_csv, search_experiments, search_runs  # noqa: E402
+
+__all__ += ["export_runs_csv", "search_experiments", "search_runs"]

@@ -384,6 +384,19 @@ class TrackingClient:
 
         return metric_history_frame(self.store, run_ids, keys)
 
+    # ----------------------------------------------------------------- search (issue 3)
+    def search_experiments(
+        self,
+        filter_string: str = "",
+        view_type: str = "ACTIVE_ONLY",
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = None,
+    ) -> list[Experiment]:
+        """Experiments matching a filter (`name LIKE '/team/%'`, `tags.x = 'y'`), newest first by default."""
+        from .search import search_experiments
+
+        return search_experiments(self.store, filter_string, view_type, order_by, max_results)
+
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value

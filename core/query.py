@@ -72,6 +72,44 @@ _ENTITY_PREFIXES = {
 }
 _PLURAL = {"metric": "metrics", "param": "params", "tag": "tags"}
 
+
+@dataclass(frozen=True)
+class _Schema:
+    """What a filter may name: runs (metrics, params, tags, run attributes) or experiments."""
+
+    entities: frozenset[str]
+    numeric: frozenset[str]
+    strings: frozenset[str]
+    listable: frozenset[str]
+    nullable: frozenset[str]
+    listing: str
+    aliases: dict[str, str]
+    example: str
+
+
+_RUNS = _Schema(
+    frozenset({"metric", "param", "tag", "attribute"}),
+    NUMERIC_ATTRIBUTES,
+    STRING_ATTRIBUTES,
+    _LISTABLE_ATTRIBUTES,
+    _NULLABLE_ATTRIBUTES,
+    _ATTRIBUTE_LISTING,
+    _ATTRIBUTE_ALIASES,
+    "metrics.acc",
+)
+EXPERIMENT_NUMERIC_ATTRIBUTES = frozenset({"creation_time", "last_update_time"})
+EXPERIMENT_STRING_ATTRIBUTES = frozenset({"name", "experiment_id", "lifecycle_stage", "artifact_location"})
+_EXPERIMENTS = _Schema(
+    frozenset({"tag", "attribute"}),
+    EXPERIMENT_NUMERIC_ATTRIBUTES,
+    EXPERIMENT_STRING_ATTRIBUTES,
+    frozenset({"name", "experiment_id"}),
+    frozenset(),
+    "name, experiment_id, creation_time, last_update_time, lifecycle_stage, artifact_location",
+    {"created": "creation_time"},
+    "name",
+)
+
 _NUMBER_OPS = ("=", "!=", ">", ">=", "<", "<=")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE")
 _LIST_OPS = ("IN", "NOT IN")
@@ -289,16 +327,16 @@ def _tokenize(source: str) -> list[_Token]:
 # ----------------------------------------------------------------------------- parser
 
 
-def _allowed_ops(entity: str, key: str) -> tuple[str, ...]:
+def _allowed_ops(entity: str, key: str, schema: _Schema = _RUNS) -> tuple[str, ...]:
     """Comparators allowed for an entity (and, for attributes, the attribute)."""
     if entity == "metric":
         return _NUMBER_OPS + _NULL_OPS
     if entity in ("param", "tag"):
         return _STRING_OPS + _LIST_OPS + _NULL_OPS
-    ops: tuple[str, ...] = _NUMBER_OPS if key in NUMERIC_ATTRIBUTES else _STRING_OPS
-    if key in _LISTABLE_ATTRIBUTES:
+    ops: tuple[str, ...] = _NUMBER_OPS if key in schema.numeric else _STRING_OPS
+    if key in schema.listable:
         ops += _LIST_OPS
-    if key in _NULLABLE_ATTRIBUTES:
+    if key in schema.nullable:
         ops += _NULL_OPS
     return ops
 
@@ -326,11 +364,12 @@ class _Target:
 class _Parser:
     """Recursive-descent parser over the tokens of one filter string or order_by clause."""
 
-    def __init__(self, source: str, *, ordering: bool = False) -> None:
+    def __init__(self, source: str, *, ordering: bool = False, schema: _Schema = _RUNS) -> None:
         self.source = source
         self.tokens = _tokenize(source)
         self.index = 0
         self.ordering = ordering
+        self.schema = schema
 
     def peek(self, ahead: int = 0) -> _Token:
         return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
@@ -382,7 +421,7 @@ class _Parser:
         target = self.parse_target(after)
         comparator = self.peek()
         op = self.parse_comparator(target)
-        allowed = _allowed_ops(target.entity, target.key)
+        allowed = _allowed_ops(target.entity, target.key, self.schema)
         if op not in allowed:
             listed = " ".join(o for o in allowed if o != "IS NOT NULL")
             if target.entity == "attribute":
@@ -428,16 +467,14 @@ class _Parser:
             parts = token.parts
         else:
             where = f" after {after}" if after else ""
-            self.fail(f"Expected a key such as metrics.acc{where}, found '{token.text}'", token.pos)
+            self.fail(f"Expected a key such as {self.schema.example}{where}, found '{token.text}'", token.pos)
         self.advance()
         if len(parts) == 1:
             return "attribute", self.attribute_name(parts[0])
         entity = _ENTITY_PREFIXES.get(parts[0].text.lower())
-        if entity is None:
-            self.fail(
-                f"Invalid entity type '{parts[0].text}'. Valid: metrics, params, tags, attributes",
-                parts[0].pos,
-            )
+        if entity is None or entity not in self.schema.entities:
+            valid = "metrics, params, tags, attributes" if self.schema is _RUNS else "tags, attributes"
+            self.fail(f"Invalid entity type '{parts[0].text}'. Valid: {valid}", parts[0].pos)
         if parts[1].quoted:
             key = parts[1].text
         else:
@@ -448,10 +485,10 @@ class _Parser:
 
     def attribute_name(self, part: _Part) -> str:
         name = part.text.lower()
-        name = _ATTRIBUTE_ALIASES.get(name, name)
-        if name not in NUMERIC_ATTRIBUTES and name not in STRING_ATTRIBUTES:
+        name = self.schema.aliases.get(name, name)
+        if name not in self.schema.numeric and name not in self.schema.strings:
             rule = "Invalid ordering key" if self.ordering else "Invalid attribute key"
-            self.fail(f"{rule} '{part.text}'. Valid: {_ATTRIBUTE_LISTING}", part.pos)
+            self.fail(f"{rule} '{part.text}'. Valid: {self.schema.listing}", part.pos)
         return name
 
     def parse_comparator(self, target: _Target) -> str:
@@ -491,7 +528,9 @@ class _Parser:
         if op in _LIST_OPS:
             return self.parse_list(op)
         token = self.peek()
-        numeric = target.entity == "metric" or target.key in NUMERIC_ATTRIBUTES
+        numeric = target.entity == "metric" or (
+            target.entity == "attribute" and target.key in self.schema.numeric
+        )
         if token.kind == "NUMBER":
             self.advance()
             return _number(token.text, target.entity) if numeric else token.text
@@ -545,26 +584,30 @@ def _number(text: str, entity: str) -> float:
     return float(text)
 
 
-def parse_filter(filter_string: str | None) -> Node | None:
-    """Parse a search filter into a tree; None or a blank string gives None (match every run)."""
+def parse_filter(filter_string: str | None, *, experiments: bool = False) -> Node | None:
+    """Parse a search filter into a tree; None or a blank string gives None (match every run).
+
+    experiments=True: a filter over experiments (`name LIKE '/team/%'`, `tags.x = 'y'`, times).
+    """
     if filter_string is None or not filter_string.strip():
         return None
-    parser = _Parser(filter_string)
+    parser = _Parser(filter_string, schema=_EXPERIMENTS if experiments else _RUNS)
     node = parser.parse_or(None)
     parser.expect_end()
     return node
 
 
-def parse_order_by(order_by: list[str] | None) -> list[OrderKey]:
+def parse_order_by(order_by: list[str] | None, *, experiments: bool = False) -> list[OrderKey]:
     """Parse order_by items such as `metrics.acc DESC` or `MIN(metrics.loss)`; ASC by default."""
     clauses = [order_by] if isinstance(order_by, str) else order_by or []
-    return [_parse_order_clause(clause) for clause in clauses]
+    schema = _EXPERIMENTS if experiments else _RUNS
+    return [_parse_order_clause(clause, schema) for clause in clauses]
 
 
-def _parse_order_clause(clause: str) -> OrderKey:
+def _parse_order_clause(clause: str, schema: _Schema = _RUNS) -> OrderKey:
     if not clause.strip():
-        _fail(f"Invalid order_by clause '{clause}': expected a key such as metrics.acc", clause, 0)
-    parser = _Parser(clause, ordering=True)
+        _fail(f"Invalid order_by clause '{clause}': expected a key such as {schema.example}", clause, 0)
+    parser = _Parser(clause, ordering=True, schema=schema)
     target = parser.parse_target(None)
     ascending = True
     direction = parser.peek()

@@ -13,12 +13,22 @@ import operator
 import re
 from collections.abc import Callable
 from functools import cmp_to_key, lru_cache
-from typing import Any, TypeAlias
+from typing import Any, TypeVar
 
-from .entities import Run
+from .entities import Experiment, Run
 from .query import And, Comparison, Node, Not, Or, OrderKey
 
-__all__ = ["ascii_lower", "evaluate", "sort_runs", "sql_glob_pattern", "sql_like_pattern"]
+__all__ = [
+    "ascii_lower",
+    "evaluate",
+    "evaluate_experiment",
+    "sort_experiments",
+    "sort_runs",
+    "sql_glob_pattern",
+    "sql_like_pattern",
+]
+
+T = TypeVar("T")
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
@@ -122,21 +132,30 @@ def _matches(comparison: Comparison, actual: Any) -> bool:
     return bool(_COMPARE[op](actual, expected))
 
 
-def evaluate(node: Node | None, run: Run, now_ms: int) -> bool:
-    """Whether `run` matches the filter tree (None matches every run); the reference semantics."""
+def _evaluate(node: Node | None, value_of: Callable[[Comparison], Any]) -> bool:
     if node is None:
         return True
     if isinstance(node, And):
-        return all(evaluate(item, run, now_ms) for item in node.items)
+        return all(_evaluate(item, value_of) for item in node.items)
     if isinstance(node, Or):
-        return any(evaluate(item, run, now_ms) for item in node.items)
+        return any(_evaluate(item, value_of) for item in node.items)
     if isinstance(node, Not):
-        return not evaluate(node.item, run, now_ms)
-    actual = _value_of(run, node.entity, node.key, node.aggregate, now_ms)
-    return _matches(node, actual)
+        return not _evaluate(node.item, value_of)
+    return _matches(node, value_of(node))
 
 
-_SortRow: TypeAlias = tuple[list[tuple[int, Any]], Run]
+def evaluate(node: Node | None, run: Run, now_ms: int) -> bool:
+    """Whether `run` matches the filter tree (None matches every run); the reference semantics."""
+    return _evaluate(node, lambda c: _value_of(run, c.entity, c.key, c.aggregate, now_ms))
+
+
+def _experiment_value(experiment: Experiment, entity: str, key: str) -> Any:
+    return experiment.tags.get(key) if entity == "tag" else getattr(experiment, key)
+
+
+def evaluate_experiment(node: Node | None, experiment: Experiment) -> bool:
+    """Whether an experiment matches a filter parsed with `parse_filter(..., experiments=True)`."""
+    return _evaluate(node, lambda c: _experiment_value(experiment, c.entity, c.key))
 
 
 def _sort_slot(value: Any) -> tuple[int, Any]:
@@ -148,15 +167,12 @@ def _sort_slot(value: Any) -> tuple[int, Any]:
     return (0, value)
 
 
-def sort_runs(runs: list[Run], order: list[OrderKey], now_ms: int) -> list[Run]:
-    """Runs sorted by `order` (newest first when empty); missing last, NaN before it; run_id ties."""
-    keys = order or [OrderKey("attribute", "start_time", ascending=False)]
-    rows = [
-        ([_sort_slot(_value_of(run, k.entity, k.key, k.aggregate, now_ms)) for k in keys], run)
-        for run in runs
-    ]
+def _sorted(
+    items: list[T], keys: list[OrderKey], value_of: Callable[[T, OrderKey], Any], tie: Callable[[T], str]
+) -> list[T]:
+    rows = [([_sort_slot(value_of(item, key)) for key in keys], item) for item in items]
 
-    def compare(left: _SortRow, right: _SortRow) -> int:
+    def compare(left: tuple[list[tuple[int, Any]], T], right: tuple[list[tuple[int, Any]], T]) -> int:
         for key, (left_rank, left_value), (right_rank, right_value) in zip(
             keys, left[0], right[0], strict=True
         ):
@@ -165,7 +181,26 @@ def sort_runs(runs: list[Run], order: list[OrderKey], now_ms: int) -> list[Run]:
             if left_rank == 0 and left_value != right_value:
                 smaller = -1 if left_value < right_value else 1
                 return smaller if key.ascending else -smaller
-        left_id, right_id = left[1].info.run_id, right[1].info.run_id
+        left_id, right_id = tie(left[1]), tie(right[1])
         return (left_id > right_id) - (left_id < right_id)
 
-    return [run for _, run in sorted(rows, key=cmp_to_key(compare))]
+    return [item for _, item in sorted(rows, key=cmp_to_key(compare))]
+
+
+def sort_runs(runs: list[Run], order: list[OrderKey], now_ms: int) -> list[Run]:
+    """Runs sorted by `order` (newest first when empty); missing last, NaN before it; run_id ties."""
+    keys = order or [OrderKey("attribute", "start_time", ascending=False)]
+    return _sorted(
+        runs,
+        keys,
+        lambda run, k: _value_of(run, k.entity, k.key, k.aggregate, now_ms),
+        lambda r: r.info.run_id,
+    )
+
+
+def sort_experiments(experiments: list[Experiment], order: list[OrderKey]) -> list[Experiment]:
+    """Experiments sorted by `order` (newest created first when empty); experiment_id breaks ties."""
+    keys = order or [OrderKey("attribute", "creation_time", ascending=False)]
+    return _sorted(
+        experiments, keys, lambda e, k: _experiment_value(e, k.entity, k.key), lambda e: e.experiment_id
+    )

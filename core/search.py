@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .entities import PagedList, Run, ViewType
+from .entities import Experiment, PagedList, Run, ViewType
 from .exceptions import InvalidInput
 
 if TYPE_CHECKING:
@@ -194,3 +194,36 @@ def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
         )
         runs.append(Run(info=run_info_entity(row), data=data))
     return runs
+
+
+def search_experiments(
+    store: SqlStore,
+    filter_string: str = "",
+    view_type: str = ViewType.ACTIVE_ONLY,
+    order_by: Sequence[str] | str | None = None,
+    max_results: int | None = None,
+) -> list[Experiment]:
+    """Experiments matching a filter such as `name LIKE '/team/%' AND tags.x = 'y'`, in order.
+
+    Stores hold few experiments (hundreds, not millions), so they are read in two queries and the
+    filter is evaluated with the reference semantics (query_eval) rather than compiled to SQL.
+    Default order: newest created first, then experiment_id.
+    """
+    from .query import parse_filter, parse_order_by
+    from .query_eval import evaluate_experiment, sort_experiments
+
+    if view_type not in ViewType.VALUES:
+        raise InvalidInput(f"Invalid view_type {view_type!r}: use one of {', '.join(ViewType.VALUES)}.")
+    if max_results is not None and (
+        isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
+    ):
+        raise InvalidInput("max_results must be a positive integer (or None for every experiment).")
+    node = parse_filter(filter_string or "", experiments=True)
+    order = parse_order_by(_normalize_order_by(order_by), experiments=True)
+    found = [
+        experiment
+        for experiment in store.list_experiments(view_type)
+        if evaluate_experiment(node, experiment)
+    ]
+    ordered = sort_experiments(found, order)
+    return ordered if max_results is None else ordered[:max_results]
