@@ -40,9 +40,16 @@ def validate_key(key: object, kind: str) -> str:
     return key
 
 
+def _reject_nul(text: str, what: str, key: str | None = None) -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them on every backend, with a clear error."""
+    if "\x00" in text:
+        raise InvalidInput(f"{what} contains a NUL character (\\x00): remove it.", key=key)
+
+
 def validate_param_value(key: str, value: object) -> str:
     """Turn a param value into its string (at most 6000 characters)."""
     text = value if isinstance(value, str) else str(value)
+    _reject_nul(text, f"Param {key!r} value", key)
     if len(text) > MAX_PARAM_VALUE_LENGTH:
         raise InvalidInput(
             f"Param {key!r} value has {len(text)} characters; at most {MAX_PARAM_VALUE_LENGTH} allowed.",
@@ -54,6 +61,7 @@ def validate_param_value(key: str, value: object) -> str:
 def validate_tag_value(key: str, value: object) -> str:
     """Turn a tag value into its string (at most 8000 characters)."""
     text = value if isinstance(value, str) else str(value)
+    _reject_nul(text, f"Tag {key!r} value", key)
     if len(text) > MAX_TAG_VALUE_LENGTH:
         raise InvalidInput(
             f"Tag {key!r} value has {len(text)} characters; at most {MAX_TAG_VALUE_LENGTH} allowed.",
@@ -122,6 +130,7 @@ def validate_run_name(name: object) -> str:
     """Run names are non-empty strings of at most 250 characters."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput(f"Invalid run name {name!r}: give a non-empty name.")
+    _reject_nul(name, "Run name")
     if len(name) > MAX_RUN_NAME_LENGTH:
         raise InvalidInput(f"Run name has {len(name)} characters; at most {MAX_RUN_NAME_LENGTH} allowed.")
     return name.strip()
@@ -131,6 +140,7 @@ def validate_experiment_name(name: object) -> str:
     """Experiment names: non-empty, at most 500 characters; may be a path like /team/vision/resnet."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput(f"Invalid experiment name {name!r}: give a non-empty name.")
+    _reject_nul(name, "Experiment name")
     name = name.strip()
     if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
         raise InvalidInput(

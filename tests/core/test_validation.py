@@ -251,3 +251,20 @@ def test_out_of_range_step_rejected_by_log_batch(client: TrackingClient) -> None
     with pytest.raises(InvalidInput, match="out of range"):
         client.log_metric(run_id, "m", 1.0, timestamp=2**64)
     assert client.get_metric_history(run_id, "m") == []
+
+
+def test_nul_characters_rejected_on_every_backend(run_id: str) -> None:
+    # Regression: PostgreSQL raised a raw driver DataError (and SQLite stored them): now one clear error.
+    with pytest.raises(InvalidInput, match="NUL") as caught:
+        runyard.log_param("p", "a\x00b")
+    assert caught.value.key == "p"
+    with pytest.raises(InvalidInput, match="NUL"):
+        runyard.set_tag("t", "a\x00b")
+    with pytest.raises(InvalidInput, match="NUL"):
+        runyard.create_experiment("exp\x00")
+    with pytest.raises(InvalidInput, match="NUL"):
+        _reader().rename_run(run_id, "run\x00")
+    with pytest.raises(InvalidInput, match="NUL"):
+        _reader().log_batch(run_id, params={"ok": "1"}, tags={"t": "\x00"})
+    data = runyard.get_run(run_id).data
+    assert data.params == {} and "t" not in data.tags
