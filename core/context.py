@@ -154,11 +154,22 @@ def capture_context() -> RunContext:
         SOURCE_TYPE: source_type,
         PYTHON_VERSION: platform.python_version(),
         PLATFORM: platform.platform(),
-        COMMAND: shlex.join([sys.executable, *sys.argv]) if sys.argv and sys.argv[0] else sys.executable,
+        COMMAND: _fit_tag(
+            shlex.join([sys.executable, *sys.argv]) if sys.argv and sys.argv[0] else sys.executable
+        ),
     }
     git = git_info(Path(script)) if script else git_info(Path.cwd())
     tags.update(git)
     return RunContext(user, source_type, source_name, entry_point, git.get(GIT_COMMIT), tags)
+
+
+def _fit_tag(text: str) -> str:
+    """Shorten a captured value to the tag limit (a long command line must not make start_run fail)."""
+    from .validation import MAX_TAG_VALUE_LENGTH
+
+    if len(text) <= MAX_TAG_VALUE_LENGTH:
+        return text
+    return text[: MAX_TAG_VALUE_LENGTH - 3] + "..."
 
 
 def installed_requirements() -> str:

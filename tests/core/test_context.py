@@ -201,3 +201,14 @@ def test_requirements_are_name_equals_version() -> None:
     assert f"SQLAlchemy=={metadata.version('SQLAlchemy')}" in lines
     assert len({line.split("==")[0].lower() for line in lines}) == len(lines)
     assert all(line.count("==") == 1 for line in lines)
+
+
+def test_very_long_command_line_is_shortened_not_fatal(sqlite_uri: str, tmp_path: Path) -> None:
+    # Regression: a command line over the 8000-character tag limit made start_run raise.
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    overrides = [f"model.layer_{i}.width=1024" for i in range(400)]  # about 10,000 characters
+    run = TrackingClient(sqlite_uri).get_run(_run_script(script, sqlite_uri, *overrides))
+    command = run.data.tags["runyard.command"]
+    assert len(command) == 8000 and command.endswith("...")
+    assert command.startswith(f"{sys.executable} {script} model.layer_0.width=1024")
