@@ -59,6 +59,7 @@ class MetricWriter:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._last_error: BaseException | None = None
+        self._dropped: BaseException | None = None  # points of a purged run were dropped
         self._stopping = False
 
     # -- hot path ---------------------------------------------------------------------------
@@ -120,14 +121,56 @@ class MetricWriter:
                         raise
                     return
             self._last_error = None
+            dropped, self._dropped = self._dropped, None
+            if dropped is not None and raise_errors:
+                raise dropped
+            self._dropped = dropped  # the next flush() reports it
 
     def _write_batch(self, batch: list[BufferedPoint]) -> None:
+        from .exceptions import RunNotFound
         from .metric_store import write_buffered
 
         store = self.store
-        run_pks = {run_id: store.run_pk(run_id) for run_id in set(map(_run_id_of, batch))}
-        with store.db.connect(write=True) as conn:
-            write_buffered(store.db, conn, batch, run_pks)
+        run_ids = set(map(_run_id_of, batch))
+        try:
+            run_pks = {run_id: store.run_pk(run_id) for run_id in run_ids}
+            with store.db.connect(write=True) as conn:
+                write_buffered(store.db, conn, batch, run_pks)
+            return
+        except Exception as error:  # noqa: BLE001 - re-raised below unless a run was purged meanwhile
+            gone = run_ids - self._existing_runs(run_ids)
+            if not gone:
+                raise
+            if not isinstance(error, RunNotFound):  # the FOREIGN KEY failure: forget their cached keys
+                for run_id in gone:
+                    store._run_pks.pop(run_id, None)
+        # A run was purged (deleted for good) while its points were buffered: drop those points,
+        # write the others (of other runs), and let the next flush() say so.
+        kept = [point for point in batch if point[0] not in gone]
+        lost = len(batch) - len(kept)
+        names = ", ".join(sorted(gone))
+        self._dropped = RunNotFound(
+            f"Run {names} was deleted for good while {lost} of its metric points waited to be written: "
+            "they were dropped (the other runs' points were written)."
+        )
+        if kept:
+            self._write_batch(kept)
+
+    def _existing_runs(self, run_ids: set[str]) -> set[str]:
+        """Which of these runs still exist (a database failure leaves them all presumed alive)."""
+        from sqlalchemy import bindparam, text
+
+        try:
+            with self.store.db.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT run_id FROM runs WHERE run_id IN :ids").bindparams(
+                        bindparam("ids", expanding=True)
+                    ),
+                    {"ids": sorted(run_ids)},
+                )
+                return {row[0] for row in rows}
+        except Exception:  # noqa: BLE001 - cannot tell: keep every point and retry later
+            return set(run_ids)
 
     def _ensure_thread(self) -> None:
         if self._pid != os.getpid():

@@ -116,11 +116,6 @@ def test_failed_flush_at_end_still_ends_the_run(store: str, monkeypatch: pytest.
     assert TrackingClient(store).get_run(run.info.run_id).info.status == "FAILED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writer.py: a buffered point of a run purged meanwhile (TUI delete + gc) fails its whole batch on "
-    "every retry (FOREIGN KEY), so every later point of every other run of that store is never written",
-)
 def test_points_of_a_purged_run_do_not_block_other_runs(store: str) -> None:
     try:
         _log_around_a_purged_run(store)
