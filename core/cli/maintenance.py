@@ -141,12 +141,8 @@ def export_csv_command(
     runs = collect_runs(
         client, [e.experiment_id for e in chosen], filter_string, run_view, max_results, order_by
     )
-    try:
-        from ..export import export_runs_csv  # written with the search engine (core/export.py)
-    except ImportError:
-        raise click.ClickException(
-            "CSV export is not available in this build (runyard.export is missing)."
-        ) from None
+    from ..export import export_runs_csv
+
     export_runs_csv(runs, output)
     click.echo(f"Wrote {plural(len(runs), 'run')} to {Path(output)}.")
 

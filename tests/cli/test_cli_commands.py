@@ -246,13 +246,16 @@ def test_gc_named_experiment(store: dict[str, str]) -> None:
 
 
 def test_export_csv_writes_the_search(store: dict[str, str], tmp_path: Path) -> None:
-    pytest.importorskip("runyard.export", reason="runyard.export (search issue) not written yet")
     output = tmp_path / "best.csv"
     result = run_cli(store, "export-csv", str(output), "-f", "metrics.accuracy > 0.9")
     assert result.exit_code == 0, result.output
     assert "Wrote 2 runs" in result.stdout
-    rows = list(csv.DictReader(output.open()))
-    assert len(rows) == 2
+    rows = list(csv.DictReader(output.open(newline="", encoding="utf-8")))
+    assert sorted((row["Name"], row["Run ID"], row["accuracy"]) for row in rows) == [
+        ("late", store["late"], "0.91"),
+        ("parent", store["parent"], "0.95"),
+    ]
+    one_line_error(run_cli(store, "export-csv", str(output), "-f", "metrics.accuracy >"), 2, "Error")
 
 
 def test_db_upgrade(store: dict[str, str], tmp_path: Path) -> None:
