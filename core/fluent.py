@@ -204,7 +204,16 @@ def start_run(
             source_version=captured.git_commit if captured else None,
         )
         if log_system_info:
-            client.log_text(run.info.run_id, ctx.installed_requirements(), ctx.REQUIREMENTS_ARTIFACT)
+            try:
+                client.log_text(run.info.run_id, ctx.installed_requirements(), ctx.REQUIREMENTS_ARTIFACT)
+            except OSError as error:  # an unwritable artifact root must not leave an orphaned RUNNING run
+                import warnings
+
+                warnings.warn(
+                    f"runyard: could not save {ctx.REQUIREMENTS_ARTIFACT} for run {run.info.run_id} "
+                    f"({error}); check RUNYARD_ARTIFACT_ROOT. The run goes on without it.",
+                    stacklevel=2,
+                )
     writer = _writer_for(client)
     writer.watch_run(run.info.run_id)
     active_run_obj = ActiveRun(run, client, writer)

@@ -195,3 +195,23 @@ def test_written_artifacts_follow_the_umask(run: runyard.ActiveRun) -> None:
     mode = (Path(run.info.artifact_uri) / "shared.txt").stat().st_mode & 0o777
     assert mode == 0o644
     assert not [p for p in Path(run.info.artifact_uri).iterdir() if "tmp-runyard" in p.name]
+
+
+def test_unwritable_artifact_root_does_not_orphan_the_run(
+    tracking_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: start_run created the run, then failed saving requirements.txt: a RUNNING run that
+    # was not active and never ended.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the artifact root should be")
+    monkeypatch.setenv("RUNYARD_ARTIFACT_ROOT", str(blocker))
+    runyard.set_tracking_uri(tracking_uri)
+    with pytest.warns(UserWarning, match="requirements.txt"):
+        active = runyard.start_run()
+    assert runyard.active_run() is active
+    runyard.log_metric("m", 1.0)
+    with pytest.raises(OSError):
+        runyard.log_text("x", "explicit.txt")  # an explicit artifact call still reports the problem
+    runyard.end_run()
+    got = runyard.get_run(active.info.run_id)
+    assert got.info.status == "FINISHED" and got.data.metrics == {"m": 1.0}
