@@ -6,7 +6,9 @@ taken now or stays for the next batch, never lost). A daemon thread wakes every 
 (RUNYARD_FLUSH_INTERVAL, default 1 s), or sooner when the buffer fills, and writes what is
 buffered with executemany in one transaction per batch. `flush()`, `end_run()` and interpreter
 exit write everything. A crash loses at most the points of the last interval; a failed write keeps
-its points buffered (ahead of newer ones) and is retried, and `flush()` raises the error.
+its points buffered (ahead of newer ones) and is retried, and `flush()` raises the error. Points
+of a run purged meanwhile (deleted for good) are dropped so that they cannot block the other runs'
+points forever; the next `flush()` raises RunNotFound saying so.
 
 The writer is fork-safe: a forked child gets fresh locks, an empty buffer and no thread (the
 parent's buffered points stay the parent's), and starts its own thread on first use.
