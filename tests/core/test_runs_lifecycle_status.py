@@ -447,3 +447,58 @@ def test_fork_while_another_thread_holds_the_api_lock(tracking_uri: str, tmp_pat
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert payload["child_status"] == 0
     assert TrackingClient(tracking_uri).get_run(payload["run_id"]).data.params == {"from_child": "yes"}
+
+
+def test_sigkill_while_writing_leaves_a_consistent_store(tracking_uri: str, tmp_path: Path) -> None:
+    """Killed mid-write: every flushed point is there, summaries agree with history, store usable."""
+    script = _script(
+        tmp_path,
+        """
+        import json, runyard
+        run = runyard.start_run(log_system_info=False)
+        print(json.dumps({"run_id": run.info.run_id}), flush=True)
+        step = 0
+        while True:
+            for _ in range(2000):
+                runyard.log_metric("loss", float(step), step=step)
+                runyard.log_metric("acc", float(step) / 2, step=step)
+                step += 1
+            runyard.flush()
+            print(step, flush=True)
+        """,
+    )
+    env = _env(tmp_path, tracking_uri)
+    env["RUNYARD_FLUSH_INTERVAL"] = "0.01"  # the background thread writes all the time too
+    process = subprocess.Popen(
+        [sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    run_id = json.loads(process.stdout.readline())["run_id"]
+    flushed = 0
+    try:
+        for _ in range(5):
+            line = process.stdout.readline()
+            assert line, "the script stopped early"
+            flushed = int(line)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        process.stdout.close()
+    client = TrackingClient(tracking_uri)
+    run = client.get_run(run_id)
+    for key in ("loss", "acc"):
+        history = client.get_metric_history(run_id, key)
+        steps = [m.step for m in history]
+        assert steps[:flushed] == list(range(flushed))  # nothing flushed was lost
+        assert steps == list(range(len(steps)))  # and nothing half-written: a prefix, no holes
+        summary = run.data.metric_summaries[key]
+        assert summary.count == len(history)
+        assert summary.latest_step == len(history) - 1
+    client.log_metric(run_id, "after", 1.0)
+    client.set_terminated(run_id, "KILLED")
+    if tracking_uri.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(tracking_uri[len("sqlite:///") :]) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        connection.close()
