@@ -16,7 +16,12 @@ _NOUNS = (
 ).split()
 
 
+# Our own generator: drawing from the global `random` would shift a seeded training script's random
+# sequence (breaking reproducibility) and give every run of a seeded script the same name.
+_system_random = random.SystemRandom()
+
+
 def memorable_name(rng: random.Random | None = None) -> str:
     """A random name like 'swift-owl-417'."""
-    chooser = rng or random
+    chooser = rng or _system_random
     return f"{chooser.choice(_ADJECTIVES)}-{chooser.choice(_NOUNS)}-{chooser.randint(100, 999)}"

@@ -409,3 +409,19 @@ def test_run_name_tag_and_column_agree(store: str) -> None:
         got = runyard.get_run(active.info.run_id)
         assert got.info.run_name == name
         assert got.data.tags["runyard.runName"] == name
+
+
+def test_start_run_leaves_the_global_random_sequence_alone(store: str) -> None:
+    # Regression: naming a run drew from the global `random`, so a seeded script's training randomness
+    # changed when runyard was added, and every run of a seeded script got the same name.
+    import random
+
+    random.seed(1234)
+    expected = [random.random() for _ in range(3)]
+    names = []
+    for _ in range(2):
+        random.seed(1234)
+        with runyard.start_run() as active:
+            names.append(active.info.run_name)
+        assert [random.random() for _ in range(3)] == expected
+    assert names[0] != names[1]
