@@ -428,7 +428,23 @@ _mp_after_forker_registered = False
 
 
 def _register_flush_at_mp_exit(mp: Any) -> None:
-    mp.Finalize(None, flush, exitpriority=100)
+    mp.Finalize(None, _at_multiprocessing_exit, exitpriority=100)
+
+
+def _at_multiprocessing_exit() -> None:
+    """A multiprocessing child's exit (atexit never runs there): end the runs it started, flush the rest."""
+    exc_type = sys.exc_info()[0]  # set while Process.run's exception propagates through this finalizer
+    if exc_type is None:
+        status = RunStatus.FINISHED
+    elif issubclass(exc_type, KeyboardInterrupt):
+        status = RunStatus.KILLED
+    elif issubclass(exc_type, SystemExit):
+        code = getattr(sys.exc_info()[1], "code", None)
+        status = RunStatus.FINISHED if code in (None, 0) else RunStatus.FAILED
+    else:
+        status = RunStatus.FAILED
+    _end_all(status)
+    flush()
 
 
 atexit.register(_end_runs_at_exit)

@@ -502,3 +502,46 @@ def test_sigkill_while_writing_leaves_a_consistent_store(tracking_uri: str, tmp_
         with sqlite3.connect(tracking_uri[len("sqlite:///") :]) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         connection.close()
+
+
+def test_multiprocessing_child_runs_are_ended_with_the_right_status(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    # Regression: a run started inside a multiprocessing child (fork) was never ended (atexit does not
+    # run there), so it stayed RUNNING; now it ends FINISHED, or FAILED when the child raised.
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    result = _run(
+        tmp_path,
+        tracking_uri,
+        """
+        import json, multiprocessing, runyard
+
+        def child(name, fail, queue):
+            run = runyard.start_run(run_name=name, log_system_info=False)
+            queue.put(run.info.run_id)
+            runyard.log_metric("m", 1.0)
+            if fail:
+                raise RuntimeError("worker crashed")
+
+        parent = runyard.start_run(log_system_info=False)  # the children's runs are their own
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        ids = {}
+        for name, fail in (("ok", False), ("bad", True)):
+            process = ctx.Process(target=child, args=(name, fail, queue))
+            process.start()
+            ids[name] = queue.get(timeout=60)
+            process.join()
+        runyard.end_run()
+        print(json.dumps({"run_id": parent.info.run_id, "children": ids}))
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    client = TrackingClient(tracking_uri)
+    ok = client.get_run(payload["children"]["ok"])
+    bad = client.get_run(payload["children"]["bad"])
+    assert (ok.info.status, ok.data.metrics) == ("FINISHED", {"m": 1.0})
+    assert (bad.info.status, bad.data.metrics) == ("FAILED", {"m": 1.0})
+    assert client.get_run(payload["run_id"]).info.status == "FINISHED"
