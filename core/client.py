@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .artifacts import ArtifactRepository
 from .config import default_tracking_uri, normalize_tracking_uri
-from .entities import Experiment, FileInfo, Metric, PagedList, Run, RunStatus
+from .entities import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
 from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:
@@ -156,10 +156,10 @@ class TrackingClient:
         self,
         run_id: str,
         metrics: Sequence[Metric] | None = None,
-        params: Mapping[str, object] | None = None,
-        tags: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | Sequence[Param] | None = None,
+        tags: Mapping[str, object] | Sequence[RunTag] | None = None,
     ) -> None:
-        """Write metrics, params and tags in one transaction; a rejected batch writes nothing."""
+        """Write metrics, params and tags (dicts, or Param/RunTag lists as in MLflow) in one transaction."""
         from .store import now_ms
 
         now = now_ms()
@@ -174,7 +174,7 @@ class TrackingClient:
                     validate_step(key, metric.step),
                 )
             )
-        self.store.log_batch(run_id, points, params, tags)
+        self.store.log_batch(run_id, points, _key_values(params, "param"), _key_values(tags, "tag"))
 
     def set_tag(self, run_id: str, key: str, value: object) -> None:
         """Set or replace a tag."""
@@ -400,3 +400,25 @@ class TrackingClient:
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
+
+
+def _key_values(
+    items: Mapping[str, object] | Sequence[Param] | Sequence[RunTag] | None, kind: str
+) -> dict[str, object]:
+    """A dict from a mapping or from MLflow-style Param/RunTag entities; a param given twice must agree."""
+    if items is None:
+        return {}
+    if isinstance(items, Mapping):
+        return dict(items)
+    result: dict[str, object] = {}
+    for item in items:
+        if kind == "param" and item.key in result and result[item.key] != item.value:
+            from .exceptions import InvalidInput
+
+            raise InvalidInput(
+                f"Param {item.key!r} is given twice in one batch with different values "
+                f"({result[item.key]!r} and {item.value!r}): params are write-once.",
+                key=item.key,
+            )
+        result[item.key] = item.value
+    return result

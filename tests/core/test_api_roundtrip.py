@@ -425,3 +425,22 @@ def test_start_run_leaves_the_global_random_sequence_alone(store: str) -> None:
             names.append(active.info.run_name)
         assert [random.random() for _ in range(3)] == expected
     assert names[0] != names[1]
+
+
+def test_log_batch_accepts_mlflow_style_entities(client: TrackingClient) -> None:
+    # Regression: code written against MLflow passes lists of Param/RunTag; they crashed on `.items()`.
+    from runyard import Param, RunTag
+
+    run_id = client.create_run(client.create_experiment("entities")).info.run_id
+    client.log_batch(
+        run_id,
+        metrics=[Metric("m", 1.0, 1000, 0)],
+        params=[Param("lr", "0.1"), Param("lr", "0.1"), Param("seed", "3")],
+        tags=[RunTag("stage", "a"), RunTag("stage", "b")],
+    )
+    got = client.get_run(run_id)
+    assert got.data.params == {"lr": "0.1", "seed": "3"}
+    assert got.data.tags["stage"] == "b"
+    with pytest.raises(runyard.InvalidInput, match="twice"):
+        client.log_batch(run_id, params=[Param("x", "1"), Param("x", "2")])
+    assert "x" not in client.get_run(run_id).data.params
