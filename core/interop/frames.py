@@ -1,8 +1,8 @@
 """Long-format metric history DataFrames (run_id, key, step, timestamp, value) built from column arrays.
 
-Rows come from the DBAPI cursor in blocks and are turned into numpy columns block by block; run ids
-and keys become pandas Categoricals built from integer codes, so no Python object is made per point
-beyond the driver's row tuple.
+Rows of one (run, key) come from the DBAPI cursor in blocks and become numpy columns in one C-level
+conversion (a structured array) per block; run ids and keys become pandas Categoricals built from
+integer codes, so no Python object is made per point beyond the driver's row tuple.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _pandas() -> Any:
 def metric_history_frame(
     store: SqlStore, run_ids: Sequence[str] | str, keys: Sequence[str] | str | None = None
 ) -> Any:
-    """Every point of the keys (all keys when None) of the runs, ordered by run (as given), key, step."""
+    """Every point of the keys (all when None) of the runs, ordered by run (as given), key name, step."""
     pandas, numpy = _pandas()
     from sqlalchemy import select
 
@@ -54,24 +54,26 @@ def metric_history_frame(
         if missing:
             raise RunNotFound(f"Run {missing[0]!r} not found (and {len(missing) - 1} more).")
         blocks: list[tuple[Any, ...]] = []
-        key_codes: dict[str, int] = {k: i for i, k in enumerate(key_list or [])}
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        key_codes: dict[str, int] = {key: code for code, key in enumerate(key_list or [])}
         mark = store.db.paramstyle
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             for run_code, run_id in enumerate(run_list):
-                sql = f'SELECT "key", step, timestamp, value FROM metrics WHERE run_pk = {mark}'
-                params: list[Any] = [pk_of[run_id]]
-                if key_list is not None:
-                    if not key_list:
-                        break
-                    sql += f' AND "key" IN ({", ".join([mark] * len(key_list))})'
-                    params += key_list
-                cursor.execute(sql + ' ORDER BY "key", step, timestamp, id', params)
-                while rows := cursor.fetchmany(FETCH_BLOCK):
-                    blocks.append(_block(numpy, rows, run_code, key_codes))
+                pk = pk_of[run_id]
+                cursor.execute(f'SELECT "key" FROM metric_summaries WHERE run_pk = {mark}', (pk,))
+                run_keys = {row[0] for row in cursor.fetchall()}
+                wanted = sorted(run_keys if key_list is None else run_keys.intersection(key_list))
+                for key in wanted:
+                    code = key_codes.setdefault(key, len(key_codes))
+                    cursor.execute(
+                        f"SELECT step, timestamp, value FROM metrics WHERE run_pk = {mark} "
+                        f'AND "key" = {mark} ORDER BY step, timestamp, id',
+                        (pk, key),
+                    )
+                    while rows := cursor.fetchmany(FETCH_BLOCK):
+                        blocks.append(_block(numpy, rows, run_code, code))
         finally:
             cursor.close()
-    categories = sorted(key_codes, key=key_codes.__getitem__)
     if blocks:
         run_codes, codes, steps, timestamps, values = (
             numpy.concatenate(parts) for parts in zip(*blocks, strict=True)
@@ -83,7 +85,7 @@ def metric_history_frame(
     return pandas.DataFrame(
         {
             "run_id": pandas.Categorical.from_codes(run_codes, categories=run_list),
-            "key": pandas.Categorical.from_codes(codes, categories=categories),
+            "key": pandas.Categorical.from_codes(codes, categories=list(key_codes)),
             "step": steps,
             "timestamp": timestamps,
             "value": values,
@@ -91,14 +93,17 @@ def metric_history_frame(
     )
 
 
-def _block(numpy: Any, rows: Sequence[Any], run_code: int, key_codes: dict[str, int]) -> tuple[Any, ...]:
-    """Column arrays of one block of (key, step, timestamp, value) rows; NULL values become NaN."""
-    keys, steps, timestamps, values = zip(*rows, strict=True)
-    codes = numpy.fromiter((key_codes.setdefault(k, len(key_codes)) for k in keys), numpy.int32, len(keys))
+def _block(numpy: Any, rows: Sequence[Any], run_code: int, key_code: int) -> tuple[Any, ...]:
+    """Column arrays of one block of (step, timestamp, value) rows, converted in C; NULL becomes NaN."""
+    table = numpy.array(rows, dtype=_ROW_DTYPE)
+    count = len(table)
     return (
-        numpy.full(len(rows), run_code, dtype=numpy.int32),
-        codes,
-        numpy.asarray(steps, dtype=numpy.int64),
-        numpy.asarray(timestamps, dtype=numpy.int64),
-        numpy.asarray(values, dtype=numpy.float64),  # None -> nan
+        numpy.full(count, run_code, dtype=numpy.int32),
+        numpy.full(count, key_code, dtype=numpy.int32),
+        table["step"],
+        table["timestamp"],
+        table["value"],
     )
+
+
+_ROW_DTYPE = [("step", "i8"), ("timestamp", "i8"), ("value", "f8")]
