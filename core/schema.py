@@ -77,12 +77,28 @@ def ensure_schema(database: Database) -> None:
         _locked_transaction(database, conn)
         version = _read_version(conn)  # another process may have won the race
         if version is None:
+            _refuse_foreign_tables(database, conn, [m.__table__.name for m in models.ALL_TABLES])  # type: ignore[attr-defined]
             SQLModel.metadata.create_all(conn, tables=[m.__table__ for m in models.ALL_TABLES])  # type: ignore[attr-defined]
             version_table = models.SchemaVersionRow.__table__  # type: ignore[attr-defined]
             conn.execute(version_table.insert().values(id=1, version=CURRENT_SCHEMA_VERSION))
     if version is not None:
         _check(version, database)
     _enable_wal(database)
+
+
+def _refuse_foreign_tables(database: Database, conn: Connection, names: list[str]) -> None:
+    """No schema_version but tables with our names (an MLflow store, say): never write into it."""
+    from sqlalchemy import inspect
+
+    from .exceptions import StoreError
+
+    clashes = sorted(set(inspect(conn).get_table_names()) & set(names))
+    if clashes:
+        raise StoreError(
+            f"{database.display_uri} is not a runyard store: it already has tables named "
+            f"{', '.join(clashes)} but no runyard schema_version. Point runyard at a new file or an "
+            "empty database (or schema)."
+        )
 
 
 def _enable_wal(database: Database) -> None:

@@ -224,3 +224,33 @@ def test_must_exist_never_creates_a_store(tmp_path: Path) -> None:
 def test_unsupported_uri_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="Unsupported tracking URI"):
         TrackingClient("mysql://u:pw@h/d").list_experiments()
+
+
+def test_foreign_store_with_clashing_tables_is_refused_untouched(tracking_uri: str, tmp_path: Path) -> None:
+    # Regression: pointed at an MLflow store (tables "experiments", "runs"), runyard added its own
+    # tables to it, then failed on the foreign columns.
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(tracking_uri)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name TEXT)"))
+        conn.execute(text("CREATE TABLE runs (run_uuid VARCHAR(32) PRIMARY KEY)"))
+        conn.execute(text("CREATE TABLE unrelated (x INTEGER)"))
+    try:
+        with pytest.raises(StoreError, match="not a runyard store") as caught:
+            TrackingClient(tracking_uri).create_experiment("x")
+        assert "experiments, runs" in str(caught.value)
+        assert sorted(inspect(engine).get_table_names()) == ["experiments", "runs", "unrelated"]
+    finally:
+        engine.dispose()
+
+
+def test_unrelated_tables_do_not_prevent_a_store(tracking_uri: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(tracking_uri)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE someone_elses (x INTEGER)"))
+    engine.dispose()
+    client = TrackingClient(tracking_uri)
+    assert client.get_experiment(client.create_experiment("x")).name == "x"
