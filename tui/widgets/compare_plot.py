@@ -1,0 +1,225 @@
+"""ComparePlot: the base of the compare screen's plotext charts (a plain message when there is nothing to
+draw, redraw on resize), run colours, a colour scale, and the legend line shown under a chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult, RenderResult
+from textual.color import Color
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from .compare_values import CompareData, middle_truncate
+from .field_picker import FieldPicker
+
+RGB = tuple[int, int, int]
+Alignment = Literal["left", "center", "right"]
+
+# Tableau 10: distinguishable on dark and light themes; runs past ten reuse them (the legend names them).
+RUN_COLOURS: tuple[RGB, ...] = (
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+)
+MISSING_COLOUR: RGB = (110, 110, 110)
+# Low (blue) .. high (red) for "coloured by the metric": every step readable on dark and light themes.
+SCALE: tuple[RGB, ...] = ((66, 133, 244), (0, 172, 193), (67, 160, 71), (251, 188, 5), (234, 67, 53))
+
+
+def run_colour(index: int) -> RGB:
+    """The colour of the index-th run."""
+    return RUN_COLOURS[index % len(RUN_COLOURS)]
+
+
+def scale_colour(fraction: float) -> RGB:
+    """A colour on the low..high scale for a fraction in [0, 1]."""
+    fraction = min(max(fraction, 0.0), 1.0) * (len(SCALE) - 1)
+    low = int(fraction)
+    high = min(low + 1, len(SCALE) - 1)
+    t = fraction - low
+    a, b = SCALE[low], SCALE[high]
+    return (
+        round(a[0] + (b[0] - a[0]) * t),
+        round(a[1] + (b[1] - a[1]) * t),
+        round(a[2] + (b[2] - a[2]) * t),
+    )
+
+
+def hex_colour(rgb: RGB) -> str:
+    """'#rrggbb' for Rich styles."""
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def legend_text(entries: Sequence[tuple[str, RGB]], width: int = 24) -> Text:
+    """'■ name' entries separated by spaces (names middle-truncated), wrapped by the Static showing them."""
+    text = Text()
+    for index, (name, colour) in enumerate(entries):
+        if index:
+            text.append("  ")
+        text.append("■\u00a0", style=hex_colour(colour))  # no-break: a name never wraps off its swatch
+        text.append(middle_truncate(name, width).replace(" ", "\u00a0"))
+    return text
+
+
+def scale_text(name: str, low: str, high: str) -> Text:
+    """'colour: val_loss 0.12 ■■■■■ 0.95' for plots coloured by a metric."""
+    text = Text(f"colour: {name}  {low} ")
+    for step in range(10):
+        text.append("■", style=hex_colour(scale_colour(step / 9)))
+    text.append(f" {high}")
+    return text
+
+
+class ComparePlot(PlotextPlot):
+    """A plotext chart that draws already-fetched data; with `message` set it shows that text instead."""
+
+    DEFAULT_CSS = """
+    ComparePlot { height: 1fr; min-height: 8; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.message: str | None = "Loading…"
+
+    def render(self) -> RenderResult:
+        """The plot, or the plain message saying why there is nothing to draw."""
+        if self.message is not None:
+            return Text(self.message, justify="center", style="italic")
+        return super().render()
+
+    def plot(self) -> None:
+        """Rebuild the figure from the data (subclasses); no store access."""
+        self.refresh()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        """Labels and ticks depend on the size: redraw."""
+        self.plot()
+
+    def label(self, text: str, x: float, y: float, alignment: Alignment = "left") -> None:
+        """A text label on the canvas in the theme's foreground colour (plotext's default is garish)."""
+        foreground, background = self._theme_colours()
+        self.plt.text(text, x, y, color=foreground, background=background, alignment=alignment)
+
+    def _theme_colours(self) -> tuple[RGB, RGB]:
+        try:
+            variables = self.app.theme_variables
+            return Color.parse(variables["foreground"]).rgb, Color.parse(variables["surface"]).rgb
+        except Exception:  # not mounted (tests drawing off-screen): plain grey on black
+            return (200, 200, 200), (0, 0, 0)
+
+    def show_message(self, message: str) -> None:
+        """Show message instead of a chart."""
+        self.message = message
+        self.plt.clear_figure()
+        self.refresh()
+
+    def canvas_text(self) -> str:
+        """The chart as plain text at its current size (tests read labels from it)."""
+        if self.message is not None:
+            return self.message
+        plt = self.plt
+        plt.plotsize(max(self.size.width, 20), max(self.size.height, 8))
+        return Text.from_ansi(plt.build()).plain
+
+
+class Legend(Static):
+    """A line (or a few) naming what the colours mean."""
+
+    DEFAULT_CSS = """
+    Legend { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
+    """
+
+
+class PlotView(Horizontal):
+    """A field list on the left, a status line, a chart and a legend on the right (scatter, parallel,
+    distribution); subclasses set the chart class and what keys do with the highlighted field."""
+
+    DEFAULT_CSS = """
+    PlotView { height: 1fr; }
+    PlotView > Vertical { width: 1fr; }
+    PlotView .plot-status { height: 1; padding: 0 1; background: $boost; }
+    """
+
+    PLACEHOLDER = "type to filter"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.compare_data: CompareData | None = None
+
+    def make_plot(self) -> ComparePlot:
+        """The chart widget of this view."""
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        """Field list, status line, chart, legend."""
+        yield FieldPicker(self.PLACEHOLDER, id=f"{self.id}-fields")
+        with Vertical():
+            yield Static("", classes="plot-status")
+            yield self.make_plot()
+            yield Legend("")
+
+    def on_mount(self) -> None:
+        """The field list shows what is chosen."""
+        self.picker.marks = self.mark
+
+    @property
+    def picker(self) -> FieldPicker:
+        """The field list."""
+        return self.query_one(FieldPicker)
+
+    @property
+    def status_text(self) -> str:
+        """The status line as shown (for tests)."""
+        return str(self.query_one(".plot-status", Static).render())
+
+    @property
+    def legend_text(self) -> str:
+        """The legend as shown (for tests)."""
+        return str(self.query_one(Legend).render())
+
+    def mark(self, field: str) -> str:
+        """The mark shown before a field in the list ('x', 'y', '●', ...)."""
+        return ""
+
+    def set_status(self, text: str, legend: Text | str = "") -> None:
+        """Update the status line and the legend."""
+        self.query_one(".plot-status", Static).update(text)
+        self.query_one(Legend).update(legend)
+
+    def set_data(self, data: CompareData) -> None:
+        """The compared runs arrived: choose defaults and draw."""
+        self.compare_data = data
+        self.choose_defaults(data)
+        self.picker.set_fields(self.offered_fields(data))
+        self.redraw()
+
+    def offered_fields(self, data: CompareData) -> list[str]:
+        """The fields offered in the list."""
+        return data.fields
+
+    def choose_defaults(self, data: CompareData) -> None:
+        """Pick what to draw first (subclasses)."""
+
+    def redraw(self) -> None:
+        """Draw the chosen fields (subclasses), then refresh the marks in the list."""
+        self.picker.refresh_marks()
+
+    def highlighted(self) -> str | None:
+        """The field under the list's highlight (None, with a hint, when the list is empty)."""
+        field = self.picker.highlighted_field
+        if field is None:
+            self.notify("Nothing highlighted: clear the filter or pick a field in the list.")
+        return field
