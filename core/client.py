@@ -135,7 +135,9 @@ class TrackingClient:
         from .search import search_runs_page
 
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
-        return search_runs_page(self.store, ids, filter_string, run_view_type, max_results, order_by, page_token)
+        return search_runs_page(
+            self.store, ids, filter_string, run_view_type, max_results, order_by, page_token
+        )
 
     # ----------------------------------------------------------------- logging
     def log_param(self, run_id: str, key: str, value: object) -> None:
