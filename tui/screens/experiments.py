@@ -107,7 +107,11 @@ class ExperimentsScreen(BrowseActions):
         """Load experiments, start the live refresh."""
         self.query_one("#search-error").display = False
         self.search_box.set_history(self.settings.search_history)
-        self.experiment_tree.focus()
+        self.table.search_target = self.search_box
+        self.search_box.return_target = self.table
+        self.experiment_tree.filter_target = self.query_one("#experiment-filter")
+        self.query_one("#experiment-filter", ExperimentFilter).return_target = self.experiment_tree
+        self.table.focus()
         self.load_experiments()
         self.set_interval(self.settings.refresh_seconds, self.live_tick)
 

@@ -1,4 +1,4 @@
-"""ControlMessage: a widget message that knows its widget, so `@on(Message, "#id")` can match it."""
+"""ControlMessage (a widget message that knows its widget, for `@on(Message, "#id")`) and focus_now."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ class ControlMessage(Message):
     def control(self) -> Widget:
         """The widget that posted the message."""
         return self.widget
+
+
+def focus_now(target: Widget) -> None:
+    """Move focus at once (not after queued messages), so keys typed right after land in target."""
+    target.screen.set_focus(target)

@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Tree
 from textual.widgets.tree import TreeNode
 
-from .control_message import ControlMessage
+from .control_message import ControlMessage, focus_now
 
 EXPERIMENT_TYPE_TAG = "runyard.experimentType"
 TYPE_MARKERS = {"SCRIPT": "py", "NOTEBOOK": "nb"}
@@ -49,9 +49,12 @@ class ExperimentFilter(Input):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder="filter experiments", id=id)
+        self.return_target: Widget | None = None
 
     def action_leave(self) -> None:
         """Back to the tree."""
+        if self.return_target is not None:
+            focus_now(self.return_target)
         self.post_message(self.Left(self))
 
 
@@ -105,6 +108,7 @@ class ExperimentTree(Tree[FolderEntry]):
         self.experiments: list[Experiment] = []
         self.counts: dict[str, int] = {}
         self.name_filter = ""
+        self.filter_target: Widget | None = None
         self._nodes_by_key: dict[str, TreeNode[FolderEntry]] = {}
 
     def set_experiments(self, experiments: Sequence[Experiment], counts: dict[str, int]) -> None:
@@ -223,5 +227,8 @@ class ExperimentTree(Tree[FolderEntry]):
         self.post_message(self.DeleteRequested(self, entry.experiment, entry.run_count))
 
     def action_filter(self) -> None:
-        """Go to the experiment filter input."""
-        self.post_message(self.FilterRequested(self))
+        """Go to the experiment filter input (at once when the screen set `filter_target`)."""
+        if self.filter_target is not None:
+            focus_now(self.filter_target)
+        else:
+            self.post_message(self.FilterRequested(self))

@@ -21,7 +21,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ..formatting import system_clock_ms, truncate
-from .control_message import ControlMessage
+from .control_message import ControlMessage, focus_now
 from .run_rows import (
     AGGREGATES,
     FITTED_COLUMNS,
@@ -216,6 +216,7 @@ class RunTable(ScrollView, can_focus=True):
         self.sort_column: str | None = None
         self.sort_descending = False
         self.empty_text = "No runs."
+        self.search_target: Widget | None = None
         self._index_of: dict[str, int] = {}
 
     # ----------------------------------------------------------------- data in
@@ -563,8 +564,11 @@ class RunTable(ScrollView, can_focus=True):
         self.post_message(self.SortRequested(self, column.id, descending))
 
     def action_search(self) -> None:
-        """Go to the search box."""
-        self.post_message(self.SearchRequested(self))
+        """Go to the search box (at once when the screen gave the table its `search_target`)."""
+        if self.search_target is not None:
+            focus_now(self.search_target)
+        else:
+            self.post_message(self.SearchRequested(self))
 
     def action_choose_columns(self) -> None:
         """Open the column chooser."""

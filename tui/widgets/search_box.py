@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from textual.binding import Binding
 from textual.suggester import Suggester
+from textual.widget import Widget
 from textual.widgets import Input
 
-from .control_message import ControlMessage
+from .control_message import ControlMessage, focus_now
 from .run_rows import quote_key
 
 ENTITY_PREFIXES = ("metrics.", "params.", "tags.", "attributes.")
@@ -97,6 +98,7 @@ class SearchBox(Input):
             select_on_focus=False,
         )
         self.history: list[str] = []
+        self.return_target: Widget | None = None
         self._history_index: int | None = None
         self._draft = ""
 
@@ -127,4 +129,13 @@ class SearchBox(Input):
     def action_leave(self) -> None:
         """Return to the table without applying."""
         self._history_index = None
+        if self.return_target is not None:
+            focus_now(self.return_target)
         self.post_message(self.Left(self))
+
+    async def action_submit(self) -> None:
+        """Apply the query (Submitted) and go back to the table at once."""
+        self._history_index = None
+        await super().action_submit()
+        if self.return_target is not None:
+            focus_now(self.return_target)

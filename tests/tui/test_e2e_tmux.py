@@ -1,0 +1,82 @@
+"""End to end in a real terminal: `runyard ui <store>` in tmux, search with `/`, see the rows, quit."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import build_store
+from runyard import TrackingClient
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+SOCKET = f"runyard-test-{os.getpid()}"  # a private tmux server: never the user's sessions
+
+
+def tmux(*args: str) -> str:
+    """Run a tmux command on the private server; its output."""
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=True).stdout
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Poll the terminal until condition holds (a real process needs real time; this is not an assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_search_in_a_real_terminal(tmp_path: Path) -> None:
+    database = tmp_path / "runyard.db"
+    client = TrackingClient(f"sqlite:///{database}", artifact_root=str(tmp_path / "artifacts"))
+    build_store(client)
+    session = f"runyard-e2e-{uuid.uuid4().hex[:8]}"
+    runyard = str(Path(sys.executable).with_name("runyard"))
+    command = shlex.join([runyard if os.path.exists(runyard) else "runyard", "ui", str(database)])
+    environment = f"RUNYARD_TUI_STATE={shlex.quote(str(tmp_path / 'state.json'))} TERM=xterm-256color"
+    # COLUMNS/LINES (pytest may set them) would override the terminal size the app sees.
+    start = f"env -u COLUMNS -u LINES {environment} {command}"
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", start)
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", session)
+
+    try:
+        assert wait_for(lambda: "wide-resnet" in screen()), screen()
+        before = screen()
+        assert "baseline" in before and "tuned" in before
+        tmux("send-keys", "-t", session, "/")
+        tmux("send-keys", "-t", session, "-l", "metrics.accuracy > 0.9")
+        typed = lambda: "metrics.accuracy > 0.9" in screen() and "to search:" not in screen()  # noqa: E731
+        assert wait_for(typed), screen()
+        tmux("send-keys", "-t", session, "Enter")
+        assert wait_for(lambda: "baseline" not in screen() and "2 runs" in screen()), screen()
+        after = screen()
+        assert "tuned" in after and "wide-resnet" in after
+        assert "deep-resnet" not in after and "live" not in after
+        tmux("send-keys", "-t", session, "q")
+        assert wait_for(lambda: not _session_alive(session)), screen()
+    finally:
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+
+
+def _session_alive(session: str) -> bool:
+    """True while the session (and so the app in it) is running."""
+    return (
+        subprocess.run(["tmux", "-L", SOCKET, "has-session", "-t", session], capture_output=True).returncode
+        == 0
+    )
