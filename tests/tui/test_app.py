@@ -72,13 +72,17 @@ async def test_tab_moves_focus_between_tree_search_and_table(store: Store) -> No
     async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
         await settle(pilot)
         screen = pilot.app.screen
+        assert pilot.app.focused is screen.table  # the app opens on the runs
+        await pilot.press("tab")
+        assert pilot.app.focused.id == "experiment-filter"
+        await pilot.press("tab")
         assert pilot.app.focused is screen.experiment_tree
         await pilot.press("tab")
         assert pilot.app.focused is screen.search_box
         await pilot.press("tab")
         assert pilot.app.focused is screen.table
-        await pilot.press("tab")
-        assert pilot.app.focused.id == "experiment-filter"
+        await pilot.press("shift+tab")
+        assert pilot.app.focused is screen.search_box
 
 
 async def test_q_quits(store: Store) -> None:
