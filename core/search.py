@@ -131,7 +131,8 @@ def _in_chunks(dialect: str, pks: list[int]) -> list[list[int]]:
 
     if dialect != "sqlite":
         return [pks]
-    size = 900 if sqlite3.sqlite_version_info < (3, 32) else 30_000  # bound-variable limit
+    # Each chunk is bound twice (params and tags): stay under SQLite's bound-variable limit.
+    size = 450 if sqlite3.sqlite_version_info < (3, 32) else 15_000
     return [pks[start : start + size] for start in range(0, len(pks), size)]
 
 
@@ -141,6 +142,18 @@ def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
     Same entities as `SqlStore.load_runs`, built from raw DBAPI rows: this is the hot path of every
     search page, where SQLAlchemy's per-row processing cost more than the queries.
     """
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()  # tens of thousands of small objects: a collection pass midway costs more than the rest
+    try:
+        return _load_page(conn, dialect, rows)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
     from .entities import MetricSummary, RunData
     from .store import run_info_entity
 

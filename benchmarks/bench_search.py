@@ -1,0 +1,254 @@
+"""Issue 3 search speed: first page, filter + order_by a metric, next page (SQLite, PostgreSQL, MLflow).
+
+Run: python benchmarks/bench_search.py [--runs 100000] [--reps 7] [--mlflow-runs 10000]
+     [--no-postgres] [--no-mlflow] [--pg-server postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+The store (build_store.py, cached under /tmp/runyard-bench/): N runs in one experiment, each with 10
+params, 10 metrics x 10 steps and 5 tags. Every figure returns 1000 runs with their params, metrics
+and tags, measured in one warm process (the first call is a warm-up, not counted):
+
+- first page: `search_runs([exp])`, no filter, default order (newest first);
+- filter + order: `params.optimizer = 'adam' AND metrics.accuracy > 0.3 AND tags.team != 'rl'`
+  ordered by `metrics.val_loss DESC` (about 13% of the runs match: 1,300 of 10,000);
+- its SQL only: the page's one SELECT without building entities (where the time goes);
+- next page: the second page of the filtered search, through its page token.
+
+MLflow (its sqlite store, built with the same generated rows written straight into MLflow's own
+tables, because logging 100k runs through its API takes hours) runs the same filter and order in
+its venv, next to runyard on a store of the same size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    MLFLOW_ENV,
+    Stat,
+    header,
+    last_line_floats,
+    mlflow_python,
+    mlflow_version,
+    ratio,
+    row,
+    run_python,
+    skip_mlflow_note,
+)
+from build_store import CACHE_DIR, EXPERIMENT_NAME, build_store  # noqa: E402
+
+FILTER = "params.optimizer = 'adam' AND metrics.accuracy > 0.3 AND tags.team != 'rl'"
+ORDER = ["metrics.val_loss DESC"]
+PAGE = 1000
+
+
+def _timed(fn) -> float:  # type: ignore[no-untyped-def]
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def measure_runyard(uri: str, reps: int) -> dict[str, Stat]:
+    """The four figures on one store (warm process, one warm-up call each)."""
+    from runyard import TrackingClient
+    from runyard.query import parse_filter, parse_order_by
+    from runyard.search_sql import FilterCompiler, page_query
+
+    client = TrackingClient(uri, must_exist=True)
+    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+    assert experiment is not None, f"no {EXPERIMENT_NAME} experiment in {uri}"
+    ids = [experiment.experiment_id]
+    store = client.store
+
+    def first_page() -> None:
+        assert len(client.search_runs(ids, max_results=PAGE)) == PAGE
+
+    def filtered() -> None:
+        assert len(client.search_runs(ids, FILTER, max_results=PAGE, order_by=ORDER)) == PAGE
+
+    def sql_only() -> None:
+        compiler = FilterCompiler(store.db.dialect, 0)
+        query, _ = page_query(
+            compiler, ids, "ACTIVE_ONLY", parse_filter(FILTER), parse_order_by(ORDER), None, PAGE + 1
+        )
+        with store.db.connect() as conn:
+            assert len(conn.execute(query).all()) == PAGE + 1
+
+    token = client.search_runs(ids, FILTER, max_results=PAGE, order_by=ORDER).token
+
+    def next_page() -> None:
+        assert len(client.search_runs(ids, FILTER, max_results=PAGE, order_by=ORDER, page_token=token)) > 0
+
+    figures = {"first": first_page, "filter": filtered, "sql": sql_only, "next": next_page}
+    results: dict[str, list[float]] = {name: [] for name in figures}
+    for fn in figures.values():
+        fn()  # warm-up
+    for _ in range(reps):  # interleaved, so that load bursts hit every figure alike
+        for name, fn in figures.items():
+            results[name].append(_timed(fn))
+    matching = len(client.search_runs(ids, FILTER, max_results=50_000))
+    print(f"   ({matching:,} runs match the filter)")
+    store.db.dispose()
+    return {name: Stat(values) for name, values in results.items()}
+
+
+def print_runyard(label: str, stats: dict[str, Stat]) -> None:
+    """One block of figures."""
+    row(f"{label}: first page, no filter (1000 runs)", stats["first"].fmt("ms", 1000, 1), "target < 50 ms")
+    row(
+        f"{label}: 3-clause filter + order_by metric (1000 runs)",
+        stats["filter"].fmt("ms", 1000, 1),
+        "target < 300 ms",
+    )
+    row(f"{label}:   of which the one SELECT", stats["sql"].fmt("ms", 1000, 1))
+    row(f"{label}: next page through its token", stats["next"].fmt("ms", 1000, 1))
+
+
+def postgres_store(server_url: str, n_runs: int) -> str | None:
+    """A PostgreSQL database holding the benchmark store (built once, reused while its run count matches)."""
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"runyard_bench_search_{n_runs}"
+    base = plain.rsplit("/", 1)[0]
+    try:
+        with psycopg.connect(plain, autocommit=True, connect_timeout=5) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if exists:
+                try:
+                    with psycopg.connect(f"{base}/{name}") as db:
+                        count = db.execute("SELECT count(*) FROM runs").fetchone()
+                    if count and count[0] == n_runs:
+                        return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+                except psycopg.Error:
+                    pass
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as error:
+        print(f"   PostgreSQL not reachable ({str(error).strip().splitlines()[0]}): skipping it.")
+        return None
+    uri = f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+    build_store(uri, n_runs=n_runs)
+    return uri
+
+
+_MLFLOW_CHILD = r"""
+import os, sqlite3, sys, time, statistics
+sys.path.insert(0, {bench_dir!r})
+from build_store import generate, EXPERIMENT_NAME
+path, n_runs, reps = {path!r}, {n_runs}, {reps}
+from mlflow.tracking import MlflowClient
+uri = "sqlite:///" + path
+if not os.path.exists(path):
+    partial = path + ".partial"
+    if os.path.exists(partial):
+        os.remove(partial)
+    client = MlflowClient(tracking_uri="sqlite:///" + partial)
+    experiment_id = client.create_experiment(EXPERIMENT_NAME)
+    db = sqlite3.connect(partial, isolation_level=None)
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("BEGIN")
+    uuids = {{}}
+    for table, rows in generate(n_runs, 7, experiment_id):
+        if table == "runs":
+            for r in rows:
+                uuids[r[0]] = r[1]
+            db.executemany(
+                "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, "
+                "status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) "
+                "VALUES (?, ?, 'LOCAL', ?, '', ?, ?, ?, ?, '', 'active', ?, ?)",
+                [(r[1], r[3], r[11], r[4], r[5], r[6], r[7], r[12], experiment_id) for r in rows],
+            )
+        elif table in ("params", "tags"):
+            db.executemany(f"INSERT INTO {{table}} (key, value, run_uuid) VALUES (?, ?, ?)",
+                           [(k, v, uuids[pk]) for pk, k, v in rows])
+        elif table == "metrics":
+            db.executemany("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+                           "VALUES (?, ?, ?, ?, ?, 0)",
+                           [(k, v, ts, uuids[pk], step) for pk, k, v, ts, step in rows])
+        else:
+            db.executemany("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+                           "VALUES (?, ?, ?, ?, 0, ?)",
+                           [(k, latest, ts, step, uuids[pk]) for pk, k, latest, step, ts, *_ in rows])
+    db.execute("COMMIT")
+    db.close()
+    os.replace(partial, path)
+client = MlflowClient(tracking_uri=uri)
+experiment_id = client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id
+def first():
+    assert len(client.search_runs([experiment_id], max_results=1000)) == 1000
+def filtered():
+    assert len(client.search_runs([experiment_id], {filter!r}, max_results=1000, order_by={order!r})) == 1000
+first(); filtered()
+a, b = [], []
+for _ in range(reps):
+    t = time.perf_counter(); first(); a.append(time.perf_counter() - t)
+    t = time.perf_counter(); filtered(); b.append(time.perf_counter() - t)
+print(" ".join(str(x) for x in a + b))
+"""
+
+
+def measure_mlflow(python: str, n_runs: int, reps: int) -> tuple[Stat, Stat]:
+    """MLflow's search_runs on an MLflow store holding the same generated rows."""
+    code = _MLFLOW_CHILD.format(
+        bench_dir=str(Path(__file__).resolve().parent),
+        path=str(CACHE_DIR / f"mlflow-v1-runs{n_runs}-seed7.db"),
+        n_runs=n_runs,
+        reps=reps,
+        filter=FILTER,
+        order=ORDER,
+    )
+    values = last_line_floats(run_python(code, python, env=MLFLOW_ENV, timeout=3600))
+    return Stat(values[:reps]), Stat(values[reps:])
+
+
+def main() -> None:
+    """Print every figure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--mlflow-runs", type=int, default=10_000)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument(
+        "--pg-server",
+        default=os.environ.get(
+            "RUNYARD_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+    header("search (issue 3)")
+    print(f"   store: {args.runs:,} runs in one experiment, 10 params, 10 metrics x 10 steps, 5 tags each")
+    sqlite_stats = measure_runyard(build_store(None, n_runs=args.runs), args.reps)
+    print_runyard("SQLite", sqlite_stats)
+    if not args.no_postgres:
+        uri = postgres_store(args.pg_server, args.runs)
+        if uri is not None:
+            print_runyard("PostgreSQL", measure_runyard(uri, args.reps))
+    if args.no_mlflow:
+        return
+    python = mlflow_python()
+    if python is None:
+        skip_mlflow_note()
+        return
+    n = args.mlflow_runs
+    print(f"   MLflow {mlflow_version(python)} side by side, {n:,} runs (same rows, each in its own tables)")
+    small = measure_runyard(build_store(None, n_runs=n), args.reps)
+    mlflow_first, mlflow_filter = measure_mlflow(python, n, args.reps)
+    row(f"runyard, {n:,} runs: first page", small["first"].fmt("ms", 1000, 1))
+    row(f"MLflow,  {n:,} runs: first page", mlflow_first.fmt("ms", 1000, 1))
+    row(f"runyard, {n:,} runs: filter + order_by metric", small["filter"].fmt("ms", 1000, 1))
+    row(f"MLflow,  {n:,} runs: filter + order_by metric", mlflow_filter.fmt("ms", 1000, 1))
+    row("MLflow / runyard, first page", ratio(mlflow_first, small["first"]).fmt("x", 1, 1))
+    row("MLflow / runyard, filter + order_by", ratio(mlflow_filter, small["filter"]).fmt("x", 1, 1))
+
+
+if __name__ == "__main__":
+    main()
