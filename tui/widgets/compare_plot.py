@@ -130,9 +130,10 @@ class ComparePlot(PlotextPlot):
         """The chart as plain text at its current size (tests read labels from it)."""
         if self.message is not None:
             return self.message
-        plt = self.plt
-        plt.plotsize(max(self.size.width, 20), max(self.size.height, 8))
-        return Text.from_ansi(plt.build()).plain
+        width, height = max(self.size.width, 20), max(self.size.height, 8)
+        self.plt.plotsize(width, height)
+        self.plt._set_size(width, height)  # as PlotextPlot.render does
+        return Text.from_ansi(self.plt.build()).plain
 
 
 class Legend(Static):

@@ -164,9 +164,9 @@ class DistributionView(PlotView):
         if self.group_field:
             parts.append(f"grouped by {self.group_field}")
         if missing:
-            parts.append(f"{missing} runs without it")
+            parts.append(f"{missing} without it")
         if nan:
-            parts.append(f"{nan} NaN/inf not drawn")
+            parts.append(f"{nan} NaN/inf, not drawn")
         if not buckets:
             why = "only NaN or infinite values" if nan else "no value"
             plot.show_message(f"The selected runs have {why} for {self.metric_field}: nothing to draw.")
