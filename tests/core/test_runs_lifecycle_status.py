@@ -145,6 +145,25 @@ def _log_around_a_purged_run(store: str) -> None:
     assert other.get_run(parent.info.run_id).data.metrics == {"parent": 1.0}
 
 
+def test_trashed_runs_and_experiments_cannot_be_resumed_or_activated(store: str) -> None:
+    client = TrackingClient(store)
+    experiment_id = runyard.create_experiment("trash")
+    with runyard.start_run(experiment_id=experiment_id) as run:
+        pass
+    client.delete_run(run.info.run_id)
+    with pytest.raises(InvalidState, match="trash"):
+        runyard.start_run(run_id=run.info.run_id)
+    assert runyard.active_run() is None
+    client.delete_experiment(experiment_id)
+    with pytest.raises(InvalidState, match="trash"):
+        runyard.set_experiment(experiment_id=experiment_id)
+    with pytest.raises(runyard.ExperimentExists, match="trash"):
+        runyard.set_experiment("trash")  # the name stays reserved while the experiment is in the trash
+    with pytest.raises(InvalidState, match="trash"):
+        runyard.start_run(experiment_id=experiment_id)
+    assert runyard.active_run() is None
+
+
 def test_resume_unknown_run(store: str) -> None:
     with pytest.raises(runyard.RunNotFound):
         runyard.start_run(run_id="0" * 32)
