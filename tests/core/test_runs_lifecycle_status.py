@@ -564,3 +564,36 @@ def test_multiprocessing_child_runs_are_ended_with_the_right_status(
     assert (ok.info.status, ok.data.metrics) == ("FINISHED", {"m": 1.0})
     assert (bad.info.status, bad.data.metrics) == ("FAILED", {"m": 1.0})
     assert client.get_run(payload["run_id"]).info.status == "FINISHED"
+
+
+def test_background_writer_persists_points_without_flush(tracking_uri: str, tmp_path: Path) -> None:
+    """Without flush() or exit, the writer thread stores points on its own (a crash loses only the last)."""
+    script = _script(
+        tmp_path,
+        """
+        import json, time, runyard
+        run = runyard.start_run(log_system_info=False)
+        for step in range(300):
+            runyard.log_metric("loss", float(step), step=step)
+        reader = runyard.TrackingClient()
+        deadline = time.time() + 60
+        while time.time() < deadline and len(reader.get_metric_history(run.info.run_id, "loss")) < 300:
+            time.sleep(0.05)  # no flush(): only the background thread can write them
+        print(json.dumps({"run_id": run.info.run_id}), flush=True)
+        time.sleep(600)
+        """,
+    )
+    env = _env(tmp_path, tracking_uri)
+    env["RUNYARD_FLUSH_INTERVAL"] = "0.1"
+    process = subprocess.Popen(
+        [sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    try:
+        line = process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        process.stdout.close()
+    history = TrackingClient(tracking_uri).get_metric_history(json.loads(line)["run_id"], "loss")
+    assert [m.step for m in history] == list(range(300))
