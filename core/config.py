@@ -23,9 +23,9 @@ def default_tracking_uri() -> str:
     return os.environ.get(TRACKING_URI_ENV) or DEFAULT_TRACKING_URI
 
 
-def normalize_tracking_uri(uri_or_path: str) -> str:
+def normalize_tracking_uri(uri_or_path: str | os.PathLike[str]) -> str:
     """Accept a database URL or a plain path to a SQLite file; return a database URL."""
-    text = uri_or_path.strip()
+    text = os.fspath(uri_or_path).strip()
     if "://" in text:
         if text.startswith("postgresql://") or text.startswith("postgres://"):
             return "postgresql+psycopg://" + text.split("://", 1)[1]

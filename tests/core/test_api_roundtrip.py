@@ -26,6 +26,8 @@ def test_tracking_uri_round_trip(tracking_uri: str, tmp_path: Path, monkeypatch:
     assert runyard.get_tracking_uri() == f"sqlite:///{tmp_path / 'plain.db'}"
     runyard.set_tracking_uri("postgresql://u@h/db")  # the psycopg 3 driver is implied
     assert runyard.get_tracking_uri() == "postgresql+psycopg://u@h/db"
+    # Regression: a pathlib.Path crashed TrackingClient with AttributeError ('strip').
+    assert TrackingClient(tmp_path / "p.db").tracking_uri == f"sqlite:///{tmp_path / 'p.db'}"
 
 
 def test_tracking_uri_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
