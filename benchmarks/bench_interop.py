@@ -150,6 +150,18 @@ def fmt(values: list[float], digits: int = 1) -> str:
     return f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f} .. {max(values):,.{digits}f})"
 
 
+def compare_reads(store: Path, repeat: int) -> None:
+    """Every point of every run of the store: get_metric_history_frame vs a get_metric_history loop."""
+    reads = {op: [measure(op, store, store) for _ in range(repeat)] for op in ("frame", "history")}
+    paired = [h["seconds"] / f["seconds"] for f, h in zip(reads["frame"], reads["history"], strict=True)]
+    print()
+    labels = {"frame": "get_metric_history_frame(all runs)", "history": "get_metric_history loop"}
+    for op, label in labels.items():
+        rate = [r["points"] / r["seconds"] / 1000 for r in reads[op]]
+        print(f"{label}: {fmt([r['seconds'] for r in reads[op]], 2)} s, {fmt(rate, 0)} k points/s")
+    print(f"frame is {fmt(paired, 1)} x faster than the Metric-object loop (paired repetitions)")
+
+
 def main() -> None:
     """Build the stores, measure export and import at each size, print a Markdown table."""
     parser = argparse.ArgumentParser(
@@ -164,6 +176,9 @@ def main() -> None:
         metavar="URL",
         help="Also import into a fresh schema of this PostgreSQL database "
         "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).",
+    )
+    parser.add_argument(
+        "--no-reads", action="store_true", help="Skip the DataFrame vs Metric-loop read comparison."
     )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -202,15 +217,8 @@ def main() -> None:
                 f"| {fmt([r['peak_rss_mb'] for r in results])} | {fmt(baseline)} |"
             )
             print(rows[-1], flush=True)
-    first = build(int(args.sizes.split(",")[0]), args.metrics, args.steps)
-    reads = {op: [measure(op, first, first) for _ in range(args.repeat)] for op in ("frame", "history")}
-    paired = [h["seconds"] / f["seconds"] for f, h in zip(reads["frame"], reads["history"], strict=True)]
-    print()
-    labels = {"frame": "get_metric_history_frame(all runs)", "history": "get_metric_history loop"}
-    for op, label in labels.items():
-        rate = [r["points"] / r["seconds"] / 1000 for r in reads[op]]
-        print(f"{label}: {fmt([r['seconds'] for r in reads[op]], 2)} s, {fmt(rate, 0)} k points/s")
-    print(f"frame is {fmt(paired, 1)} x faster than the Metric-object loop (paired repetitions)")
+    if not args.no_reads:
+        compare_reads(build(int(args.sizes.split(",")[0]), args.metrics, args.steps), args.repeat)
     print()
     print("| store | operation | seconds | k points/s | peak RSS MiB | baseline RSS MiB |")
     print("|---|---|---|---|---|---|")
