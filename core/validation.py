@@ -82,6 +82,11 @@ def validate_metric_value(key: str, value: object) -> float:
                 return validate_metric_value(key, item())
             except (TypeError, ValueError):
                 pass
+        if isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex | bool):
+            try:  # decimal.Decimal: a number, just not registered as Real (MLflow accepts it too)
+                return float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                pass
         raise InvalidInput(
             f"Metric {key!r} value {value!r} is not a number: log ints or floats (NaN and inf are fine).",
             key=key,

@@ -148,8 +148,13 @@ def test_numbers_accepted(run_id: str) -> None:
     # Regression: an int beyond float range raised OverflowError instead of being stored as +-inf.
     runyard.log_metric("huge", 10**400)
     runyard.log_metric("neg_huge", -(10**400))
+    from decimal import Decimal
+
+    runyard.log_metric("dec", Decimal("0.5"))  # regression: a Decimal was "not a number"
+    with pytest.raises(InvalidInput):
+        runyard.log_metric("cplx", 1 + 2j)
     metrics = runyard.get_run(run_id).data.metrics
-    assert metrics == {"int": 3.0, "frac": 0.25, "huge": float("inf"), "neg_huge": float("-inf")}
+    assert metrics == {"int": 3.0, "frac": 0.25, "huge": float("inf"), "neg_huge": float("-inf"), "dec": 0.5}
 
 
 def test_numpy_scalars_accepted(run_id: str) -> None:
