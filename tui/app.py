@@ -9,12 +9,13 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from .commands import RunyardCommands
+from .commands import NAVIGATION_PREFIXES, RunyardCommands
 from .modals.help import HelpModal
 from .screens.experiments import ExperimentsScreen
 from .settings import Settings
 
 SEARCH_NOTES = (
+    "Moving: arrows, pgup/pgdn, home/end; tab and shift+tab go to the next or previous area.",
     "Search box: → accepts the completion · ↑/↓ past queries · Enter applies · Escape back to the table.",
     "Queries: metrics.acc > 0.9 AND (params.opt = 'adam' OR tags.team LIKE 'cv%'), MIN(metrics.loss) < 0.1",
     "Column chooser: type to filter, ↓ to the list, space toggles, Enter applies.",
@@ -59,10 +60,10 @@ class RunyardApp(App[None]):
             if area is None:
                 continue
             for bindings in node._bindings.key_to_bindings.values():
-                sections.setdefault(area, []).extend(b for b in bindings if b.id)
-        sections["Everywhere"] = [b for b in self.BINDINGS if isinstance(b, Binding)] + [
-            Binding("tab", "", "Next area (tree, search, table)")
-        ]
+                sections.setdefault(area, []).extend(
+                    b for b in bindings if b.id and not b.action.startswith(NAVIGATION_PREFIXES)
+                )
+        sections["Everywhere"] = [b for b in self.BINDINGS if isinstance(b, Binding)]
         return [(area, _unique(bindings)) for area, bindings in sections.items()]
 
     def action_help(self) -> None:

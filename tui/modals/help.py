@@ -44,7 +44,7 @@ class HelpModal(ModalScreen[None]):
         with VerticalScroll(id="dialog", classes="dialog wide"):
             yield Static("Keys", classes="dialog-title")
             for title, bindings in self.sections:
-                table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
+                table = Table(title=title, title_justify="left", show_header=False, box=None)
                 table.add_column("key", style="bold", width=14)
                 table.add_column("action")
                 for binding in bindings:

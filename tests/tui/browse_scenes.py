@@ -1,0 +1,98 @@
+"""Scenes of the browse screen (experiment tree + run table) shared by snapshot tests and make_screenshots.py.
+
+Each scene drives a RunyardApp with the Pilot to the state worth showing; the caller then saves or
+compares an SVG. The app must have a fixed clock (Settings.clock) so relative times are stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from runyard import TrackingClient
+from runyard.tui.app import RunyardApp
+from runyard.tui.settings import Settings
+
+Scene = Callable[[Any], Awaitable[None]]
+
+
+async def settle(pilot: Any, rounds: int = 4) -> None:
+    """Let workers finish and their messages be handled."""
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def browse_app(client: TrackingClient, now_ms: int) -> RunyardApp:
+    """The app on a store with a fixed clock and no remembered state."""
+    settings = Settings(store_uri=client.tracking_uri, clock=lambda: now_ms, refresh_seconds=3600)
+    return RunyardApp(client=client, settings=settings)
+
+
+async def open_experiment(pilot: Any, name: str) -> None:
+    """Highlight an experiment in the tree and wait for its runs (focus stays on the table)."""
+    screen = pilot.app.screen
+    await settle(pilot)
+    experiment = screen.client.get_experiment_by_name(name)
+    screen.experiment_tree.select_view(f"experiment:{experiment.experiment_id}")
+    await settle(pilot)
+    screen.table.focus()
+    await settle(pilot)
+
+
+def scenes(experiment: str, query: str, bad_query: str, column_filter: str) -> dict[str, Scene]:
+    """Scene name -> coroutine that brings the app there."""
+
+    async def experiments(pilot: Any) -> None:
+        await open_experiment(pilot, experiment)
+        await pilot.press("down", "down")
+        await settle(pilot)
+
+    async def search(pilot: Any) -> None:
+        await open_experiment(pilot, experiment)
+        await pilot.press("slash", *query, "enter")
+        await settle(pilot)
+
+    async def search_error(pilot: Any) -> None:
+        await open_experiment(pilot, experiment)
+        await pilot.press("slash", *bad_query, "enter")
+        await settle(pilot)
+
+    async def columns(pilot: Any) -> None:
+        await open_experiment(pilot, experiment)
+        await pilot.press("C")
+        await settle(pilot)
+        await pilot.press(*column_filter)
+        await settle(pilot)
+
+    async def delete(pilot: Any) -> None:
+        await open_experiment(pilot, experiment)
+        await pilot.press("space", "down", "space", "d")
+        await settle(pilot)
+
+    async def keys(pilot: Any) -> None:
+        await open_experiment(pilot, experiment)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    return {
+        "experiments": experiments,
+        "search": search,
+        "search-error": search_error,
+        "column-chooser": columns,
+        "delete-runs": delete,
+        "keys": keys,
+    }
+
+
+async def save_scene(
+    client: TrackingClient, now_ms: int, scene: Scene, path: Path, size: tuple[int, int]
+) -> Path:
+    """Run a scene on a fresh app and save the screen as SVG."""
+    app = browse_app(client, now_ms)
+    async with app.run_test(size=size) as pilot:
+        await scene(pilot)
+        app.save_screenshot(path.name, str(path.parent))
+    return path
