@@ -109,6 +109,8 @@ def _open_source(uri: str, work: Path) -> tuple[Any, dict[str, int]]:
     from mlflow.tracking import MlflowClient
 
     text = uri.strip()
+    if "://" not in text and Path(text).expanduser().is_file():
+        text = f"sqlite:///{Path(text).expanduser().absolute()}"  # a plain path to an mlflow.db file
     if text.startswith("sqlite:"):
         source = _sqlite_path(text)
         copy = work / "mlflow.db"
