@@ -596,3 +596,11 @@ class ExperimentsScreen(BrowseActions):
             refresh_seconds=self.settings.refresh_seconds,
         )
         self.app.push_screen(details, lambda _: self.start_search(keep_cursor=True))
+
+    # ----------------------------------------------------------------- compare (issue 7)
+    @on(RunTable.CompareRequested, "#runs")
+    def open_compare(self, message: RunTable.CompareRequested) -> None:
+        """Push the compare screen on the selected runs (at most 100 are compared; it says so)."""
+        from .compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(self.client, message.run_ids, clock=self.settings.clock))

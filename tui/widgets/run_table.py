@@ -110,6 +110,9 @@ class RunTable(ScrollView, can_focus=True):
             tooltip="Fold or unfold all children",
         ),
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Open the run's details"),  # issue 6
+        Binding(
+            "c", "compare", "Compare", id="runs.compare", tooltip="Compare the selected runs side by side"
+        ),  # issue 7
     ]
 
     COMPONENT_CLASSES = {
@@ -341,6 +344,13 @@ class RunTable(ScrollView, can_focus=True):
         """Post CompareRequested for the selected runs (the compare screen binds a key to this)."""
         if self.selected:
             self.post_message(self.CompareRequested(self, self.selected_run_ids))
+
+    def action_compare(self) -> None:
+        """Compare the selected runs (compare screen, issue 7); says how when fewer than two are selected."""
+        if len(self.selected) < 2:
+            self.notify("Select two or more runs with space (a: all) to compare them.", severity="warning")
+            return
+        self.request_compare()
 
     # ----------------------------------------------------------------- layout
     def _rebuild_columns(self) -> None:
