@@ -131,13 +131,12 @@ def _in_chunks(dialect: str, pks: list[int]) -> list[list[int]]:
 
     if dialect != "sqlite":
         return [pks]
-    # Each chunk is bound twice (params and tags): stay under SQLite's bound-variable limit.
-    size = 450 if sqlite3.sqlite_version_info < (3, 32) else 15_000
+    size = 900 if sqlite3.sqlite_version_info < (3, 32) else 30_000  # SQLite's bound-variable limit
     return [pks[start : start + size] for start in range(0, len(pks), size)]
 
 
 def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
-    """Runs for page rows, with params, tags and metric summaries in two queries per chunk of runs.
+    """Runs for page rows, with params, tags and metric summaries in three queries per chunk of runs.
 
     Same entities as `SqlStore.load_runs`, built from raw DBAPI rows: this is the hot path of every
     search page, where SQLAlchemy's per-row processing cost more than the queries.
@@ -162,26 +161,28 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
     tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     summaries: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in pks}
     nan = float("nan")
+    # Rows come ordered by (run_pk, key) (the primary key's order: no sort step), so every dict is
+    # built already sorted by key; PostgreSQL sorts keys by code point as Python does with "C".
+    key_order = '"key"' if dialect == "sqlite" else '"key" COLLATE "C"'
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         for chunk in _in_chunks(dialect, pks):
             args: list[Any]
             if dialect == "sqlite":
-                marks = ", ".join("?" * len(chunk))
-                where, args = f"run_pk IN ({marks})", [*chunk, *chunk]
+                where, args = f"run_pk IN ({', '.join('?' * len(chunk))})", list(chunk)
             else:
-                where, args = "run_pk = ANY(%s)", [chunk, chunk]
-            cursor.execute(
-                f'SELECT 0, run_pk, "key", value FROM params WHERE {where} '
-                f'UNION ALL SELECT 1, run_pk, "key", value FROM tags WHERE {where}',
-                args,
-            )
-            for is_tag, pk, key, value in cursor.fetchall():
-                (tags if is_tag else params)[pk][key] = value
+                where, args = "run_pk = ANY(%s)", [chunk]
+            for table, target in (("params", params), ("tags", tags)):
+                cursor.execute(
+                    f'SELECT run_pk, "key", value FROM {table} WHERE {where} ORDER BY run_pk, {key_order}',
+                    args,
+                )
+                for pk, key, value in cursor.fetchall():
+                    target[pk][key] = value
             cursor.execute(
                 'SELECT run_pk, "key", latest_value, latest_step, latest_timestamp, min_value, max_value, '
-                f"count FROM metric_summaries WHERE {where}",
-                args[: len(args) // 2],
+                f"count FROM metric_summaries WHERE {where} ORDER BY run_pk, {key_order}",
+                args,
             )
             for pk, key, latest, step, timestamp, low, high, count in cursor.fetchall():
                 summaries[pk][key] = MetricSummary(
@@ -198,11 +199,11 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
     runs = []
     for row in rows:
         pk = int(row["id"])
-        run_summaries = dict(sorted(summaries[pk].items()))
+        run_summaries = summaries[pk]
         data = RunData(
-            params=dict(sorted(params[pk].items())),
+            params=params[pk],
             metrics={key: summary.latest_value for key, summary in run_summaries.items()},
-            tags=dict(sorted(tags[pk].items())),
+            tags=tags[pk],
             metric_summaries=run_summaries,
         )
         runs.append(Run(info=run_info_entity(row), data=data))

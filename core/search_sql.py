@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, literal, not_, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
@@ -75,6 +75,49 @@ class FilterCompiler:
     def __init__(self, dialect: str, now_ms: int) -> None:
         self.dialect = dialect
         self.now_ms = now_ms
+
+    def compile_top(self, node: Node | None) -> tuple[ColumnElement[bool], bool]:
+        """The predicate for a whole filter, and whether one of its conditions drives the query.
+
+        SQLite: in a top-level AND, the first equality on a param or tag (else the first other
+        param, tag or metric condition) becomes the set of run keys the query starts from; the other
+        conditions become EXISTS probes on the (run_pk, key) primary keys. Measured on 100,000 runs,
+        this beats testing every run of the experiment against one materialised set per condition.
+        """
+        items = list(node.items) if isinstance(node, And) else [node] if node is not None else []
+        if self.dialect != "sqlite" or not items:
+            return self.compile(node), False
+        drivers = [item for item in items if isinstance(item, Comparison) and self._can_drive(item)]
+        if not drivers:
+            return self.compile(node), False
+        equalities = [c for c in drivers if c.entity in ("param", "tag") and c.op in ("=", "IN")]
+        driver = (equalities or drivers)[0]
+        parts = [
+            self._entity(item)
+            if item is driver
+            else self._probe(item)
+            if isinstance(item, Comparison)
+            else self.compile(item)
+            for item in items
+        ]
+        return and_(*parts), True
+
+    @staticmethod
+    def _can_drive(node: Comparison) -> bool:
+        return node.entity != "attribute" and node.op not in ("IS NULL", "IS NOT NULL")
+
+    def _probe(self, node: Comparison) -> ColumnElement[bool]:
+        """A condition as a correlated EXISTS on the (run_pk, key) primary key (entities only)."""
+        if not self._can_drive(node):
+            return self.compile(node)
+        table = {"metric": summaries_t, "param": params_t, "tag": tags_t}[node.entity]
+        if node.entity == "metric":
+            test = self._metric_test(table.c[_AGGREGATE_COLUMN[node.aggregate]], node)
+        else:
+            test = self._string_test(table.c.value, node)
+        if test is None:
+            return false()
+        return exists().where(and_(table.c.run_pk == runs_t.c.id, table.c.key == node.key, test))
 
     def compile(self, node: Node | None) -> ColumnElement[bool]:
         """The predicate for a tree (None: every run)."""
@@ -250,12 +293,18 @@ def after_condition(
     return condition
 
 
-def scope_condition(experiment_ids: Sequence[str], view_type: str) -> Any:
-    """Runs of those experiments in the lifecycle view; a trashed experiment's runs count as deleted."""
+def scope_condition(experiment_ids: Sequence[str], view_type: str, driven: bool = False) -> Any:
+    """Runs of those experiments in the lifecycle view; a trashed experiment's runs count as deleted.
+
+    driven: a filter condition supplies the run keys (SQLite), so the scope must not pull the
+    planner onto the experiment index (`|| ''` keeps the test, hides the index).
+    """
     if view_type not in ViewType.VALUES:
         raise InvalidInput(f"Invalid run_view_type {view_type!r}: use one of {', '.join(ViewType.VALUES)}.")
     ids = [str(experiment_id) for experiment_id in experiment_ids]
-    in_scope = runs_t.c.experiment_id.in_(ids)
+    experiment_column = runs_t.c.experiment_id.concat("") if driven else runs_t.c.experiment_id
+    stage_column = runs_t.c.lifecycle_stage.concat("") if driven else runs_t.c.lifecycle_stage
+    in_scope = experiment_column.in_(ids)
     if view_type == ViewType.ALL:
         return in_scope
     trashed_experiments = select(experiments_t.c.experiment_id).where(
@@ -264,7 +313,7 @@ def scope_condition(experiment_ids: Sequence[str], view_type: str) -> Any:
     if view_type == ViewType.ACTIVE_ONLY:
         return and_(
             in_scope,
-            runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE,
+            stage_column == LifecycleStage.ACTIVE,
             runs_t.c.experiment_id.not_in(trashed_experiments),
         )
     return and_(
@@ -292,9 +341,8 @@ def page_query(
         selected.append(column.value.label(f"_sort_{index}"))
         if column.present is not None:
             selected.append(column.present.label(f"_present_{index}"))
-    conditions = [scope_condition(experiment_ids, view_type)]
-    if node is not None:
-        conditions.append(compiler.compile(node))
+    predicate, driven = compiler.compile_top(node)
+    conditions = [scope_condition(experiment_ids, view_type, driven), predicate]
     if after is not None:
         conditions.append(after_condition(columns, after[0], after[1], compiler.dialect))
     query = (

@@ -372,6 +372,10 @@ def test_invalid_order_by(store: Store, order_by: list[str], fragment: str) -> N
 def test_entities_carry_params_metrics_and_tags(store: Store) -> None:
     (run,) = _search(store, "attributes.run_id = '{r2}'")
     assert run.data.params == {"batch": "64", "lr": "0.01", "optimizer": "sgd"}
+    (r1,) = _search(store, "attributes.run_id = '{r1}'")
+    assert list(r1.data.params) == ["batch", "lr", "note", "optimizer"]  # keys in code-point order
+    assert list(r1.data.tags) == ["my tag", "runyard.runName", "team"]
+    assert list(r1.data.metrics) == list(r1.data.metric_summaries) == ["acc", "loss"]
     assert math.isnan(run.data.metrics["loss"]) and run.data.metrics["acc"] == 0.7
     assert run.data.metric_summaries["loss"].min_value == 0.3
     assert run.data.metric_summaries["loss"].count == 2
