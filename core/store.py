@@ -98,7 +98,13 @@ class SqlStore:
         clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
         experiment_id = experiment_id or uuid.uuid4().hex
         location = artifact_location or f"{self.artifact_root}/{experiment_id}"
-        if not location.startswith(("file://", "/")) and "://" not in location:
+        if "://" in location and not location.startswith("file://"):
+            raise InvalidInput(
+                f"Artifact location {location!r} is not supported: give a local or shared filesystem path "
+                "(or a file:// URI) that every machine logging to this store can reach.",
+                key=name,
+            )
+        if not location.startswith(("file://", "/")):
             from pathlib import Path
 
             location = str(Path(location).absolute())

@@ -98,6 +98,13 @@ def test_create_and_get_experiment(store: str, tmp_path: Path) -> None:
         runyard.create_experiment("made")
     custom = runyard.create_experiment("custom", artifact_location=str(tmp_path / "shared"))
     assert runyard.get_experiment(custom).artifact_location == str(tmp_path / "shared")
+    with runyard.start_run(experiment_id=custom, log_system_info=False) as run:
+        pass
+    assert run.info.artifact_uri == f"{tmp_path / 'shared'}/{run.info.run_id}/artifacts"
+    # Regression: an s3:// location was accepted, then artifacts landed in a local folder named "s3:".
+    with pytest.raises(runyard.InvalidInput, match="not supported"):
+        runyard.create_experiment("remote", artifact_location="s3://bucket/runs")
+    assert runyard.get_experiment_by_name("remote") is None
 
 
 def test_start_run_arguments(store: str) -> None:
