@@ -131,8 +131,12 @@ class RunInfo:
             return None
         return self.end_time - self.start_time
 
-    def is_lost(self, now_ms: int, stale_after_ms: int = 120_000) -> bool:
+    def is_lost(self, now_ms: int, stale_after_ms: int | None = None) -> bool:
         """True for a RUNNING run whose writer stopped sending heartbeats (killed, OOM, preempted)."""
+        if stale_after_ms is None:  # the same threshold everywhere (TUI, CLI): config.STALE_HEARTBEAT_MS
+            from .config import STALE_HEARTBEAT_MS
+
+            stale_after_ms = STALE_HEARTBEAT_MS
         if self.status != RunStatus.RUNNING:
             return False
         last_sign_of_life = self.heartbeat_time or self.start_time or 0

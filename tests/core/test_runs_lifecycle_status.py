@@ -176,6 +176,10 @@ def test_heartbeat_and_is_lost(store: str) -> None:
         assert info.heartbeat_time is not None
         assert not info.is_lost(info.heartbeat_time + 1000, stale_after_ms=5000)
         assert info.is_lost(info.heartbeat_time + 10_000, stale_after_ms=5000)
+    from runyard.config import STALE_HEARTBEAT_MS
+
+    beat = info.heartbeat_time
+    assert not info.is_lost(beat + STALE_HEARTBEAT_MS) and info.is_lost(beat + STALE_HEARTBEAT_MS + 1)
     ended = runyard.get_run(run.info.run_id).info
     assert not ended.is_lost(ended.heartbeat_time + 10**9, stale_after_ms=1)  # type: ignore[operator]
 
