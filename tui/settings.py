@@ -68,6 +68,7 @@ class Settings:
     path: Path | None = None  # None: never read or written (tests)
     refresh_seconds: float = 2.0
     page_size: int = 500
+    first_page_size: int = 200  # the first page is smaller: the table shows sooner
     clock: Callable[[], int] = system_clock_ms  # ms since the epoch; fixed in tests and screenshots
     theme: str | None = None
     last_view: str | None = None  # the experiment or folder shown when the app was closed

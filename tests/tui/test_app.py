@@ -178,21 +178,23 @@ async def test_pages_load_as_the_cursor_nears_the_end(tmp_path: Path) -> None:
     client = TrackingClient(f"sqlite:///{tmp_path / 'big.db'}", artifact_root=str(tmp_path / "artifacts"))
     experiment = client.create_experiment("/big")
     store = client.store
-    from runyard.tui.settings import Settings  # noqa: F401 - page size comes from settings
-
     for index in range(1_100):
         store.create_run(
             experiment, f"run-{index:04d}", "alice", start_time=NOW_MS - index * 1000, status="FINISHED"
         )
-    async with make_app(client, page_size=500).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    app = make_app(client, page_size=500, first_page_size=200)
+    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
         await settle(pilot)
         table = pilot.app.screen.query_one(RunTable)
-        assert len(table.rows) == 500 and table.has_more
-        assert "500+ runs" in str(pilot.app.screen.query_one("#status-line").render())
+        assert len(table.rows) == 200 and table.has_more
+        assert "200+ runs" in str(pilot.app.screen.query_one("#status-line").render())
         table.focus()
+        await pilot.press("pagedown")  # still far from the end: nothing more is fetched
+        await settle(pilot)
+        assert len(table.rows) == 200
         await pilot.press("end")
         await settle(pilot)
-        assert len(table.rows) == 1000
+        assert len(table.rows) == 700
         await pilot.press("end")
         await settle(pilot)
         assert len(table.rows) == 1100 and not table.has_more

@@ -33,6 +33,7 @@ from .browse_actions import BrowseActions
 NARROW_WIDTH = 100  # below this the tree and the table take turns on the full screen
 STATE_LABELS = {"ACTIVE_ONLY": "Active", "DELETED_ONLY": "Deleted", "ALL": "All"}
 RELOAD_CAP = 5000  # a live reload re-reads at most this many rows
+KEYS_DELAY = 0.5  # seconds after the first page before the (slow on big stores) key scan starts
 
 
 class ExperimentsScreen(BrowseActions):
@@ -72,6 +73,7 @@ class ExperimentsScreen(BrowseActions):
         self._first_experiments = True
         self._rendered_once = False
         self._loading_timer: Timer | None = None
+        self._details_pending = False
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -201,8 +203,7 @@ class ExperimentsScreen(BrowseActions):
         self.table.set_sort(self.view_state.sort_column, self.view_state.sort_descending)
         self.table.cursor_row = 0
         self.start_search()
-        self.load_overview(entry.view_key, entry.experiment_ids)
-        self.load_keys(entry.view_key, entry.experiment_ids, self.view_state.state_filter)
+        self._details_pending = True  # overview and keys load once the first page is on screen
 
     @on(ExperimentTree.NodeSelected, "#experiments")
     def experiment_chosen(self) -> None:
@@ -248,7 +249,7 @@ class ExperimentsScreen(BrowseActions):
         self.next_token = None
         self.loading_more = False
         self.searching = True
-        page = self.settings.page_size
+        page = min(self.settings.first_page_size, self.settings.page_size)
         if keep_cursor:
             page = max(page, min(len(self.table.runs), RELOAD_CAP))
         if self._loading_timer is not None:
@@ -334,6 +335,14 @@ class ExperimentsScreen(BrowseActions):
                 self.table.set_columns(default_dynamic_columns(message.runs))
         self._update_status()
         self._first_render_done()
+        if self._details_pending and self.entry is not None:
+            self._details_pending = False
+            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
+            self.set_timer(KEYS_DELAY, self._load_keys_of_entry)
+
+    def _load_keys_of_entry(self) -> None:
+        if self.entry is not None and self.keys is None:
+            self.load_keys(self.entry.view_key, self.entry.experiment_ids, self.view_state.state_filter)
 
     def on_runs_failed(self, message: RunsFailed) -> None:
         """A query error goes under the search box (the typed text stays); other errors to a notification."""
