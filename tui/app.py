@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from runyard import TrackingClient
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from .commands import NAVIGATION_PREFIXES, RunyardCommands
 from .modals.help import HelpModal
@@ -32,6 +32,7 @@ class RunyardApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
+        Binding("T", "trash", "Trash", id="app.trash", tooltip="Deleted runs: restore, purge"),
     ]
 
     def __init__(
@@ -76,10 +77,32 @@ class RunyardApp(App[None]):
         """Textual's commands (theme, quit, ...) plus the help screen."""
         yield from super().get_system_commands(screen)
         yield SystemCommand("Keys (help)", "Every key binding of this screen", self.action_help)
+        yield SystemCommand("Trash", "Deleted runs and experiments: restore, purge (T)", self.action_trash)
 
     def on_unmount(self) -> None:
         """Save the remembered state."""
         self.settings.save()
+
+    # ----------------------------------------------------------------- trash (issue 8)
+    def action_trash(self) -> None:
+        """Open the trash of the shown experiment or folder (all from other screens); reload after."""
+        from .screens.trash import TrashScreen
+
+        screen = self.screen
+        if isinstance(screen, TrashScreen) or isinstance(screen, ModalScreen):
+            return
+        entry = getattr(screen, "entry", None)
+        path = getattr(entry, "path", "/")
+        scope = list(entry.experiment_ids) if entry is not None and path != "/" else None
+        name = path if scope is not None else None
+        trash = TrashScreen(self.client, scope, name, clock=self.settings.clock)
+
+        def closed(changed: bool | None) -> None:
+            reload = getattr(screen, "action_reload", None)
+            if changed and callable(reload):
+                reload()
+
+        self.push_screen(trash, closed)
 
 
 def _unique(bindings: Iterable[Binding]) -> list[Binding]:

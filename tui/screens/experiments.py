@@ -577,6 +577,8 @@ class ExperimentsScreen(BrowseActions):
         if table.selected:
             parts.append(f"[b]{len(table.selected)} selected[/b]")
         parts.append(STATE_LABELS[self.view_state.state_filter])
+        if self.view_state.state_filter == "DELETED_ONLY":
+            parts.append("[b]T[/b] trash: restore, purge")  # issue 8: the trash screen
         if self.view_state.sort_column:
             arrow = "▼" if self.view_state.sort_descending else "▲"
             parts.append(f"sort {self.view_state.sort_column} {arrow}")
