@@ -47,9 +47,10 @@ ORDER = ["metrics.val_loss DESC"]
 PAGE = 1000
 
 
-def _timed(fn) -> float:  # type: ignore[no-untyped-def]
-    began = time.perf_counter()
+def _timed(fn, cpu: list[float]) -> float:  # type: ignore[no-untyped-def]
+    began, began_cpu = time.perf_counter(), time.process_time()
     fn()
+    cpu.append(time.process_time() - began_cpu)  # this process's CPU: less sensitive to other load
     return time.perf_counter() - began
 
 
@@ -86,15 +87,18 @@ def measure_runyard(uri: str, reps: int) -> dict[str, Stat]:
 
     figures = {"first": first_page, "filter": filtered, "sql": sql_only, "next": next_page}
     results: dict[str, list[float]] = {name: [] for name in figures}
+    cpu: dict[str, list[float]] = {name: [] for name in figures}
     for fn in figures.values():
         fn()  # warm-up
     for _ in range(reps):  # interleaved, so that load bursts hit every figure alike
         for name, fn in figures.items():
-            results[name].append(_timed(fn))
+            results[name].append(_timed(fn, cpu[name]))
     matching = len(client.search_runs(ids, FILTER, max_results=50_000))
     print(f"   ({matching:,} runs match the filter)")
     store.db.dispose()
-    return {name: Stat(values) for name, values in results.items()}
+    stats = {name: Stat(values) for name, values in results.items()}
+    stats.update({f"{name}_cpu": Stat(values) for name, values in cpu.items()})
+    return stats
 
 
 def print_runyard(label: str, stats: dict[str, Stat]) -> None:
@@ -107,6 +111,10 @@ def print_runyard(label: str, stats: dict[str, Stat]) -> None:
     )
     row(f"{label}:   of which the one SELECT", stats["sql"].fmt("ms", 1000, 1))
     row(f"{label}: next page through its token", stats["next"].fmt("ms", 1000, 1))
+    cpu = ", ".join(
+        f"{name} {stats[name + '_cpu'].median * 1000:.1f}" for name in ("first", "filter", "sql", "next")
+    )
+    row(f"{label}: CPU of this process, medians (ms)", cpu, "(the server's CPU not included)")
 
 
 def postgres_store(server_url: str, n_runs: int) -> str | None:
