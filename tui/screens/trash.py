@@ -131,14 +131,14 @@ class TrashScreen(Screen[bool]):
         Binding(
             "D",
             "bulk_delete",
-            "Delete by date",
+            "Bulk delete",
             id="trash.bulk_delete",
             tooltip="Delete the active runs of an experiment started before a date",
         ),
         Binding(
             "U",
             "bulk_restore",
-            "Restore by date",
+            "Bulk restore",
             id="trash.bulk_restore",
             tooltip="Restore the runs of an experiment deleted since a date",
         ),
@@ -275,7 +275,7 @@ class TrashScreen(Screen[bool]):
         )
         shown = bool(message.deleted_experiments)
         self.experiments_table.display = shown
-        title = "Deleted experiments" if shown else "Deleted experiments: none"
+        title = "Deleted experiments (tab: u restores, P purges)" if shown else "Deleted experiments: none"
         self.query_one("#trash-experiments-title", Static).update(title)
         self._update_status()
 

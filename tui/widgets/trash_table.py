@@ -176,7 +176,8 @@ class TrashTable(ScrollView, can_focus=True):
         fixed = [("status", " Status", 9)]
         rest = [("deleted", "Deleted", 11), ("left", "Days left", 9), ("start", "Started", 11)]
         if self.show_experiment:
-            longest = max((len(name) for name in self.experiment_names.values()), default=10)
+            shown = {run.info.experiment_id for run in self.runs}
+            longest = max((len(self.experiment_names.get(e, e[:8])) for e in shown), default=10)
             rest.insert(0, ("experiment", "Experiment", min(max(longest, 10), 24)))
         used = sum(w + 1 for _, _, w in fixed + rest)
         longest = max((len(name_text(row, set())) for row in self.rows[:2000]), default=0)
@@ -387,8 +388,16 @@ class DeletedExperimentsTable(DataTable[str]):
             super().__init__(widget)
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True)
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=False)
         self.experiments: list[Experiment] = []
+
+    def on_focus(self) -> None:
+        """Show the row cursor only while focused (so it is clear which table keys act on)."""
+        self.show_cursor = True
+
+    def on_blur(self) -> None:
+        """Hide the row cursor."""
+        self.show_cursor = False
 
     def on_mount(self) -> None:
         """The columns."""
