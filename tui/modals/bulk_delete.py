@@ -58,8 +58,10 @@ class BulkByTimeModal(ModalScreen[int | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="bulk.cancel")]
 
     DEFAULT_CSS = """
-    BulkByTimeModal .bulk-label { color: $text-muted; margin-top: 1; }
-    BulkByTimeModal Input { width: 1fr; }
+    BulkByTimeModal .bulk-label { color: $text-muted; }
+    BulkByTimeModal Input { width: 1fr; border: none; height: 1; padding: 0 1; background: $boost; }
+    BulkByTimeModal Input:focus { border: none; background: $primary 20%; }
+    BulkByTimeModal #bulk-experiment-name, BulkByTimeModal Input { margin-bottom: 1; }
     BulkByTimeModal #bulk-count { margin-top: 1; text-style: bold; height: auto; }
     BulkByTimeModal #bulk-count.error { color: $text-error; text-style: none; }
     """
@@ -190,7 +192,7 @@ class BulkByTimeModal(ModalScreen[int | None]):
         else:
             self._show(f"No runs match: nothing {self.VERB_FUTURE}.")
         button = self.query_one("#bulk-apply", Button)
-        button.label = f"{self.VERB_BUTTON} {runs}"
+        button.label = f"{self.VERB_BUTTON} {runs}" if message.count else self.VERB_BUTTON
         button.disabled = message.count == 0
 
     def on_bulk_by_time_modal_failed(self, message: Failed) -> None:

@@ -533,8 +533,9 @@ class TrashScreen(Screen[bool]):
 
     def _update_status(self) -> None:
         table = self.table
-        shown = formatting.count(len(table.runs)) + ("+" if self.has_more else "")
-        parts = [f"{shown} deleted runs"]
+        parts = [plural(len(table.runs), "deleted run")]
+        if self.has_more:
+            parts[0] = f"{parts[0]} shown, more exist (the latest started; narrow with /)"
         if table.selected:
             parts.append(f"[b]{len(table.selected)} selected[/b]")
         if self.search_query:
