@@ -105,7 +105,9 @@ def search_runs_page(
     compiler = FilterCompiler(store.db.dialect, clock)
     query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
     with store.db.connect() as conn:
-        rows = [dict(row) for row in conn.execute(query).mappings()]
+        result = conn.execute(query)
+        keys = list(result.keys())
+        rows = [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
         runs = load_page(conn, store.db.dialect, rows[:max_results])
     token = None
     if len(rows) > max_results:
