@@ -96,6 +96,8 @@ def search_runs_page(
         try:
             clock = int(payload["now"])
             after = ([(str(state), value) for state, value in payload["after"]], str(payload["run_id"]))
+            if len(after[0]) != len(order):
+                raise ValueError("token positions do not match the order_by keys")
         except (KeyError, TypeError, ValueError):
             raise InvalidInput(
                 "Invalid page_token: pass the .token of the previous page unchanged."
