@@ -242,3 +242,56 @@ async def test_search_in_the_trash_with_valid_and_invalid_queries(store: Store) 
         await settle(pilot)
         assert trash.search_error == ""
         assert len(trash.table.rows) == 3
+
+
+async def test_o_switches_between_the_opened_experiment_and_all_and_search_completes_keys(
+    store: Store,
+) -> None:
+    client, ids = store
+    trash_delete(client, [ids["tuned"], ids["bert-base"]])
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        trash = await open_trash(pilot, [ids["nlp"]])
+        assert trash_names(trash.table) == ["bert-base"]
+        await pilot.press("o")
+        await settle(pilot)
+        assert sorted(trash_names(trash.table)) == ["bert-base", "tuned"]
+        assert "All experiments" in str(trash.query_one("#trash-title").render())
+        await pilot.press("o")
+        await settle(pilot)
+        assert trash_names(trash.table) == ["bert-base"]
+        trash_delete(client, ids["wide-resnet"])
+        await pilot.press("o")
+        await settle(pilot)
+        # keys of the deleted runs complete in the trash's search box
+        assert trash.search_box.key_suggester.complete("params.opt") == "params.optimizer"
+
+
+async def test_purging_a_parent_says_its_children_stay_in_the_trash(store: Store) -> None:
+    client, ids = store
+    trash_delete(client, ids["sweep"])  # with its three trials
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        trash = await open_trash(pilot, [ids["vision"]])
+        move_cursor_to(trash.table, "sweep")
+        await pilot.press("P")
+        await settle(pilot)
+        assert "3 child runs in the trash stay" in pilot.app.screen.message
+        await pilot.press("y")
+        await settle(pilot)
+        with pytest.raises(RunNotFound):
+            client.get_run(ids["sweep"])
+        assert sorted(trash_names(trash.table)) == ["trial-0", "trial-1", "trial-2"]
+
+
+async def test_trash_actions_are_in_the_help_and_the_command_palette(store: Store) -> None:
+    from runyard.tui.commands import screen_commands
+
+    client, ids = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        trash = await open_trash(pilot)
+        titles = [title for title, _, _, _ in screen_commands(trash)]
+        for expected in ("Deleted runs: Restore", "Deleted runs: Delete the selected runs permanently"):
+            assert any(title.startswith(expected) for title in titles), titles
+        assert any(title.startswith("Trash: Delete the active runs of an experiment") for title in titles)
+        sections = dict(pilot.app.help_sections(trash))
+        assert {b.key for b in sections["Deleted experiments"]} == {"u", "P"}
+        assert "T" in {b.key for b in sections["Everywhere"]}

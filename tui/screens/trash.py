@@ -9,6 +9,7 @@ The screen closes with True when it changed the store, so the browse screen relo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from runyard import Experiment, InvalidQuery, Run, RunyardError, TrackingClient
 from textual import on, work
@@ -16,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -49,6 +51,7 @@ class TrashLoaded(Message):
         active_experiments: list[Experiment],
         deleted_experiments: list[Experiment],
         experiment_run_counts: dict[str, int],
+        keys: Any = None,
     ) -> None:
         self.generation = generation
         self.runs = runs
@@ -58,6 +61,7 @@ class TrashLoaded(Message):
         self.active_experiments = active_experiments
         self.deleted_experiments = deleted_experiments
         self.experiment_run_counts = experiment_run_counts
+        self.keys = keys  # RunKeys of the deleted runs, for the search completion
         super().__init__()
 
 
@@ -142,6 +146,14 @@ class TrashScreen(Screen[bool]):
             id="trash.bulk_restore",
             tooltip="Restore the runs of an experiment deleted since a date",
         ),
+        Binding(
+            "o",
+            "toggle_scope",
+            "All/this",
+            show=False,
+            id="trash.scope",
+            tooltip="Show the trash of all experiments, or again of the one opened from",
+        ),
         Binding("ctrl+r", "reload", "Reload", show=False, id="trash.reload", tooltip="Reload the trash"),
     ]
 
@@ -165,6 +177,7 @@ class TrashScreen(Screen[bool]):
         self.client = client
         self.experiment_ids = list(experiment_ids) if experiment_ids is not None else None
         self.scope_name = scope_name or ("All experiments" if experiment_ids is None else "")
+        self.opened_scope = (self.experiment_ids, self.scope_name)
         self.clock = clock if callable(clock) else system_clock_ms
         self.retention = float(client.retention_days)
         self.generation = 0
@@ -174,6 +187,7 @@ class TrashScreen(Screen[bool]):
         self.has_more = False
         self.active_experiments: list[Experiment] = []
         self.last_action = ""
+        self._loading_timer: Timer | None = None
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -220,13 +234,39 @@ class TrashScreen(Screen[bool]):
         """Re-read the trash."""
         self.reload()
 
+    def action_toggle_scope(self) -> None:
+        """Switch between the experiment or folder the trash was opened from and all experiments."""
+        if self.experiment_ids is not None:
+            self.experiment_ids, self.scope_name = None, "All experiments"
+        elif self.opened_scope[0] is not None:
+            self.experiment_ids, self.scope_name = self.opened_scope
+        else:
+            return
+        self.table.selected.clear()
+        self._update_title()
+        self.reload()
+
     # ----------------------------------------------------------------- loading
     def reload(self) -> None:
         """Load the deleted runs (with the current query) and the deleted experiments."""
         self.generation += 1
         self.loading_runs = True
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+        self._loading_timer = self.set_timer(0.1, self._show_loading)
         self.load_trash(self.generation, self.experiment_ids, self.search_query)
         self._update_status()
+
+    def _show_loading(self) -> None:
+        if self.loading_runs:
+            self.table.loading = True
+
+    def _stop_loading(self) -> None:
+        self.loading_runs = False
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+            self._loading_timer = None
+        self.table.loading = False
 
     @work(thread=True, exclusive=True, group="trash-load", exit_on_error=False)
     def load_trash(self, generation: int, experiment_ids: list[str] | None, query: str) -> None:
@@ -235,12 +275,14 @@ class TrashScreen(Screen[bool]):
             active = self.client.list_experiments("ACTIVE_ONLY")
             deleted = self.client.list_experiments("DELETED_ONLY")
             active_ids = {e.experiment_id for e in active}
-            scope = [e for e in (experiment_ids or active_ids) if e in active_ids]
+            wanted = experiment_ids if experiment_ids is not None else [e.experiment_id for e in active]
+            scope = [e for e in wanted if e in active_ids]
             page = self.client.search_runs(scope, query, "DELETED_ONLY", max_results=TRASH_LIMIT)
             loaded = {run.info.run_id for run in page}
             missing = {r.info.parent_run_id for r in page if r.info.parent_run_id} - loaded
             parent_names = self.client.run_names(sorted(missing)) if missing else {}
             counts = self.client.count_runs([e.experiment_id for e in deleted]) if deleted else {}
+            keys = self.client.run_keys(scope, "DELETED_ONLY")
         except InvalidQuery as error:
             if not get_current_worker().is_cancelled:
                 self.post_message(TrashFailed(generation, str(error), True))
@@ -255,7 +297,15 @@ class TrashScreen(Screen[bool]):
         in_scope = [e for e in active if e.experiment_id in set(scope)]
         self.post_message(
             TrashLoaded(
-                generation, list(page), page.token is not None, parent_names, names, in_scope, deleted, counts
+                generation,
+                list(page),
+                page.token is not None,
+                parent_names,
+                names,
+                in_scope,
+                deleted,
+                counts,
+                keys,
             )
         )
 
@@ -263,8 +313,11 @@ class TrashScreen(Screen[bool]):
         """Fill both tables."""
         if message.generation != self.generation:
             return
-        self.loading_runs = False
+        self._stop_loading()
         self.has_more = message.has_more
+        if message.keys is not None:
+            keys = message.keys
+            self.search_box.key_suggester.set_keys(keys.metrics, keys.params, keys.tags)
         self.active_experiments = message.active_experiments
         self._set_search_error("")
         empty = "No deleted runs match the search." if self.search_query else "No deleted runs here."
@@ -283,7 +336,7 @@ class TrashScreen(Screen[bool]):
         """A query error goes under the search box (the typed text stays); others to a notification."""
         if message.generation != self.generation:
             return
-        self.loading_runs = False
+        self._stop_loading()
         if message.query_error:
             self._set_search_error(message.error)
             self.search_box.focus()
@@ -375,10 +428,14 @@ class TrashScreen(Screen[bool]):
     def purge_requested(self, message: TrashTable.PurgeRequested) -> None:
         """Confirm naming the count; it cannot be undone."""
         run_ids = message.run_ids
+        chosen = set(run_ids)
+        left = [r for r in self.table.runs if r.info.parent_run_id in chosen and r.info.run_id not in chosen]
         text = (
             f"Permanently delete {plural(len(run_ids))} with their params, metrics, tags and "
             "artifact files?\nThis cannot be undone."
         )
+        if left:
+            text += f"\n{plural(len(left), 'child run')} in the trash stay (select them too to purge them)."
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -406,8 +463,7 @@ class TrashScreen(Screen[bool]):
     def restore_experiment_requested(self, message: DeletedExperimentsTable.RestoreRequested) -> None:
         """Confirm, naming the runs that come back with it."""
         experiment = message.experiment
-        row = self.experiments_table.get_row(experiment.experiment_id)
-        count = int(str(row[3]).replace(",", "") or 0)
+        count = self.experiments_table.run_counts.get(experiment.experiment_id, 0)
         text = f"Restore experiment {experiment.name} with its {plural(count)}?"
 
         def answered(yes: bool | None) -> None:

@@ -390,6 +390,7 @@ class DeletedExperimentsTable(DataTable[str]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=False)
         self.experiments: list[Experiment] = []
+        self.run_counts: dict[str, int] = {}  # active runs, which come back with the experiment
 
     def on_focus(self) -> None:
         """Show the row cursor only while focused (so it is clear which table keys act on)."""
@@ -411,6 +412,7 @@ class DeletedExperimentsTable(DataTable[str]):
     ) -> None:
         """Show these trashed experiments, most recently deleted first."""
         self.experiments = sorted(experiments, key=lambda e: -(e.deleted_time or 0))
+        self.run_counts = dict(run_counts)
         self.clear()
         for experiment in self.experiments:
             count = run_counts.get(experiment.experiment_id, 0)
