@@ -295,3 +295,23 @@ async def test_trash_actions_are_in_the_help_and_the_command_palette(store: Stor
         sections = dict(pilot.app.help_sections(trash))
         assert {b.key for b in sections["Deleted experiments"]} == {"u", "P"}
         assert "T" in {b.key for b in sections["Everywhere"]}
+
+
+async def test_the_run_tables_deleted_filter_points_to_the_trash(store: Store) -> None:
+    client, ids = store
+    trash_delete(client, ids["tuned"])
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        browse = pilot.app.screen
+        assert browse.experiment_tree.select_view(f"experiment:{ids['vision']}")
+        await settle(pilot)
+        browse.table.focus()
+        status = browse.query_one("#status-line")
+        assert "trash" not in str(status.render())
+        await pilot.press("v")  # Active -> Deleted
+        await settle(pilot)
+        assert "T trash: restore, purge" in str(status.render())
+        await pilot.press("T")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, TrashScreen)
+        assert trash_names(pilot.app.screen.table) == ["tuned"]
