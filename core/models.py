@@ -11,7 +11,7 @@ metric has no row at all).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 # SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias; PostgreSQL wants BIGINT.
@@ -71,6 +71,13 @@ class RunRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
         Index("ix_runs_stage_deleted", "lifecycle_stage", "deleted_time"),
+        # PostgreSQL: newest-first pages (start_time DESC NULLS LAST) read this index in order.
+        Index(
+            "ix_runs_experiment_stage_start_desc",
+            "experiment_id",
+            "lifecycle_stage",
+            text("start_time DESC NULLS LAST"),
+        ).ddl_if(dialect="postgresql"),
     )
     id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
     run_id: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
