@@ -200,3 +200,17 @@ async def test_pages_load_as_the_cursor_nears_the_end(tmp_path: Path) -> None:
         assert len(table.rows) == 1100 and not table.has_more
         assert names(table)[-1] == "run-1099"
         assert len({row.run.info.run_id for row in table.rows}) == 1100
+
+
+async def test_key_bar_shows_the_keys_of_the_focused_widget(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(160, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        screen = pilot.app.screen
+        bar = screen.query_one("#keys")
+        text = str(bar.render())
+        assert "s Sort" in text and "q Quit" in text and "n New experiment" not in text
+        screen.experiment_tree.focus()
+        await settle(pilot)
+        text = str(bar.render())
+        assert "n New experiment" in text and "s Sort" not in text and "? Keys" in text

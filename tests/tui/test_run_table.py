@@ -169,7 +169,7 @@ async def test_column_chooser_filters_keys_and_adds_a_column(store: Store) -> No
         chooser = pilot.app.screen
         assert "tags.team" in chooser.listed and "params.lr" in chooser.listed
         await pilot.press(*"team")
-        await pilot.pause()
+        await settle(pilot)
         assert chooser.listed == ["tags.team"]
         await pilot.press("down", "space", "enter")
         await settle(pilot)
@@ -178,7 +178,7 @@ async def test_column_chooser_filters_keys_and_adds_a_column(store: Store) -> No
         await pilot.press("C")
         await settle(pilot)
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert "tags.team" in table.dynamic_columns
 
 

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from .. import formatting
@@ -25,6 +25,7 @@ from ..messages import (
 )
 from ..settings import STATE_FILTERS, Settings, ViewState
 from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
+from ..widgets.key_bar import KeyBar
 from ..widgets.run_rows import default_dynamic_columns, order_by_clause
 from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
@@ -74,6 +75,7 @@ class ExperimentsScreen(BrowseActions):
         self._rendered_once = False
         self._loading_timer: Timer | None = None
         self._details_pending = False
+        self.loading_shown = False  # the status line says "loading…" once a query took over 100 ms
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -88,7 +90,7 @@ class ExperimentsScreen(BrowseActions):
                 yield Static("", id="search-error", classes="error-text")
                 yield RunTable(id="runs", clock=self.settings.clock)
                 yield Static("", id="status-line")
-        yield Footer()
+        yield KeyBar(id="keys")
 
     @property
     def table(self) -> RunTable:
@@ -269,7 +271,8 @@ class ExperimentsScreen(BrowseActions):
 
     def _show_loading(self) -> None:
         if self.searching:
-            self.table.loading = True
+            self.loading_shown = True
+            self._update_status()
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
     def search_runs(
@@ -363,7 +366,9 @@ class ExperimentsScreen(BrowseActions):
         if self._loading_timer is not None:
             self._loading_timer.stop()
             self._loading_timer = None
-        self.table.loading = False
+        if self.loading_shown:
+            self.loading_shown = False
+            self._update_status()
 
     def _set_search_error(self, text: str) -> None:
         error = self.query_one("#search-error", Static)
@@ -586,8 +591,8 @@ class ExperimentsScreen(BrowseActions):
             parts.append(f"metrics: {self.view_state.metric_aggregate}")
         if self.view_state.last_search:
             parts.append("filtered")
-        if self.searching or self.loading_more:
-            parts.append("loading…")
+        if self.loading_shown or self.loading_more:
+            parts.append("[b]loading…[/b]")
         self.query_one("#status-line", Static).update(" · ".join(parts))
 
     def on_unmount(self) -> None:

@@ -62,9 +62,14 @@ class RunTable(ScrollView, can_focus=True):
             "C", "choose_columns", "Columns", id="runs.columns", tooltip="Choose param/metric/tag columns"
         ),
         Binding("space", "toggle_select", "Select", id="runs.select", tooltip="Select or unselect the run"),
-        Binding("a", "select_all", "All", id="runs.select_all", tooltip="Select all loaded runs"),
+        Binding("a", "select_all", "All", show=False, id="runs.select_all", tooltip="Select all loaded runs"),
         Binding(
-            "A", "select_none", "None", id="runs.select_none", tooltip="Select none (clear the selection)"
+            "A",
+            "select_none",
+            "None",
+            show=False,
+            id="runs.select_none",
+            tooltip="Select none (clear the selection)",
         ),
         Binding(
             "d",
@@ -83,7 +88,7 @@ class RunTable(ScrollView, can_focus=True):
         Binding(
             "v",
             "state_filter",
-            "Active/Deleted/All",
+            "State",
             id="runs.state_filter",
             tooltip="Show active, deleted or all runs",
         ),
@@ -91,6 +96,7 @@ class RunTable(ScrollView, can_focus=True):
             "m",
             "aggregate",
             "Latest/Min/Max",
+            show=False,
             id="runs.aggregate",
             tooltip="Metric columns show latest, min or max",
         ),
@@ -98,6 +104,7 @@ class RunTable(ScrollView, can_focus=True):
             "z",
             "collapse",
             "Fold children",
+            show=False,
             id="runs.collapse",
             tooltip="Fold or unfold the children of this run",
         ),
