@@ -130,6 +130,8 @@ class TrashTable(ScrollView, can_focus=True):
         self.show_experiment = False
         self.empty_text = "The trash is empty."
         self.search_target: Widget | None = None
+        self._longest_name = 0  # widths fitted once per set_runs, not per painted line
+        self._longest_experiment = 10
 
     # ----------------------------------------------------------------- data
     def set_runs(
@@ -146,6 +148,9 @@ class TrashTable(ScrollView, can_focus=True):
         self.show_experiment = len({run.info.experiment_id for run in ordered}) > 1
         self.selected &= {run.info.run_id for run in ordered}
         self.rows = layout_rows(ordered, set(), dict(parent_names or {}))
+        self._longest_name = max((len(name_text(row, set())) for row in self.rows[:2000]), default=0)
+        shown = {run.info.experiment_id for run in ordered}
+        self._longest_experiment = max((len(self.experiment_names.get(e, e[:8])) for e in shown), default=10)
         index = next((i for i, row in enumerate(self.rows) if row.run.info.run_id == current), None)
         self.cursor_row = index if index is not None else min(self.cursor_row, max(0, len(self.rows) - 1))
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
@@ -176,12 +181,9 @@ class TrashTable(ScrollView, can_focus=True):
         fixed = [("status", " Status", 9)]
         rest = [("deleted", "Deleted", 11), ("left", "Days left", 9), ("start", "Started", 11)]
         if self.show_experiment:
-            shown = {run.info.experiment_id for run in self.runs}
-            longest = max((len(self.experiment_names.get(e, e[:8])) for e in shown), default=10)
-            rest.insert(0, ("experiment", "Experiment", min(max(longest, 10), 24)))
+            rest.insert(0, ("experiment", "Experiment", min(max(self._longest_experiment, 10), 24)))
         used = sum(w + 1 for _, _, w in fixed + rest)
-        longest = max((len(name_text(row, set())) for row in self.rows[:2000]), default=0)
-        name_width = max(16, min(longest + 2, 48, width - used - 1))
+        name_width = max(16, min(self._longest_name + 2, 48, width - used - 1))
         return [*fixed, ("name", "Run", name_width), *rest]
 
     def cell(self, row: TableRow, column_id: str, now: int) -> str:
