@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 __all__ = ["launch"]
-
-
-def _open_store(client: Any) -> None:
-    try:
-        client.store  # noqa: B018 - the first access opens the store
-    except Exception:  # noqa: BLE001 - the app shows store errors itself, from its first query
-        pass
 
 
 def launch(tracking_uri: str, exit_after_first_render: bool = False) -> None:
@@ -23,7 +13,5 @@ def launch(tracking_uri: str, exit_after_first_render: bool = False) -> None:
     from .settings import Settings
 
     client = TrackingClient(tracking_uri, must_exist=True)
-    # Open the store (SQLAlchemy import, engine, schema check) while Textual starts up.
-    threading.Thread(target=_open_store, args=(client,), daemon=True).start()
     settings = Settings.load(client.tracking_uri)
     RunyardApp(client=client, settings=settings, exit_after_first_render=exit_after_first_render).run()

@@ -1,0 +1,260 @@
+"""TUI speed on the 100,000-run store: start-up to first table, search + re-render, scrolling, table choice.
+
+    python benchmarks/bench_tui.py [--runs 100000] [--repeat 5]
+
+1. Start-up: the real `runyard ui STORE --exit-after-first-render` process, from exec to exit right
+   after the first run table was painted (median of --repeat).
+2. Search: in-process with Textual's Pilot (100x30), from Enter in the search box to the re-rendered
+   table, for a few queries and a sort by a metric.
+3. Scrolling: page-down presses through the loaded rows (each press: key, cursor move, repaint) and
+   the cost of painting all visible lines once.
+4. Why a line-API table fed by pages: the same 100,000 runs put in Textual's DataTable and in
+   textual-fastdatatable (Arrow backend), against RunTable holding them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Stat, header, machine_line, row  # noqa: E402
+from build_store import build_store  # noqa: E402
+
+SIZE = (100, 30)
+
+
+def startup(uri: str, repeat: int) -> Stat:
+    """Seconds from exec of `runyard ui` to its exit after the first rendered run table."""
+    runyard = str(Path(sys.executable).with_name("runyard"))
+    values = []
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, "RUNYARD_TUI_STATE": str(Path(scratch) / "state.json"), "TERM": "xterm-256color"}
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run(
+                [runyard, "ui", uri, "--exit-after-first-render"],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+            )
+            values.append(time.perf_counter() - started)
+    return Stat(values)
+
+
+async def _until(pilot: Any, condition: Any, step: float = 0.002, timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not get there")
+        await pilot.pause(step)
+
+
+async def interactive(uri: str, repeat: int) -> dict[str, Stat]:
+    """Search and scroll figures measured with the Pilot."""
+    from runyard import TrackingClient
+    from runyard.tui.app import RunyardApp
+    from runyard.tui.settings import Settings
+
+    client = TrackingClient(uri, must_exist=True)
+    settings = Settings(store_uri=client.tracking_uri, refresh_seconds=3600)
+    app = RunyardApp(client=client, settings=settings)
+    figures: dict[str, Stat] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        screen: Any = app.screen
+        await _until(pilot, lambda: screen.table.runs and not screen.searching)
+        await app.workers.wait_for_complete()
+        table = screen.table
+        table.focus()
+        await pilot.pause()
+
+        queries = {
+            "search: metrics.accuracy > 0.9": "metrics.accuracy > 0.9",
+            "search: params + metric, 2 conditions": "params.optimizer = 'adam' AND metrics.loss < 0.5",
+            "search: tag LIKE": "tags.team LIKE 'vis%'",
+            "clear the search": "",
+        }
+        for label, query in queries.items():
+            values = []
+            for _ in range(repeat):
+                screen.search_box.value = query
+                screen.search_box.focus()
+                await pilot.pause()
+                generation = screen.generation
+                started = time.perf_counter()
+                await pilot.press("enter")
+                await _until(pilot, lambda g=generation: screen.generation > g and not screen.searching)
+                await pilot.pause()  # the repaint
+                values.append(time.perf_counter() - started)
+            figures[label] = Stat(values)
+
+        values = []
+        table.cursor_column = table.column_index(
+            next(c.id for c in table.columns if c.id.startswith("metrics."))
+        )
+        for _ in range(repeat):
+            generation = screen.generation
+            started = time.perf_counter()
+            await pilot.press("s")
+            await _until(pilot, lambda g=generation: screen.generation > g and not screen.searching)
+            await pilot.pause()
+            values.append(time.perf_counter() - started)
+        figures["sort by a metric column (s)"] = Stat(values)
+
+        table.focus()
+        await pilot.press("home")
+        values = []
+        for _ in range(max(repeat, 5) * 3):
+            started = time.perf_counter()
+            await pilot.press("f12")  # bound to nothing: what the Pilot and a repaint cost by themselves
+            await pilot.pause()
+            values.append(time.perf_counter() - started)
+        figures["baseline: an unbound key (Pilot overhead)"] = Stat(values)
+        values = []
+        for _ in range(max(repeat, 5) * 3):
+            started = time.perf_counter()
+            await pilot.press("pagedown")
+            await pilot.pause()
+            values.append(time.perf_counter() - started)
+        figures["page down (key to repaint)"] = Stat(values)
+
+        height = table.scrollable_content_region.height
+        values = []
+        for _ in range(20):
+            started = time.perf_counter()
+            for y in range(height):
+                table.render_line(y)
+            values.append(time.perf_counter() - started)
+        figures[f"paint {height} visible lines"] = Stat(values)
+
+        values = []
+        for _ in range(repeat):
+            count = len(table.rows)
+            started = time.perf_counter()
+            await pilot.press("end")
+            await _until(pilot, lambda c=count: len(table.rows) > c or not table.has_more)
+            await pilot.pause()
+            values.append(time.perf_counter() - started)
+        figures["end: fetch and show the next page (500)"] = Stat(values)
+    return figures
+
+
+async def table_choice(uri: str) -> dict[str, float]:
+    """Seconds to show 100,000 runs in DataTable, fastdatatable and RunTable (all rows in memory)."""
+    from runyard import TrackingClient
+    from runyard.tui.widgets.run_table import RunTable
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    client = TrackingClient(uri, must_exist=True)
+    experiment_ids = [e.experiment_id for e in client.list_experiments()]
+    started = time.perf_counter()
+    runs = []
+    token = None
+    while True:
+        page = client.search_runs(experiment_ids, max_results=5000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    figures = {"fetch every run as entities (pages of 5000)": time.perf_counter() - started}
+    names = ["status", "name", "start", "user", "loss"]
+    rows = [
+        (
+            r.info.status,
+            r.info.run_name,
+            str(r.info.start_time),
+            r.info.user_id,
+            str(r.data.metrics.get("accuracy")),
+        )
+        for r in runs
+    ]
+
+    class Host(App[None]):
+        def __init__(self, widget: Any) -> None:
+            super().__init__()
+            self.widget = widget
+
+        def compose(self) -> ComposeResult:
+            yield self.widget
+
+    async def shown(widget: Any, fill: Any) -> float:
+        app = Host(widget)
+        async with app.run_test(size=SIZE) as pilot:
+            started = time.perf_counter()
+            fill(widget)
+            await pilot.pause()
+            await pilot.pause()
+            return time.perf_counter() - started
+
+    def fill_datatable(table: DataTable[str]) -> None:
+        table.add_columns(*names)
+        table.add_rows(rows)
+
+    figures["Textual DataTable: add 100k rows + paint"] = await shown(DataTable(), fill_datatable)
+    try:
+        import pyarrow as pa
+        from textual_fastdatatable import ArrowBackend
+        from textual_fastdatatable import DataTable as FastDataTable
+
+        def make_fast() -> Any:
+            columns = list(zip(*rows, strict=True))
+            arrow = pa.table(
+                {
+                    name: list(values)
+                    for name, values in zip(
+                        ["status", "name", "start", "user", "accuracy"], columns, strict=True
+                    )
+                }
+            )
+            return FastDataTable(backend=ArrowBackend(arrow))
+
+        started = time.perf_counter()
+        fast = make_fast()
+        build = time.perf_counter() - started
+        figures["fastdatatable (Arrow): build + mount + paint"] = build + await shown(fast, lambda _w: None)
+    except ImportError:
+        pass
+
+    def fill_run_table(table: RunTable) -> None:
+        table.set_runs(runs, False)
+
+    figures["RunTable: all 100k runs + paint"] = await shown(RunTable(), fill_run_table)
+    return figures
+
+
+def main() -> None:
+    """Build or reuse the store, then print every figure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--skip-choice", action="store_true", help="skip the DataTable/fastdatatable comparison"
+    )
+    args = parser.parse_args()
+    uri = build_store(None, n_runs=args.runs)
+    header(f"TUI on {args.runs:,} runs in one experiment ({machine_line()})")
+    start = startup(uri, args.repeat)
+    row("start-up to first rendered run table (real process)", start.fmt("s"), "goal < 2 s")
+    figures = asyncio.run(interactive(uri, args.repeat))
+    for label, stat in figures.items():
+        goal = "goal < 400 ms" if label.startswith(("search", "clear", "sort")) else ""
+        goal = "goal < 50 ms" if label.startswith("page down") else goal
+        row(label, stat.fmt("ms", 1000, 1), goal)
+    if not args.skip_choice:
+        for label, seconds in asyncio.run(table_choice(uri)).items():
+            row(label, f"{seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
