@@ -30,7 +30,7 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=True).stdout
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
     """Poll the terminal until condition holds (a real process needs real time; this is not an assertion)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,6 +15,9 @@ def test_importing_the_tui_loads_no_sqlalchemy_or_sqlmodel() -> None:
     assert result.stdout.strip() == "[]"
 
 
+SQL_IMPORTS = ("import sqlalchemy", "from sqlalchemy", "import sqlmodel", "from sqlmodel")
+
+
 def test_tui_sources_never_import_sql_libraries() -> None:
     from pathlib import Path
 
@@ -24,9 +27,6 @@ def test_tui_sources_never_import_sql_libraries() -> None:
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
-        if any(
-            line.strip().startswith(("import sqlalchemy", "from sqlalchemy", "import sqlmodel", "from sqlmodel"))
-            for line in path.read_text().splitlines()
-        )
+        if any(line.strip().startswith(SQL_IMPORTS) for line in path.read_text().splitlines())
     ]
     assert offenders == []
