@@ -76,6 +76,10 @@ async def test_typing_filters_the_metric_list_and_draws_the_match(store: Store) 
         await settle(pilot)
         view = history_of(app)
         assert view.picker.shown == ["accuracy", "f1", "loss"]
+        assert view.picker.highlighted_field == view.plot.key == "loss"  # the list shows what is drawn
+        await pilot.press("up", "up")  # the list has the focus: up draws the metric above
+        await settle(pilot)
+        assert view.plot.key == "accuracy" and sorted(view.plot.series) == [0, 1]
         view.picker.query_one("Input").focus()
         await pilot.press(*"f1")
         await settle(pilot)

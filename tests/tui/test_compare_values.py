@@ -103,3 +103,13 @@ def test_quartiles_interpolate_linearly() -> None:
     assert quartiles([1.0, 2.0, 3.0, 4.0, 5.0]) == (1.0, 2.0, 3.0, 4.0, 5.0)
     assert quartiles([1.0, 2.0]) == (1.0, 1.25, 1.5, 1.75, 2.0)
     assert quartiles([7.0]) == (7.0, 7.0, 7.0, 7.0, 7.0)
+
+
+def test_scatter_labels_every_point_up_to_25_then_only_the_extremes() -> None:
+    from runyard.tui.widgets.scatter_plot import Point, labelled_points
+
+    few = [Point(i, f"run-{i}", float(i), float(i % 7)) for i in range(25)]
+    assert labelled_points(few) == few
+    many = [Point(i, f"run-{i}", float(i), float((i * 37) % 54)) for i in range(54)]
+    ys = sorted(p.y for p in labelled_points(many))
+    assert ys == [0.0, 1.0, 2.0, 51.0, 52.0, 53.0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from runyard import Run, RunyardError, TrackingClient
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -98,6 +98,7 @@ class CompareScreen(Screen[None]):
         self.clock = clock
         self.initial_view = initial_view if initial_view in VIEWS else "tables"
         self.compare_data: CompareData | None = None
+        self._pending_view: str | None = None  # a view key pressed before the tabs were mounted
 
     def compose(self) -> ComposeResult:
         """Title, warning, the five views in tabs, footer."""
@@ -166,7 +167,7 @@ class CompareScreen(Screen[None]):
         self.query_one(HistoryView).set_data(data)
         for view in self.query(PlotView):
             view.set_data(data)
-        self._focus_view(self.initial_view)
+        self._focus_view(self.current_view)  # the view shown now (keys may have switched it)
 
     def on_compare_screen_runs_failed(self, message: RunsFailed) -> None:
         """Show the error in the title line."""
@@ -181,8 +182,17 @@ class CompareScreen(Screen[None]):
 
     def action_show_view(self, view: str) -> None:
         """Show one of the five views and focus it."""
+        if not self.query(f"ContentTabs #--content-tab-view-{view}"):
+            self._pending_view = view  # the tabs are still mounting: switch once they are
+            return
         self.query_one(TabbedContent).active = f"view-{view}"
         self._focus_view(view)
+
+    @on(TabbedContent.TabActivated, "#compare-views")
+    def _tab_activated(self) -> None:
+        if self._pending_view is not None:
+            view, self._pending_view = self._pending_view, None
+            self.call_later(self.action_show_view, view)
 
     def _focus_view(self, view: str) -> None:
         if view == "tables":

@@ -185,19 +185,19 @@ class HistoryView(Horizontal):
         """The compared runs arrived: offer their metrics and draw the first one."""
         self.compare_data = data
         keys = data.metric_keys
-        current = self.plot.key if self.plot.key in keys else None
-        self.picker.set_fields(keys, current)
-        if not keys:
+        chosen = self.plot.key if self.plot.key in keys else default_metric(keys)
+        self.picker.set_fields(keys, chosen)
+        if not keys or chosen is None:
             self.plot.key = None
             self.plot.show_message("None of the selected runs logged a metric: nothing to draw.")
             self._status("no metrics")
             return
-        self.select_metric(current or default_metric(keys) or keys[0])
+        self.select_metric(chosen)
 
     @property
     def max_points(self) -> int:
-        """Buckets per run: two per cell of the chart's width (braille), at least 100."""
-        return max(100, 2 * max(self.plot.size.width, 80))
+        """Buckets per run: one per cell of the chart's width (overlaid lines need no finer), at least 64."""
+        return max(64, self.plot.size.width)
 
     def _x_axis(self) -> str:
         return "step" if self.plot.x_mode == "step" else "time"
@@ -225,10 +225,10 @@ class HistoryView(Horizontal):
         run_ids: list[str],
         max_points: int,
     ) -> None:
-        """Fetch each run's downsampled history in turn, posting each as it arrives."""
+        """Fetch the runs' downsampled histories one after another, posting each as it arrives."""
         worker = get_current_worker()
         for index, run_id in zip(indexes, run_ids, strict=True):
-            if worker.is_cancelled:
+            if worker.is_cancelled:  # a newer metric or axis was chosen: stop here
                 return
             try:
                 history = self.client.get_metric_history_downsampled(run_id, key, max_points, x_axis=x_axis)

@@ -1,7 +1,7 @@
 """ScatterView: one point per run, x and y each chosen from every param and metric of the compared runs.
 
 Numeric params are parsed as numbers; categorical params sit on labelled positions. Points are labelled
-with their run's name (up to MAX_LABELS runs; past that the legend lists the colours only).
+with their run's name (all of them up to MAX_LABELS runs; past that the EXTREMES highest and lowest).
 """
 
 from __future__ import annotations
@@ -16,6 +16,16 @@ from .compare_values import Axis, CompareData, default_metric, middle_truncate, 
 from .field_picker import FieldPicker
 
 MAX_LABELS = 25
+EXTREMES = 3
+
+
+def labelled_points(points: list[Point]) -> list[Point]:
+    """The points to label: all of them, or past MAX_LABELS the EXTREMES lowest and highest in y."""
+    if len(points) <= MAX_LABELS:
+        return points
+    ordered = sorted(points, key=lambda p: p.y)
+    chosen = {p.index for p in ordered[:EXTREMES] + ordered[-EXTREMES:]}
+    return [p for p in points if p.index in chosen]
 
 
 @dataclass(frozen=True)
@@ -70,20 +80,19 @@ class ScatterPlot(ComparePlot):
             plt.yscale("log")
         for point in points:
             plt.scatter([point.x], [point.y], marker="●", color=run_colour(point.index))
-        if len(points) <= MAX_LABELS:
-            self._labels(points, log_x)
+        self._labels(points, labelled_points(points), log_x)
         self._ticks(x_axis, "x")
         self._ticks(y_axis, "y")
         plt.xlabel(x_axis.field + (" (log)" if log_x else ""))
         plt.ylabel(y_axis.field + (" (log)" if log_y else ""))
         self.refresh()
 
-    def _labels(self, points: list[Point], log_x: bool) -> None:
-        """Run names just right of their points (two cells over)."""
+    def _labels(self, points: list[Point], labelled: list[Point], log_x: bool) -> None:
+        """Run names just right of their points (two cells over; left of them near the right edge)."""
         xs = [p.x for p in points]
         low, high = min(xs), max(xs)
         cells = max(10, self.size.width - 12)
-        for point in points:
+        for point in labelled:
             # labels of points in the right third go on their left, so the plot's edge never cuts them
             side = -1 if high > low and point.x > low + (high - low) * 0.66 else 1
             if log_x:
@@ -183,9 +192,10 @@ class ScatterView(PlotView):
         plot.set_points(x_axis, y_axis, points)
         parts = [f"x: {self.x_field} ({x_axis.kind})", f"y: {self.y_field} ({y_axis.kind})"]
         parts.append(f"{len(points)} of {len(data.runs)} runs")
-        if len(points) > MAX_LABELS:
-            parts.append("labels in the legend")
-        legend = legend_text([(p.label, run_colour(p.index)) for p in points], width=16)
+        labelled = labelled_points(points)
+        if len(labelled) < len(points):
+            parts.append(f"names of the {EXTREMES} highest and lowest shown")
+        legend = legend_text([(p.label, run_colour(p.index)) for p in labelled], width=16)
         self.set_status(" · ".join(parts), legend)
 
     @on(FieldPicker.Chosen)
