@@ -31,6 +31,7 @@ def cell(table: RunTable, run_name: str, column_id: str) -> str:
 async def open_resnet(pilot: Any) -> RunTable:
     """Highlight /vision/resnet in the tree and wait for its runs; focus the table."""
     screen = pilot.app.screen
+    await settle(pilot)  # the experiments are in the tree
     assert screen.experiment_tree.select_view(
         f"experiment:{screen.client.get_experiment_by_name('/vision/resnet').experiment_id}"
     )
