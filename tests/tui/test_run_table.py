@@ -209,3 +209,30 @@ async def test_open_and_compare_messages_for_later_screens(store: Store) -> None
         compared = [m for m in received if isinstance(m, RunTable.CompareRequested)]
         assert opened and opened[0].run_id == table.rows[0].run.info.run_id
         assert compared and len(compared[0].run_ids) == 2
+
+
+async def test_hundreds_of_metric_keys_keep_the_table_and_chooser_usable(tmp_path: Any) -> None:
+    client = TrackingClient(f"sqlite:///{tmp_path / 'wide.db'}", artifact_root=str(tmp_path / "artifacts"))
+    experiment = client.create_experiment("/wide")
+    run = client.create_run(experiment, run_name="many-metrics", start_time=1_000)
+    from runyard import Metric
+
+    client.log_batch(
+        run.info.run_id, metrics=[Metric(f"layer{i:03d}.grad_norm", i, 1_000, 0) for i in range(600)]
+    )
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        table = pilot.app.screen.table
+        assert len(table.dynamic_columns) == 3  # a few columns by default, not 600
+        await pilot.press("C")
+        await settle(pilot)
+        chooser = pilot.app.screen
+        assert len(chooser.listed) == 200
+        hidden = len(chooser.available) - 200
+        assert hidden >= 400 and f"{hidden} not listed" in str(chooser.query_one("#column-count").render())
+        await pilot.press(*"layer599")
+        await settle(pilot)
+        assert chooser.listed == ["metrics.layer599.grad_norm"]
+        await pilot.press("down", "space", "enter")
+        await settle(pilot)
+        assert cell(table, "many-metrics", "metrics.layer599.grad_norm").strip() == "599"
