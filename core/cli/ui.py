@@ -100,7 +100,12 @@ def ui_command(path_or_uri: str | None, store: str | None, exit_after_first_rend
     default=None,
     help="Open the TUI on it afterwards [default: yes in a terminal, no otherwise].",
 )
-def demo_command(directory: str, open_tui: bool | None) -> None:
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Rewrite the demo store even if the directory already holds one (deletes that store).",
+)
+def demo_command(directory: str, open_tui: bool | None, fresh: bool) -> None:
     """Write a realistic demo store (experiments, a sweep, metric curves, artifacts) and open it.
 
     \b
@@ -111,8 +116,13 @@ def demo_command(directory: str, open_tui: bool | None) -> None:
         from ..demo import write_demo_store  # type: ignore[attr-defined]
     except ImportError as error:
         raise click.ClickException(f"The demo is not available in this build: {error}.") from None
-    uri = write_demo_store(str(Path(directory)))
-    click.echo(f"Demo store written to {_shown(uri)}", err=True)
+    existing = Path(directory) / "runyard.db"
+    if existing.is_file() and not fresh:
+        uri = _store_of(str(existing))
+        click.echo(f"Opening the demo store already in {directory}/ (--fresh rewrites it).", err=True)
+    else:
+        uri = write_demo_store(str(Path(directory)), overwrite=fresh)
+        click.echo(f"Demo store written to {_shown(uri)}", err=True)
     if open_tui is None:
         open_tui = sys.stdin.isatty() and sys.stdout.isatty()
     if open_tui:

@@ -101,9 +101,11 @@ def fake_demo(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     written: list[str] = []
 
-    def write_demo_store(directory: str) -> str:
+    def write_demo_store(directory: str, overwrite: bool = False) -> str:
         Path(directory).mkdir(parents=True, exist_ok=True)
-        written.append(directory)
+        written.append(directory + (" (fresh)" if overwrite else ""))
+        if overwrite:  # the real writer deletes and rewrites the store; the CLI only has to ask for it
+            return f"sqlite:///{Path(directory).absolute() / 'runyard.db'}"
         return make_store(Path(directory).absolute() / "runyard.db")
 
     monkeypatch.setattr(runyard.demo, "write_demo_store", write_demo_store)
@@ -124,6 +126,21 @@ def test_demo_writes_then_opens_on_request(
     assert launched == [(f"sqlite:///{tmp_path / 'elsewhere' / 'runyard.db'}", False)]
     assert CliRunner().invoke(cli, ["demo", "--path", "third", "--no-open"]).exit_code == 0
     assert len(launched) == 1
+
+
+def test_demo_reopens_an_existing_demo_store_unless_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launched: list[tuple[str, bool]]
+) -> None:
+    written = fake_demo(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(cli, ["demo", "--no-open"]).exit_code == 0
+    again = CliRunner().invoke(cli, ["demo", "--open"])
+    assert again.exit_code == 0, again.output
+    assert written == ["runyard-demo"]  # not written twice
+    assert "already in runyard-demo/" in again.stderr
+    assert launched == [(f"sqlite:///{tmp_path / 'runyard-demo' / 'runyard.db'}", False)]
+    assert CliRunner().invoke(cli, ["demo", "--no-open", "--fresh"]).exit_code == 0
+    assert written == ["runyard-demo", "runyard-demo (fresh)"]
 
 
 # ----------------------------------------------------------------------------- dates and durations
