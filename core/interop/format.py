@@ -122,15 +122,6 @@ class JsonlWriter:
         self._file.close()
 
 
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
     """Write manifest.json atomically (a dump without one is incomplete)."""
     temporary = out_dir / (MANIFEST + ".tmp")
