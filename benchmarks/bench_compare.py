@@ -8,7 +8,10 @@ then `2` (the history view), and measures, as median (min .. max) over the repet
 - switching metric (down in the metric list) to all 10 lines of the new metric drawn;
 - the parts: one run's downsampled read, the plotext build of 10 lines.
 "Drawn" means the plot widget's render() (plotext's build) returned with that many lines on screen.
+Then the same again with the what-if setting runyard.history.RAW_BUCKET_LIMIT = 10,000 (histories above
+it read from the pre-aggregated metric_blocks), for the same store in the same run.
 Usage: python benchmarks/bench_compare.py [--runs 10] [--points 100000] [--repetitions 5]
+       [--what-if-raw-bucket-limit N (0: skip)]
 """
 
 from __future__ import annotations
@@ -169,37 +172,56 @@ def measure_parts(client: TrackingClient, experiment_id: str, repetitions: int) 
     return Stat(reads), Stat(builds), Stat(sequential), Stat(threaded)
 
 
+def report(client: TrackingClient, experiment_id: str, runs: int, repetitions: int) -> None:
+    """Measure and print every figure once (with the current history settings)."""
+    results = [asyncio.run(one_repetition(client, experiment_id, runs)) for _ in range(repetitions)]
+    for key, label, note in (
+        ("tables", "c -> tables filled (runs fetched)", ""),
+        ("first line", "c -> first run's line drawn", ""),
+        ("all lines", "c -> all lines drawn (first plot complete)", "target < 1,000 ms"),
+        ("switch", "switch metric -> all lines drawn", "target < 500 ms"),
+    ):
+        row(label, Stat([r[key] for r in results]).fmt("ms", 1000, 0), note)
+    reads, builds, sequential, threaded = measure_parts(client, experiment_id, repetitions)
+    row("one run's downsampled read (70 buckets)", reads.fmt("ms", 1000, 1))
+    row(f"all {runs} reads, one after another", sequential.fmt("ms", 1000, 0))
+    row(f"all {runs} reads, two threads at once", threaded.fmt("ms", 1000, 0))
+    row("plotext build of 10 lines (70x22 cells)", builds.fmt("ms", 1000, 1))
+
+
 def main() -> None:
-    """Build the store, measure, print."""
+    """Build the store, measure with the shipped history settings, then with the what-if one."""
+    from runyard import history
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--repetitions", type=int, default=5)
-    args = parser.parse_args()
-    header(
-        f"Compare screen: {args.runs} runs x {args.points:,}-point histories of 2 metrics (SQLite, 100x30)"
+    parser.add_argument(
+        "--what-if-raw-bucket-limit",
+        type=int,
+        default=10_000,
+        help="also measure with runyard.history.RAW_BUCKET_LIMIT set to this (0: skip)",
     )
+    args = parser.parse_args()
+    header(f"Compare screen: {args.runs} runs x {args.points:,}-point histories of 2 metrics (SQLite)")
     scratch = scratch_dir("compare")
     try:
         client = TrackingClient(f"sqlite:///{scratch / 'runyard.db'}", artifact_root=str(scratch / "art"))
         start = time.perf_counter()
         experiment_id = build_store(client, args.runs, args.points)
         row("build the store", f"{time.perf_counter() - start:.1f} s")
-        results = [
-            asyncio.run(one_repetition(client, experiment_id, args.runs)) for _ in range(args.repetitions)
-        ]
-        for key, label, note in (
-            ("tables", "c -> tables filled (runs fetched)", ""),
-            ("first line", "c -> first run's line drawn", ""),
-            ("all lines", "c -> all lines drawn (first plot complete)", "target < 1,000 ms"),
-            ("switch", "switch metric -> all lines drawn", "target < 500 ms"),
-        ):
-            row(label, Stat([r[key] for r in results]).fmt("ms", 1000, 0), note)
-        reads, builds, sequential, threaded = measure_parts(client, experiment_id, args.repetitions)
-        row("one run's downsampled read (70 buckets)", reads.fmt("ms", 1000, 1))
-        row(f"all {args.runs} reads, one after another", sequential.fmt("ms", 1000, 0))
-        row(f"all {args.runs} reads, two threads at once", threaded.fmt("ms", 1000, 0))
-        row("plotext build of 10 lines (70x22 cells)", builds.fmt("ms", 1000, 1))
+        shipped = history.RAW_BUCKET_LIMIT
+        print(f"-- shipped: histories up to {shipped:,} points bucketed in SQL over the raw points")
+        report(client, experiment_id, args.runs, args.repetitions)
+        if args.what_if_raw_bucket_limit:
+            history.RAW_BUCKET_LIMIT = args.what_if_raw_bucket_limit
+            print(
+                f"-- what-if (not shipped): above {args.what_if_raw_bucket_limit:,} points read from "
+                "metric_blocks"
+            )
+            report(client, experiment_id, args.runs, args.repetitions)
+            history.RAW_BUCKET_LIMIT = shipped
     finally:
         cleanup(scratch)
 

@@ -54,6 +54,12 @@ def main() -> None:
         pass
     else:
         written += list(save_run_detail_screenshots(directory) or [])
+    try:
+        from compare_screenshots import save_compare_screenshots  # issue 7's screen
+    except ImportError:
+        pass
+    else:
+        written += save_compare_screenshots(directory)
     for path in written:
         print(path)
 

@@ -1,4 +1,4 @@
-"""Shared set-up of the compare-screen tests, screenshots and benchmark: a host app that pushes CompareScreen."""
+"""Shared set-up of the compare tests, screenshots and benchmark: a host app that pushes CompareScreen."""
 
 from __future__ import annotations
 
@@ -47,5 +47,7 @@ def demo_sweep_ids(client: TrackingClient, limit: int = 100) -> list[str]:
     """Run ids of the /vision/resnet sweep children of a demo store (by start time)."""
     experiment = client.get_experiment_by_name("/vision/resnet")
     assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id], max_results=1000, order_by=["attributes.start_time ASC"])
+    runs = client.search_runs(
+        [experiment.experiment_id], max_results=1000, order_by=["attributes.start_time ASC"]
+    )
     return [run.info.run_id for run in runs if run.info.parent_run_id][:limit]

@@ -13,20 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_helpers import NOW_MS, CompareHostApp, settle  # noqa: E402
+from compare_helpers import NOW_MS, CompareHostApp, demo_sweep_ids, settle  # noqa: E402
 from runyard import TrackingClient  # noqa: E402
 from runyard.demo import write_demo_store  # noqa: E402
 
 SIZE = (100, 30)
-
-
-def sweep_trials(client: TrackingClient, best: int | None = None) -> list[str]:
-    """The /vision/resnet sweep's trials, best val_loss first (all of them, or the `best` first)."""
-    experiment = client.get_experiment_by_name("/vision/resnet")
-    assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id], max_results=1000, order_by=["metrics.val_loss ASC"])
-    trials = [run.info.run_id for run in runs if run.info.parent_run_id]
-    return trials[:best] if best else trials
 
 
 async def _shoot(client: TrackingClient, directory: Path) -> list[Path]:
@@ -35,23 +26,24 @@ async def _shoot(client: TrackingClient, directory: Path) -> list[Path]:
     def save(app: CompareHostApp, name: str) -> None:
         written.append(Path(app.save_screenshot(f"{name}.svg", str(directory))))
 
-    app = CompareHostApp(client, sweep_trials(client, best=6))
+    app = CompareHostApp(client, demo_sweep_ids(client, 6))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         save(app, "compare-tables")
-        await pilot.press("2")
+        await pilot.press("2", "l")  # val_loss on a log axis: the runs' curves apart
         await settle(pilot)
         save(app, "compare-history")
-    app = CompareHostApp(client, sweep_trials(client))
+    app = CompareHostApp(client, demo_sweep_ids(client))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("3", *"params.lr", "down", "x", "l")  # x: the learning rate on a log axis
+        await pilot.press("3", "slash", *"params.lr", "down", "x", "l", "L")  # log lr against log val_loss
         await settle(pilot)
         save(app, "compare-scatter")
         await pilot.press("4")
         await settle(pilot)
         save(app, "compare-parallel")
-        await pilot.press("5", *"optimizer", "down", "g")  # val_loss grouped by optimizer
+        await pilot.press("5", "slash", *"val_acc", "down", "enter")  # val_accuracy ...
+        await pilot.press("slash", "ctrl+u", *"optimizer", "down", "g")  # ... grouped by optimizer
         await settle(pilot)
         save(app, "compare-distribution")
     return written

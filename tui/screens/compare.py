@@ -38,10 +38,10 @@ VIEW_TITLES = {
 }
 HINTS = {
     "tables": "←→↑↓ move · d differences only · m latest/min/max · b lower/higher is best",
-    "history": "type to filter · ↑↓ metric · x step/wall/relative · l log y · +/- smoothing",
-    "scatter": "type to filter · ↑↓ field · x set X · y/enter set Y · s swap · l/L log x/y",
-    "parallel": "type to filter · ↑↓ field · space axis on/off · c/enter colour by · [ ] move axis",
-    "distribution": "type to filter · enter metric · g group by param · G no groups · l log y",
+    "history": "/ filter · ↑↓ metric · x step/wall/relative · l log y · +/- smoothing",
+    "scatter": "/ filter · ↑↓ field · x set X · y/enter set Y · s swap · l/L log x/y",
+    "parallel": "/ filter · ↑↓ field · space axis on/off · c/enter colour by · [ ] move axis",
+    "distribution": "/ filter · enter metric · g group by param · G no groups · l log y",
 }
 
 
@@ -109,12 +109,16 @@ class CompareScreen(Screen[None]):
                 yield Static(HINTS["tables"], classes="view-hint")
                 yield CompareTable(id="compare-table")
             with TabPane("2 History", id="view-history"):
+                yield Static(HINTS["history"], classes="view-hint")
                 yield HistoryView(self.client, id="history")
             with TabPane("3 Scatter", id="view-scatter"):
+                yield Static(HINTS["scatter"], classes="view-hint")
                 yield ScatterView(id="scatter")
             with TabPane("4 Parallel", id="view-parallel"):
+                yield Static(HINTS["parallel"], classes="view-hint")
                 yield ParallelView(id="parallel")
             with TabPane("5 Distribution", id="view-distribution"):
+                yield Static(HINTS["distribution"], classes="view-hint")
                 yield DistributionView(id="distribution")
         yield Footer()
 

@@ -1,6 +1,6 @@
 """DistributionView: a box plot of one metric across the compared runs, optionally grouped by a param value.
 
-Boxes are drawn from plotext lines (whiskers min..max, box first..third quartile, a bar at the median),
+Boxes are drawn from plotext lines (Tukey whiskers, box first..third quartile, a bar at the median),
 with every run's value as a dot beside its box. NaN values and runs without the metric are counted, not
 drawn.
 """
@@ -37,6 +37,13 @@ class Group:
         return quartiles(self.values)
 
 
+def whiskers(values: tuple[float, ...], q1: float, q3: float) -> tuple[float, float]:
+    """Tukey's whiskers: the furthest values within 1.5 interquartile ranges of the box."""
+    reach = 1.5 * (q3 - q1)
+    inside = [v for v in values if q1 - reach <= v <= q3 + reach]
+    return min(inside), max(inside)
+
+
 class DistributionPlot(ComparePlot):
     """Draws the groups it was given as boxes side by side."""
 
@@ -65,7 +72,8 @@ class DistributionPlot(ComparePlot):
             plt.yscale("log")
         w = BOX_HALF_WIDTH
         for position, group in enumerate(self.groups, start=1):
-            low, q1, median, q3, high = group.stats
+            _, q1, median, q3, _ = group.stats
+            low, high = whiskers(group.values, q1, q3)
             plt.plot([position, position], [low, q1], marker="braille", color=BOX_COLOUR)
             plt.plot([position, position], [q3, high], marker="braille", color=BOX_COLOUR)
             plt.plot([position - w / 2, position + w / 2], [low, low], marker="braille", color=BOX_COLOUR)
@@ -97,7 +105,7 @@ class DistributionView(PlotView):
     """Fields on the left: `enter` draws a metric, `g` groups by the highlighted param (again: ungroup)."""
 
     COMMAND_AREA = "Distribution"
-    PLACEHOLDER = "type to filter metrics/params"
+    PLACEHOLDER = "/ filter metrics/params"
 
     BINDINGS = [
         Binding("g", "group_by", "Group by", id="distribution.group_by", tooltip="Group by this param"),

@@ -1,6 +1,7 @@
 """FieldPicker: a type-to-filter list of metric/param keys (a filter input above an OptionList).
 
-Typing filters the list; down or enter moves into it. Moving the highlight posts `FieldPicker.Highlighted`
+`/` moves to the filter input (keys typed in the list act on the view); typing filters the list; down,
+enter or escape go back into it. Moving the highlight posts `FieldPicker.Highlighted`
 and enter posts `FieldPicker.Chosen`; the plot views decide what a key does with the highlighted field.
 """
 
@@ -22,7 +23,10 @@ from .control_message import ControlMessage
 class FieldInput(Input):
     """The picker's filter box: down/enter go to the list."""
 
-    BINDINGS = [Binding("down", "to_list", "To the list", show=False, id="picker.to_list")]
+    BINDINGS = [
+        Binding("down", "to_list", "To the list", show=False, id="picker.to_list"),
+        Binding("escape", "to_list", "To the list", show=False, id="picker.escape"),
+    ]
 
     def action_to_list(self) -> None:
         """Move the focus to the list below."""
@@ -33,6 +37,8 @@ class FieldInput(Input):
 
 class FieldPicker(Vertical):
     """A filter input and the matching fields; `marks` decorates fields (chosen axes, colour metric)."""
+
+    BINDINGS = [Binding("slash", "focus_filter", "Filter", id="picker.filter", tooltip="Type to filter")]
 
     DEFAULT_CSS = """
     FieldPicker { width: 28; max-width: 35%; height: 1fr; border-right: vkey $panel-lighten-2; }
@@ -67,6 +73,10 @@ class FieldPicker(Vertical):
         """Filter input above the list."""
         yield FieldInput(placeholder=self.placeholder)
         yield OptionList()
+
+    def action_focus_filter(self) -> None:
+        """Move to the filter input."""
+        self.query_one(FieldInput).focus()
 
     @property
     def option_list(self) -> OptionList:

@@ -165,7 +165,7 @@ class HistoryView(Horizontal):
 
     def compose(self) -> ComposeResult:
         """Metric list, status line, chart, legend."""
-        yield FieldPicker("type to filter metrics", id="history-metrics")
+        yield FieldPicker("/ filter metrics", id="history-metrics")
         with Vertical():
             yield Static("", classes="plot-status", id="history-status")
             yield HistoryPlot(id="history-plot")

@@ -111,8 +111,7 @@ class ParallelPlot(ComparePlot):
         room = max(4, (max(self.size.width, 40) - 8) // count - 1)
         for position, axis in enumerate(self.axes):
             self._axis_labels(position, axis, count, room)
-        names = [axis.name + (" (log)" if is_log_axis(axis) else "") for axis in self.axes]
-        plt.xticks(list(range(count)), [middle_truncate(name, room) for name in names])
+        plt.xticks(list(range(count)), [middle_truncate(axis.name, room) for axis in self.axes])
         plt.yticks([], [])
         self.refresh()
 
@@ -133,7 +132,8 @@ class ParallelPlot(ComparePlot):
         if not present:
             self.label("(none)", position, 1.08, alignment)
             return
-        self.label(middle_truncate(short_number(max(present)), room), position, 1.08, alignment)
+        highest = short_number(max(present)) + (" log" if is_log_axis(axis) else "")  # says it is log
+        self.label(middle_truncate(highest, room), position, 1.08, alignment)
         self.label(middle_truncate(short_number(min(present)), room), position, -0.08, alignment)
 
 
@@ -141,7 +141,7 @@ class ParallelView(PlotView):
     """Fields on the left: `space` adds/removes an axis, `enter`/`c` colours the lines by that field."""
 
     COMMAND_AREA = "Parallel coordinates"
-    PLACEHOLDER = "type to filter params/metrics"
+    PLACEHOLDER = "/ filter params/metrics"
 
     BINDINGS = [
         Binding("space", "toggle_axis", "Axis on/off", id="parallel.toggle_axis"),

@@ -118,7 +118,7 @@ class ScatterView(PlotView):
     """Fields on the left: `x` / `y` put the highlighted one on that axis; `l` / `L` log x / log y."""
 
     COMMAND_AREA = "Scatter"
-    PLACEHOLDER = "type to filter params/metrics"
+    PLACEHOLDER = "/ filter params/metrics"
 
     BINDINGS = [
         Binding("x", "set_x", "Set X", id="scatter.set_x", tooltip="Put the highlighted field on the x axis"),
