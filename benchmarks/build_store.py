@@ -30,7 +30,7 @@ from pathlib import Path
 
 CACHE_DIR = Path("/tmp/runyard-bench")
 EXPERIMENT_NAME = "bench-search"
-BUILD_VERSION = 2  # bump when the generated data changes
+BUILD_VERSION = 3  # bump when the generated data changes
 
 PARAM_CHOICES: dict[str, list[str]] = {
     "lr": ["0.1", "0.03", "0.01", "0.003", "0.001", "0.0003", "0.0001", "3e-05"],

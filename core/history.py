@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 
 X_AXES = ("step", "time")
 MAX_POINTS_LIMIT = 100_000
-RAW_BUCKET_LIMIT = 100_000
+RAW_BUCKET_LIMIT = 20_000
 """Histories (or tails) up to this many points are bucketed in SQL over the raw points (exact)."""
-MIN_BLOCK_BUCKETS = 200
+MIN_BLOCK_BUCKETS = 100
 """Blocks are used only when the range holds at least min(max_points, this) of them."""
 
 _NAN = math.nan

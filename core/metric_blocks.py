@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-BLOCK_STEPS = 1024
+BLOCK_STEPS = 256
 """Steps per block: block = step // BLOCK_STEPS."""
 
 # (run_pk, key, value, timestamp, step), as metric_store.PointRow

@@ -165,7 +165,7 @@ class MetricBlockRow(SQLModel, table=True):
         sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     )
     key: str = Field(sa_column=Column(String(250), primary_key=True))
-    block: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))  # step // 1024
+    block: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))  # step // BLOCK_STEPS (metric_blocks.py)
     min_value: float | None = Field(default=None)  # NULL: every point of the block was NaN
     max_value: float | None = Field(default=None)
     first_step: int = Field(sa_column=Column(BigInteger(), nullable=False))
