@@ -165,7 +165,8 @@ class MetricBlockRow(SQLModel, table=True):
         sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     )
     key: str = Field(sa_column=Column(String(250), primary_key=True))
-    block: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))  # step // BLOCK_STEPS (metric_blocks.py)
+    # block = step // BLOCK_STEPS (metric_blocks.py)
+    block: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
     min_value: float | None = Field(default=None)  # NULL: every point of the block was NaN
     max_value: float | None = Field(default=None)
     first_step: int = Field(sa_column=Column(BigInteger(), nullable=False))

@@ -7,7 +7,6 @@ import random
 from collections.abc import Sequence
 
 import pytest
-
 from runyard import InvalidInput, Metric, RunNotFound, TrackingClient
 from runyard import history as history_module
 from runyard.metric_blocks import BLOCK_STEPS
@@ -20,7 +19,9 @@ def _make_run(client: TrackingClient) -> str:
     return client.create_run(experiment_id, run_name="r").info.run_id
 
 
-def _log(client: TrackingClient, run_id: str, points: Sequence[tuple[float, int, int]], key: str = "loss") -> None:
+def _log(
+    client: TrackingClient, run_id: str, points: Sequence[tuple[float, int, int]], key: str = "loss"
+) -> None:
     """Log (value, timestamp, step) points in batches of 5,000 (several write transactions)."""
     for start in range(0, len(points), 5000):
         chunk = points[start : start + 5000]
@@ -68,7 +69,7 @@ def test_blocks_equal_a_plain_fold_of_the_points(client: TrackingClient) -> None
     run_id = _make_run(client)
     rng = random.Random(7)
     points = []
-    for i in range(12_000):
+    for _ in range(12_000):
         step = rng.randrange(0, 6 * BLOCK_STEPS)  # out of order, repeated steps, several blocks
         value = math.nan if rng.random() < 0.05 else rng.uniform(-100, 100)
         points.append((value, T0 + rng.randrange(0, 10_000), step))
