@@ -236,3 +236,26 @@ async def test_hundreds_of_metric_keys_keep_the_table_and_chooser_usable(tmp_pat
         await pilot.press("down", "space", "enter")
         await settle(pilot)
         assert cell(table, "many-metrics", "metrics.layer599.grad_norm").strip() == "599"
+
+
+async def test_default_columns_are_the_keys_most_runs_have_and_fit_at_100_columns(tmp_path: Any) -> None:
+    client = TrackingClient(f"sqlite:///{tmp_path / 'sweep.db'}", artifact_root=str(tmp_path / "artifacts"))
+    experiment = client.create_experiment("/vision/resnet")
+    parent = client.create_run(experiment, run_name="sweep", start_time=1_000, user_id="a-long-user-name")
+    client.log_metric(parent.info.run_id, "best_val_accuracy", 0.9, timestamp=1_000, step=0)
+    client.log_param(parent.info.run_id, "a_sweep_only_param", "grid")
+    for index in range(4):
+        trial = client.create_run(
+            experiment, run_name=f"trial-{index}", start_time=2_000 + index, parent_run_id=parent.info.run_id
+        )
+        client.log_metric(trial.info.run_id, "val_accuracy", 0.5 + index / 10, timestamp=2_000, step=0)
+        client.log_param(trial.info.run_id, "lr", str(0.1 / (index + 1)))
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        table = pilot.app.screen.table
+        assert table.dynamic_columns[0] == "metrics.val_accuracy"  # 4 runs have it; only the parent has best_*
+        assert "params.lr" in table.dynamic_columns
+        assert table.dynamic_columns.index("params.lr") < table.dynamic_columns.index("params.a_sweep_only_param")
+        header = pilot.app.screen.table.render_line(0).text
+        assert "val_accuracy" in header  # on screen next to the tree, without scrolling right
+        assert cell(table, "trial-3", "metrics.val_accuracy").strip() == "0.8"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ FIXED_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("version", "Version", 7),
 )
 FROZEN_COLUMNS = 2  # status and name
+LEADING_COLUMNS = 4  # status, name, start, duration: then the chosen keys, then user, source, version
 ENTITY_PREFIXES = ("metrics.", "params.", "tags.")
 ATTRIBUTE_ORDER = {
     "status": "attributes.status",
@@ -88,10 +90,13 @@ def build_columns(
 ) -> list[Column]:
     """The fixed columns (widths fitted to the content when given), then the chosen key columns."""
     fitted = widths or {}
-    columns = [
+    fixed = [
         Column(cid, label, fitted.get(cid, width), numeric=cid == "duration")
         for cid, label, width in FIXED_COLUMNS
     ]
+    # The chosen keys come right after Duration, so some are on screen at 100 columns with the tree;
+    # User, Source and Version (the same for most runs of an experiment) follow them.
+    columns = fixed[:LEADING_COLUMNS]
     keys = [cid.partition(".")[2] for cid in dynamic_ids]
     for column_id, key in zip(dynamic_ids, keys, strict=True):
         entity = column_id.partition(".")[0]
@@ -100,7 +105,7 @@ def build_columns(
             label = f"{aggregate}({label})"
         width = min(max(len(label) + 2, 9), MAX_DYNAMIC_WIDTH)
         columns.append(Column(column_id, label, width, numeric=entity == "metrics"))
-    return columns
+    return columns + fixed[LEADING_COLUMNS:]
 
 
 def layout_rows(runs: Sequence[Run], collapsed: set[str], parent_names: dict[str, str]) -> list[TableRow]:
@@ -208,14 +213,16 @@ def cell_text(row: TableRow, column_id: str, now_ms: int, aggregate: str, collap
 
 
 def default_dynamic_columns(runs: Iterable[Run], limit_each: int = 3) -> list[str]:
-    """A first choice of columns: the first few metric and param keys of the runs."""
-    metrics: dict[str, None] = {}
-    params: dict[str, None] = {}
+    """A first choice of columns: the metric and param keys most of the runs have (ties by name)."""
+    metrics: Counter[str] = Counter()
+    params: Counter[str] = Counter()
     for run in runs:
-        metrics.update(dict.fromkeys(run.data.metric_summaries or run.data.metrics))
-        params.update(dict.fromkeys(run.data.params))
-        if len(metrics) >= 50 and len(params) >= 50:
-            break
-    chosen = [f"metrics.{k}" for k in sorted(metrics)[:limit_each]]
-    chosen += [f"params.{k}" for k in sorted(params)[:limit_each]]
+        metrics.update(list(run.data.metric_summaries or run.data.metrics))
+        params.update(list(run.data.params))
+
+    def most_common(counts: Counter[str]) -> list[str]:
+        return sorted(counts, key=lambda key: (-counts[key], key))[:limit_each]
+
+    chosen = [f"metrics.{k}" for k in most_common(metrics)]
+    chosen += [f"params.{k}" for k in most_common(params)]
     return chosen
