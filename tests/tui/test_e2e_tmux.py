@@ -49,7 +49,8 @@ def test_search_in_a_real_terminal(tmp_path: Path) -> None:
     command = shlex.join([runyard if os.path.exists(runyard) else "runyard", "ui", str(database)])
     environment = f"RUNYARD_TUI_STATE={shlex.quote(str(tmp_path / 'state.json'))} TERM=xterm-256color"
     # COLUMNS/LINES (pytest may set them) would override the terminal size the app sees.
-    start = f"env -u COLUMNS -u LINES {environment} {command}"
+    # The shell stays after the app exits and prints its exit status, so a crash shows on the screen.
+    start = f"env -u COLUMNS -u LINES {environment} {command}; echo runyard-exited-$?; sleep 60"
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", start)
 
     def screen() -> str:
@@ -69,14 +70,6 @@ def test_search_in_a_real_terminal(tmp_path: Path) -> None:
         assert "tuned" in after and "wide-resnet" in after
         assert "deep-resnet" not in after and "live" not in after
         tmux("send-keys", "-t", session, "q")
-        assert wait_for(lambda: not _session_alive(session)), screen()
+        assert wait_for(lambda: "runyard-exited-0" in screen()), screen()
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
-
-
-def _session_alive(session: str) -> bool:
-    """True while the session (and so the app in it) is running."""
-    return (
-        subprocess.run(["tmux", "-L", SOCKET, "has-session", "-t", session], capture_output=True).returncode
-        == 0
-    )
