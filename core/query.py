@@ -48,17 +48,17 @@ __all__ = [
 Entity = Literal["metric", "param", "tag", "attribute"]
 Aggregate = Literal["latest", "min", "max"]
 
-NUMERIC_ATTRIBUTES: frozenset[str] = frozenset({"start_time", "end_time", "duration"})
+NUMERIC_ATTRIBUTES: frozenset[str] = frozenset({"start_time", "end_time", "duration", "deleted_time"})
 STRING_ATTRIBUTES: frozenset[str] = frozenset(
     "run_id run_name status user_id artifact_uri source_name source_version experiment_id"
     " parent_run_id source_type lifecycle_stage".split()
 )
 _ATTRIBUTE_LISTING = (
     "run_id, run_name, status, user_id, start_time, end_time, duration, artifact_uri, "
-    "source_name, source_version, experiment_id, parent_run_id, source_type, lifecycle_stage"
+    "source_name, source_version, experiment_id, parent_run_id, source_type, lifecycle_stage, deleted_time"
 )
 _ATTRIBUTE_ALIASES = {"run name": "run_name", "created": "start_time"}
-_NULLABLE_ATTRIBUTES = frozenset({"end_time", "parent_run_id", "source_version"})
+_NULLABLE_ATTRIBUTES = frozenset({"end_time", "parent_run_id", "source_version", "deleted_time"})
 _LISTABLE_ATTRIBUTES = frozenset({"run_id", "status", "user_id", "run_name"})
 _ENTITY_PREFIXES = {
     alias: entity

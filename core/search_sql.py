@@ -37,7 +37,15 @@ from .store import experiments_t, params_t, runs_t, summaries_t, tags_t
 _INT64 = 2**63 - 1
 _NUMERIC_OPS = {"=", "!=", ">", ">=", "<", "<="}
 _NULLABLE_COLUMNS = frozenset(
-    {"start_time", "end_time", "source_type", "source_name", "source_version", "parent_run_id"}
+    {
+        "start_time",
+        "end_time",
+        "source_type",
+        "source_name",
+        "source_version",
+        "parent_run_id",
+        "deleted_time",
+    }
 )
 _STRING_ATTRIBUTE_ORDER = frozenset(
     "run_id run_name status user_id artifact_uri source_name source_version experiment_id"

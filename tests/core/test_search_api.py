@@ -91,3 +91,25 @@ def test_search_experiments(store: TrackingClient) -> None:
         runyard.search_experiments("metrics.acc > 1")
     with pytest.raises(InvalidQuery, match="Invalid ordering key"):
         runyard.search_experiments(order_by=["start_time"])
+
+
+def test_deleted_time_filters_and_orders_the_trash(
+    client: TrackingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard import lifecycle
+
+    experiment = client.create_experiment("/team/trash")
+    first, second, kept = (
+        _run(client, experiment, name, "0.1", start) for name, start in (("a", 1), ("b", 2), ("c", 3))
+    )
+    for run_id, when in ((second, 5_000), (first, 9_000)):
+        monkeypatch.setattr(lifecycle, "clock_ms", lambda when=when: when)
+        client.delete_run(run_id)
+    newest_first = client.search_runs(
+        experiment, run_view_type="DELETED_ONLY", order_by=["deleted_time DESC"]
+    )
+    assert [r.info.run_id for r in newest_first] == [first, second]
+    since = client.search_runs(experiment, "attributes.deleted_time >= 6000", run_view_type="ALL")
+    assert [r.info.run_id for r in since] == [first]
+    still_active = client.search_runs(experiment, "deleted_time IS NULL", run_view_type="ALL")
+    assert [r.info.run_id for r in still_active] == [kept]
