@@ -113,6 +113,22 @@ async def test_tree_filter_narrows_experiments_by_name(store: Store) -> None:
         assert pilot.app.focused is pilot.app.screen.experiment_tree
 
 
+async def test_tree_filter_narrows_the_runs_of_the_highlighted_folder(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.experiment_tree.select_view("folder:/")  # All experiments, on the first line
+        await settle(pilot)
+        assert "bert-base" in names(screen.table) and "tuned" in names(screen.table)
+        screen.experiment_tree.focus()
+        await pilot.press("slash", *"bert")
+        await settle(pilot)
+        # the cursor stays on the root line, but the root now holds only /nlp/bert
+        assert sorted(names(screen.table)) == ["bert-base", "bert-large"]
+        assert "2 runs" in str(screen.query_one("#overview").render())
+
+
 async def test_d_deletes_selected_runs_naming_count_and_children(store: Store) -> None:
     client, ids = store
     async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]

@@ -192,6 +192,7 @@ class ExperimentsScreen(BrowseActions):
             self.entry = entry  # same view, fresh counts
             if not unchanged:
                 self.start_search(keep_cursor=True)
+                self._details_pending = True  # the overview and keys are of the old experiments
             return
         self.entry = entry
         self.settings.last_view = entry.view_key
@@ -223,6 +224,10 @@ class ExperimentsScreen(BrowseActions):
     def experiment_filter_changed(self, event: Input.Changed) -> None:
         """Filter the tree by name."""
         self.experiment_tree.set_filter(event.value)
+        entry = self.experiment_tree.highlighted_entry
+        if entry is not None and not self._first_experiments:
+            # The cursor may stay on the same line (no highlight event) while the node's experiments changed.
+            self.show_entry(entry)
 
     @on(Input.Submitted, "#experiment-filter")
     @on(ExperimentFilter.Left)
