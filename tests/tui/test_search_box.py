@@ -134,3 +134,15 @@ async def test_history_walks_older_and_newer_queries(store: Store) -> None:
         await pilot.press("down")
         assert search.value == "draft"
         assert pilot.app.settings.search_history == ["params.optimizer = 'adam'", "metrics.accuracy > 0.9"]
+
+
+async def test_up_after_applying_a_query_shows_the_one_before_it(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        for query in ("params.optimizer = 'adam'", "metrics.accuracy > 0.9"):
+            pilot.app.screen.search_box.value = ""
+            await pilot.press("slash", *query, "enter")
+            await settle(pilot)
+        await pilot.press("slash", "up")  # the box still holds the applied query: up must change it
+        assert pilot.app.screen.search_box.value == "params.optimizer = 'adam'"

@@ -116,6 +116,8 @@ class SearchBox(Input):
                 return
             self._draft = self.value
             index = len(self.history) - 1
+            if self.history[index] == self.value and index > 0:
+                index -= 1  # the box already shows the newest query (the one just applied): go past it
         else:
             index = self._history_index + step
         if index >= len(self.history):
