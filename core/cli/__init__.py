@@ -18,11 +18,16 @@ from .common import store_option
 
 
 class CommandError(click.ClickException):
-    """A RunyardError (or unexpected failure) shown as `Error: <message>` with an exit status."""
+    """A RunyardError (or unexpected failure) shown as `Error: <message>`, exit status 1."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(mask_uri(message))
-        self.exit_code = exit_code
+
+
+class InputError(CommandError):
+    """A bad query or a store that cannot be opened: `Error: <message>`, exit status 2."""
+
+    exit_code = 2
 
 
 class RunyardGroup(click.Group):
@@ -35,9 +40,9 @@ class RunyardGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except InvalidQuery as error:
-            raise CommandError(error.message, exit_code=2) from None
+            raise InputError(error.message) from None
         except StoreError as error:
-            raise CommandError(error.message, exit_code=2) from None
+            raise InputError(error.message) from None
         except RunyardError as error:
             raise CommandError(error.message) from None
         except KeyboardInterrupt:
