@@ -209,3 +209,29 @@ async def test_e_exports_selected_runs_to_the_typed_path(
         text = (tmp_path / "runs.csv").read_text()
         assert len(text.strip().splitlines()) == 3  # header + 2 runs
         assert table.rows[0].run.info.run_id in text
+
+
+async def test_export_to_a_bad_path_keeps_the_dialog_with_the_error_and_the_typed_path(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    client, _ = store
+    monkeypatch.chdir(tmp_path)
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_row = names(table).index("tuned")
+        await pilot.press("space", "e")
+        await pilot.pause()
+        prompt = pilot.app.screen
+        assert isinstance(prompt, PromptModal)
+        assert "1 selected run as CSV" in prompt.title_text
+        prompt.query_one("Input").value = ""
+        await pilot.press(*"missing/dir/x.csv", "enter")
+        await settle(pilot)
+        assert pilot.app.screen is prompt  # still open, nothing written
+        assert "Cannot write" in prompt.error_text and "Type another path" in prompt.error_text
+        assert prompt.query_one("Input").value == "missing/dir/x.csv"
+        prompt.query_one("Input").value = ""
+        await pilot.press(*"ok.csv", "enter")
+        await settle(pilot)
+        assert pilot.app.screen is not prompt
+        assert "tuned" in (tmp_path / "ok.csv").read_text()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runyard import Experiment, Run, RunyardError, TrackingClient
+from runyard import Experiment, InvalidInput, Run, RunyardError, TrackingClient
 from textual import on, work
 from textual.screen import Screen
 
@@ -140,7 +141,7 @@ class BrowseActions(Screen[None]):
             children = (
                 "1 child run" if message.descendant_count == 1 else f"{message.descendant_count} child runs"
             )
-            tail = f"Their {children} will be deleted too."
+            tail = f"{'Its' if count == 1 else 'Their'} {children} will be deleted too."
         else:
             tail = "No child runs are affected."
         text = f"Move {runs} to the trash?\n{tail}\nDeleted runs can be restored from the trash."
@@ -171,31 +172,31 @@ class BrowseActions(Screen[None]):
 
     @on(RunTable.ExportRequested, "#runs")
     def export_requested(self, message: RunTable.ExportRequested) -> None:
-        """Ask for a path, then write the CSV."""
+        """Ask for a path and write the CSV; a path that cannot be written is reported in the dialog."""
         runs = message.runs
-        what = f"{len(runs)} selected runs" if self.table.selected else f"all {len(runs)} loaded runs"
+        count = formatting.count(len(runs))
+        noun = "run" if len(runs) == 1 else "runs"
+        what = f"{count} selected {noun}" if self.table.selected else f"all {count} loaded {noun}"
 
-        def chosen(path: str | None) -> None:
+        def write(path: str) -> None:
+            self.export_runs(runs, path)
+
+        def written(path: str | None) -> None:
             if path:
-                self.export_runs(runs, path)
+                self.post_message(RunsExported(str(Path(path).expanduser()), len(runs)))
 
-        self.app.push_screen(PromptModal(f"Export {what} as CSV to", "runs.csv"), chosen)
+        self.app.push_screen(PromptModal(f"Export {what} as CSV to", "runs.csv", action=write), written)
 
-    @work(thread=True, exclusive=True, group="run-action", exit_on_error=False)
     def export_runs(self, runs: list[Run], path: str) -> None:
-        """Write the runs with runyard.export_runs_csv."""
+        """Write the runs with runyard.export_runs_csv (called in the dialog's worker thread)."""
         import runyard
 
-        export = getattr(runyard, "export_runs_csv", None)
-        if export is None:
-            self.post_message(ActionFailed("CSV export needs runyard.export_runs_csv in the runyard core."))
-            return
+        target = Path(path).expanduser()
         try:
-            export(runs, path)
-        except (RunyardError, OSError) as error:
-            self.post_message(ActionFailed(f"Could not write {path}: {error}"))
-            return
-        self.post_message(RunsExported(path, len(runs)))
+            runyard.export_runs_csv(runs, target)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise InvalidInput(f"Cannot write {target}: {reason}. Type another path.") from error
 
     def on_runs_exported(self, message: RunsExported) -> None:
         """Say where the file went."""
