@@ -149,6 +149,8 @@ async def test_live_refresh_updates_running_runs_and_adds_new_ones_keeping_curso
         assert names(table)[0] == "brand-new"
         assert table.cursor_run is not None and table.cursor_run.info.run_name == "tuned"
         assert table.selected == {ids["tuned"]}
+        node = pilot.app.screen.experiment_tree.cursor_node
+        assert node.data.run_count == 11 and str(node.label).startswith("resnet 11")  # was 10
 
 
 async def test_view_is_remembered_between_launches(store: Store, tmp_path: Path) -> None:

@@ -578,6 +578,7 @@ class ExperimentsScreen(BrowseActions):
         self.table.update_runs(message.runs)
         if message.changed:
             self.start_search(keep_cursor=True)
+            self.load_experiments()  # the run counts in the tree changed too
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:
