@@ -84,11 +84,15 @@ async def test_running_run_shows_running_then_lost_when_heartbeat_is_stale(
     async with fresh.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert "● RUNNING" in header_text(fresh.screen)  # type: ignore[arg-type]
+        assert "(running)" in header_text(fresh.screen)  # type: ignore[arg-type]
     stale = HostApp(client, run_id, clock=lambda: T0 + 3_600_000)
     async with stale.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         header = header_text(stale.screen)  # type: ignore[arg-type]
         assert "LOST" in header and "RUNNING" not in header
+        # a lost run is not still running: its duration stops at the last heartbeat, as in the run table
+        assert "(running)" not in header and "to the last heartbeat" in header
+        assert "1h 00m" not in header
 
 
 async def test_jump_to_parent_and_to_a_child(seeded: tuple[TrackingClient, dict[str, str]]) -> None:

@@ -35,6 +35,7 @@ from ..reproduce import environment_facts, is_dirty, reproduce_script, script_fi
 from ..widgets.artifact_browser import ArtifactBrowser
 from ..widgets.kv_table import KVRow, KVTable, TagTable
 from ..widgets.metric_chart import MetricsPanel, metric_rows
+from ..widgets.run_rows import is_lost, run_duration
 
 SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
 STATUS_COLOURS = {
@@ -296,7 +297,13 @@ class RunDetailScreen(Screen[None]):
             relative = relative_time(ms, now)
             return stamp if stamp.startswith(relative) else f"{stamp} [dim]({relative})[/]"
 
-        elapsed = info.duration if info.end_time else (now - info.start_time if info.start_time else None)
+        elapsed = run_duration(run, now)  # as in the run table: a lost run's stops at its last heartbeat
+        if info.end_time:
+            elapsed_note = ""
+        elif is_lost(run, now):
+            elapsed_note = " [dim](to the last heartbeat)[/]"
+        else:
+            elapsed_note = " [dim](running)[/]" if info.status == "RUNNING" else ""
         commit = tags.get("runyard.source.git.commit") or info.source_version or ""
         version = escape(commit[:10]) if commit else "—"
         if commit and tags.get("runyard.source.git.branch"):
@@ -318,7 +325,7 @@ class RunDetailScreen(Screen[None]):
             f"[b]{escape(info.run_name)}[/]  {self.status_markup(run)}   "
             f"[dim]in[/] {escape(details.experiment_name)}",
             f"[dim]Run id[/] {info.run_id} [dim](y)[/]   [dim]User[/] {escape(info.user_id)}   "
-            f"[dim]Duration[/] {duration(elapsed) or '—'}{' [dim](running)[/]' if not info.end_time else ''}",
+            f"[dim]Duration[/] {duration(elapsed) or '—'}{elapsed_note}",
             f"[dim]Started[/] {when(info.start_time)}   [dim]Ended[/] {when(info.end_time, info.start_time)}",
             f"[dim]Source[/] {source or '—'}   [dim]Version[/] {version}",
             f"[dim]Parent[/] {parent}   [dim]Children[/] {children}",
