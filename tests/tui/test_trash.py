@@ -166,7 +166,7 @@ async def test_purge_removes_the_run_and_its_artifacts_for_good(store: Store, tm
         await settle(pilot)
         confirm = pilot.app.screen
         assert isinstance(confirm, ConfirmModal)
-        assert "Permanently delete 1 run" in confirm.message
+        assert "Permanently delete 1 run with its params" in confirm.message
         assert "cannot be undone" in confirm.message
         await pilot.press("y")
         await settle(pilot)

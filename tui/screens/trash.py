@@ -431,7 +431,8 @@ class TrashScreen(Screen[bool]):
         chosen = set(run_ids)
         left = [r for r in self.table.runs if r.info.parent_run_id in chosen and r.info.run_id not in chosen]
         text = (
-            f"Permanently delete {plural(len(run_ids))} with their params, metrics, tags and "
+            f"Permanently delete {plural(len(run_ids))} with {'its' if len(run_ids) == 1 else 'their'} "
+            "params, metrics, tags and "
             "artifact files?\nThis cannot be undone."
         )
         if left:
