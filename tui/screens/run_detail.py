@@ -301,7 +301,7 @@ class RunDetailScreen(Screen[None]):
         if info.end_time:
             elapsed_note = ""
         elif is_lost(run, now):
-            elapsed_note = " [dim](to the last heartbeat)[/]"
+            elapsed_note = ""  # the LOST status says it; a note here wraps the line at 80 columns
         else:
             elapsed_note = " [dim](running)[/]" if info.status == "RUNNING" else ""
         commit = tags.get("runyard.source.git.commit") or info.source_version or ""
