@@ -134,3 +134,16 @@ async def test_escape_goes_back(store: Store) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, CompareScreen)
+
+
+async def test_run_info_shows_a_stalled_run_as_lost_with_its_duration_to_the_last_heartbeat(
+    store: Store,
+) -> None:
+    client, ids = store
+    app = CompareHostApp(client, [ids["live"], ids["stalled"]])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = table_of(app)
+        # as in the run table: live started 30 min ago and still beats; stalled's last beat was 60 min ago
+        assert table.row_texts("info:status")[1:] == ["RUNNING", "LOST"]
+        assert table.row_texts("info:duration")[1:] == ["30m 00s", "30m 00s"]

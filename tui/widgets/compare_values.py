@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from runyard import Run
 
 from ..formatting import absolute_date, duration, short_hash
+from .run_rows import run_duration, status_text
 
 MAX_COMPARED = 100
 LOWER_IS_BETTER_WORDS = ("loss", "error", "rmse", "mae")
@@ -186,14 +187,12 @@ class CompareData:
             return info.run_name
         if row == "experiment":
             return run.experiment
-        if row == "status":
-            return info.status
+        if row == "status":  # as in the run table: a RUNNING run without heartbeats is LOST
+            return status_text(run.run, now_ms) if now_ms is not None else info.status
         if row == "start":
             return _datetime(info.start_time, now_ms)
-        if row == "duration":
-            if info.end_time is None and info.start_time is not None and now_ms is not None:
-                return duration(now_ms - info.start_time) + " (running)"
-            return duration(info.duration)
+        if row == "duration":  # a live run's so far; a lost run's up to its last heartbeat
+            return duration(run_duration(run.run, now_ms) if now_ms is not None else info.duration)
         if row == "user":
             return info.user_id
         if row == "version":
