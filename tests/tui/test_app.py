@@ -216,3 +216,14 @@ async def test_key_bar_shows_the_keys_of_the_focused_widget(store: Store) -> Non
         await settle(pilot)
         text = str(bar.render())
         assert "n New experiment" in text and "s Sort" not in text and "? Keys" in text
+
+
+async def test_overview_wraps_instead_of_cutting_off_last_activity(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        await settle(pilot)
+        overview = pilot.app.screen.query_one("#overview")
+        text = str(overview.render())
+        assert "last activity" in text and len(text) > overview.content_size.width
+        assert overview.size.height == 2  # all of it on screen, on two lines
