@@ -1,11 +1,17 @@
-"""Write the README's SVG screenshots into screenshots/ from the demo store (seed 7, fixed clock), 100x30.
+"""Write every README screenshot into screenshots/: the real app on the demo store (seed 7, fixed clock).
 
 python tests/make_screenshots.py [DIRECTORY]
+
+Each screenshot is a scene (tests/tui/*_scenes / *_screenshots.py) played by the Pilot on a fresh
+RunyardApp at 100x30 (plus the browse screen at 80x24); the same scenes are the snapshot tests
+(tests/tui/test_snapshots.py). The output is the same byte for byte on every run; SVGs in the
+directory that no scene writes any more are removed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -13,53 +19,52 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "tui"))
 
-from browse_scenes import save_scene, scenes  # noqa: E402
-from runyard import TrackingClient  # noqa: E402
-from runyard.demo import write_demo_store  # noqa: E402
+from browse_scenes import (  # noqa: E402
+    DEMO_BROWSE,
+    DEMO_NOW_MS,
+    NARROW_SIZE,
+    SIZE,
+    Scene,
+    demo_client,
+    save_scene,
+    scenes,
+)
+from compare_screenshots import compare_scenes  # noqa: E402
+from run_detail_screenshots import run_detail_scenes  # noqa: E402
+from trash_screenshots import trash_scenes  # noqa: E402
 
-NOW_MS = 1_790_000_000_000  # 2026-09-21 14:13 UTC: the demo's clock and the app's
-SIZE = (100, 30)
+
+def all_scenes() -> dict[str, tuple[Scene, tuple[int, int]]]:
+    """Screenshot name -> (scene, terminal size), for every screen."""
+    browse = scenes(**DEMO_BROWSE)
+    chosen = {name: (scene, SIZE) for name, scene in browse.items()}
+    chosen["experiments-80x24"] = (browse["experiments"], NARROW_SIZE)
+    for more in (run_detail_scenes(), compare_scenes(), trash_scenes()):
+        chosen.update({name: (scene, SIZE) for name, scene in more.items()})
+    return chosen
 
 
-async def browse_screenshots(directory: Path) -> list[Path]:
-    """The experiment tree and run table screens, with search, errors and dialogs."""
+async def write_screenshots(directory: Path) -> list[Path]:
+    """Play every scene on a fresh app over one demo store and save each screen as SVG."""
     written = []
-    with tempfile.TemporaryDirectory() as scratch:
-        uri = write_demo_store(Path(scratch) / "demo", seed=7, now_ms=NOW_MS)
-        client = TrackingClient(uri)
-        chosen = scenes(
-            experiment="/vision/resnet",
-            query="metrics.val_accuracy > 0.84",
-            bad_query="metrics.val_accuracy >> 0.84",
-            column_filter="loss",
-        )
-        for name, scene in chosen.items():
-            written.append(await save_scene(client, NOW_MS, scene, directory / f"{name}.svg", SIZE))
-        written.append(
-            await save_scene(
-                client, NOW_MS, chosen["experiments"], directory / "experiments-80x24.svg", (80, 24)
-            )
-        )
+    with tempfile.TemporaryDirectory(prefix="runyard-shots-") as scratch:
+        client = demo_client(Path(scratch) / "demo")
+        for name, (scene, size) in all_scenes().items():
+            written.append(await save_scene(client, DEMO_NOW_MS, scene, directory / f"{name}.svg", size))
     return written
 
 
 def main() -> None:
-    """Write every screenshot (other screens' scripts are called when present)."""
+    """Write every screenshot and remove the SVGs no scene writes."""
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        # The compare plots draw in set/dict order of strings, which follows the hash seed: fix it.
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     directory = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "screenshots"
     directory.mkdir(parents=True, exist_ok=True)
-    written = asyncio.run(browse_screenshots(directory))
-    try:
-        from run_detail_screenshots import save_run_detail_screenshots  # issue 6's screen
-    except ImportError:
-        pass
-    else:
-        written += list(save_run_detail_screenshots(directory) or [])
-    try:
-        from compare_screenshots import save_compare_screenshots  # issue 7's screen
-    except ImportError:
-        pass
-    else:
-        written += save_compare_screenshots(directory)
+    written = asyncio.run(write_screenshots(directory))
+    for stale in sorted(set(directory.glob("*.svg")) - set(written)):
+        stale.unlink()
+        print(f"removed {stale}")
     for path in written:
         print(path)
 

@@ -16,6 +16,18 @@ from runyard.tui.settings import Settings
 
 Scene = Callable[[Any], Awaitable[None]]
 
+DEMO_SEED = 7
+DEMO_NOW_MS = 1_790_000_000_000  # 2026-09-21 14:13 UTC: the demo store's clock and the app's
+SIZE = (100, 30)
+NARROW_SIZE = (80, 24)
+# The browse scenes on the demo store (the README screenshots and the snapshot tests).
+DEMO_BROWSE = {
+    "experiment": "/vision/resnet",
+    "query": "metrics.val_accuracy > 0.84",
+    "bad_query": "metrics.val_accuracy >> 0.84",
+    "column_filter": "loss",
+}
+
 
 async def settle(pilot: Any, rounds: int = 4) -> None:
     """Let workers finish and their messages be handled."""
@@ -25,10 +37,36 @@ async def settle(pilot: Any, rounds: int = 4) -> None:
     await pilot.pause()
 
 
+async def type_text(pilot: Any, text: str) -> None:
+    """Paste text into the focused input, as a terminal does (one event: typing it key by key is slow)."""
+    from textual import events
+
+    focused = pilot.app.focused
+    assert focused is not None, f"nothing focused to paste {text!r} into"
+    focused.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+async def search(pilot: Any, query: str) -> None:
+    """Open the search box, enter a query and wait for the rows."""
+    await pilot.press("slash")
+    await type_text(pilot, query)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 def browse_app(client: TrackingClient, now_ms: int) -> RunyardApp:
     """The app on a store with a fixed clock and no remembered state."""
     settings = Settings(store_uri=client.tracking_uri, clock=lambda: now_ms, refresh_seconds=3600)
     return RunyardApp(client=client, settings=settings)
+
+
+def demo_client(directory: Path) -> TrackingClient:
+    """The demo store (seed 7, fixed clock) written into directory, and a client on it."""
+    from runyard.demo import ARTIFACT_DIR, write_demo_store
+
+    uri = write_demo_store(directory, seed=DEMO_SEED, now_ms=DEMO_NOW_MS)
+    return TrackingClient(uri, artifact_root=str(Path(directory) / ARTIFACT_DIR))
 
 
 async def open_experiment(pilot: Any, name: str) -> None:
@@ -50,15 +88,13 @@ def scenes(experiment: str, query: str, bad_query: str, column_filter: str) -> d
         await pilot.press("down", "down")
         await settle(pilot)
 
-    async def search(pilot: Any) -> None:
+    async def searched(pilot: Any) -> None:
         await open_experiment(pilot, experiment)
-        await pilot.press("slash", *query, "enter")
-        await settle(pilot)
+        await search(pilot, query)
 
     async def search_error(pilot: Any) -> None:
         await open_experiment(pilot, experiment)
-        await pilot.press("slash", *bad_query, "enter")
-        await settle(pilot)
+        await search(pilot, bad_query)
 
     async def columns(pilot: Any) -> None:
         await open_experiment(pilot, experiment)
@@ -79,7 +115,7 @@ def scenes(experiment: str, query: str, bad_query: str, column_filter: str) -> d
 
     return {
         "experiments": experiments,
-        "search": search,
+        "search": searched,
         "search-error": search_error,
         "column-chooser": columns,
         "delete-runs": delete,

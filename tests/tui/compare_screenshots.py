@@ -1,63 +1,62 @@
-"""SVG screenshots of the compare screen (tables and each plot view) on the demo store, fixed clock, 100x30.
+"""Scenes of the compare screen on the demo store: sweep trials searched, selected and compared (c).
 
-`save_compare_screenshots(directory)` is what tests/make_screenshots.py calls; run this file directly to
-write them to screenshots/ (python tests/tui/compare_screenshots.py [DIRECTORY]).
+tests/make_screenshots.py saves them as screenshots/compare-*.svg and tests/tui/test_snapshots.py
+guards the tables and history views; both run them on `browse_app` over the demo store.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import tempfile
-from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browse_scenes import Scene, open_experiment, search, settle
 
-from compare_helpers import NOW_MS, CompareHostApp, demo_sweep_ids, settle  # noqa: E402
-from runyard import TrackingClient  # noqa: E402
-from runyard.demo import write_demo_store  # noqa: E402
-
-SIZE = (100, 30)
+TRIALS = "run_name LIKE 'trial-%'"  # the /vision/resnet sweep's 54 trials
 
 
-async def _shoot(client: TrackingClient, directory: Path) -> list[Path]:
-    written: list[Path] = []
+async def compare_trials(pilot: Any, count: int | None = None) -> None:
+    """Search the sweep's trials, select the first count of them (all when None) and compare them."""
+    await open_experiment(pilot, "/vision/resnet")
+    await search(pilot, TRIALS)
+    if count is None:
+        await pilot.press("a")
+    else:
+        for _ in range(count):
+            await pilot.press("space", "down")
+    await pilot.press("c")
+    await settle(pilot)
 
-    def save(app: CompareHostApp, name: str) -> None:
-        written.append(Path(app.save_screenshot(f"{name}.svg", str(directory))))
 
-    app = CompareHostApp(client, demo_sweep_ids(client, 6))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        save(app, "compare-tables")
+def compare_scenes() -> dict[str, Scene]:
+    """Scene name -> coroutine: the tables, history, scatter, parallel and distribution views."""
+
+    async def tables(pilot: Any) -> None:
+        await compare_trials(pilot, 6)
+
+    async def history(pilot: Any) -> None:
+        await compare_trials(pilot, 6)
         await pilot.press("2", "l")  # val_loss on a log axis: the runs' curves apart
         await settle(pilot)
-        save(app, "compare-history")
-    app = CompareHostApp(client, demo_sweep_ids(client))
-    async with app.run_test(size=SIZE) as pilot:
+
+    async def scatter(pilot: Any) -> None:
+        await compare_trials(pilot)
+        await pilot.press("3", "slash", *"params.lr", "down", "x", "l", "L")  # log lr vs log val_loss
         await settle(pilot)
-        await pilot.press("3", "slash", *"params.lr", "down", "x", "l", "L")  # log lr against log val_loss
-        await settle(pilot)
-        save(app, "compare-scatter")
+
+    async def parallel(pilot: Any) -> None:
+        await compare_trials(pilot)
         await pilot.press("4")
         await settle(pilot)
-        save(app, "compare-parallel")
+
+    async def distribution(pilot: Any) -> None:
+        await compare_trials(pilot)
         await pilot.press("5", "slash", *"val_acc", "down", "enter")  # val_accuracy ...
         await pilot.press("slash", "ctrl+u", *"optimizer", "down", "g")  # ... grouped by optimizer
         await settle(pilot)
-        save(app, "compare-distribution")
-    return written
 
-
-def save_compare_screenshots(directory: Path) -> list[Path]:
-    """Write compare-tables/-history/-scatter/-parallel/-distribution.svg into directory."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="runyard-compare-shots-") as scratch:
-        client = TrackingClient(write_demo_store(Path(scratch) / "demo", seed=7, now_ms=NOW_MS))
-        return asyncio.run(_shoot(client, directory))
-
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "screenshots"
-    for path in save_compare_screenshots(target):
-        print(path)
+    return {
+        "compare-tables": tables,
+        "compare-history": history,
+        "compare-scatter": scatter,
+        "compare-parallel": parallel,
+        "compare-distribution": distribution,
+    }

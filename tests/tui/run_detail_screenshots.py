@@ -1,67 +1,40 @@
-"""SVG screenshots of the run-details screen on a seeded store with fixed ids and clock.
+"""Scenes of the run-details screen on the demo store, reached as a user would (search the run, enter).
 
-`save_run_detail_screenshots(directory)` is what tests/make_screenshots.py calls; run this file directly
-to write them to screenshots/ (python tests/tui/run_detail_screenshots.py [DIRECTORY]).
+tests/make_screenshots.py saves them as screenshots/run-detail*.svg and tests/tui/test_snapshots.py
+guards them; both run them on `browse_app` over the demo store (seed 7, fixed clock).
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import tempfile
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from unittest import mock
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browse_scenes import Scene, open_experiment, search, settle
 
-from run_detail_helpers import HostApp, seed_run, settle  # noqa: E402
-from runyard import TrackingClient  # noqa: E402
-
-SIZE = (100, 30)
+RUN = "resnet18-baseline"  # Bob's baseline: notes, six params, four metrics, every kind of artifact
 
 
-def _seeded_uuids() -> Iterator[uuid.UUID]:
-    """uuid4 replacement: the same ids on every run, so screenshots only change when the screen does."""
-    counter = 0
-    while True:
-        counter += 1
-        yield uuid.UUID(int=0x5EED0000_0000_4000_8000_000000000000 + counter)
+async def open_run(pilot: Any, experiment: str = "/vision/resnet", run_name: str = RUN) -> None:
+    """Search the run by name in its experiment, then open it with enter."""
+    await open_experiment(pilot, experiment)
+    await search(pilot, f"run_name = '{run_name}'")
+    await pilot.press("enter")
+    await settle(pilot)
 
 
-async def _shoot(client: TrackingClient, run_id: str, directory: Path) -> list[Path]:
-    app = HostApp(client, run_id)
-    written: list[Path] = []
-    async with app.run_test(size=SIZE) as pilot:
+def run_detail_scenes() -> dict[str, Scene]:
+    """Scene name -> coroutine: overview, a metric chart drawn, an artifact previewed."""
+
+    async def overview(pilot: Any) -> None:
+        await open_run(pilot)
+
+    async def chart(pilot: Any) -> None:
+        await open_run(pilot)
+        await pilot.press("3", "down", "down", "enter")  # the metrics section: val_accuracy drawn
         await settle(pilot)
-        written.append(Path(app.save_screenshot("run-detail.svg", str(directory))))
-        await pilot.press("3", "enter")  # the metrics section, train/loss drawn
+
+    async def artifacts(pilot: Any) -> None:
+        await open_run(pilot)
+        await pilot.press("5", *["down"] * 6)  # the artifacts section: logs/train.log previewed
         await settle(pilot)
-        written.append(Path(app.save_screenshot("run-detail-chart.svg", str(directory))))
-        await pilot.press("5", *["down"] * 8)  # artifacts: config.json previewed
-        await settle(pilot)
-        written.append(Path(app.save_screenshot("run-detail-artifacts.svg", str(directory))))
-    return written
 
-
-def save_run_detail_screenshots(directory: Path) -> list[Path]:
-    """Write run-detail.svg, run-detail-chart.svg and run-detail-artifacts.svg into directory."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="runyard-shots-") as scratch:
-        root = Path(scratch)
-        ids = _seeded_uuids()
-        with mock.patch("uuid.uuid4", lambda: next(ids)):
-            client = TrackingClient(
-                f"sqlite:///{root / 'runyard.db'}", artifact_root="/data/runyard-artifacts"
-            )
-            client._artifact_root = str(root / "artifacts")  # real files, stable id-based paths
-            client.store.artifact_root = str(root / "artifacts")
-            seeded = seed_run(client, root, spike=False)
-        return asyncio.run(_shoot(client, seeded["run"], directory))
-
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "screenshots"
-    for path in save_run_detail_screenshots(target):
-        print(path)
+    return {"run-detail": overview, "run-detail-chart": chart, "run-detail-artifacts": artifacts}

@@ -1,32 +1,47 @@
-"""Snapshot tests of the browse screens at 100x30 (and 80x24) on the seeded store with a fixed clock.
+"""Snapshot tests of every screen on the demo store (seed 7, fixed clock): the README screenshots' scenes.
 
-Update after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update` and review
-the report; the same scenes make the README screenshots (tests/make_screenshots.py, demo store).
+The scenes are those of tests/make_screenshots.py (browse_scenes.py and the *_screenshots.py modules),
+played on the real RunyardApp at 100x30 (and 80x24). Update after an intended change with
+`python -m pytest tests/tui/test_snapshots.py --snapshot-update` and review the report.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from browse_scenes import browse_app, scenes
-from conftest import NOW_MS
+from browse_scenes import DEMO_BROWSE, DEMO_NOW_MS, NARROW_SIZE, SIZE, Scene, browse_app, demo_client, scenes
+from compare_screenshots import compare_scenes
+from run_detail_screenshots import run_detail_scenes
 from runyard import TrackingClient
+from trash_screenshots import trash_scenes
 
-SCENES = scenes(
-    experiment="/vision/resnet",
-    query="metrics.accuracy > 0.9",
-    bad_query="metrics.accuracy >> 0.9",
-    column_filter="loss",
-)
+BROWSE = scenes(**DEMO_BROWSE)
+RUN_DETAIL = run_detail_scenes()
+COMPARE = compare_scenes()
+GUARDED: dict[str, Scene] = {
+    **BROWSE,
+    "run-detail": RUN_DETAIL["run-detail"],
+    "run-detail-chart": RUN_DETAIL["run-detail-chart"],
+    "compare-tables": COMPARE["compare-tables"],
+    "compare-history": COMPARE["compare-history"],
+    **trash_scenes(),
+}
 
 
-@pytest.mark.parametrize("name", sorted(SCENES))
-def test_browse_scene(name: str, store: tuple[TrackingClient, dict[str, str]], snap_compare: Any) -> None:
-    client, _ = store
-    assert snap_compare(browse_app(client, NOW_MS), terminal_size=(100, 30), run_before=SCENES[name])
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> TrackingClient:
+    """The demo store, written once per session (per xdist worker); the scenes only read it."""
+    return demo_client(Path(tmp_path_factory.mktemp("demo")) / "demo")
 
 
-def test_narrow_terminal(store: tuple[TrackingClient, dict[str, str]], snap_compare: Any) -> None:
-    client, _ = store
-    assert snap_compare(browse_app(client, NOW_MS), terminal_size=(80, 24), run_before=SCENES["experiments"])
+@pytest.mark.parametrize("name", sorted(GUARDED))
+def test_screen(name: str, demo_store: TrackingClient, snap_compare: Any) -> None:
+    app = browse_app(demo_store, DEMO_NOW_MS)
+    assert snap_compare(app, terminal_size=SIZE, run_before=GUARDED[name])
+
+
+def test_narrow_terminal(demo_store: TrackingClient, snap_compare: Any) -> None:
+    app = browse_app(demo_store, DEMO_NOW_MS)
+    assert snap_compare(app, terminal_size=NARROW_SIZE, run_before=BROWSE["experiments"])
