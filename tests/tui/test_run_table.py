@@ -259,3 +259,31 @@ async def test_default_columns_are_the_keys_most_runs_have_and_fit_at_100_column
         header = pilot.app.screen.table.render_line(0).text
         assert "val_accuracy" in header  # on screen next to the tree, without scrolling right
         assert cell(table, "trial-3", "metrics.val_accuracy").strip() == "0.8"
+
+
+async def test_scrolling_sideways_never_cuts_a_cell_on_its_left(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        scrolling = table.columns[2:]
+        starts = {sum(c.width + 1 for c in scrolling[:i]) for i in range(len(scrolling) + 1)}
+        for _ in range(len(table.columns)):
+            await pilot.press("right")
+            await pilot.pause()
+            assert int(table.scroll_offset.x) in starts  # whole columns only
+        assert table.columns[table.cursor_column].id == "version"
+        assert int(table.scroll_offset.x) > 0
+        await pilot.resize_terminal(70, 24)
+        await pilot.pause()
+        assert int(table.scroll_offset.x) in starts
+        line = table.render_line(1).text
+        frozen = sum(c.width + 1 for c in table.columns[:2])
+        first_shown = next(
+            c
+            for c in scrolling
+            if sum(x.width + 1 for x in scrolling[: scrolling.index(c)]) == int(table.scroll_offset.x)
+        )
+        assert (
+            line[frozen : frozen + first_shown.width].strip()
+            == table.row_text(0)[table.column_index(first_shown.id)].strip()
+        )

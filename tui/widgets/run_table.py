@@ -385,6 +385,9 @@ class RunTable(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         width = sum(column.width + 1 for column in self.columns)
+        if self.is_mounted and width > self.scrollable_content_region.width:
+            # room to scroll the last column to the left edge: sideways scrolling stops at column starts
+            width += max((column.width + 1 for column in self.columns[FROZEN_COLUMNS:]), default=0)
         self.virtual_size = Size(width, len(self.rows) + 1)
 
     @property
@@ -407,8 +410,21 @@ class RunTable(ScrollView, can_focus=True):
                 left = start
             elif end > left + room:
                 left = end - room
+            left = min(self._column_start_at_or_after(left), start)  # never past the cursor's column
+        else:
+            left = self._column_start_at_or_after(left)
         self.scroll_to(x=left, y=top, animate=False, force=True)
         self._maybe_want_more()
+
+    def _column_start_at_or_after(self, left: int) -> int:
+        """Scroll sideways by whole columns: a column cut on its left would show a wrong value
+        ("16m 58s" as "6m 58s", "0.31" as ".31"), so start at the next column instead."""
+        start = 0
+        for column in self.columns[FROZEN_COLUMNS:]:
+            if start >= left:
+                return start
+            start += column.width + 1
+        return left if left <= 0 else start
 
     def _maybe_want_more(self) -> None:
         bottom = int(self.scroll_offset.y) + self.scrollable_content_region.height
@@ -422,6 +438,7 @@ class RunTable(ScrollView, can_focus=True):
 
     def on_resize(self, _event: events.Resize) -> None:
         """Keep the cursor visible after a resize."""
+        self._update_virtual_size()
         self._scroll_cursor_into_view()
 
     # ----------------------------------------------------------------- rendering
