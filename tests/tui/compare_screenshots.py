@@ -20,8 +20,7 @@ async def compare_trials(pilot: Any, count: int | None = None) -> None:
     if count is None:
         await pilot.press("a")
     else:
-        for _ in range(count):
-            await pilot.press("space", "down")
+        await pilot.press(*["space"] * count)  # space selects the run and moves down
     await pilot.press("c")
     await settle(pilot)
 

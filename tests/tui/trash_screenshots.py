@@ -1,4 +1,4 @@
-"""Scene of the trash screen on the demo store: T from the browse screen's "All experiments" view.
+"""Scene of the trash screen on the demo store: T from the browse screen, then o for every experiment.
 
 tests/make_screenshots.py saves it as screenshots/trash.svg and tests/tui/test_snapshots.py guards it.
 """
@@ -15,7 +15,9 @@ def trash_scenes() -> dict[str, Scene]:
 
     async def trash(pilot: Any) -> None:
         await settle(pilot)
-        await pilot.press("T")
+        await pilot.press("T")  # the trash of the experiment shown (/vision/resnet)
+        await settle(pilot)
+        await pilot.press("o")  # ... and of all experiments
         await settle(pilot)
 
     return {"trash": trash}
