@@ -235,3 +235,17 @@ async def test_export_to_a_bad_path_keeps_the_dialog_with_the_error_and_the_type
         await settle(pilot)
         assert pilot.app.screen is not prompt
         assert "tuned" in (tmp_path / "ok.csv").read_text()
+
+
+async def test_d_and_e_on_an_empty_table_say_there_is_nothing_to_act_on(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("slash", *"tags.team = 'nobody'", "enter")
+        await settle(pilot)
+        assert not table.rows
+        await pilot.press("d", "e")
+        await pilot.pause()
+        shown = [notification.message for notification in pilot.app._notifications]
+        assert "No runs here to delete." in shown and "No runs here to export." in shown
+        assert not isinstance(pilot.app.screen, PromptModal | ConfirmModal)

@@ -635,6 +635,8 @@ class RunTable(ScrollView, can_focus=True):
         run_ids = self.target_run_ids()
         if run_ids:
             self.post_message(self.DeleteRequested(self, run_ids))
+        else:
+            self.notify("No runs here to delete.", severity="warning")
 
     def action_export(self) -> None:
         """Ask to export the selected runs (or every loaded run) as CSV."""
@@ -642,6 +644,8 @@ class RunTable(ScrollView, can_focus=True):
         runs = [run for run in self.runs if run.info.run_id in chosen] if chosen else list(self.runs)
         if runs:
             self.post_message(self.ExportRequested(self, runs))
+        else:
+            self.notify("No runs here to export.", severity="warning")
 
     def action_state_filter(self) -> None:
         """Cycle Active -> Deleted -> All."""
