@@ -85,7 +85,7 @@ class RunyardApp(App[None]):
 
     # ----------------------------------------------------------------- trash (issue 8)
     def action_trash(self) -> None:
-        """Open the trash of the shown experiment or folder (all from other screens); reload after."""
+        """Open the trash of the shown experiment, folder or run's experiment (else all); reload after."""
         from .screens.trash import TrashScreen
 
         screen = self.screen
@@ -95,6 +95,9 @@ class RunyardApp(App[None]):
         path = getattr(entry, "path", "/")
         scope = list(entry.experiment_ids) if entry is not None and path != "/" else None
         name = path if scope is not None else None
+        details = getattr(screen, "details", None)  # run details: the trash of the run's experiment
+        if entry is None and details is not None and hasattr(details, "experiment_name"):
+            scope, name = [details.run.info.experiment_id], details.experiment_name
         trash = TrashScreen(self.client, scope, name, clock=self.settings.clock)
 
         def closed(changed: bool | None) -> None:

@@ -315,3 +315,21 @@ async def test_the_run_tables_deleted_filter_points_to_the_trash(store: Store) -
         await settle(pilot)
         assert isinstance(pilot.app.screen, TrashScreen)
         assert trash_names(pilot.app.screen.table) == ["tuned"]
+
+
+async def test_T_in_run_details_opens_the_trash_of_the_runs_experiment(store: Store) -> None:
+    client, ids = store
+    trash_delete(client, ids["tuned"])
+    trash_delete(client, ids["bert-base"])
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        browse = pilot.app.screen
+        assert browse.experiment_tree.select_view(f"experiment:{ids['vision']}")
+        await settle(pilot)
+        browse.table.focus()
+        await pilot.press("enter")  # run details of the first run of /vision/resnet
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, TrashScreen)
+        assert trash_names(pilot.app.screen.table) == ["tuned"]  # not bert-base of /nlp/bert
