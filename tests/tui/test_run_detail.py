@@ -95,6 +95,19 @@ async def test_running_run_shows_running_then_lost_when_heartbeat_is_stale(
         assert "1h 00m" not in header
 
 
+async def test_a_deleted_run_says_it_is_in_the_trash(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
+    client, ids = seeded
+    client.delete_run(ids["child1"])
+    app = HostApp(client, ids["child1"], clock=lambda: T0 + 10_000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "in the trash" in header_text(app.screen)  # type: ignore[arg-type]
+    live = HostApp(client, ids["child0"], clock=lambda: T0 + 10_000)
+    async with live.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "in the trash" not in header_text(live.screen)  # type: ignore[arg-type]
+
+
 async def test_jump_to_parent_and_to_a_child(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
     client, ids = seeded
     app = HostApp(client, ids["child1"])

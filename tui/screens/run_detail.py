@@ -321,8 +321,9 @@ class RunDetailScreen(Screen[None]):
             if details.children
             else "—"
         )
+        trashed = "  [b $error]in the trash (T)[/]" if info.lifecycle_stage == "deleted" else ""
         lines = [
-            f"[b]{escape(info.run_name)}[/]  {self.status_markup(run)}   "
+            f"[b]{escape(info.run_name)}[/]  {self.status_markup(run)}{trashed}   "
             f"[dim]in[/] {escape(details.experiment_name)}",
             f"[dim]Run id[/] {info.run_id} [dim](y)[/]   [dim]User[/] {escape(info.user_id)}   "
             f"[dim]Duration[/] {duration(elapsed) or '—'}{elapsed_note}",
