@@ -333,3 +333,15 @@ async def test_T_in_run_details_opens_the_trash_of_the_runs_experiment(store: St
         await settle(pilot)
         assert isinstance(pilot.app.screen, TrashScreen)
         assert trash_names(pilot.app.screen.table) == ["tuned"]  # not bert-base of /nlp/bert
+
+
+async def test_o_in_the_trash_of_all_experiments_says_so(store: Store) -> None:
+    client, ids = store
+    trash_delete(client, ids["tuned"])
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        trash = await open_trash(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        shown = [notification.message for notification in pilot.app._notifications]
+        assert "This is already the trash of all experiments." in shown  # the key did nothing visible
+        assert trash_names(trash.table) == ["tuned"]

@@ -241,6 +241,7 @@ class TrashScreen(Screen[bool]):
         elif self.opened_scope[0] is not None:
             self.experiment_ids, self.scope_name = self.opened_scope
         else:
+            self.notify("This is already the trash of all experiments.")
             return
         self.table.selected.clear()
         self._update_title()
