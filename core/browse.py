@@ -19,7 +19,8 @@ class ExperimentOverview:
     """Counts over the active runs of one or more experiments."""
 
     total_runs: int = 0
-    running: int = 0
+    running: int = 0  # RUNNING with a recent heartbeat
+    lost: int = 0  # RUNNING, but the heartbeat stopped (killed, out of memory, preempted)
     failed: int = 0
     last_activity: int | None = None
     runs_per_user: dict[str, int] = field(default_factory=dict)
@@ -42,8 +43,12 @@ def _stage_condition(runs_t: Any, view_type: str) -> Any:
     return runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE
 
 
-def experiment_overview(store: SqlStore, experiment_ids: Sequence[str]) -> ExperimentOverview:
-    """Total, running and failed active runs, the latest activity time and runs per user."""
+def experiment_overview(
+    store: SqlStore, experiment_ids: Sequence[str], now_ms: int | None = None
+) -> ExperimentOverview:
+    """Total, running, lost and failed active runs, the latest activity time and runs per user."""
+    from .config import STALE_HEARTBEAT_MS
+    from .store import now_ms as clock_now_ms
     from .store import runs_t
 
     ids = [str(e) for e in experiment_ids]
@@ -54,6 +59,14 @@ def experiment_overview(store: SqlStore, experiment_ids: Sequence[str]) -> Exper
         per_status = conn.execute(
             select(runs_t.c.status, func.count()).where(where).group_by(runs_t.c.status)
         ).all()
+        # the same rule as RunInfo.is_lost: the last sign of life is the heartbeat, else the start
+        last_sign_of_life = func.coalesce(runs_t.c.heartbeat_time, runs_t.c.start_time, 0)
+        stale_before = (clock_now_ms() if now_ms is None else now_ms) - STALE_HEARTBEAT_MS
+        lost = conn.execute(
+            select(func.count()).where(
+                where, runs_t.c.status == RunStatus.RUNNING, last_sign_of_life < stale_before
+            )
+        ).scalar_one()
         last = conn.execute(
             select(
                 func.max(runs_t.c.start_time), func.max(runs_t.c.end_time), func.max(runs_t.c.heartbeat_time)
@@ -69,7 +82,8 @@ def experiment_overview(store: SqlStore, experiment_ids: Sequence[str]) -> Exper
     times = [int(t) for t in last if t is not None]
     return ExperimentOverview(
         total_runs=sum(counts.values()),
-        running=counts.get(RunStatus.RUNNING, 0),
+        running=counts.get(RunStatus.RUNNING, 0) - int(lost),
+        lost=int(lost),
         failed=counts.get(RunStatus.FAILED, 0),
         last_activity=max(times) if times else None,
         runs_per_user={str(user): int(count) for user, count in per_user},

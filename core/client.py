@@ -246,11 +246,13 @@ class TrackingClient:
         return str(self.artifact_repository(run_id).download(path or None, destination))
 
     # ----------------------------------------------------------------- browsing (TUI; core/browse.py)
-    def experiment_overview(self, experiment_ids: Sequence[str]) -> ExperimentOverview:
-        """ExperimentOverview of the active runs: total, running, failed, last activity, runs per user."""
+    def experiment_overview(
+        self, experiment_ids: Sequence[str], now_ms: int | None = None
+    ) -> ExperimentOverview:
+        """ExperimentOverview of the active runs: total, running, lost, failed, last activity, per user."""
         from .browse import experiment_overview
 
-        return experiment_overview(self.store, list(experiment_ids))
+        return experiment_overview(self.store, list(experiment_ids), now_ms)
 
     def run_keys(self, experiment_ids: Sequence[str], run_view_type: str = "ACTIVE_ONLY") -> RunKeys:
         """RunKeys: distinct param, metric and tag keys of the experiments' runs in that view."""

@@ -25,15 +25,29 @@ def _seed(client: TrackingClient) -> tuple[str, str, list[str]]:
 
 def test_overview_counts_active_runs_by_status_and_user(client: TrackingClient) -> None:
     vision, other, _ = _seed(client)
-    overview = client.experiment_overview([vision])
+    overview = client.experiment_overview([vision], now_ms=10_000)
     assert overview.total_runs == 4
-    assert overview.running == 1
+    assert (overview.running, overview.lost) == (1, 0)
     assert overview.failed == 1
     assert overview.runs_per_user == {"alice": 3, "bob": 1}
     assert list(overview.runs_per_user) == ["alice", "bob"]  # most runs first
     assert overview.last_activity is not None and overview.last_activity >= 5_003
     both = client.experiment_overview([vision, other])
     assert both.total_runs == 5 and both.runs_per_user["carol"] == 1
+
+
+def test_overview_counts_a_running_run_without_heartbeat_as_lost(client: TrackingClient) -> None:
+    from runyard.config import STALE_HEARTBEAT_MS
+
+    vision, _, ids = _seed(client)  # the RUNNING run started (and last beat) at 1_002
+    just_before = client.experiment_overview([vision], now_ms=1_002 + STALE_HEARTBEAT_MS)
+    assert (just_before.running, just_before.lost) == (1, 0)
+    stale = client.experiment_overview([vision], now_ms=1_003 + STALE_HEARTBEAT_MS)
+    assert (stale.running, stale.lost) == (0, 1)
+    assert client.get_run(ids[2]).info.is_lost(1_003 + STALE_HEARTBEAT_MS)  # the same rule as the table
+    client.store.heartbeat([ids[2]], timestamp=1_003 + STALE_HEARTBEAT_MS)
+    alive = client.experiment_overview([vision], now_ms=1_003 + STALE_HEARTBEAT_MS)
+    assert (alive.running, alive.lost) == (1, 0)
 
 
 def test_overview_of_empty_experiment(client: TrackingClient) -> None:

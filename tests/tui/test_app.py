@@ -227,3 +227,12 @@ async def test_overview_wraps_instead_of_cutting_off_last_activity(store: Store)
         text = str(overview.render())
         assert "last activity" in text and len(text) > overview.content_size.width
         assert overview.size.height == 2  # all of it on screen, on two lines
+
+
+async def test_overview_counts_a_stalled_run_as_lost_not_running(store: Store) -> None:
+    client, _ = store  # "live" beat 10 s ago, "stalled" 60 min ago
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        await settle(pilot)
+        text = str(pilot.app.screen.query_one("#overview").render())
+        assert "1 running" in text and "1 lost" in text

@@ -486,7 +486,7 @@ class ExperimentsScreen(BrowseActions):
     def load_overview(self, view_key: str, experiment_ids: list[str]) -> None:
         """Counts for the overview line."""
         try:
-            overview = self.client.experiment_overview(experiment_ids)
+            overview = self.client.experiment_overview(experiment_ids, now_ms=self.settings.clock())
         except RunyardError:
             return
         if not get_current_worker().is_cancelled:
@@ -507,6 +507,8 @@ class ExperimentsScreen(BrowseActions):
         parts = [f"[b]{name}[/b]", f"{formatting.count(overview.total_runs)} runs"]
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
+        if overview.lost:
+            parts.append(f"{overview.lost} lost")
         if overview.failed:
             parts.append(f"{overview.failed} failed")
         if overview.last_activity:
@@ -550,7 +552,7 @@ class ExperimentsScreen(BrowseActions):
             self.table.running_run_ids,
             self.signature,
         )
-        if self.overview is not None and self.overview.running:
+        if self.overview is not None and (self.overview.running or self.overview.lost):
             self.load_overview(self.entry.view_key, self.entry.experiment_ids)
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False)
