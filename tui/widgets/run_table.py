@@ -16,12 +16,12 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
 from ..formatting import system_clock_ms, truncate
-from .control_message import ControlMessage, focus_now
+from .control_message import ControlMessage
+from .line_table import LineTable
 from .run_rows import (
     AGGREGATES,
     FITTED_COLUMNS,
@@ -37,10 +37,11 @@ from .run_rows import (
 LOAD_MORE_MARGIN = 100  # ask for the next page when the cursor or view is this close to the end
 
 
-class RunTable(ScrollView, can_focus=True):
+class RunTable(LineTable, can_focus=True):
     """Runs as rows; cursor, multi-selection, collapsible children, sort markers; pages appended lazily."""
 
     COMMAND_AREA = "Runs"
+    EMPTY_CLASS = "run-table--empty"
     BINDINGS = [
         Binding("up", "cursor_up", "Up", show=False, id="runs.up"),
         Binding("down", "cursor_down", "Down", show=False, id="runs.down"),
@@ -201,7 +202,6 @@ class RunTable(ScrollView, can_focus=True):
             self.run_ids = run_ids
             super().__init__(widget)
 
-    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
     cursor_column: reactive[int] = reactive(1, repaint=False)
 
     def __init__(
@@ -212,21 +212,15 @@ class RunTable(ScrollView, can_focus=True):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self.clock = clock
-        self.runs: list[Run] = []
-        self.rows: list[TableRow] = []
+        super().__init__(clock=clock, empty_text="No runs.", name=name, id=id, classes=classes)
         self.columns: list[Column] = build_columns([])
         self.dynamic_columns: list[str] = []
-        self.selected: set[str] = set()
         self.collapsed: set[str] = set()
         self.parent_names: dict[str, str] = {}
         self.has_more = False
         self.aggregate = "latest"
         self.sort_column: str | None = None
         self.sort_descending = False
-        self.empty_text = "No runs."
-        self.search_target: Widget | None = None
         self._index_of: dict[str, int] = {}
 
     # ----------------------------------------------------------------- data in
@@ -292,19 +286,6 @@ class RunTable(ScrollView, can_focus=True):
 
     # ----------------------------------------------------------------- data out
     @property
-    def cursor_run(self) -> Run | None:
-        """The run under the cursor."""
-        if 0 <= self.cursor_row < len(self.rows):
-            return self.rows[self.cursor_row].run
-        return None
-
-    @property
-    def cursor_run_id(self) -> str | None:
-        """The id of the run under the cursor."""
-        run = self.cursor_run
-        return run.info.run_id if run else None
-
-    @property
     def selected_run_ids(self) -> list[str]:
         """Selected run ids in the order of the loaded runs."""
         return [run.info.run_id for run in self.runs if run.info.run_id in self.selected]
@@ -313,13 +294,6 @@ class RunTable(ScrollView, can_focus=True):
     def running_run_ids(self) -> list[str]:
         """Loaded runs that are RUNNING (the live refresh re-reads them)."""
         return [run.info.run_id for run in self.runs if run.info.status == "RUNNING"]
-
-    def target_run_ids(self) -> list[str]:
-        """The selected runs, else the run under the cursor."""
-        if self.selected:
-            return self.selected_run_ids
-        run_id = self.cursor_run_id
-        return [run_id] if run_id else []
 
     def row_text(self, index: int) -> list[str]:
         """The cell texts of a row, as shown (for tests and screen readers)."""
@@ -395,12 +369,7 @@ class RunTable(ScrollView, can_focus=True):
         return sum(column.width + 1 for column in self.columns[:FROZEN_COLUMNS])
 
     def _scroll_cursor_into_view(self) -> None:
-        visible = max(1, self.scrollable_content_region.height - 1)
-        top = int(self.scroll_offset.y)
-        if self.cursor_row < top:
-            top = self.cursor_row
-        elif self.cursor_row >= top + visible:
-            top = self.cursor_row - visible + 1
+        top = self._cursor_top()
         left = int(self.scroll_offset.x)
         if self.cursor_column >= FROZEN_COLUMNS:
             start = sum(c.width + 1 for c in self.columns[FROZEN_COLUMNS : self.cursor_column])
@@ -436,26 +405,7 @@ class RunTable(ScrollView, can_focus=True):
         super().watch_scroll_y(old, new)
         self._maybe_want_more()
 
-    def on_resize(self, _event: events.Resize) -> None:
-        """Keep the cursor visible after a resize."""
-        self._update_virtual_size()
-        self._scroll_cursor_into_view()
-
     # ----------------------------------------------------------------- rendering
-    def render_line(self, y: int) -> Strip:
-        """One screen line: the header on line 0, else a run row (or the empty message)."""
-        width = self.scrollable_content_region.width
-        if y == 0:
-            return self._render_header(width)
-        index = int(self.scroll_offset.y) + y - 1
-        if index >= len(self.rows):
-            if not self.rows and y == 2:
-                style = self.get_component_rich_style("run-table--empty")
-                line = Strip([Segment(f"  {self.empty_text}", style)])
-                return line.extend_cell_length(width, self.rich_style).crop(0, width)
-            return Strip.blank(width, self.rich_style)
-        return self._render_row(index, width)
-
     def _compose_line(self, cells: list[tuple[str, Style]], width: int, base: Style) -> Strip:
         frozen = Strip([Segment(text, style) for text, style in cells[:FROZEN_COLUMNS]])
         scrolling = Strip([Segment(text, style) for text, style in cells[FROZEN_COLUMNS:]])
@@ -504,22 +454,8 @@ class RunTable(ScrollView, can_focus=True):
             cells.append((text + " ", style))
         return self._compose_line(cells, width, base)
 
-    def watch_cursor_row(self, old: int, new: int) -> None:
-        """Repaint the lines of the old and new cursor."""
-        top = int(self.scroll_offset.y)
-        self.refresh_line(old - top + 1)
-        self.refresh_line(new - top + 1)
-
     def watch_cursor_column(self) -> None:
         """Repaint when the column cursor moves."""
-        self.refresh()
-
-    def on_focus(self) -> None:
-        """Show the cursor."""
-        self.refresh()
-
-    def on_blur(self) -> None:
-        """Hide the cursor."""
         self.refresh()
 
     # ----------------------------------------------------------------- mouse
@@ -551,36 +487,6 @@ class RunTable(ScrollView, can_focus=True):
         return None
 
     # ----------------------------------------------------------------- actions
-    def _move(self, rows: int) -> None:
-        if not self.rows:
-            return
-        self.cursor_row = max(0, min(len(self.rows) - 1, self.cursor_row + rows))
-        self._scroll_cursor_into_view()
-
-    def action_cursor_up(self) -> None:
-        """Move the cursor up."""
-        self._move(-1)
-
-    def action_cursor_down(self) -> None:
-        """Move the cursor down."""
-        self._move(1)
-
-    def action_page_up(self) -> None:
-        """Move up a page."""
-        self._move(-max(1, self.scrollable_content_region.height - 2))
-
-    def action_page_down(self) -> None:
-        """Move down a page."""
-        self._move(max(1, self.scrollable_content_region.height - 2))
-
-    def action_first(self) -> None:
-        """Go to the first run."""
-        self._move(-len(self.rows))
-
-    def action_last(self) -> None:
-        """Go to the last loaded run (more pages load from there)."""
-        self._move(len(self.rows))
-
     def action_cursor_left(self) -> None:
         """Move the column cursor left."""
         self.cursor_column = max(0, self.cursor_column - 1)
@@ -597,38 +503,9 @@ class RunTable(ScrollView, can_focus=True):
         descending = not self.sort_descending if column.id == self.sort_column else column.numeric
         self.post_message(self.SortRequested(self, column.id, descending))
 
-    def action_search(self) -> None:
-        """Go to the search box (at once when the screen gave the table its `search_target`)."""
-        if self.search_target is not None:
-            focus_now(self.search_target)
-        else:
-            self.post_message(self.SearchRequested(self))
-
     def action_choose_columns(self) -> None:
         """Open the column chooser."""
         self.post_message(self.ColumnsRequested(self))
-
-    def action_toggle_select(self) -> None:
-        """Select or unselect the run under the cursor, then move down."""
-        run_id = self.cursor_run_id
-        if run_id is None:
-            return
-        self.selected.symmetric_difference_update({run_id})
-        self.post_message(self.SelectionChanged(self, self.selected_run_ids))
-        self.refresh()
-        self._move(1)
-
-    def action_select_all(self) -> None:
-        """Select every loaded run."""
-        self.selected = {run.info.run_id for run in self.runs}
-        self.post_message(self.SelectionChanged(self, self.selected_run_ids))
-        self.refresh()
-
-    def action_select_none(self) -> None:
-        """Clear the selection."""
-        self.selected.clear()
-        self.post_message(self.SelectionChanged(self, []))
-        self.refresh()
 
     def action_delete(self) -> None:
         """Ask to move the selected runs (or the run under the cursor) to the trash."""
@@ -676,3 +553,9 @@ class RunTable(ScrollView, can_focus=True):
         parents = {row.run.info.run_id for row in self.rows if row.child_count}
         self.collapsed = set() if self.collapsed else parents
         self._relayout(self.cursor_run_id)
+
+    def _post_selection_changed(self) -> None:
+        self.post_message(self.SelectionChanged(self, self.selected_run_ids))
+
+    def _post_search_requested(self) -> None:
+        self.post_message(self.SearchRequested(self))

@@ -14,16 +14,14 @@ from rich.segment import Segment
 from rich.style import Style
 from runyard import Experiment, Run
 from textual.binding import Binding
-from textual.geometry import Size
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
 
 from .. import formatting
 from ..formatting import system_clock_ms, truncate
-from .control_message import ControlMessage, focus_now
+from .control_message import ControlMessage
+from .line_table import LineTable
 from .run_rows import TableRow, layout_rows, name_text, status_text
 
 DAY_MS = 86_400_000
@@ -47,10 +45,11 @@ def days_left_text(days: int | None) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
-class TrashTable(ScrollView, can_focus=True):
+class TrashTable(LineTable, can_focus=True):
     """Deleted runs: cursor, multi-selection, children under their parent; `u` restores, `P` purges."""
 
     COMMAND_AREA = "Deleted runs"
+    EMPTY_CLASS = "trash-table--empty"
     BINDINGS = [
         Binding("up", "cursor_up", "Up", show=False, id="trash_runs.up"),
         Binding("down", "cursor_down", "Down", show=False, id="trash_runs.down"),
@@ -111,8 +110,6 @@ class TrashTable(ScrollView, can_focus=True):
     class SelectionChanged(ControlMessage):
         """The set of selected runs changed."""
 
-    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
-
     def __init__(
         self,
         *,
@@ -120,16 +117,10 @@ class TrashTable(ScrollView, can_focus=True):
         retention_days: float = 30.0,
         id: str | None = None,
     ) -> None:
-        super().__init__(id=id)
-        self.clock = clock
+        super().__init__(clock=clock, empty_text="The trash is empty.", id=id)
         self.retention_days = retention_days
-        self.runs: list[Run] = []
-        self.rows: list[TableRow] = []
-        self.selected: set[str] = set()
         self.experiment_names: dict[str, str] = {}
         self.show_experiment = False
-        self.empty_text = "The trash is empty."
-        self.search_target: Widget | None = None
         self._longest_name = 0  # widths fitted once per set_runs, not per painted line
         self._longest_experiment = 10
 
@@ -153,28 +144,9 @@ class TrashTable(ScrollView, can_focus=True):
         self._longest_experiment = max((len(self.experiment_names.get(e, e[:8])) for e in shown), default=10)
         index = next((i for i, row in enumerate(self.rows) if row.run.info.run_id == current), None)
         self.cursor_row = index if index is not None else min(self.cursor_row, max(0, len(self.rows) - 1))
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._update_virtual_size()
         self._scroll_cursor_into_view()
         self.refresh()
-
-    @property
-    def cursor_run_id(self) -> str | None:
-        """The id of the run under the cursor."""
-        if 0 <= self.cursor_row < len(self.rows):
-            return self.rows[self.cursor_row].run.info.run_id
-        return None
-
-    @property
-    def selected_run_ids(self) -> list[str]:
-        """Selected run ids in table order."""
-        return [row.run.info.run_id for row in self.rows if row.run.info.run_id in self.selected]
-
-    def target_run_ids(self) -> list[str]:
-        """The selected runs, else the run under the cursor."""
-        if self.selected:
-            return self.selected_run_ids
-        run_id = self.cursor_run_id
-        return [run_id] if run_id else []
 
     def columns(self, width: int) -> list[tuple[str, str, int]]:
         """(id, label, width) of the shown columns; the name takes the room the others leave."""
@@ -210,24 +182,13 @@ class TrashTable(ScrollView, can_focus=True):
         return {cid: self.cell(row, cid, now) for cid, _, _ in self.columns(self.size.width or 100)}
 
     # ----------------------------------------------------------------- rendering
-    def render_line(self, y: int) -> Strip:
-        """The header on line 0, else a run row (or the empty message)."""
-        width = self.scrollable_content_region.width
-        columns = self.columns(width)
-        if y == 0:
-            header = self.get_component_rich_style("trash-table--header")
-            text = "".join(truncate(label, w).ljust(w) + " " for _, label, w in columns)
-            return Strip([Segment(text, header)]).extend_cell_length(width, header).crop(0, width)
-        index = int(self.scroll_offset.y) + y - 1
-        if index >= len(self.rows):
-            if not self.rows and y == 2:
-                style = self.get_component_rich_style("trash-table--empty")
-                line = Strip([Segment(f"  {self.empty_text}", style)])
-                return line.extend_cell_length(width, self.rich_style).crop(0, width)
-            return Strip.blank(width, self.rich_style)
-        return self._render_row(index, columns, width)
+    def _render_header(self, width: int) -> Strip:
+        header = self.get_component_rich_style("trash-table--header")
+        text = "".join(truncate(label, w).ljust(w) + " " for _, label, w in self.columns(width))
+        return Strip([Segment(text, header)]).extend_cell_length(width, header).crop(0, width)
 
-    def _render_row(self, index: int, columns: list[tuple[str, str, int]], width: int) -> Strip:
+    def _render_row(self, index: int, width: int) -> Strip:
+        columns = self.columns(width)
         row = self.rows[index]
         now = self.clock()
         base = self.rich_style
@@ -248,25 +209,6 @@ class TrashTable(ScrollView, can_focus=True):
             segments.append(Segment(text + " ", style))
         return Strip(segments).extend_cell_length(width, base).crop(0, width)
 
-    def watch_cursor_row(self, old: int, new: int) -> None:
-        """Repaint the old and new cursor lines."""
-        top = int(self.scroll_offset.y)
-        self.refresh_line(old - top + 1)
-        self.refresh_line(new - top + 1)
-
-    def on_focus(self) -> None:
-        """Show the cursor."""
-        self.refresh()
-
-    def on_blur(self) -> None:
-        """Hide the cursor."""
-        self.refresh()
-
-    def on_resize(self) -> None:
-        """Widths follow the terminal."""
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
-        self._scroll_cursor_into_view()
-
     def on_click(self, event: object) -> None:
         """A click on a row moves the cursor there."""
         y = getattr(event, "y", 0)
@@ -274,66 +216,13 @@ class TrashTable(ScrollView, can_focus=True):
         if y > 0 and 0 <= index < len(self.rows):
             self.cursor_row = index
 
+    def _post_selection_changed(self) -> None:
+        self.post_message(self.SelectionChanged(self))
+
+    def _post_search_requested(self) -> None:
+        self.post_message(self.SearchRequested(self))
+
     # ----------------------------------------------------------------- actions
-    def _scroll_cursor_into_view(self) -> None:
-        visible = max(1, self.scrollable_content_region.height - 1)
-        top = int(self.scroll_offset.y)
-        if self.cursor_row < top:
-            top = self.cursor_row
-        elif self.cursor_row >= top + visible:
-            top = self.cursor_row - visible + 1
-        self.scroll_to(y=top, animate=False, force=True)
-
-    def _move(self, rows: int) -> None:
-        if self.rows:
-            self.cursor_row = max(0, min(len(self.rows) - 1, self.cursor_row + rows))
-            self._scroll_cursor_into_view()
-
-    def action_cursor_up(self) -> None:
-        """Move up."""
-        self._move(-1)
-
-    def action_cursor_down(self) -> None:
-        """Move down."""
-        self._move(1)
-
-    def action_page_up(self) -> None:
-        """Move up a page."""
-        self._move(-max(1, self.scrollable_content_region.height - 2))
-
-    def action_page_down(self) -> None:
-        """Move down a page."""
-        self._move(max(1, self.scrollable_content_region.height - 2))
-
-    def action_first(self) -> None:
-        """Go to the first run."""
-        self._move(-len(self.rows))
-
-    def action_last(self) -> None:
-        """Go to the last run."""
-        self._move(len(self.rows))
-
-    def action_toggle_select(self) -> None:
-        """Select or unselect the run under the cursor, then move down."""
-        run_id = self.cursor_run_id
-        if run_id is not None:
-            self.selected.symmetric_difference_update({run_id})
-            self.post_message(self.SelectionChanged(self))
-            self.refresh()
-            self._move(1)
-
-    def action_select_all(self) -> None:
-        """Select every shown run."""
-        self.selected = {run.info.run_id for run in self.runs}
-        self.post_message(self.SelectionChanged(self))
-        self.refresh()
-
-    def action_select_none(self) -> None:
-        """Clear the selection."""
-        self.selected.clear()
-        self.post_message(self.SelectionChanged(self))
-        self.refresh()
-
     def action_restore(self) -> None:
         """Ask to restore the selected runs (or the run under the cursor)."""
         run_ids = self.target_run_ids()
@@ -345,13 +234,6 @@ class TrashTable(ScrollView, can_focus=True):
         run_ids = self.target_run_ids()
         if run_ids:
             self.post_message(self.PurgeRequested(self, run_ids))
-
-    def action_search(self) -> None:
-        """Go to the search box."""
-        if self.search_target is not None:
-            focus_now(self.search_target)
-        else:
-            self.post_message(self.SearchRequested(self))
 
 
 class DeletedExperimentsTable(DataTable[str]):
