@@ -9,13 +9,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.timer import Timer
 from textual.widgets import Input, Static
-from textual.worker import get_current_worker
 
 from .. import formatting
 from ..messages import (
-    ActionFailed,
     ExperimentsLoaded,
     KeysLoaded,
     OverviewLoaded,
@@ -30,6 +27,15 @@ from ..widgets.run_rows import default_dynamic_columns, order_by_clause
 from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
 from .browse_actions import BrowseActions
+from .worker_posts import (
+    LoadingHint,
+    action_failed,
+    missing_parent_names,
+    post_result,
+    post_unless_cancelled,
+    report_load_error,
+    set_search_error,
+)
 
 NARROW_WIDTH = 100  # below this the tree and the table take turns on the full screen
 STATE_LABELS = {"ACTIVE_ONLY": "Active", "DELETED_ONLY": "Deleted", "ALL": "All"}
@@ -73,7 +79,7 @@ class ExperimentsScreen(BrowseActions):
         self.select_after_reload: str | None = None
         self._first_experiments = True
         self._rendered_once = False
-        self._loading_timer: Timer | None = None
+        self._loading_hint = LoadingHint()
         self._details_pending = False
         self.loading_shown = False  # the status line says "loading…" once a query took over 100 ms
 
@@ -145,14 +151,13 @@ class ExperimentsScreen(BrowseActions):
     @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
     def load_experiments(self) -> None:
         """Read active experiments and their run counts."""
-        try:
+
+        def read() -> ExperimentsLoaded:
             experiments = self.client.list_experiments()
             counts = self.client.count_runs([e.experiment_id for e in experiments])
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(ExperimentsLoaded(experiments, counts))
+            return ExperimentsLoaded(experiments, counts)
+
+        post_result(self, read, action_failed)
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         """Fill the tree; the first time, open the remembered or the first experiment."""
@@ -259,9 +264,7 @@ class ExperimentsScreen(BrowseActions):
         page = min(self.settings.first_page_size, self.settings.page_size)
         if keep_cursor:
             page = max(page, min(len(self.table.runs), RELOAD_CAP))
-        if self._loading_timer is not None:
-            self._loading_timer.stop()
-        self._loading_timer = self.set_timer(0.1, self._show_loading)
+        self._loading_hint.start(self, self._show_loading)
         self.search_runs(
             self.generation,
             list(self.entry.experiment_ids),
@@ -302,24 +305,13 @@ class ExperimentsScreen(BrowseActions):
                 order_by=order_by,
                 page_token=token,
             )
-            ids = {run.info.run_id for run in page}
-            missing = {
-                r.info.parent_run_id for r in page if r.info.parent_run_id and r.info.parent_run_id not in ids
-            }
-            names = self.client.run_names(sorted(missing)) if missing else {}
-        except InvalidQuery as error:
-            if not get_current_worker().is_cancelled:
-                self.post_message(RunsFailed(generation, str(error), True))
-            return
+            names = missing_parent_names(self.client, page)
         except RunyardError as error:
-            if not get_current_worker().is_cancelled:
-                self.post_message(RunsFailed(generation, str(error), False))
+            post_unless_cancelled(self, RunsFailed(generation, str(error), isinstance(error, InvalidQuery)))
             return
-        if get_current_worker().is_cancelled:
-            return
-        self.post_message(
-            RunsLoaded(generation, list(page), page.token, token is not None, names, keep_cursor, signature)
-        )
+        appended = token is not None
+        loaded = RunsLoaded(generation, list(page), page.token, appended, names, keep_cursor, signature)
+        post_unless_cancelled(self, loaded)
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
         """Show the page (replace, or append the next page)."""
@@ -333,7 +325,7 @@ class ExperimentsScreen(BrowseActions):
             self._stop_loading()
             if message.signature is not None:
                 self.signature = message.signature
-            self._set_search_error("")
+            set_search_error(self, "#search-error", "")
             if not message.keep_cursor:
                 self.table.cursor_row = 0
                 self.table.scroll_to(0, 0, animate=False)
@@ -348,8 +340,8 @@ class ExperimentsScreen(BrowseActions):
             self.load_overview(self.entry.view_key, self.entry.experiment_ids)
             self.set_timer(KEYS_DELAY, self._load_keys_of_entry)
 
-    def _load_keys_of_entry(self) -> None:
-        if self.entry is not None and self.keys is None:
+    def _load_keys_of_entry(self, again: bool = False) -> None:
+        if self.entry is not None and (again or self.keys is None):
             self.load_keys(self.entry.view_key, self.entry.experiment_ids, self.view_state.state_filter)
 
     def on_runs_failed(self, message: RunsFailed) -> None:
@@ -358,27 +350,16 @@ class ExperimentsScreen(BrowseActions):
             return
         self._stop_loading()
         self.loading_more = False
-        if message.query_error:
-            self._set_search_error(message.error)
-            self.search_box.focus()
-        else:
-            self.notify(message.error, severity="error", timeout=8)
+        report_load_error(self, "#search-error", self.search_box, message.error, message.query_error)
         self._update_status()
         self._first_render_done()
 
     def _stop_loading(self) -> None:
         self.searching = False
-        if self._loading_timer is not None:
-            self._loading_timer.stop()
-            self._loading_timer = None
+        self._loading_hint.stop()
         if self.loading_shown:
             self.loading_shown = False
             self._update_status()
-
-    def _set_search_error(self, text: str) -> None:
-        error = self.query_one("#search-error", Static)
-        error.update(text)
-        error.display = bool(text)
 
     def _first_render_done(self) -> None:
         if self.exit_after_first_render and not self._rendered_once:
@@ -421,14 +402,11 @@ class ExperimentsScreen(BrowseActions):
                 order_by=order_by,
                 page_token=token,
             )
-            missing = {r.info.parent_run_id for r in page if r.info.parent_run_id}
-            names = self.client.run_names(sorted(missing)) if missing else {}
+            names = missing_parent_names(self.client, page, skip_loaded=False)
         except RunyardError as error:
-            if not get_current_worker().is_cancelled:
-                self.post_message(RunsFailed(generation, str(error), isinstance(error, InvalidQuery)))
+            post_unless_cancelled(self, RunsFailed(generation, str(error), isinstance(error, InvalidQuery)))
             return
-        if not get_current_worker().is_cancelled:
-            self.post_message(RunsLoaded(generation, list(page), page.token, True, names))
+        post_unless_cancelled(self, RunsLoaded(generation, list(page), page.token, True, names))
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -465,8 +443,7 @@ class ExperimentsScreen(BrowseActions):
         self.view_state.state_filter = STATE_FILTERS[(index + 1) % len(STATE_FILTERS)]
         self.table.selected.clear()
         self.start_search()
-        if self.entry is not None:
-            self.load_keys(self.entry.view_key, self.entry.experiment_ids, self.view_state.state_filter)
+        self._load_keys_of_entry(again=True)
 
     @on(RunTable.AggregateChanged, "#runs")
     def aggregate_changed(self, message: RunTable.AggregateChanged) -> None:
@@ -485,12 +462,8 @@ class ExperimentsScreen(BrowseActions):
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
     def load_overview(self, view_key: str, experiment_ids: list[str]) -> None:
         """Counts for the overview line."""
-        try:
-            overview = self.client.experiment_overview(experiment_ids, now_ms=self.settings.clock())
-        except RunyardError:
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(OverviewLoaded(view_key, overview))
+        overview = self.client.experiment_overview
+        post_result(self, lambda: OverviewLoaded(view_key, overview(experiment_ids, self.settings.clock())))
 
     def on_overview_loaded(self, message: OverviewLoaded) -> None:
         """Draw the overview line."""
@@ -524,12 +497,7 @@ class ExperimentsScreen(BrowseActions):
     @work(thread=True, exclusive=True, group="keys", exit_on_error=False)
     def load_keys(self, view_key: str, experiment_ids: list[str], view_type: str) -> None:
         """Keys for completion and the column chooser."""
-        try:
-            keys = self.client.run_keys(experiment_ids, view_type)
-        except RunyardError:
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(KeysLoaded(view_key, keys))
+        post_result(self, lambda: KeysLoaded(view_key, self.client.run_keys(experiment_ids, view_type)))
 
     def on_keys_loaded(self, message: KeysLoaded) -> None:
         """Offer the keys to the search completion."""
@@ -565,13 +533,13 @@ class ExperimentsScreen(BrowseActions):
         signature: tuple[int, int],
     ) -> None:
         """A cheap query: the running runs by id, and the run count signature."""
-        try:
+
+        def read() -> RunsRefreshed:
             fresh = self.client.get_runs(running_ids) if running_ids else []
             changed = self.client.runs_signature(experiment_ids, view_type) != signature
-        except RunyardError:
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(RunsRefreshed(generation, fresh, changed))
+            return RunsRefreshed(generation, fresh, changed)
+
+        post_result(self, read)
 
     def on_runs_refreshed(self, message: RunsRefreshed) -> None:
         """Update rows in place; reload (keeping cursor and selection) when runs came or went."""

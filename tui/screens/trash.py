@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -29,6 +28,15 @@ from ..modals.bulk_restore import BulkRestoreModal
 from ..modals.confirm import ConfirmModal
 from ..widgets.search_box import SearchBox
 from ..widgets.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
+from .worker_posts import (
+    LoadingHint,
+    action_failed,
+    missing_parent_names,
+    post_result,
+    post_unless_cancelled,
+    report_load_error,
+    set_search_error,
+)
 
 TRASH_LIMIT = 10_000  # deleted runs loaded at once (sorted by deletion time in the table)
 
@@ -187,7 +195,7 @@ class TrashScreen(Screen[bool]):
         self.has_more = False
         self.active_experiments: list[Experiment] = []
         self.last_action = ""
-        self._loading_timer: Timer | None = None
+        self._loading_hint = LoadingHint()
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -252,9 +260,7 @@ class TrashScreen(Screen[bool]):
         """Load the deleted runs (with the current query) and the deleted experiments."""
         self.generation += 1
         self.loading_runs = True
-        if self._loading_timer is not None:
-            self._loading_timer.stop()
-        self._loading_timer = self.set_timer(0.1, self._show_loading)
+        self._loading_hint.start(self, self._show_loading)
         self.load_trash(self.generation, self.experiment_ids, self.search_query)
         self._update_status()
 
@@ -264,9 +270,7 @@ class TrashScreen(Screen[bool]):
 
     def _stop_loading(self) -> None:
         self.loading_runs = False
-        if self._loading_timer is not None:
-            self._loading_timer.stop()
-            self._loading_timer = None
+        self._loading_hint.stop()
         self.table.loading = False
 
     @work(thread=True, exclusive=True, group="trash-load", exit_on_error=False)
@@ -279,18 +283,11 @@ class TrashScreen(Screen[bool]):
             wanted = experiment_ids if experiment_ids is not None else [e.experiment_id for e in active]
             scope = [e for e in wanted if e in active_ids]
             page = self.client.search_runs(scope, query, "DELETED_ONLY", max_results=TRASH_LIMIT)
-            loaded = {run.info.run_id for run in page}
-            missing = {r.info.parent_run_id for r in page if r.info.parent_run_id} - loaded
-            parent_names = self.client.run_names(sorted(missing)) if missing else {}
+            parent_names = missing_parent_names(self.client, page)
             counts = self.client.count_runs([e.experiment_id for e in deleted]) if deleted else {}
             keys = self.client.run_keys(scope, "DELETED_ONLY")
-        except InvalidQuery as error:
-            if not get_current_worker().is_cancelled:
-                self.post_message(TrashFailed(generation, str(error), True))
-            return
         except RunyardError as error:
-            if not get_current_worker().is_cancelled:
-                self.post_message(TrashFailed(generation, str(error), False))
+            post_unless_cancelled(self, TrashFailed(generation, str(error), isinstance(error, InvalidQuery)))
             return
         if get_current_worker().is_cancelled:
             return
@@ -320,7 +317,7 @@ class TrashScreen(Screen[bool]):
             keys = message.keys
             self.search_box.key_suggester.set_keys(keys.metrics, keys.params, keys.tags)
         self.active_experiments = message.active_experiments
-        self._set_search_error("")
+        set_search_error(self, "#trash-search-error", "")
         empty = "No deleted runs match the search." if self.search_query else "No deleted runs here."
         self.table.empty_text = empty
         self.table.set_runs(message.runs, message.parent_names, message.experiment_names)
@@ -338,11 +335,7 @@ class TrashScreen(Screen[bool]):
         if message.generation != self.generation:
             return
         self._stop_loading()
-        if message.query_error:
-            self._set_search_error(message.error)
-            self.search_box.focus()
-        else:
-            self.notify(message.error, severity="error", timeout=8)
+        report_load_error(self, "#trash-search-error", self.search_box, message.error, message.query_error)
         self._update_status()
 
     # ----------------------------------------------------------------- search
@@ -369,11 +362,6 @@ class TrashScreen(Screen[bool]):
         widget = self.query_one("#trash-search-error", Static)
         return str(widget.render()) if widget.display else ""
 
-    def _set_search_error(self, text: str) -> None:
-        error = self.query_one("#trash-search-error", Static)
-        error.update(text)
-        error.display = bool(text)
-
     # ----------------------------------------------------------------- restore runs
     @on(TrashTable.RestoreRequested, "#trash-runs")
     def restore_requested(self, message: TrashTable.RestoreRequested) -> None:
@@ -383,13 +371,12 @@ class TrashScreen(Screen[bool]):
     @work(thread=True, exclusive=True, group="trash-action", exit_on_error=False)
     def prepare_restore(self, run_ids: list[str]) -> None:
         """The runs a restore would bring back: the chosen ones and children deleted with them."""
-        try:
+
+        def read() -> RestorePrepared:
             returning = self.client.restore_run(run_ids, restore_descendants=True, dry_run=True)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(RestorePrepared(run_ids, list(returning)))
+            return RestorePrepared(run_ids, list(returning))
+
+        post_result(self, read, action_failed)
 
     def on_restore_prepared(self, message: RestorePrepared) -> None:
         """Confirm, naming how many runs return."""
@@ -412,12 +399,11 @@ class TrashScreen(Screen[bool]):
     @work(thread=True, exclusive=True, group="trash-action", exit_on_error=False)
     def restore_runs(self, run_ids: list[str]) -> None:
         """Restore the runs with their children."""
-        try:
-            restored = self.client.restore_run(run_ids, restore_descendants=True)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        self.post_message(RunsRestored(list(restored)))
+
+        def restore() -> RunsRestored:
+            return RunsRestored(list(self.client.restore_run(run_ids, restore_descendants=True)))
+
+        post_result(self, restore, action_failed, even_if_cancelled=True)
 
     def on_runs_restored(self, message: RunsRestored) -> None:
         """Say how many came back and reload."""
@@ -448,12 +434,11 @@ class TrashScreen(Screen[bool]):
     @work(thread=True, exclusive=True, group="trash-action", exit_on_error=False)
     def purge_runs(self, run_ids: list[str]) -> None:
         """The core's gc for exactly these runs (artifacts included)."""
-        try:
-            result = self.client.gc(run_ids=run_ids)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        self.post_message(RunsPurged(list(result.run_ids)))
+
+        def purge() -> RunsPurged:
+            return RunsPurged(list(self.client.gc(run_ids=run_ids).run_ids))
+
+        post_result(self, purge, action_failed, even_if_cancelled=True)
 
     def on_runs_purged(self, message: RunsPurged) -> None:
         """Say how many are gone and reload."""
@@ -477,12 +462,12 @@ class TrashScreen(Screen[bool]):
     @work(thread=True, exclusive=True, group="trash-action", exit_on_error=False)
     def restore_experiment(self, experiment: Experiment) -> None:
         """Bring the experiment back with its runs."""
-        try:
+
+        def restore() -> ExperimentRestored:
             self.client.restore_experiment(experiment.experiment_id)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        self.post_message(ExperimentRestored(experiment.name))
+            return ExperimentRestored(experiment.name)
+
+        post_result(self, restore, action_failed, even_if_cancelled=True)
 
     def on_experiment_restored(self, message: ExperimentRestored) -> None:
         """Say so and reload."""
@@ -496,13 +481,12 @@ class TrashScreen(Screen[bool]):
     @work(thread=True, exclusive=True, group="trash-action", exit_on_error=False)
     def prepare_experiment_purge(self, experiment: Experiment) -> None:
         """How many runs a purge of the experiment removes."""
-        try:
+
+        def read() -> ExperimentPurgePrepared:
             result = self.client.gc(experiment_ids=[experiment.experiment_id], dry_run=True)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(ExperimentPurgePrepared(experiment, result.run_count))
+            return ExperimentPurgePrepared(experiment, result.run_count)
+
+        post_result(self, read, action_failed)
 
     def on_experiment_purge_prepared(self, message: ExperimentPurgePrepared) -> None:
         """Confirm naming the experiment and the count."""
@@ -521,12 +505,12 @@ class TrashScreen(Screen[bool]):
     @work(thread=True, exclusive=True, group="trash-action", exit_on_error=False)
     def purge_experiment(self, experiment: Experiment) -> None:
         """The core's gc for exactly this experiment (its runs and artifacts go too)."""
-        try:
+
+        def purge() -> ExperimentPurged:
             result = self.client.gc(experiment_ids=[experiment.experiment_id])
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
-            return
-        self.post_message(ExperimentPurged(experiment.name, result.run_count))
+            return ExperimentPurged(experiment.name, result.run_count)
+
+        post_result(self, purge, action_failed, even_if_cancelled=True)
 
     def on_experiment_purged(self, message: ExperimentPurged) -> None:
         """Say so and reload."""

@@ -1,0 +1,100 @@
+"""What the browse and trash screens share: store results posted from thread workers, search errors.
+
+Every store call runs in a thread worker that posts a message; a result of a cancelled worker
+(a newer search replaced it) is dropped. A query error goes under the search box and focuses it;
+any other load error becomes a notification. Also: parent names for a page of runs, and the
+"loading…" hint that shows only for slow queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from runyard import Run, RunyardError, TrackingClient
+from textual.message import Message
+from textual.message_pump import MessagePump
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from ..messages import ActionFailed
+
+
+def post_unless_cancelled(node: MessagePump, message: Message) -> None:
+    """Post a thread worker's result unless the worker was cancelled (a newer one replaced it)."""
+    if not get_current_worker().is_cancelled:
+        node.post_message(message)
+
+
+def action_failed(error: RunyardError) -> Message:
+    """An ActionFailed notification for a store error."""
+    return ActionFailed(str(error))
+
+
+def post_result(
+    node: MessagePump,
+    read: Callable[[], Message],
+    on_error: Callable[[RunyardError], Message | None] = lambda _error: None,
+    even_if_cancelled: bool = False,
+) -> None:
+    """In a thread worker: post the message read() builds from the store (on_error's on a RunyardError)."""
+    try:
+        message = read()
+    except RunyardError as error:
+        failed = on_error(error)
+        if failed is not None:
+            node.post_message(failed)
+        return
+    if even_if_cancelled:
+        node.post_message(message)
+    else:
+        post_unless_cancelled(node, message)
+
+
+def set_search_error(screen: Screen[Any], selector: str, text: str) -> None:
+    """Show text under the search box ('' hides the line)."""
+    error = screen.query_one(selector, Static)
+    error.update(text)
+    error.display = bool(text)
+
+
+def report_load_error(
+    screen: Screen[Any], selector: str, search_box: Widget, error: str, query_error: bool
+) -> None:
+    """A query error goes under the search box (the typed text stays); other errors to a notification."""
+    if query_error:
+        set_search_error(screen, selector, error)
+        search_box.focus()
+    else:
+        screen.notify(error, severity="error", timeout=8)
+
+
+def missing_parent_names(
+    client: TrackingClient, runs: Sequence[Run], skip_loaded: bool = True
+) -> dict[str, str]:
+    """Names of the parents of these runs (those not among them when skip_loaded); one query, {} for none."""
+    loaded = {run.info.run_id for run in runs} if skip_loaded else set()
+    missing = {run.info.parent_run_id for run in runs if run.info.parent_run_id} - loaded
+    return client.run_names(sorted(missing)) if missing else {}
+
+
+class LoadingHint:
+    """A 'loading…' hint that shows only when a query takes longer than a moment (then stop() hides it)."""
+
+    def __init__(self, delay: float = 0.1) -> None:
+        self.delay = delay
+        self._timer: Timer | None = None
+
+    def start(self, node: MessagePump, show: Callable[[], object]) -> None:
+        """Call show after the delay unless stop() comes first (a running countdown starts again)."""
+        self.stop()
+        self._timer = node.set_timer(self.delay, show)
+
+    def stop(self) -> None:
+        """Cancel the countdown."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
