@@ -255,6 +255,22 @@ def _root_deletions_above(
     return found
 
 
+def _bulk_pks(
+    conn: Connection,
+    experiment_id: str,
+    stage: str,
+    column: Any,
+    max_runs: int,
+    until: int | None = None,
+    since: int | None = None,
+) -> list[int]:
+    """Keys of an experiment's runs in this stage with column <= until (else >= since), oldest first."""
+    in_range = column <= until if until is not None else column >= since
+    where = and_(runs_t.c.experiment_id == str(experiment_id), runs_t.c.lifecycle_stage == stage, in_range)
+    query = select(runs_t.c.id).where(where).order_by(column, runs_t.c.id).limit(max_runs)
+    return [int(row[0]) for row in conn.execute(query)]
+
+
 def delete_runs(
     store: SqlStore,
     experiment_id: str,
@@ -272,21 +288,9 @@ def delete_runs(
     timestamp = _now(now_ms)
     with store.db.connect(write=True) as conn:
         _require_experiment(conn, experiment_id)
-        pks = [
-            int(row[0])
-            for row in conn.execute(
-                select(runs_t.c.id)
-                .where(
-                    and_(
-                        runs_t.c.experiment_id == str(experiment_id),
-                        runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE,
-                        runs_t.c.start_time <= cutoff,
-                    )
-                )
-                .order_by(runs_t.c.start_time, runs_t.c.id)
-                .limit(max_runs)
-            )
-        ]
+        pks = _bulk_pks(
+            conn, experiment_id, LifecycleStage.ACTIVE, runs_t.c.start_time, max_runs, until=cutoff
+        )
         if not dry_run:
             _set_run_stage(conn, pks, LifecycleStage.DELETED, timestamp, uuid.uuid4().hex)
     return len(pks)
@@ -307,21 +311,9 @@ def restore_runs(
     since = _check_timestamp(min_timestamp_millis, "min_timestamp_millis")
     with store.db.connect(write=True) as conn:
         _require_experiment(conn, experiment_id)
-        pks = [
-            int(row[0])
-            for row in conn.execute(
-                select(runs_t.c.id)
-                .where(
-                    and_(
-                        runs_t.c.experiment_id == str(experiment_id),
-                        runs_t.c.lifecycle_stage == LifecycleStage.DELETED,
-                        runs_t.c.deleted_time >= since,
-                    )
-                )
-                .order_by(runs_t.c.deleted_time, runs_t.c.id)
-                .limit(max_runs)
-            )
-        ]
+        pks = _bulk_pks(
+            conn, experiment_id, LifecycleStage.DELETED, runs_t.c.deleted_time, max_runs, since=since
+        )
         if not dry_run:
             _set_run_stage(conn, pks, LifecycleStage.ACTIVE, None, None)
     return len(pks)
