@@ -61,7 +61,7 @@ async def test_rows_show_status_times_and_children_under_parent(store: Store) ->
         assert cell(table, "tuned", "version").strip() == "3f2a9c1"
         assert cell(table, "tuned", "metrics.accuracy").strip() == "0.95"
         overview = str(pilot.app.screen.query_one("#overview").render())
-        assert "/vision/resnet" in overview and "10 runs" in overview and "2 running" in overview
+        assert "/vision/resnet" in overview and "10 runs" in overview and "1 running · 1 lost" in overview
         assert "1 failed" in overview and "alice 7" in overview
 
 
