@@ -146,3 +146,20 @@ async def test_up_after_applying_a_query_shows_the_one_before_it(store: Store) -
             await settle(pilot)
         await pilot.press("slash", "up")  # the box still holds the applied query: up must change it
         assert pilot.app.screen.search_box.value == "params.optimizer = 'adam'"
+
+
+async def test_a_stale_tree_highlight_neither_switches_views_nor_wipes_typed_text(store: Store) -> None:
+    from runyard.tui.widgets.experiment_tree import ExperimentTree, FolderEntry
+
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        screen = pilot.app.screen
+        await pilot.press("slash")
+        await pilot.press(*"metrics.accuracy")
+        # a highlight message of a node the tree's cursor has already left (startup under load queues these)
+        tree = screen.experiment_tree
+        tree.post_message(ExperimentTree.ExperimentSelected(tree, FolderEntry("/")))
+        await settle(pilot)
+        assert screen.search_box.value == "metrics.accuracy"
+        assert screen.entry.path == "/vision/resnet"

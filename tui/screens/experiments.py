@@ -187,6 +187,9 @@ class ExperimentsScreen(BrowseActions):
     @on(ExperimentTree.ExperimentSelected, "#experiments")
     def experiment_selected(self, message: ExperimentTree.ExperimentSelected) -> None:
         """Show the runs of the highlighted experiment or folder."""
+        highlighted = self.experiment_tree.highlighted_entry
+        if highlighted is None or highlighted.view_key != message.entry.view_key:
+            return  # a stale highlight (the tree moved on since): it must not switch views and back
         if not self._first_experiments:
             self.show_entry(message.entry)
 
@@ -203,7 +206,8 @@ class ExperimentsScreen(BrowseActions):
         self.settings.last_view = entry.view_key
         self.view_state = self.settings.view(entry.view_key)
         self.keys = None
-        self.search_box.value = self.view_state.last_search
+        if not self.search_box.has_focus:  # never wipe what the user is typing
+            self.search_box.value = self.view_state.last_search
         self.table.selected.clear()
         self.table.collapsed.clear()
         self.table.set_columns(self.view_state.columns or [])
