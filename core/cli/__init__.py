@@ -103,7 +103,7 @@ def _register() -> None:
 
 _register()
 
-from ..interop.cli import register as _register_interop  # noqa: E402  (export, import, copy, import-mlflow)
+from .interop import register as _register_interop  # noqa: E402  (export, import, copy, import-mlflow)
 
 _register_interop(cli)
 

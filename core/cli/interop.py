@@ -10,30 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
-from ..config import default_tracking_uri, mask_uri, normalize_tracking_uri
+from ..config import mask_uri, normalize_tracking_uri
+from .common import resolve_store, store_option
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _store_option(function: F) -> F:
-    return click.option(
-        "--store",
-        "store",
-        metavar="URI",
-        default=None,
-        help="Tracking store: a database URL or a path to a .db file "
-        "[default: $RUNYARD_TRACKING_URI, else ./runyard.db].",
-    )(function)
-
-
-def _resolve_store(store: str | None) -> str:
-    """--store of the command, else of `runyard` itself, else the default store."""
-    if store is None:
-        context = click.get_current_context(silent=True)
-        root = context.find_root() if context is not None else None
-        if root is not None and isinstance(root.obj, dict):
-            store = root.obj.get("store")
-    return normalize_tracking_uri(store or default_tracking_uri())
 
 
 def _experiment_option(function: F) -> F:
@@ -74,7 +54,7 @@ def _print_import(result: Any) -> None:
 @click.option("--filter", "-f", "filter_string", default="", metavar="QUERY", help="Only runs matching.")
 @click.option("--include-deleted", is_flag=True, help="Also runs and experiments in the trash.")
 @click.option("--no-artifacts", is_flag=True, help="Leave artifact files out of the dump.")
-@_store_option
+@store_option
 def export_command(
     out_dir: str,
     experiments: tuple[str, ...],
@@ -89,10 +69,10 @@ def export_command(
     Example:
       runyard export --store runs.db --experiment /team/vision dump/
     """
-    from . import export_runs
+    from ..interop import export_runs
 
     result = export_runs(
-        _resolve_store(store),
+        resolve_store(store),
         out_dir,
         list(experiments) or None,
         filter_string,
@@ -110,7 +90,7 @@ def export_command(
 @click.command("import")
 @click.argument("in_dir", type=click.Path(file_okay=False, exists=True))
 @_on_conflict_option
-@_store_option
+@store_option
 def import_command(in_dir: str, on_conflict: str, store: str | None) -> None:
     """Load a dump written by `runyard export` into a store (checked first; runs already there are skipped).
 
@@ -118,9 +98,9 @@ def import_command(in_dir: str, on_conflict: str, store: str | None) -> None:
     Example:
       runyard import --store postgresql://tracker@db/runs dump/
     """
-    from . import import_runs
+    from ..interop import import_runs
 
-    result = import_runs(_resolve_store(store), in_dir, on_conflict)
+    result = import_runs(resolve_store(store), in_dir, on_conflict)
     _print_import(result)
 
 
@@ -145,7 +125,7 @@ def copy_command(
     Example:
       runyard copy --from runyard.db --to postgresql://tracker@db/runs
     """
-    from . import copy_runs
+    from ..interop import copy_runs
 
     result = copy_runs(
         normalize_tracking_uri(source),
@@ -167,7 +147,7 @@ def copy_command(
     help="sqlite:///mlflow.db, a database URL, or an ./mlruns directory (never modified).",
 )
 @_experiment_option
-@_store_option
+@store_option
 def import_mlflow_command(source: str, experiments: tuple[str, ...], store: str | None) -> None:
     """Copy experiments, runs, metric histories, tags and artifacts from MLflow (needs runyard[mlflow]).
 
@@ -175,9 +155,9 @@ def import_mlflow_command(source: str, experiments: tuple[str, ...], store: str 
     Example:
       runyard import-mlflow --from sqlite:///mlflow.db --store runyard.db
     """
-    from . import import_mlflow
+    from ..interop import import_mlflow
 
-    target = _resolve_store(store)
+    target = resolve_store(store)
     result = import_mlflow(source, target, list(experiments) or None)
     click.echo(f"From MLflow {mask_uri(source)} into {mask_uri(target)}:")
     _print_import(result)
