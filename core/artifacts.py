@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from .entities import FileInfo
 from .exceptions import InvalidInput, UnsafeArtifactPath
+
+TEMPORARY_SUFFIX = ".tmp-runyard"
+_BLOCK = 1 << 20
 
 
 def local_path_of(artifact_uri: str) -> Path:
@@ -25,8 +29,15 @@ def check_relative_path(relative: str | None, what: str = "artifact_path") -> st
         return ""
     if not isinstance(relative, str):
         raise InvalidInput(f"{what} must be a string, got {relative!r}.")
+    if "\x00" in relative:
+        raise UnsafeArtifactPath(f"{what} {relative!r} contains a NUL character (\\x00): remove it.")
+    if not relative.isascii() and not _is_file_name(relative):
+        raise InvalidInput(
+            f"{what} {relative!r} contains a lone surrogate character, which no file name can hold: "
+            "fix the string."
+        )
     text = relative.replace("\\", "/")
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":") or "\x00" in text:
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise UnsafeArtifactPath(
             f"{what} {relative!r} is absolute: give a path relative to the run's artifact directory."
         )
@@ -57,52 +68,83 @@ class ArtifactRepository:
         return resolved
 
     def log_file(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-        """Copy a local file into the run's artifacts (under artifact_path); returns its relative path."""
+        """Copy a local file into the run's artifacts (under artifact_path); returns its relative path.
+
+        The copy goes to a temporary file beside the target and is renamed into place: a failed copy
+        (a full disk) leaves no partial file and keeps an earlier copy of the same artifact intact.
+        """
         source = Path(local_path)
         if not source.is_file():
             raise InvalidInput(f"Cannot log artifact {str(source)!r}: no such file.")
-        directory = self.resolve(artifact_path)
-        destination = self.resolve(_join(artifact_path, source.name))
-        directory.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, destination)
-        return _join(check_relative_path(artifact_path), source.name)
+        self.resolve(artifact_path)
+        relative = _join(check_relative_path(artifact_path), source.name)
+        self._write_all([(relative, _copier(source))])
+        return relative
 
     def log_directory(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> list[str]:
-        """Copy a local directory's files (recursively) into the run's artifacts."""
+        """Copy a local directory's files (recursively) into the run's artifacts.
+
+        Links to files and directories are followed and their contents copied (as `cp -rL` does); a
+        link back to a directory that contains it (a cycle) is refused. Every file is copied to a
+        temporary file first and renamed into place only when all copies succeeded: a failure (a full
+        disk) adds no file and keeps earlier copies intact.
+        """
         source = Path(local_dir)
         if not source.is_dir():
             raise InvalidInput(f"Cannot log artifacts from {str(source)!r}: no such directory.")
         base = check_relative_path(artifact_path)
-        plan: list[tuple[Path, Path, str]] = []
-        for file_path in sorted(p for p in source.rglob("*") if p.is_file()):
-            relative = _join(base, file_path.relative_to(source).as_posix())
-            plan.append((file_path, self.resolve(relative), relative))  # check every target first
-        for file_path, destination, _ in plan:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(file_path, destination)
-        return [relative for _, _, relative in plan]
+        plan: list[tuple[str, Callable[[BinaryIO], None]]] = []
+        for file_path, relative in walk_files(source):
+            target = _join(base, relative)
+            self.resolve(target)  # check every target before writing anything
+            plan.append((target, _copier(file_path)))
+        self._write_all(plan)
+        return [relative for relative, _ in plan]
 
     def write_bytes(self, artifact_file: str, data: bytes) -> str:
-        """Write data to artifact_file (relative path of a file) in the run's artifacts."""
+        """Write data to artifact_file (relative path of a file) in the run's artifacts, atomically."""
         clean = check_relative_path(artifact_file, "artifact_file")
         if not clean:
             raise InvalidInput("artifact_file must name a file, e.g. 'notes/summary.txt'.")
-        destination = self.resolve(clean, "artifact_file")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        self.resolve(clean, "artifact_file")  # the parent may be a symlink created meanwhile
-        # A fresh temporary file (O_EXCL): a fixed name could be a planted link leading out of the run.
-        # os.open with mode 0o666 keeps the umask's permissions (mkstemp would make it private).
-        temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp-runyard")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        handle = os.open(temporary, flags, 0o666)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, destination)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        self.resolve(clean, "artifact_file")
+        self._write_all([(clean, lambda stream: _write_data(stream, data))], "artifact_file")
         return clean
+
+    def write_stream(self, relative: str, fill: Callable[[BinaryIO], None]) -> Path:
+        """Write one artifact file with fill(stream), atomically; returns its path."""
+        return self._write_all([(relative, fill)])[0]
+
+    def _write_all(
+        self, plan: list[tuple[str, Callable[[BinaryIO], None]]], what: str = "artifact_path"
+    ) -> list[Path]:
+        """Stage every file as a temporary beside its target, then rename all; on failure change nothing."""
+        staged: list[tuple[Path, Path]] = []
+        created: list[Path] = []
+        current = ""
+        renamed = 0
+        try:
+            for relative, fill in plan:
+                current = relative
+                destination = self.resolve(relative, what)
+                _make_directories(destination.parent, created)
+                destination = self.resolve(relative, what)  # a parent may have become a link meanwhile
+                staged.append((_stage(destination, fill), destination))
+            for temporary, destination in staged:
+                current = destination.relative_to(self.root.resolve()).as_posix()
+                os.replace(temporary, destination)
+                renamed += 1
+        except BaseException as error:
+            for temporary, _ in staged[renamed:]:
+                temporary.unlink(missing_ok=True)
+            for directory in reversed(created if not renamed else []):
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass
+            if isinstance(error, OSError):
+                raise _write_error(error, current, renamed) from error
+            raise
+        return [destination for _, destination in staged]
 
     def list(self, path: str | None = None) -> list[FileInfo]:
         """Entries directly under path (relative), directories first, then files, by name."""
@@ -112,6 +154,8 @@ class ArtifactRepository:
         base = check_relative_path(path)
         entries: list[FileInfo] = []
         for child in sorted(directory.iterdir(), key=lambda p: (not p.is_dir(), p.name)):
+            if is_temporary(child.name):
+                continue  # a write in progress, or one a crash interrupted
             relative = _join(base, child.name)
             if child.is_symlink():
                 try:
@@ -144,7 +188,9 @@ class ArtifactRepository:
         skipped = set()
         for name in names:
             entry = Path(directory) / name
-            if entry.is_symlink():
+            if is_temporary(name):
+                skipped.add(name)
+            elif entry.is_symlink():
                 resolved = entry.resolve()
                 if resolved != root and root not in resolved.parents:
                     skipped.add(name)
@@ -154,6 +200,103 @@ class ArtifactRepository:
         """Remove the run's whole artifact directory (garbage collection)."""
         if self.root.is_dir() and not self.root.is_symlink():
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def copy_stream(source: BinaryIO, target: BinaryIO) -> None:
+    """Copy the bytes of one open file into another: the one place artifact data is copied."""
+    shutil.copyfileobj(source, target, _BLOCK)
+
+
+def is_temporary(name: str) -> bool:
+    """True for the name of a temporary file an artifact write uses before renaming it into place."""
+    return name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)
+
+
+def walk_files(source: Path) -> list[tuple[Path, str]]:
+    """Every file under source with its relative path, sorted; links are followed, a link cycle refused."""
+    found: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, str, frozenset[tuple[int, int]]]] = [(source, "", frozenset({_identity(source)}))]
+    while stack:
+        directory, prefix, ancestors = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_dir():
+                    identity = _identity(Path(entry.path))
+                    if identity in ancestors:
+                        raise InvalidInput(
+                            f"Cannot log artifacts from {str(source)!r}: {relative!r} links back to a "
+                            "directory that contains it (a cycle). Remove the link or log the "
+                            "directories one by one; nothing was logged."
+                        )
+                    stack.append((Path(entry.path), relative + "/", ancestors | {identity}))
+                elif entry.is_file():
+                    found.append((Path(entry.path), relative))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _identity(directory: Path) -> tuple[int, int]:
+    status = directory.stat()
+    return status.st_dev, status.st_ino
+
+
+def _copier(source: Path) -> Callable[[BinaryIO], None]:
+    def fill(target: BinaryIO) -> None:
+        with open(source, "rb") as handle:
+            copy_stream(handle, target)
+
+    return fill
+
+
+def _write_data(stream: BinaryIO, data: bytes) -> None:
+    stream.write(data)
+
+
+def _stage(destination: Path, fill: Callable[[BinaryIO], None]) -> Path:
+    """Write a fresh temporary file beside destination with fill; returns its path (removed on failure)."""
+    # A fresh name opened with O_EXCL: a fixed name could be a planted link leading out of the run.
+    # os.open with mode 0o666 keeps the umask's permissions (mkstemp would make it private).
+    temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}{TEMPORARY_SUFFIX}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    handle = os.open(temporary, flags, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            fill(stream)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _make_directories(directory: Path, created: list[Path]) -> None:
+    """mkdir -p that records the directories it made (so a failed write can remove them again)."""
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        created.append(path)
+
+
+def _write_error(error: OSError, relative: str, renamed: int) -> OSError:
+    """An OSError of the same kind whose message names the artifact and says what was changed."""
+    reason = error.strerror or str(error)
+    if renamed:
+        outcome = f"{renamed} file(s) before it were written; it and the rest were not"
+    else:
+        outcome = "Nothing was changed: no partial file was kept, and an earlier copy, if any, is intact"
+    message = f"Could not write artifact {relative!r}: {reason}. {outcome}."
+    return OSError(error.errno, message) if error.errno is not None else OSError(message)
+
+
+def _is_file_name(text: str) -> bool:
+    """True when the operating system can encode text as a file name (no lone surrogates it cannot)."""
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _join(base: str | None, name: str) -> str:

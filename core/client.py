@@ -217,7 +217,11 @@ class TrackingClient:
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> str:
         """Write text (UTF-8) as an artifact file."""
-        return self.artifact_repository(run_id).write_bytes(artifact_file, text.encode("utf-8"))
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise _unwritable_text(artifact_file, f"at position {error.start}") from None
+        return self.artifact_repository(run_id).write_bytes(artifact_file, data)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> str:
         """Write a dict as JSON (or YAML when artifact_file ends with .yaml/.yml and PyYAML is installed)."""
@@ -230,6 +234,13 @@ class TrackingClient:
                 text = json.dumps(dictionary, indent=2)
         else:
             text = json.dumps(dictionary, indent=2, default=str)
+        if "\\u" in text or "\\U" in text:  # escaped characters: lone surrogates hide among them
+            probe = json.dumps(dictionary, ensure_ascii=False, default=str)
+            try:
+                probe.encode("utf-8")
+            except UnicodeEncodeError as error:
+                near = probe[max(0, error.start - 20) : error.end]
+                raise _unwritable_text(artifact_file, f"near {near!r}") from None
         return self.log_text(run_id, text, artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
@@ -404,6 +415,16 @@ class TrackingClient:
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
+
+
+def _unwritable_text(artifact_file: str, where: str) -> Exception:
+    """The error for text that UTF-8 cannot hold (a lone surrogate such as '\\ud800')."""
+    from .exceptions import InvalidInput
+
+    return InvalidInput(
+        f"Cannot write artifact {artifact_file!r}: the text has a lone surrogate character {where}, "
+        "which UTF-8 cannot encode. Fix the string (nothing was written)."
+    )
 
 
 def _key_values(

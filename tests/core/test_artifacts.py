@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import runyard
@@ -215,3 +220,132 @@ def test_unwritable_artifact_root_does_not_orphan_the_run(
     runyard.end_run()
     got = runyard.get_run(active.info.run_id)
     assert got.info.status == "FINISHED" and got.data.metrics == {"m": 1.0}
+
+
+# ----------------------------------------------------------------- full disks, links, odd strings
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs (needs root); the test is skipped where mounting is not allowed."""
+    mount_point = tmp_path / "tiny-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _listing(client: TrackingClient, run_id: str, path: str | None = None) -> dict[str, int | None]:
+    return {f.path: f.file_size for f in client.list_artifacts(run_id, path)}
+
+
+def test_full_disk_keeps_the_previous_copy_and_lists_no_partial_file(
+    sqlite_uri: str, tiny_disk: Path, tmp_path: Path
+) -> None:
+    client = TrackingClient(sqlite_uri, artifact_root=str(tiny_disk))
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"good" * 4096)  # 16 KiB: fits
+    client.log_artifact(run_id, model)
+    client.log_text(run_id, "first notes", "notes.txt")
+    model.write_bytes(b"x" * 200_000)  # does not fit
+    with pytest.raises(OSError, match="Could not write artifact 'model.bin'.*earlier copy") as caught:
+        client.log_artifact(run_id, model)
+    assert caught.value.errno == errno.ENOSPC
+    with pytest.raises(OSError, match="notes.txt") as caught:
+        client.log_text(run_id, "y" * 200_000, "notes.txt")
+    assert caught.value.errno == errno.ENOSPC
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    (folder / "a.txt").write_text("small")
+    (folder / "b.bin").write_bytes(b"z" * 200_000)
+    with pytest.raises(OSError, match="Nothing was changed"):
+        client.log_artifacts(run_id, folder, "checkpoint")
+    assert _listing(client, run_id) == {"model.bin": 16384, "notes.txt": 11}
+    root = Path(client.get_run(run_id).info.artifact_uri)
+    assert (root / "model.bin").read_bytes() == b"good" * 4096
+    assert (root / "notes.txt").read_text() == "first notes"
+    assert sorted(p.name for p in root.iterdir()) == ["model.bin", "notes.txt"]  # no temporaries left
+
+
+def test_simulated_full_disk_during_copy(
+    client: TrackingClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard import artifacts
+
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"good")
+    client.log_artifact(run_id, model, "weights")
+    folder = tmp_path / "more"
+    folder.mkdir()
+    for name in ("a.bin", "b.bin"):
+        (folder / name).write_bytes(b"new data")
+
+    def copy_part_then_fail(source: Any, target: Any) -> None:
+        target.write(source.read(3))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(artifacts, "copy_stream", copy_part_then_fail)
+    model.write_bytes(b"better weights")
+    with pytest.raises(OSError, match="'weights/model.bin': No space left on device"):
+        client.log_artifact(run_id, model, "weights")
+    with pytest.raises(OSError, match="No space left"):
+        client.log_artifacts(run_id, folder, "more")
+    assert _listing(client, run_id) == {"weights": None}
+    assert _listing(client, run_id, "weights") == {"weights/model.bin": 4}
+    root = Path(client.get_run(run_id).info.artifact_uri)
+    assert (root / "weights" / "model.bin").read_bytes() == b"good"
+    assert [p.name for p in root.rglob("*")] == ["weights", "model.bin"]
+
+
+def test_log_artifacts_copies_linked_directories_and_refuses_cycles(
+    client: TrackingClient, tmp_path: Path
+) -> None:
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    shared = tmp_path / "shared-data"
+    (shared / "deep").mkdir(parents=True)
+    (shared / "deep" / "table.csv").write_text("a,b")
+    source = tmp_path / "outputs"
+    source.mkdir()
+    (source / "own.txt").write_text("own")
+    (source / "data").symlink_to(shared, target_is_directory=True)
+    (source / "alias.txt").symlink_to(source / "own.txt")
+    logged = client.log_artifacts(run_id, source, "out")
+    assert logged == ["out/alias.txt", "out/data/deep/table.csv", "out/own.txt"]
+    root = Path(client.get_run(run_id).info.artifact_uri)
+    copied = root / "out" / "data"
+    assert not copied.is_symlink() and (copied / "deep" / "table.csv").read_text() == "a,b"
+
+    (shared / "deep" / "loop").symlink_to(
+        source, target_is_directory=True
+    )  # outputs/data/deep/loop -> outputs
+    before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+    with pytest.raises(InvalidInput, match=r"'data/deep/loop' links back .* \(a cycle\)"):
+        client.log_artifacts(run_id, source, "again")
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before
+
+
+def test_nul_and_lone_surrogates_are_named_clearly(run: runyard.ActiveRun, tmp_path: Path) -> None:
+    source = tmp_path / "f.txt"
+    source.write_text("x")
+    with pytest.raises(UnsafeArtifactPath, match="contains a NUL character"):
+        runyard.log_text("x", "notes\x00.txt")
+    with pytest.raises(UnsafeArtifactPath, match="contains a NUL character"):
+        runyard.log_artifact(source, "dir\x00")
+    with pytest.raises(InvalidInput, match=r"'notes.txt'.*lone surrogate"):
+        runyard.log_text("a\ud800", "notes.txt")
+    with pytest.raises(InvalidInput, match=r"'config.json'.*lone surrogate"):
+        runyard.log_dict({"model": {"name": "a\ud800"}}, "config.json")
+    with pytest.raises(InvalidInput, match=r"'config.yaml'.*lone surrogate"):
+        runyard.log_dict({"name": "a\ud800"}, "config.yaml")
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        runyard.log_text("fine", "a\ud800.txt")
+    runyard.log_dict({"emoji": "\U0001f600", "accent": "é"}, "fine.json")  # valid pairs are fine
+    root = Path(run.info.artifact_uri)
+    assert json.loads((root / "fine.json").read_text()) == {"emoji": "\U0001f600", "accent": "é"}
+    assert sorted(p.name for p in root.iterdir()) == ["fine.json"]
