@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..artifacts import is_temporary
 from ..config import mask_uri, normalize_tracking_uri
 from ..entities import LifecycleStage, ViewType
 from ..exceptions import ExperimentNotFound, InvalidInput
@@ -120,6 +121,8 @@ class DumpWriter:
         for directory, dirnames, filenames in os.walk(root):
             dirnames.sort()
             for name in sorted(filenames):
+                if is_temporary(name):
+                    continue  # an artifact write in progress (or cut short by a crash)
                 source = Path(directory) / name
                 real = source.resolve()
                 if resolved_root not in real.parents or not real.is_file():

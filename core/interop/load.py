@@ -1,23 +1,26 @@
 """Import a dump into a store: check everything first, then stream it in, one transaction per run.
 
-Before anything is written, every file's SHA-256 and line count is checked against the manifest,
-every record is checked (ids, statuses, lengths, ordering) and every artifact path is checked to stay
-inside its run's directory. Then each run is written in one transaction (run, params, tags, metric
-points through metric_store.write_points, artifact files): an interrupted import leaves whole runs
-only, and running it again skips the runs already there.
+Before anything is written, every file's SHA-256 and line count is checked against the manifest and
+every record is checked with the logging API's rules (ids, names, keys, values, NUL characters, lone
+surrogates, lengths, steps and times in int64 range, ordering); every artifact must be a regular file
+of the dump, reached through no symbolic link. A dump refused by these checks writes nothing (not even
+a new store file). Then each run is written in one transaction (its experiment when new, the run,
+params, tags, metric points through metric_store.write_points, artifact files renamed into place and
+checked against their SHA-256 as they are copied): an I/O or database failure leaves whole runs only,
+and running the import again skips the runs already there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import stat
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..artifacts import check_relative_path, local_path_of
 from ..config import normalize_tracking_uri
@@ -29,6 +32,12 @@ from ..validation import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_RUN_NAME_LENGTH,
     MAX_TAG_VALUE_LENGTH,
+    validate_experiment_name,
+    validate_key,
+    validate_param_value,
+    validate_step,
+    validate_tag_value,
+    validate_timestamp,
 )
 from .format import (
     ARTIFACTS_DIR,
@@ -44,12 +53,18 @@ from .format import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from ..store import SqlStore
+
+T = TypeVar("T")
 
 ON_CONFLICT = ("skip", "fail")
 _LIFECYCLES = (LifecycleStage.ACTIVE, LifecycleStage.DELETED)
 _TIME_FIELDS = ("start_time", "end_time", "heartbeat_time", "deleted_time")
 _TEXT_LIMITS = {"source_name": 500, "entry_point": 500, "source_version": 64, "deletion_id": 32}
+_MIN_INT64, _MAX_INT64 = -(2**63), 2**63 - 1
+_VALUE_RULES = {"params": validate_param_value, "tags": validate_tag_value}
 
 
 @dataclass
@@ -98,8 +113,9 @@ def import_runs(
             "imported. Use --on-conflict skip to import only the others."
         )
     result = ImportResult()
-    experiment_locations = _map_experiments(target, dump.experiments, result)
-    _load_runs(target, dump, existing, experiment_locations, result)
+    experiments = _Experiments(target, dump.experiments, result)
+    _load_runs(target, dump, existing, experiments, result)
+    experiments.finish()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -125,13 +141,19 @@ def check_dump(in_dir: str | os.PathLike[str]) -> CheckedDump:
         grouped = _GroupCheck(kind, run_order)
         for record in iter_records(path / f"{kind}.jsonl"):
             grouped.check(record)
-            _check_text(record.get("key"), MAX_KEY_LENGTH, f"{kind} key", optional=False)
-            _check_text(record.get("value"), limit, f"{kind} value {record.get('key')!r}", optional=False)
+            where = f"{kind}.jsonl, run {record['run_id']}"
+            _check_text(record.get("key"), MAX_KEY_LENGTH, f"{where}: {kind[:-1]} key", optional=False)
+            _rule(where, validate_key, record["key"], kind[:-1])
+            what = f"{where}: value of {kind[:-1]} {record['key']!r}"
+            _check_text(record.get("value"), limit, what, optional=False)
+            _rule(where, _VALUE_RULES[kind], record["key"], record["value"])
             grouped.unique_key(record["key"])
     grouped = _GroupCheck("metrics", run_order)
     for record in iter_records(path / "metrics.jsonl"):
         grouped.check(record)
-        _check_text(record.get("key"), MAX_KEY_LENGTH, "metric key", optional=False)
+        where = f"metrics.jsonl, run {record['run_id']}"
+        _check_text(record.get("key"), MAX_KEY_LENGTH, f"{where}: metric key", optional=False)
+        _rule(where, validate_key, record["key"], "metric")
         steps, timestamps, values = record.get("step"), record.get("timestamp"), record.get("value")
         if not (isinstance(steps, list) and isinstance(timestamps, list) and isinstance(values, list)):
             raise DumpError(
@@ -145,6 +167,10 @@ def check_dump(in_dir: str | os.PathLike[str]) -> CheckedDump:
             raise DumpError(
                 f"Metric {record['key']!r} of run {record['run_id']} has a non-integer step/time."
             )
+        for column, rule in ((steps, validate_step), (timestamps, validate_timestamp)):
+            if column and not _MIN_INT64 <= min(column) <= max(column) <= _MAX_INT64:
+                for number in column:
+                    _rule(where, rule, record["key"], number)
         decode_values(values)
     grouped = _GroupCheck("artifacts", run_order)
     for record in iter_records(path / "artifacts.jsonl"):
@@ -199,7 +225,10 @@ class _GroupCheck:
 
 
 def _check_text(value: Any, limit: int, what: str, optional: bool = True) -> None:
-    """A string of at most limit characters (None allowed when optional; a key must not be empty)."""
+    """A string of at most limit characters, storable in every database: no NUL, no lone surrogate.
+
+    None is allowed when optional; a key must not be empty.
+    """
     if value is None and optional:
         return
     empty_key = value == "" and what.endswith("key")
@@ -207,18 +236,42 @@ def _check_text(value: Any, limit: int, what: str, optional: bool = True) -> Non
         raise DumpError(
             f"Bad {what} {str(value)[:60]!r} in the dump (a string of at most {limit} characters)."
         )
+    reason = ""
+    if "\x00" in value:
+        reason = "contains a NUL character (\\x00)"
+    elif not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            reason = "contains a lone surrogate character, which UTF-8 cannot encode"
+    if reason:
+        raise DumpError(f"Refused dump: {what} {value[:60]!r} {reason}. Nothing was imported.")
+
+
+def _rule(where: str, rule: Callable[..., T], *args: Any) -> T:
+    """Apply a rule of the logging API; its InvalidInput becomes a DumpError saying where."""
+    try:
+        return rule(*args)
+    except DumpError:
+        raise
+    except InvalidInput as error:
+        raise DumpError(f"Refused dump: {where}: {error} Nothing was imported.") from None
 
 
 def _check_time(value: Any, what: str) -> None:
     if value is not None and type(value) is not int:
         raise DumpError(f"Bad {what} {value!r} in the dump: expected integer milliseconds or null.")
+    if value is not None and not _MIN_INT64 <= value <= _MAX_INT64:
+        raise DumpError(f"Bad {what} {value} in the dump: out of range (at most 2**63 - 1 milliseconds).")
 
 
 def _check_experiment(record: dict[str, Any]) -> dict[str, Any]:
     check_experiment_id(record.get("experiment_id"))
-    _check_text(record.get("name"), MAX_EXPERIMENT_NAME_LENGTH, "experiment name", optional=False)
+    where = f"experiments.jsonl, experiment {record['experiment_id']}"
+    _check_text(record.get("name"), MAX_EXPERIMENT_NAME_LENGTH, f"{where}: name", optional=False)
     if not record["name"].strip():
         raise DumpError("An experiment of the dump has an empty name.")
+    record["name"] = _rule(where, validate_experiment_name, record["name"])
     if record.get("lifecycle_stage") not in _LIFECYCLES:
         raise DumpError(f"Bad lifecycle stage {record.get('lifecycle_stage')!r} of an experiment.")
     for name in ("creation_time", "last_update_time", "deleted_time"):
@@ -227,8 +280,10 @@ def _check_experiment(record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(tags, dict):
         raise DumpError(f"Tags of experiment {record['name']!r} are not an object.")
     for key, value in tags.items():
-        _check_text(key, MAX_KEY_LENGTH, "experiment tag key", optional=False)
-        _check_text(value, MAX_TAG_VALUE_LENGTH, f"experiment tag {key!r}", optional=False)
+        _check_text(key, MAX_KEY_LENGTH, f"{where}: tag key", optional=False)
+        _rule(where, validate_key, key, "experiment tag")
+        _check_text(value, MAX_TAG_VALUE_LENGTH, f"{where}: value of tag {key!r}", optional=False)
+        _rule(where, validate_tag_value, key, value)
     return record
 
 
@@ -242,37 +297,72 @@ def _check_run(record: dict[str, Any], experiment_ids: set[str]) -> None:
         raise DumpError(f"Run {run_id} has an unknown lifecycle stage {record.get('lifecycle_stage')!r}.")
     if record.get("source_type") is not None and record["source_type"] not in SourceType.ALL:
         raise DumpError(f"Run {run_id} has an unknown source type {record['source_type']!r}.")
-    _check_text(record.get("run_name"), MAX_RUN_NAME_LENGTH, f"name of run {run_id}", optional=False)
-    _check_text(record.get("user_id"), 256, f"user of run {run_id}", optional=False)
+    where = f"runs.jsonl, run {run_id}"
+    _check_text(record.get("run_name"), MAX_RUN_NAME_LENGTH, f"{where}: run name", optional=False)
+    _check_text(record.get("user_id"), 256, f"{where}: user", optional=False)
     if record.get("parent_run_id") is not None:
         check_run_id(record["parent_run_id"])
     for name, limit in _TEXT_LIMITS.items():
-        _check_text(record.get(name), limit, f"{name} of run {run_id}")
+        _check_text(record.get(name), limit, f"{where}: {name}")
     for name in _TIME_FIELDS:
         _check_time(record.get(name), f"{name} of run {run_id}")
 
 
 def _check_artifact(in_dir: Path, record: dict[str, Any]) -> None:
     """The artifact path must stay inside the run; the file must be there, regular, with its checksum."""
-    run_id, relative = record["run_id"], record.get("path")
-    try:
-        clean = check_relative_path(relative if isinstance(relative, str) else None, "artifact path")
-    except UnsafeArtifactPath as error:
-        raise UnsafeArtifactPath(f"Refused dump: run {run_id}: {error}") from None
-    if not clean:
-        raise DumpError(f"Run {run_id} lists an artifact with an empty path.")
-    run_dir = (in_dir / ARTIFACTS_DIR / run_id).resolve()
-    source = (in_dir / ARTIFACTS_DIR / run_id / clean).resolve()
-    if run_dir not in source.parents:
-        raise UnsafeArtifactPath(f"Refused dump: artifact {relative!r} of run {run_id} leaves its directory.")
-    if not source.is_file():
-        raise DumpError(f"Artifact {relative!r} of run {run_id} is missing from the dump.")
+    source = _dump_file(in_dir, record)
     digest = hashlib.sha256()
-    with open(source, "rb") as handle:
+    with _open_regular(source, record) as handle:
         while block := handle.read(HASH_BLOCK):
             digest.update(block)
+    _check_digest(digest, record)
+
+
+def _clean_artifact_path(record: dict[str, Any]) -> str:
+    run_id, relative = record["run_id"], record.get("path")
+    if not isinstance(relative, str):
+        raise DumpError(f"Run {run_id} lists an artifact whose path is not a string: {relative!r}.")
+    try:
+        clean = check_relative_path(relative, "artifact path")
+    except InvalidInput as error:
+        raise type(error)(f"Refused dump: run {run_id}: {error} Nothing was imported.") from None
+    if not clean:
+        raise DumpError(f"Run {run_id} lists an artifact with an empty path.")
+    return clean
+
+
+def _dump_file(in_dir: Path, record: dict[str, Any]) -> Path:
+    """The artifact's file in the dump, reached through no symbolic link (a link could lead anywhere)."""
+    run_id, relative = record["run_id"], record.get("path")
+    current = in_dir
+    for part in (ARTIFACTS_DIR, run_id, *_clean_artifact_path(record).split("/")):
+        current = current / part
+        if current.is_symlink():
+            raise UnsafeArtifactPath(
+                f"Refused dump: artifact {relative!r} of run {run_id}: "
+                f"{current.relative_to(in_dir).as_posix()} is a symbolic link, and a dump holds regular "
+                "files only. Nothing was imported."
+            )
+    if not current.is_file():
+        raise DumpError(f"Artifact {relative!r} of run {run_id} is missing from the dump.")
+    return current
+
+
+def _open_regular(path: Path, record: dict[str, Any]) -> IO[bytes]:
+    """Open a dump file for reading without following a link, and only if it is a regular file."""
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise DumpError(f"Artifact {record.get('path')!r} of run {record['run_id']} is not a regular file.")
+    return os.fdopen(handle, "rb")
+
+
+def _check_digest(digest: Any, record: dict[str, Any]) -> None:
     if digest.hexdigest() != record.get("sha256"):
-        raise DumpError(f"Artifact {relative!r} of run {run_id} does not match its checksum: export again.")
+        raise DumpError(
+            f"Artifact {record.get('path')!r} of run {record['run_id']} does not match its checksum: "
+            "export again."
+        )
 
 
 # ----------------------------------------------------------------- writing
@@ -290,57 +380,92 @@ def _existing_run_ids(target: SqlStore, run_ids: list[str]) -> set[str]:
     return found
 
 
-def _map_experiments(
-    target: SqlStore, experiments: list[dict[str, Any]], result: ImportResult
-) -> dict[str, tuple[str, str]]:
-    """Dump experiment id -> (target id, artifact location); matched by name, else created."""
-    from sqlalchemy import insert, select
+class _Experiments:
+    """The dump's experiments in the target: matched by name, else created in the transaction of the
+    first run that needs it (so a failed run leaves no experiment behind); the rest at the end."""
 
-    from ..store import experiment_tags_t, experiments_t
+    def __init__(self, target: SqlStore, experiments: list[dict[str, Any]], result: ImportResult) -> None:
+        self.target = target
+        self.records = {record["experiment_id"]: record for record in experiments}
+        self.result = result
+        self.known: dict[str, tuple[str, str]] = {}
+        self.pending: dict[str, tuple[tuple[str, str], bool, str | None]] = {}
 
-    locations: dict[str, tuple[str, str]] = {}
-    for record in experiments:
-        with target.db.connect(write=True) as conn:
-            by_name = conn.execute(
-                select(experiments_t.c.experiment_id, experiments_t.c.artifact_location).where(
-                    experiments_t.c.name == record["name"]
-                )
-            ).first()
-            if by_name is not None:
-                locations[record["experiment_id"]] = (str(by_name[0]), str(by_name[1]))
-                result.experiments_reused += 1
-                continue
-            new_id = record["experiment_id"]
-            holder = conn.execute(
-                select(experiments_t.c.name).where(experiments_t.c.experiment_id == new_id)
-            ).first()
-            if holder is not None:
-                new_id = uuid.uuid4().hex
-                result.notes.append(
-                    f"Experiment {record['name']!r}: id {record['experiment_id']} is already used by "
-                    f"experiment {holder[0]!r} in the target, so it was created with id {new_id}."
-                )
-            location = f"{target.artifact_root}/{new_id}"
-            conn.execute(
-                insert(experiments_t).values(
-                    experiment_id=new_id,
-                    name=record["name"],
-                    artifact_location=location,
-                    lifecycle_stage=record["lifecycle_stage"],
-                    creation_time=record.get("creation_time"),
-                    last_update_time=record.get("last_update_time"),
-                    deleted_time=record.get("deleted_time"),
-                )
+    def locate(self, conn: Connection, dump_id: str) -> tuple[str, str]:
+        """(target id, artifact location) of a dump experiment, created in conn's transaction if new."""
+        if dump_id in self.known:
+            return self.known[dump_id]
+        if dump_id not in self.pending:
+            self.pending[dump_id] = self._find_or_create(conn, self.records[dump_id])
+        return self.pending[dump_id][0]
+
+    def committed(self) -> None:
+        """The transaction that located the pending experiments committed: count them."""
+        for dump_id, (location, created, note) in self.pending.items():
+            self.known[dump_id] = location
+            if created:
+                self.result.experiments_created += 1
+            else:
+                self.result.experiments_reused += 1
+            if note:
+                self.result.notes.append(note)
+        self.pending.clear()
+
+    def rolled_back(self) -> None:
+        """The transaction failed: what it created is gone."""
+        self.pending.clear()
+
+    def finish(self) -> None:
+        """Match or create the experiments no imported run needed (empty ones, or all runs skipped)."""
+        for dump_id in self.records:
+            if dump_id not in self.known:
+                with self.target.db.connect(write=True) as conn:
+                    self.locate(conn, dump_id)
+                self.committed()
+
+    def _find_or_create(
+        self, conn: Connection, record: dict[str, Any]
+    ) -> tuple[tuple[str, str], bool, str | None]:
+        from sqlalchemy import insert, select
+
+        from ..store import experiment_tags_t, experiments_t
+
+        by_name = conn.execute(
+            select(experiments_t.c.experiment_id, experiments_t.c.artifact_location).where(
+                experiments_t.c.name == record["name"]
             )
-            tags = record.get("tags") or {}
-            if tags:
-                conn.execute(
-                    insert(experiment_tags_t),
-                    [{"experiment_id": new_id, "key": k, "value": v} for k, v in tags.items()],
-                )
-        locations[record["experiment_id"]] = (new_id, location)
-        result.experiments_created += 1
-    return locations
+        ).first()
+        if by_name is not None:
+            return (str(by_name[0]), str(by_name[1])), False, None
+        new_id, note = record["experiment_id"], None
+        holder = conn.execute(
+            select(experiments_t.c.name).where(experiments_t.c.experiment_id == new_id)
+        ).first()
+        if holder is not None:
+            new_id = uuid.uuid4().hex
+            note = (
+                f"Experiment {record['name']!r}: id {record['experiment_id']} is already used by "
+                f"experiment {holder[0]!r} in the target, so it was created with id {new_id}."
+            )
+        location = f"{self.target.artifact_root}/{new_id}"
+        conn.execute(
+            insert(experiments_t).values(
+                experiment_id=new_id,
+                name=record["name"],
+                artifact_location=location,
+                lifecycle_stage=record["lifecycle_stage"],
+                creation_time=record.get("creation_time"),
+                last_update_time=record.get("last_update_time"),
+                deleted_time=record.get("deleted_time"),
+            )
+        )
+        tags = record.get("tags") or {}
+        if tags:
+            conn.execute(
+                insert(experiment_tags_t),
+                [{"experiment_id": new_id, "key": k, "value": v} for k, v in tags.items()],
+            )
+        return (new_id, location), True, note
 
 
 class _Grouped:
@@ -365,10 +490,10 @@ def _load_runs(
     target: SqlStore,
     dump: CheckedDump,
     existing: set[str],
-    experiment_locations: dict[str, tuple[str, str]],
+    experiments: _Experiments,
     result: ImportResult,
 ) -> None:
-    """Each run in one transaction: row, params, tags, metric points, artifact files."""
+    """Each run in one transaction: its new experiment, row, params, tags, metric points, artifact files."""
     from sqlalchemy import insert
 
     from ..metric_store import write_points
@@ -382,46 +507,87 @@ def _load_runs(
                 reader.skip(run_id)
             result.runs_skipped += 1
             continue
-        experiment_id, location = experiment_locations[record["experiment_id"]]
-        artifact_uri = f"{str(local_path_of(location)).rstrip('/')}/{run_id}/artifacts"
         values = {name: record.get(name) for name in _RUN_COLUMNS}
-        values["experiment_id"] = experiment_id
-        with target.db.connect(write=True) as conn:
-            inserted = conn.execute(insert(runs_t).values(**values, artifact_uri=artifact_uri))
-            run_pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-            for kind, table in (("params", params_t), ("tags", tags_t)):
-                rows = [
-                    {"run_pk": run_pk, "key": r["key"], "value": r["value"]}
-                    for r in readers[kind].take(run_id)
-                ]
-                if rows:
-                    conn.execute(insert(table), rows)
-            for chunk in readers["metrics"].take(run_id):
-                key = chunk["key"]
-                points = [
-                    (run_pk, key, value, timestamp, step)
-                    for value, timestamp, step in zip(
-                        decode_values(chunk["value"]), chunk["timestamp"], chunk["step"], strict=True
-                    )
-                ]
-                write_points(target.db, conn, points)
-                result.metric_points += len(points)
-            result.artifact_files += _copy_artifacts(dump.in_dir, run_id, artifact_uri, readers["artifacts"])
+        written: list[Path] = []
+        points_of_run = files_of_run = 0
+        try:
+            with target.db.connect(write=True) as conn:
+                experiment_id, location = experiments.locate(conn, record["experiment_id"])
+                artifact_uri = f"{str(local_path_of(location)).rstrip('/')}/{run_id}/artifacts"
+                values["experiment_id"] = experiment_id
+                inserted = conn.execute(insert(runs_t).values(**values, artifact_uri=artifact_uri))
+                run_pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+                for kind, table in (("params", params_t), ("tags", tags_t)):
+                    rows = [
+                        {"run_pk": run_pk, "key": r["key"], "value": r["value"]}
+                        for r in readers[kind].take(run_id)
+                    ]
+                    if rows:
+                        conn.execute(insert(table), rows)
+                for chunk in readers["metrics"].take(run_id):
+                    key = chunk["key"]
+                    points = [
+                        (run_pk, key, value, timestamp, step)
+                        for value, timestamp, step in zip(
+                            decode_values(chunk["value"]), chunk["timestamp"], chunk["step"], strict=True
+                        )
+                    ]
+                    write_points(target.db, conn, points)
+                    points_of_run += len(points)
+                files_of_run = _copy_artifacts(
+                    dump.in_dir, run_id, artifact_uri, readers["artifacts"], written
+                )
+        except BaseException:
+            experiments.rolled_back()
+            if written:
+                _remove_files(written, local_path_of(artifact_uri).parent)
+            raise
+        experiments.committed()
         result.runs_imported += 1
+        result.metric_points += points_of_run
+        result.artifact_files += files_of_run
 
 
-def _copy_artifacts(in_dir: Path, run_id: str, artifact_uri: str, reader: _Grouped) -> int:
-    """Copy one run's artifact files into its new directory (inside the run's transaction)."""
+def _copy_artifacts(
+    in_dir: Path, run_id: str, artifact_uri: str, reader: _Grouped, written: list[Path]
+) -> int:
+    """Copy one run's artifact files into its new directory (inside the run's transaction).
+
+    Each file is renamed into place only when complete and matching its checksum; its path is added to
+    written, so that a failure of the run can remove what was copied.
+    """
     from ..artifacts import ArtifactRepository
 
     repository = ArtifactRepository(artifact_uri)
     copied = 0
     for record in reader.take(run_id):
-        destination = repository.resolve(record["path"], "artifact path")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(in_dir / ARTIFACTS_DIR / run_id / check_relative_path(record["path"]), destination)
+        source = _dump_file(in_dir, record)
+
+        def fill(target: IO[bytes], source: Path = source, record: dict[str, Any] = record) -> None:
+            digest = hashlib.sha256()
+            with _open_regular(source, record) as handle:
+                while block := handle.read(HASH_BLOCK):
+                    digest.update(block)
+                    target.write(block)
+            _check_digest(digest, record)
+
+        written.append(repository.write_stream(_clean_artifact_path(record), fill))
         copied += 1
     return copied
+
+
+def _remove_files(paths: list[Path], run_dir: Path) -> None:
+    """Remove the artifact files of a run that was rolled back, and the directories left empty in run_dir."""
+    run_dir = run_dir.resolve()
+    for path in paths:
+        path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent != run_dir and run_dir not in parent.parents:
+                break
+            try:
+                parent.rmdir()  # only ever succeeds on an empty directory
+            except OSError:
+                break
 
 
 _RUN_COLUMNS = (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -318,4 +320,150 @@ def test_interrupted_import_leaves_whole_runs_and_resumes(
     monkeypatch.setattr(load, "_copy_artifacts", real_copy)
     resumed = runyard.import_runs(client.tracking_uri, tmp_path / "dump")
     assert (resumed.runs_imported, resumed.runs_skipped) == (2, 1)
+    assert snapshot(client) == snapshot(src)
+
+
+def _last_run(dump: Path) -> str:
+    """The run imported last (runs.jsonl order): a failure there used to leave the others written."""
+    return str(json.loads((dump / "runs.jsonl").read_text().splitlines()[-1])["run_id"])
+
+
+def _for_run(run_id: str, change: dict[str, Any]) -> Any:
+    return lambda r: {**r, **change} if r["run_id"] == run_id else r
+
+
+CRAFTED = {
+    "step beyond int64": ("metrics", {"step": [2**70]}, "step 1180591620717411303424 is out of range"),
+    "time beyond int64": ("runs", {"start_time": 2**70}, "start_time of run .* out of range"),
+    "negative timestamp beyond int64": ("metrics", {"timestamp": [-(2**64)]}, "timestamp .* out of range"),
+    "NUL in a param value": ("params", {"value": "a\x00b"}, "params.jsonl, run .*NUL character"),
+    "param key like a path": ("params", {"key": "/etc/passwd\n"}, r"params.jsonl, run .*'/etc/passwd\\n'"),
+    "bad tag key": ("tags", {"key": "a//b"}, "tags.jsonl, run .*Invalid tag key 'a//b'"),
+    "bad metric key": ("metrics", {"key": "loss\t"}, r"metrics.jsonl, run .*Invalid metric key 'loss\\t'"),
+    "lone surrogate in a tag": ("tags", {"value": "a\ud800"}, "tags.jsonl, run .*lone surrogate"),
+    "NUL in a run name": ("runs", {"run_name": "x\x00"}, "runs.jsonl, run .*: run name .*NUL character"),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_crafted_records_are_refused_before_anything_is_written(
+    source: tuple[TrackingClient, dict[str, str]], client: TrackingClient, tmp_path: Path, case: str
+) -> None:
+    src, _ = source
+    dump = tmp_path / "dump"
+    runyard.export_runs(src.tracking_uri, dump, include_deleted=True)
+    kind, change, message = CRAFTED[case]
+    victim = _last_run(dump)
+    if kind != "runs" and not any(
+        json.loads(line)["run_id"] == victim for line in (dump / f"{kind}.jsonl").read_text().splitlines()
+    ):
+        # the last run has no record of this kind: give it one, so the check sees it
+        _rewrite(dump, kind, lambda r: r)
+        base = json.loads((dump / f"{kind}.jsonl").read_text().splitlines()[0])
+        lines = (dump / f"{kind}.jsonl").read_text() + json.dumps({**base, "run_id": victim}) + "\n"
+        (dump / f"{kind}.jsonl").write_text(lines)
+        _rewrite(dump, kind, lambda r: r)
+    _rewrite(dump, kind, _for_run(victim, change))
+    with pytest.raises(DumpError, match=message) as caught:
+        runyard.import_runs(client.tracking_uri, dump)
+    assert "\n" not in str(caught.value)
+    assert _all_run_ids(client) == []
+    assert [e.name for e in client.list_experiments("ALL")] == []
+    fresh = tmp_path / "never-created.db"
+    with pytest.raises(DumpError):
+        runyard.import_runs(f"sqlite:///{fresh}", dump)
+    assert not fresh.exists()
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("a\x00b", "NUL character"), ("team//vision", "no empty folder names"), ("x\udc00", "lone surrogate")],
+)
+def test_bad_experiment_names_are_refused(
+    source: tuple[TrackingClient, dict[str, str]],
+    client: TrackingClient,
+    tmp_path: Path,
+    name: str,
+    message: str,
+) -> None:
+    src, ids = source
+    dump = tmp_path / "dump"
+    runyard.export_runs(src.tracking_uri, dump, include_deleted=True)
+    _rewrite(dump, "experiments", lambda r: {**r, "name": name} if r["experiment_id"] == ids["other"] else r)
+    _assert_refused(client, dump, DumpError, message)
+
+
+def test_artifact_directory_linked_out_of_the_dump_is_refused(
+    source: tuple[TrackingClient, dict[str, str]], client: TrackingClient, tmp_path: Path
+) -> None:
+    src, ids = source
+    dump = tmp_path / "dump"
+    runyard.export_runs(src.tracking_uri, dump, include_deleted=True)
+    # The files elsewhere match the manifest's checksums: only the link itself can be objected to.
+    run_dir = dump / "artifacts" / ids["parent"]
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(run_dir, elsewhere)
+    shutil.rmtree(run_dir)
+    run_dir.symlink_to(elsewhere, target_is_directory=True)
+    _assert_refused(client, dump, UnsafeArtifactPath, rf"artifacts/{ids['parent']} is a symbolic link")
+
+
+def test_failed_run_leaves_no_experiment_behind_and_a_rerun_resumes(
+    source: tuple[TrackingClient, dict[str, str]], client: TrackingClient, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from runyard import metric_store
+
+    src, ids = source
+    dump = tmp_path / "dump"
+    runyard.export_runs(src.tracking_uri, dump, include_deleted=True)
+    real_write_points = metric_store.write_points
+
+    def failing_write_points(db: Any, conn: Any, points: list[Any]) -> Any:
+        if points and points[0][1] == "x":  # the only metric of run "gone", the only run of "other"
+            raise OSError(errno.EIO, "Input/output error")
+        return real_write_points(db, conn, points)
+
+    monkeypatch.setattr(metric_store, "write_points", failing_write_points)
+    with pytest.raises(OSError, match="Input/output"):
+        runyard.import_runs(client.tracking_uri, dump)
+    assert ids["gone"] not in _all_run_ids(client)
+    assert client.get_experiment_by_name("other") is None  # created with its run, rolled back with it
+    monkeypatch.setattr(metric_store, "write_points", real_write_points)
+    runyard.import_runs(client.tracking_uri, dump)
+    assert snapshot(client) == snapshot(src)
+
+
+def test_disk_failure_while_copying_artifacts_leaves_no_file_and_a_rerun_resumes(
+    source: tuple[TrackingClient, dict[str, str]], client: TrackingClient, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from runyard.interop import load
+
+    src, ids = source
+    dump = tmp_path / "dump"
+    runyard.export_runs(src.tracking_uri, dump, include_deleted=True)
+    real_open, real_check = load._open_regular, load.check_dump
+    parent_files: list[str] = []
+
+    def failing_open(path: Path, record: dict[str, Any]) -> Any:
+        if record["run_id"] == ids["parent"]:
+            parent_files.append(record["path"])
+            if len(parent_files) == 2:  # the first file of the run is already in place
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(path, record)
+
+    def check_then_break(in_dir: Any) -> Any:
+        checked = real_check(in_dir)  # the checks read every file fine; the copy then fails
+        monkeypatch.setattr(load, "_open_regular", failing_open)
+        return checked
+
+    monkeypatch.setattr(load, "check_dump", check_then_break)
+    with pytest.raises(OSError, match="No space left"):
+        runyard.import_runs(client.tracking_uri, dump)
+    assert ids["parent"] not in _all_run_ids(client)
+    leftovers = [p for p in (tmp_path / "artifacts").rglob("*") if ids["parent"] in p.as_posix()]
+    assert leftovers == []
+    monkeypatch.setattr(load, "check_dump", real_check)
+    monkeypatch.setattr(load, "_open_regular", real_open)
+    resumed = runyard.import_runs(client.tracking_uri, dump)
+    assert resumed.runs_imported >= 1 and resumed.runs_imported + resumed.runs_skipped == 3
     assert snapshot(client) == snapshot(src)
