@@ -349,3 +349,13 @@ def test_nul_and_lone_surrogates_are_named_clearly(run: runyard.ActiveRun, tmp_p
     root = Path(run.info.artifact_uri)
     assert json.loads((root / "fine.json").read_text()) == {"emoji": "\U0001f600", "accent": "é"}
     assert sorted(p.name for p in root.iterdir()) == ["fine.json"]
+
+
+def test_a_write_cut_short_by_a_crash_is_never_listed(client: TrackingClient, tmp_path: Path) -> None:
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    client.log_text(run_id, "complete", "model.txt")
+    root = Path(client.get_run(run_id).info.artifact_uri)
+    (root / ".model.txt.0123456789ab.tmp-runyard").write_text("half")  # as a SIGKILL mid-copy leaves it
+    assert _listing(client, run_id) == {"model.txt": 8}
+    copied = Path(client.download_artifacts(run_id, "", tmp_path / "dl"))
+    assert sorted(p.name for p in copied.iterdir()) == ["model.txt"]

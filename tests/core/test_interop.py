@@ -332,10 +332,19 @@ def _for_run(run_id: str, change: dict[str, Any]) -> Any:
     return lambda r: {**r, **change} if r["run_id"] == run_id else r
 
 
-CRAFTED = {
-    "step beyond int64": ("metrics", {"step": [2**70]}, "step 1180591620717411303424 is out of range"),
+ONE_POINT = {"step": [0], "timestamp": [1], "value": [1.0]}
+CRAFTED: dict[str, tuple[str, dict[str, Any], str]] = {
+    "step beyond int64": (
+        "metrics",
+        {**ONE_POINT, "step": [2**70]},
+        "step 1180591620717411303424 is out of range",
+    ),
     "time beyond int64": ("runs", {"start_time": 2**70}, "start_time of run .* out of range"),
-    "negative timestamp beyond int64": ("metrics", {"timestamp": [-(2**64)]}, "timestamp .* out of range"),
+    "negative timestamp beyond int64": (
+        "metrics",
+        {**ONE_POINT, "timestamp": [-(2**64)]},
+        "timestamp .* out of range",
+    ),
     "NUL in a param value": ("params", {"value": "a\x00b"}, "params.jsonl, run .*NUL character"),
     "param key like a path": ("params", {"key": "/etc/passwd\n"}, r"params.jsonl, run .*'/etc/passwd\\n'"),
     "bad tag key": ("tags", {"key": "a//b"}, "tags.jsonl, run .*Invalid tag key 'a//b'"),
