@@ -14,12 +14,12 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 
-_KEY_PATTERN = re.compile(r"^[\w\-. /]+$")
+_KEY_PATTERN = re.compile(r"^[\w\-. /:]+$")  # MLflow's characters (colons too, as MLflow on POSIX)
 _valid_keys: set[str] = set()  # cache: log_metric validates the same few keys millions of times
 
 
 def validate_key(key: object, kind: str) -> str:
-    """Check a param/metric/tag key: letters, digits, _ - . / space, at most 250 characters."""
+    """Check a param/metric/tag key: letters, digits, _ - . / : space, at most 250 characters."""
     if key.__class__ is str and key in _valid_keys:
         return key  # type: ignore[return-value]
     if not isinstance(key, str) or not key:
@@ -31,8 +31,8 @@ def validate_key(key: object, kind: str) -> str:
         )
     if not _KEY_PATTERN.match(key) or key != key.strip() or "//" in key or key.startswith("/"):
         raise InvalidInput(
-            f"Invalid {kind} key {key!r}: use letters, digits, underscores, dashes, periods, spaces and "
-            "slashes (no leading slash, no '//', no leading or trailing space).",
+            f"Invalid {kind} key {key!r}: use letters, digits, underscores, dashes, periods, colons, spaces "
+            "and slashes (no leading slash, no '//', no leading or trailing space).",
             key=key,
         )
     if len(_valid_keys) < 100_000:

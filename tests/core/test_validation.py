@@ -75,7 +75,8 @@ def test_tag_value_length_limit(run_id: str) -> None:
 
 # ----------------------------------------------------------------------------- keys
 @pytest.mark.parametrize(
-    "key", ["a-b_c.d/e f", "loss", "train/loss", "Ünïcode_letters", "0", "k" * 250, "a.b-c_d e/f/g"]
+    "key",
+    ["a-b_c.d/e f", "loss", "train/loss", "Ünïcode_letters", "0", "k" * 250, "a.b-c_d e/f/g", "val:loss"],
 )
 def test_valid_keys(run_id: str, key: str) -> None:
     runyard.log_param(key, 1)
@@ -115,6 +116,13 @@ def test_invalid_keys_rejected_for_every_kind(run_id: str, key: str) -> None:
     runyard.flush()
     data = runyard.get_run(run_id).data
     assert data.params == {} and data.metrics == {}
+
+
+def test_a_colon_key_mlflow_accepts_is_searchable(run_id: str) -> None:
+    runyard.log_metric("eval:acc", 0.9)
+    runyard.flush()
+    found = runyard.search_runs(filter_string="metrics.`eval:acc` > 0.5", output_format="list")
+    assert [run.info.run_id for run in found] == [run_id]
 
 
 def test_key_too_long_message_says_limit(run_id: str) -> None:
