@@ -142,6 +142,7 @@ class SqlStore:
     def get_or_create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
         """The id of the active experiment with that name, created when missing (race-safe)."""
         name = validate_experiment_name(name)
+        self.db.create_if_missing()  # the lookup below must not refuse a store this call will create
         for _ in range(3):
             found = self._experiment_row_by_name(name)
             if found is not None:

@@ -33,7 +33,7 @@ def store_option(function: F) -> F:
         metavar="URI",
         default=None,
         help="Tracking store: a database URL or a path to a .db file "
-        "[default: $RUNYARD_TRACKING_URI, else ./runyard.db].",
+        "[default: $RUNYARD_TRACKING_URI, else a database in $MLFLOW_TRACKING_URI, else ./runyard.db].",
     )(function)
 
 
