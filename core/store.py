@@ -177,7 +177,9 @@ class SqlStore:
         return experiments[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        """The experiment with that name, or None."""
+        """The experiment with that name, or None (also when the store does not exist yet)."""
+        if self.db.is_missing():  # MLflow's "if get_experiment_by_name(n) is None: create" on a new file
+            return None
         row = self._experiment_row_by_name(name)
         return self.get_experiment(row["experiment_id"]) if row else None
 
