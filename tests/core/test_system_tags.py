@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import runyard
@@ -135,3 +136,18 @@ def test_mlflow_style_create_run_tags_set_the_columns(runs: dict[str, str]) -> N
     assert run.info.run_name == "from-tag" == run.data.tags["runyard.runName"]
     assert run.info.parent_run_id == runs["root"] == run.data.tags["runyard.parentRunId"]
     assert not any(key.startswith("mlflow.") for key in run.data.tags)
+
+
+def test_copies_keep_system_tags_through_their_own_path(tmp_path: Path) -> None:
+    source = TrackingClient(str(tmp_path / "source.db"))
+    experiment = source.create_experiment("/copied")
+    parent = source.create_run(experiment, run_name="parent").info.run_id
+    child = source.create_run(
+        experiment, run_name="child", parent_run_id=parent, tags={"runyard.user": "ana"}
+    )
+    source.set_tag(child.info.run_id, "runyard.note.content", "notes")
+    runyard.copy_runs(source.tracking_uri, str(tmp_path / "target.db"))
+    copied = TrackingClient(str(tmp_path / "target.db")).get_run(child.info.run_id)
+    assert copied.info.parent_run_id == parent
+    for key in ("runyard.user", "runyard.runName", "runyard.parentRunId", "runyard.note.content"):
+        assert copied.data.tags[key] == child.data.tags.get(key, "notes")
