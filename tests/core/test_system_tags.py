@@ -9,14 +9,14 @@ import pytest
 import runyard
 from runyard import InvalidInput, Metric, RunTag, TrackingClient
 
-SetTags = Callable[[TrackingClient, str, dict[str, str]], None]
+SetTags = Callable[[TrackingClient, str, dict[str, str]], object]
 
 # Every user path that writes tags: TrackingClient.set_tag/set_tags/log_batch and the fluent API.
 WAYS: dict[str, SetTags] = {
-    "client.set_tag": lambda c, r, t: [c.set_tag(r, k, v) for k, v in t.items()] and None,
+    "client.set_tag": lambda c, r, t: [c.set_tag(r, k, v) for k, v in t.items()],
     "client.set_tags": lambda c, r, t: c.set_tags(r, t),
     "client.log_batch": lambda c, r, t: c.log_batch(r, tags=[RunTag(k, v) for k, v in t.items()]),
-    "fluent.set_tag": lambda c, r, t: [runyard.set_tag(k, v) for k, v in t.items()] and None,
+    "fluent.set_tag": lambda c, r, t: [runyard.set_tag(k, v) for k, v in t.items()],
     "fluent.set_tags": lambda c, r, t: runyard.set_tags(t),
 }
 
