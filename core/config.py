@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 TRACKING_URI_ENV = "RUNYARD_TRACKING_URI"
@@ -18,9 +17,30 @@ HEARTBEAT_INTERVAL_SECONDS = 30.0
 STALE_HEARTBEAT_MS = 3 * int(HEARTBEAT_INTERVAL_SECONDS * 1000)
 
 
+MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+_chosen_tracking_uri: str | None = None  # set by runyard.set_tracking_uri
+
+
+def choose_tracking_uri(uri: str | None) -> None:
+    """Make uri the store of every later call that names none (None: back to the environment)."""
+    global _chosen_tracking_uri
+    _chosen_tracking_uri = normalize_tracking_uri(uri) if uri is not None else None
+
+
 def default_tracking_uri() -> str:
-    """RUNYARD_TRACKING_URI, else sqlite:///runyard.db in the current directory."""
-    return os.environ.get(TRACKING_URI_ENV) or DEFAULT_TRACKING_URI
+    """set_tracking_uri's, else RUNYARD_TRACKING_URI, else MLFLOW_TRACKING_URI, else sqlite:///runyard.db."""
+    return (
+        _chosen_tracking_uri
+        or os.environ.get(TRACKING_URI_ENV)
+        or _mlflow_database_uri()
+        or DEFAULT_TRACKING_URI
+    )
+
+
+def _mlflow_database_uri() -> str | None:
+    """MLFLOW_TRACKING_URI if it names a database (a server, ./mlruns or databricks is not ours: ignored)."""
+    value = os.environ.get(MLFLOW_TRACKING_URI_ENV, "").strip()
+    return value if value.startswith(("sqlite:", "postgresql", "postgres:")) else None
 
 
 def normalize_tracking_uri(uri_or_path: str | os.PathLike[str]) -> str:
@@ -28,15 +48,28 @@ def normalize_tracking_uri(uri_or_path: str | os.PathLike[str]) -> str:
     text = os.fspath(uri_or_path).strip()
     if "://" in text:
         if text.startswith("postgresql://") or text.startswith("postgres://"):
-            return "postgresql+psycopg://" + text.split("://", 1)[1]
+            return _quote_at_in_userinfo("postgresql+psycopg://" + text.split("://", 1)[1])
         if text.startswith("sqlite:///") and not text.startswith("sqlite:////"):
             # A relative SQLite path is pinned to the current directory now: a later os.chdir must not
             # send new pooled connections to a different (empty) file.
             path, sep, query = text[len("sqlite:///") :].partition("?")
             if path and path != ":memory:":
                 return "sqlite:///" + str(Path(path).expanduser().absolute()) + sep + query
-        return text
+        return _quote_at_in_userinfo(text)
     return "sqlite:///" + str(Path(text).expanduser().absolute())
+
+
+def _quote_at_in_userinfo(uri: str) -> str:
+    """Percent-encode a raw "@" in a URL's user or password (the last "@" ends the userinfo).
+
+    Drivers split at the first "@" and would take the password's tail for the host name (and print it).
+    """
+    scheme, separator, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    if authority.count("@") < 2:
+        return uri
+    userinfo, _, host = authority.rpartition("@")
+    return f"{scheme}{separator}{userinfo.replace('@', '%40')}@{host}{slash}{path}"
 
 
 def default_artifact_root(tracking_uri: str) -> str:
@@ -83,13 +116,8 @@ def flush_interval_seconds() -> float:
     return min(max(value, 0.01), 60.0)
 
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)")
-
-
-_PASSWORD_IN_QUERY = re.compile(r"(?i)(?P<head>[?&]password=)(?P<pw>[^&\s]*)")
-
-
 def mask_uri(text: str) -> str:
-    """Replace the password of every database URL in text (user:PW@ or ?password=PW) by ***."""
-    text = _PASSWORD_IN_URL.sub(lambda m: f"{m.group('head')}***{m.group('at')}", text)
-    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m.group('head')}***", text)
+    """Text with every credential masked (see redact.mask_secrets: the one masking function)."""
+    from .redact import mask_secrets
+
+    return mask_secrets(text)

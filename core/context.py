@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .entities import SourceType
+from .redact import mask_secrets
 
 TAG_PREFIX = "runyard."
 PARENT_RUN_ID = "runyard.parentRunId"
@@ -121,7 +122,7 @@ def git_info(path: Path) -> dict[str, str]:
             timeout=5,
         )
         if remote.returncode == 0 and remote.stdout.strip():
-            info[GIT_REPO_URL] = remote.stdout.strip()
+            info[GIT_REPO_URL] = mask_secrets(remote.stdout.strip())  # https://TOKEN@host/... is common
         if GIT_COMMIT in info:
             status = subprocess.run(
                 ["git", "-C", str(work_tree), "status", "--porcelain", "--untracked-files=no"],
@@ -154,13 +155,16 @@ def capture_context() -> RunContext:
         SOURCE_TYPE: source_type,
         PYTHON_VERSION: platform.python_version(),
         PLATFORM: platform.platform(),
-        COMMAND: _fit_tag(
-            shlex.join([sys.executable, *sys.argv]) if sys.argv and sys.argv[0] else sys.executable
-        ),
+        COMMAND: _fit_tag(mask_secrets(command_line())),
     }
     git = git_info(Path(script)) if script else git_info(Path.cwd())
     tags.update(git)
     return RunContext(user, source_type, source_name, entry_point, git.get(GIT_COMMIT), tags)
+
+
+def command_line() -> str:
+    """The interpreter and argv of this process as one shell-quoted line (credentials not yet masked)."""
+    return shlex.join([sys.executable, *sys.argv]) if sys.argv and sys.argv[0] else sys.executable
 
 
 def _fit_tag(text: str) -> str:

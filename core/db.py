@@ -82,12 +82,7 @@ class Database:
 
     def check_exists(self) -> None:
         """Raise StoreError unless the store already exists and can be reached (never creates one)."""
-        path = sqlite_file_path(self.uri)
-        if self.is_sqlite:
-            if path is not None and not path.is_file():
-                raise StoreError(
-                    f"No runyard store at {path}: create one with `runyard demo` or by logging a run."
-                )
+        self._refuse_missing_file()
         try:
             # The bare engine: going through self.engine would create the schema in a foreign file.
             with self._bare_engine().connect() as conn:
@@ -99,6 +94,25 @@ class Database:
             raise
         except Exception as error:  # noqa: BLE001 - any driver error becomes a one-line message
             raise StoreError(f"Cannot open store {self.display_uri}: {_first_line(error)}") from None
+
+    def is_missing(self) -> bool:
+        """True for a SQLite store whose file does not exist yet (its first write creates it)."""
+        path = sqlite_file_path(self.uri)
+        return path is not None and self.is_sqlite and not path.is_file()
+
+    def _refuse_missing_file(self) -> None:
+        """StoreError for a SQLite store whose file does not exist: reading must never create one."""
+        if self.is_missing():
+            path = sqlite_file_path(self.uri)
+            raise StoreError(
+                f"No runyard store at {path}: create one with `runyard demo` or by logging a run "
+                "(runyard.start_run, or TrackingClient.create_experiment)."
+            )
+
+    def create_if_missing(self) -> None:
+        """Create the store (file and schema) unless it exists: for callers about to write."""
+        with self.translated_errors():
+            self.engine  # noqa: B018 - creates engine and schema
 
     @property
     def engine(self) -> Engine:
@@ -141,7 +155,13 @@ class Database:
         if self.is_sqlite:
             path = sqlite_file_path(self.uri)
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise StoreError(
+                        f"Cannot create the store {path}: {error.strerror or error} ({path.parent}). "
+                        "Choose a writable location with --store or RUNYARD_TRACKING_URI."
+                    ) from None
             engine = create_engine(
                 self.uri,
                 connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -183,6 +203,8 @@ class Database:
     def connect(self, write: bool = False) -> Iterator[Connection]:
         """A Core connection in a transaction: committed on success, rolled back on error, closed."""
         try:
+            if not write and not self._schema_checked:
+                self._refuse_missing_file()
             engine = self.engine if not write else self._writer()
             with engine.begin() as conn:
                 yield conn
@@ -198,6 +220,8 @@ class Database:
         from sqlmodel import Session
 
         try:
+            if not write and not self._schema_checked:
+                self._refuse_missing_file()
             engine = self.engine if not write else self._writer()
         except Exception as error:
             translated = _translate(error, self)
@@ -217,6 +241,17 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """Turn driver failures inside the block into the same StoreError that connect() raises."""
+        try:
+            yield
+        except Exception as error:
+            translated = _translate(error, self)
+            if translated is error:
+                raise
+            raise translated from error
+
     def _writer(self) -> Engine:
         self.engine  # noqa: B018 - creates engine and checks schema
         assert self._write_engine is not None
@@ -235,9 +270,11 @@ def _translate(error: Exception, database: Database) -> Exception:
     if isinstance(error, RunyardError):
         return error
     try:
-        from sqlalchemy.exc import InterfaceError, OperationalError
+        from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
     except ImportError:  # pragma: no cover
         return error
     if isinstance(error, OperationalError | InterfaceError):
         return StoreError(f"Store {database.display_uri} failed: {_first_line(error)}")
+    if type(error) is DatabaseError:  # not a constraint or data error: the file is no SQLite database
+        return StoreError(f"Cannot open store {database.display_uri}: {_first_line(error)}")
     return error

@@ -17,6 +17,7 @@ class RunStatus:
     KILLED = "KILLED"
     ALL = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
     TERMINAL = (FINISHED, FAILED, KILLED)
+    LOST = "LOST"  # shown, never stored: a RUNNING run whose heartbeat stopped (see RunInfo.display_status)
 
 
 class LifecycleStage:
@@ -141,6 +142,14 @@ class RunInfo:
             return False
         last_sign_of_life = self.heartbeat_time or self.start_time or 0
         return now_ms - last_sign_of_life > stale_after_ms
+
+    def display_status(self, now_ms: int | None = None) -> str:
+        """The status every view shows: LOST for a RUNNING run without a recent heartbeat, else status."""
+        if now_ms is None:
+            import time
+
+            now_ms = time.time_ns() // 1_000_000
+        return RunStatus.LOST if self.is_lost(now_ms) else self.status
 
 
 @dataclass(frozen=True)

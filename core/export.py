@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 from collections.abc import Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ def _keys(runs: Sequence[Run], field: str) -> list[str]:
 
 
 def _csv_rows(runs: Sequence[Run]) -> Iterable[list[str]]:
+    now = time.time_ns() // 1_000_000
     param_keys, metric_keys = _keys(runs, "params"), _keys(runs, "metrics")
     yield CSV_FIXED_COLUMNS + param_keys + metric_keys
     for run in runs:
@@ -44,7 +46,7 @@ def _csv_rows(runs: Sequence[Run]) -> Iterable[list[str]]:
             info.source_type or "",
             info.source_name or "",
             info.user_id,
-            info.status,
+            info.display_status(now),  # LOST for a RUNNING run without heartbeats, as every view shows
         ]
         row += [data.params.get(key, "") for key in param_keys]
         row += [repr(float(data.metrics[key])) if key in data.metrics else "" for key in metric_keys]

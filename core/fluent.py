@@ -17,14 +17,13 @@ from typing import Any
 
 from . import context as ctx
 from .client import TrackingClient
-from .config import default_tracking_uri, normalize_tracking_uri
+from .config import choose_tracking_uri, default_tracking_uri, normalize_tracking_uri
 from .entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from .exceptions import InvalidInput, InvalidState
 from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 from .writer import MetricWriter
 
 _state_lock = threading.RLock()
-_tracking_uri: str | None = None
 _active_experiment_id: str | None = None
 _clients: dict[str, TrackingClient] = {}
 _writers: dict[str, MetricWriter] = {}
@@ -71,16 +70,16 @@ class ActiveRun:
 
 # ----------------------------------------------------------------------------- tracking URI
 def set_tracking_uri(uri: str) -> None:
-    """Use this store for the following calls (a database URL or a SQLite file path)."""
-    global _tracking_uri, _active_experiment_id
+    """Use this store for the following calls and for TrackingClient() (a database URL or a file path)."""
+    global _active_experiment_id
     with _state_lock:
-        _tracking_uri = normalize_tracking_uri(str(uri))
+        choose_tracking_uri(str(uri))
         _active_experiment_id = None
 
 
 def get_tracking_uri() -> str:
-    """The store in use: set_tracking_uri, else RUNYARD_TRACKING_URI, else sqlite:///runyard.db."""
-    return _tracking_uri or normalize_tracking_uri(default_tracking_uri())
+    """The store in use: set_tracking_uri's, else $RUNYARD_TRACKING_URI, $MLFLOW_TRACKING_URI, runyard.db."""
+    return normalize_tracking_uri(default_tracking_uri())
 
 
 def _client() -> TrackingClient:
@@ -172,6 +171,7 @@ def start_run(
             )
         parent = _run_stack[-1] if (_run_stack and nested) else None
     _install_excepthook()
+    client.store.db.create_if_missing()  # starting (or resuming) a run writes: a new store is created
     extra_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     if description is not None:
         extra_tags[ctx.NOTE] = description

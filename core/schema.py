@@ -122,6 +122,11 @@ def _enable_wal(database: Database) -> None:
 
 def upgrade(database: Database) -> tuple[int, int]:
     """Migrate the store to the current schema; returns (old version, new version)."""
+    with database.translated_errors():
+        return _upgrade(database)
+
+
+def _upgrade(database: Database) -> tuple[int, int]:
     from sqlalchemy import text
 
     engine = database._create_engine() if database._engine is None else database._engine

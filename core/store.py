@@ -38,6 +38,14 @@ from .exceptions import (
     RunNotFound,
 )
 from .models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
+from .system_tags import (
+    PARENT_TAGS,
+    RUN_NAME_TAGS,
+    TagChanges,
+    check_parent,
+    is_read_only,
+    split_user_tags,
+)
 from .validation import (
     validate_experiment_name,
     validate_key,
@@ -142,6 +150,7 @@ class SqlStore:
     def get_or_create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
         """The id of the active experiment with that name, created when missing (race-safe)."""
         name = validate_experiment_name(name)
+        self.db.create_if_missing()  # the lookup below must not refuse a store this call will create
         for _ in range(3):
             found = self._experiment_row_by_name(name)
             if found is not None:
@@ -168,7 +177,9 @@ class SqlStore:
         return experiments[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        """The experiment with that name, or None."""
+        """The experiment with that name, or None (also when the store does not exist yet)."""
+        if self.db.is_missing():  # MLflow's "if get_experiment_by_name(n) is None: create" on a new file
+            return None
         row = self._experiment_row_by_name(name)
         return self.get_experiment(row["experiment_id"]) if row else None
 
@@ -269,10 +280,13 @@ class SqlStore:
         """Create a run in an active experiment; returns it."""
         from .names import memorable_name
 
-        if run_name is None and tags and tags.get(ctx.RUN_NAME):  # MLflow's tags={"mlflow.runName": ...}
-            run_name = str(tags[ctx.RUN_NAME])
-        name = validate_run_name(run_name) if run_name is not None else memorable_name()
         clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
+        # MLflow's tags={"mlflow.runName": ..., "mlflow.parentRunId": ...} set the columns (and runyard.*)
+        named = [clean_tags.pop(key) for key in RUN_NAME_TAGS if key in clean_tags]
+        parents = [clean_tags.pop(key) for key in PARENT_TAGS if key in clean_tags]
+        run_name = run_name if run_name is not None else next((n for n in named if n), None)
+        parent_run_id = parent_run_id or next((p for p in parents if p), None)
+        name = validate_run_name(run_name) if run_name is not None else memorable_name()
         if status not in RunStatus.ALL:
             raise InvalidInput(f"Invalid status {status!r}: use one of {', '.join(RunStatus.ALL)}.")
         if source_type is not None and source_type not in SourceType.ALL:
@@ -484,9 +498,28 @@ class SqlStore:
         clean = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in tags.items()}
         if not clean:
             return
+        changes = split_user_tags(clean)
         with self.db.connect(write=True) as conn:
-            pk = int(self._require_run(conn, run_id, active=True)["id"])
-            self._upsert(conn, tags_t, pk, clean)
+            self._apply_user_tags(conn, self._require_run(conn, run_id, active=True), changes)
+
+    def _apply_user_tags(self, conn: Connection, row: Row, changes: TagChanges) -> None:
+        """Write user tags; a run-name or parent tag changes the run's column too (they always agree)."""
+        values: dict[str, Any] = {}
+        if changes.run_name is not None:
+            values["run_name"] = changes.run_name
+        if changes.parent_run_id is not None:
+
+            def lookup(run_id: str) -> tuple[str, str | None] | None:
+                found = self._run_row(conn, run_id)
+                return (found["experiment_id"], found["parent_run_id"]) if found else None
+
+            check_parent(row["run_id"], row["experiment_id"], changes.parent_run_id, lookup)
+            values["parent_run_id"] = changes.parent_run_id
+        if values:
+            conn.execute(update(runs_t).where(runs_t.c.id == row["id"]).values(**values))
+        tags = changes.stored_tags()
+        if tags:
+            self._upsert(conn, tags_t, int(row["id"]), tags)
 
     def _upsert(self, conn: Connection, table: Any, pk: int, values: Mapping[str, str]) -> None:
         # One atomic statement: delete-then-insert raced with a concurrent writer of the same key on
@@ -498,9 +531,14 @@ class SqlStore:
         conn.execute(statement, [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()])
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        """Remove a tag; a missing key is an error naming it."""
+        """Remove a tag; a missing key is an error naming it; a parent tag detaches the run."""
+        if key in RUN_NAME_TAGS or is_read_only(key):
+            raise InvalidInput(f"Tag {key!r} is written by runyard and cannot be deleted.", key=key)
         with self.db.connect(write=True) as conn:
             pk = int(self._require_run(conn, run_id, active=True)["id"])
+            if key in PARENT_TAGS:
+                conn.execute(update(runs_t).where(runs_t.c.id == pk).values(parent_run_id=None))
+                key = PARENT_TAGS[0]
             result = conn.execute(delete(tags_t).where(and_(tags_t.c.run_pk == pk, tags_t.c.key == key)))
             if result.rowcount == 0:
                 raise InvalidInput(f"Run {run_id} has no tag {key!r}.", key=key)
@@ -519,12 +557,14 @@ class SqlStore:
             validate_key(k, "param"): validate_param_value(k, v) for k, v in (params or {}).items()
         }
         clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
+        changes = split_user_tags(clean_tags)
         with self.db.connect(write=True) as conn:
-            pk = int(self._require_run(conn, run_id, active=True)["id"])
+            row = self._require_run(conn, run_id, active=True)
+            pk = int(row["id"])
             if clean_params:
                 self._insert_params(conn, pk, run_id, clean_params)
             if clean_tags:
-                self._upsert(conn, tags_t, pk, clean_tags)
+                self._apply_user_tags(conn, row, changes)
             if metrics:
                 write_points(self.db, conn, [(pk, key, value, ts, step) for key, value, ts, step in metrics])
 

@@ -85,9 +85,11 @@ def client(tracking_uri: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 def _isolated_fluent_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no active run, no active experiment, and artifacts under tmp_path."""
     from runyard import fluent
+    from runyard.config import choose_tracking_uri
 
     monkeypatch.setenv("RUNYARD_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.delenv("RUNYARD_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     yield
     for run in list(fluent._run_stack):
         try:
@@ -96,7 +98,7 @@ def _isolated_fluent_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
             pass
     fluent._run_stack.clear()
     fluent._active_experiment_id = None
-    fluent._tracking_uri = None
+    choose_tracking_uri(None)
     # Close what the test opened: PostgreSQL allows ~100 connections, and every test's store would
     # otherwise keep its pooled connections (and a writer thread) until the session ends.
     from runyard import db as runyard_db

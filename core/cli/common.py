@@ -33,7 +33,7 @@ def store_option(function: F) -> F:
         metavar="URI",
         default=None,
         help="Tracking store: a database URL or a path to a .db file "
-        "[default: $RUNYARD_TRACKING_URI, else ./runyard.db].",
+        "[default: $RUNYARD_TRACKING_URI, else a database in $MLFLOW_TRACKING_URI, else ./runyard.db].",
     )(function)
 
 
@@ -207,15 +207,18 @@ def _number(value: float | None, precise: bool = False) -> str:
     return repr(value) if precise else f"{value:.6g}"
 
 
-def runs_table(runs: Sequence[Run], experiment_names: dict[str, str], columns: Sequence[str]) -> str:
-    """The run list as a text table."""
+def runs_table(
+    runs: Sequence[Run], experiment_names: dict[str, str], columns: Sequence[str], now_ms: int | None = None
+) -> str:
+    """The run list as a text table (a RUNNING run without heartbeats shows LOST, as in the TUI)."""
+    now = _now_ms(now_ms)
     headers = ["RUN ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION", *columns]
     rows = [
         [
             run.info.run_id,
             run.info.run_name,
             experiment_names.get(run.info.experiment_id, run.info.experiment_id),
-            run.info.status + (" (deleted)" if run.info.lifecycle_stage == "deleted" else ""),
+            run.info.display_status(now) + (" (deleted)" if run.info.lifecycle_stage == "deleted" else ""),
             format_time(run.info.start_time),
             format_duration(run.info.duration),
             *[column_value(run, column) for column in columns],
@@ -225,19 +228,20 @@ def runs_table(runs: Sequence[Run], experiment_names: dict[str, str], columns: S
     return render_table(headers, rows)
 
 
-def run_record(run: Run, experiment_names: dict[str, str]) -> dict[str, Any]:
-    """A run as a JSON-ready dict (NaN metrics become null; times are ms since the epoch)."""
+def run_record(run: Run, experiment_names: dict[str, str], now_ms: int | None = None) -> dict[str, Any]:
+    """A run as a JSON-ready dict (NaN metrics become null; times are ms since the epoch; LOST as shown)."""
     return {
         "run_id": run.info.run_id,
         "run_name": run.info.run_name,
         "experiment_id": run.info.experiment_id,
         "experiment_name": experiment_names.get(run.info.experiment_id),
-        "status": run.info.status,
+        "status": run.info.display_status(_now_ms(now_ms)),
         "lifecycle_stage": run.info.lifecycle_stage,
         "user_id": run.info.user_id,
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
         "deleted_time": run.info.deleted_time,
+        "heartbeat_time": run.info.heartbeat_time,
         "parent_run_id": run.info.parent_run_id,
         "source_name": run.info.source_name,
         "source_version": run.info.source_version,
@@ -247,13 +251,15 @@ def run_record(run: Run, experiment_names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def runs_json(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
+def runs_json(runs: Sequence[Run], experiment_names: dict[str, str], now_ms: int | None = None) -> str:
     """The runs as a JSON array."""
-    return json.dumps([run_record(run, experiment_names) for run in runs], indent=2, allow_nan=False)
+    now = _now_ms(now_ms)
+    return json.dumps([run_record(run, experiment_names, now) for run in runs], indent=2, allow_nan=False)
 
 
-def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
+def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str], now_ms: int | None = None) -> str:
     """The runs as CSV: attributes, then params.*, metrics.* (latest values) and user tags.*."""
+    now = _now_ms(now_ms)
     param_keys = sorted({key for run in runs for key in run.data.params})
     metric_keys = sorted({key for run in runs for key in run.data.metrics})
     tag_keys = sorted({key for run in runs for key in run.data.tags if not key.startswith("runyard.")})
@@ -284,7 +290,7 @@ def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
                 run.info.run_name,
                 run.info.experiment_id,
                 experiment_names.get(run.info.experiment_id, ""),
-                run.info.status,
+                run.info.display_status(now),
                 run.info.lifecycle_stage,
                 run.info.user_id,
                 format_time(run.info.start_time, with_zone=True),
@@ -297,6 +303,12 @@ def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
             ]
         )
     return buffer.getvalue()
+
+
+def _now_ms(now_ms: int | None) -> int:
+    import time
+
+    return time.time_ns() // 1_000_000 if now_ms is None else now_ms
 
 
 def plural(count: int, noun: str) -> str:

@@ -372,6 +372,8 @@ def _existing_run_ids(target: SqlStore, run_ids: list[str]) -> set[str]:
     from ..store import chunked, runs_t
 
     found: set[str] = set()
+    if target.db.is_missing():  # a new store holds no run yet (and looking must not create it)
+        return found
     with target.db.connect() as conn:
         for chunk in chunked(run_ids):
             found.update(

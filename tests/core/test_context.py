@@ -212,3 +212,34 @@ def test_very_long_command_line_is_shortened_not_fatal(sqlite_uri: str, tmp_path
     command = run.data.tags["runyard.command"]
     assert len(command) == 8000 and command.endswith("...")
     assert command.startswith(f"{sys.executable} {script} model.layer_0.width=1024")
+
+
+def test_credentials_in_command_line_and_git_remote_are_masked_at_capture(
+    sqlite_uri: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from runyard.cli import cli
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "remote", "add", "origin", "https://x-access-token:ghs_SECRETTOKEN@github.com/org/model.git")
+    script = repo / "train.py"
+    script.write_text(SCRIPT)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "first")
+    uri_arg = "postgresql+psycopg://trainer:my s3cret@db.example:5432/runs"
+    run_id = _run_script(script, sqlite_uri, "--tracking-uri", uri_arg, "--token=tok123", cwd=repo)
+
+    tags = TrackingClient(sqlite_uri).get_run(run_id).data.tags
+    assert tags["runyard.command"] == (
+        f"{sys.executable} {script} --tracking-uri "
+        "'postgresql+psycopg://trainer:***@db.example:5432/runs' --token=***"
+    )
+    assert tags["runyard.source.git.repoURL"] == "https://x-access-token:***@github.com/org/model.git"
+
+    listed = CliRunner().invoke(cli, ["runs", "list", "--json", "--store", sqlite_uri])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output)[0]["tags"]["runyard.command"] == tags["runyard.command"]
+    for secret in ("s3cret", "SECRETTOKEN", "tok123"):
+        assert secret not in listed.output

@@ -51,7 +51,7 @@ def test_csv_header_values_and_quoting(client: TrackingClient, tmp_path: Path) -
         "",
         "train.py",
         "ana",
-        "RUNNING",
+        "LOST",  # RUNNING since 1970 without a heartbeat: shown LOST, as in the TUI and `runs list`
         "",
         "0.1",
         'say "hi", then\nleave',

@@ -186,6 +186,8 @@ def _rewrite(dump: Path, kind: str, transform: Any) -> None:
 def _assert_refused(client: TrackingClient, dump: Path, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         runyard.import_runs(client.tracking_uri, dump)
+    if client.store.db.is_missing():
+        return  # a new SQLite store was not even created
     assert _all_run_ids(client) == []
     assert [e.name for e in client.list_experiments("ALL")] == []
 

@@ -228,7 +228,7 @@ def test_unreadable_mlflow_artifacts_stop_the_import_before_writing(
     run_id = source.create_run(experiment).info.run_id
     with pytest.raises(runyard.StoreError, match=f"Cannot read the artifacts of MLflow run {run_id}"):
         runyard.import_mlflow(str(mlruns), client.tracking_uri)
-    assert [e.name for e in client.list_experiments("ALL")] == []
+    assert client.store.db.is_missing() or [e.name for e in client.list_experiments("ALL")] == []
 
 
 def test_older_mlflow_schema_is_upgraded_on_a_copy_only(

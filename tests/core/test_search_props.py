@@ -51,6 +51,7 @@ def client(
         assert postgres_database_url is not None
         uri = make_postgres_uri(postgres_database_url)
     tracking = TrackingClient(uri, artifact_root=str(directory / "artifacts"))
+    tracking.store.db.create_if_missing()  # the examples count experiments before creating one
     yield tracking
     tracking.store.db.dispose()
 

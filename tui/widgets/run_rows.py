@@ -144,7 +144,7 @@ def is_lost(run: Run, now_ms: int) -> bool:
 
 def status_text(run: Run, now_ms: int) -> str:
     """The status word shown: RUNNING, FINISHED, ..., or LOST for a RUNNING run without heartbeats."""
-    return "LOST" if is_lost(run, now_ms) else run.info.status
+    return run.info.display_status(now_ms)
 
 
 def run_duration(run: Run, now_ms: int) -> int | None:
