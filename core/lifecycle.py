@@ -452,8 +452,17 @@ def _tables_keyed_by(column: str, exclude: Sequence[Any]) -> list[Any]:
 
 def _purge_runs(conn: Connection, pks: Sequence[int]) -> None:
     """Delete runs and every row that hangs off them (explicitly: FK cascade may be off)."""
+    from .inputs import input_tags_t, inputs_t
+    from .logged_models import models_t, purge_models
+
     dependents = _tables_keyed_by("run_pk", exclude=[runs_t])
     for chunk in chunked(list(pks)):
+        conn.execute(
+            delete(input_tags_t).where(
+                input_tags_t.c.input_pk.in_(select(inputs_t.c.id).where(inputs_t.c.run_pk.in_(chunk)))
+            )
+        )
+        purge_models(conn, models_t.c.run_pk.in_(chunk))
         for table in dependents:
             conn.execute(delete(table).where(table.c.run_pk.in_(chunk)))
         conn.execute(delete(runs_t).where(runs_t.c.id.in_(chunk)))
@@ -461,8 +470,11 @@ def _purge_runs(conn: Connection, pks: Sequence[int]) -> None:
 
 def _purge_experiments(conn: Connection, experiment_ids: Sequence[str]) -> None:
     """Delete experiments and their tags (their runs are purged first)."""
+    from .logged_models import models_t, purge_models
+
     dependents = _tables_keyed_by("experiment_id", exclude=[runs_t, experiments_t])
     for chunk in chunked(list(experiment_ids)):
+        purge_models(conn, models_t.c.experiment_id.in_(chunk))
         for table in dependents:
             conn.execute(delete(table).where(table.c.experiment_id.in_(chunk)))
         conn.execute(delete(experiments_t).where(experiments_t.c.experiment_id.in_(chunk)))

@@ -29,6 +29,8 @@ from .entities import (
     RunStatus,
     SourceType,
 )
+from .inputs import DatasetInputOps
+from .logged_models import LoggedModelOps
 from .exceptions import (
     ExperimentExists,
     ExperimentNotFound,
@@ -75,7 +77,7 @@ def float_or_nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-class SqlStore:
+class SqlStore(DatasetInputOps, LoggedModelOps):
     """Experiments, runs, params and tags in a SQL database; plain entities out."""
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None, must_exist: bool = False) -> None:
@@ -369,6 +371,9 @@ class SqlStore:
                 tags[t[0]][t[1]] = t[2]
             for s in conn.execute(select(summaries_t).where(summaries_t.c.run_pk.in_(chunk))).mappings():
                 summaries[s["run_pk"]][s["key"]] = summary_entity(s)
+        from .inputs import load_inputs
+
+        inputs, outputs = load_inputs(conn, pks)
         runs = []
         for row in rows:
             pk = int(row["id"])
@@ -379,7 +384,7 @@ class SqlStore:
                 tags=dict(sorted(tags[pk].items())),
                 metric_summaries=run_summaries,
             )
-            runs.append(Run(info=run_info_entity(row), data=data))
+            runs.append(Run(info=run_info_entity(row), data=data, inputs=inputs[pk], outputs=outputs[pk]))
         return runs
 
     def update_run(
