@@ -210,7 +210,7 @@ class TrackingClient:
         datasets: Sequence[DatasetInput] | None = None,
         models: Sequence[LoggedModelInput] | None = None,
     ) -> int:
-        """Record datasets (and logged models) a run used, once per (run, dataset, context); returns new inputs."""
+        """Record datasets (and models) a run used, once per (run, dataset, context); returns new inputs."""
         return self.store.log_inputs(run_id, datasets, models)
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
@@ -262,7 +262,9 @@ class TrackingClient:
         page_token: str | None = None,
     ) -> PagedList:
         """One page of logged models of the experiments matching the filter; `.token` continues."""
-        return self.store.search_logged_models(experiment_ids, filter_string, max_results, order_by, page_token)
+        return self.store.search_logged_models(
+            experiment_ids, filter_string, max_results, order_by, page_token
+        )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of a metric, by step then timestamp."""

@@ -9,7 +9,7 @@ page of runs (inputs with their datasets, input tags, model links), never one pe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, select
 
@@ -57,9 +57,7 @@ def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str | 
     if required and not value:
         raise InvalidInput(f"Dataset {what} is empty: give every dataset a {what}.", key=what)
     if len(value) > limit:
-        raise InvalidInput(
-            f"Dataset {what} is {len(value)} characters long; the limit is {limit}.", key=what
-        )
+        raise InvalidInput(f"Dataset {what} is {len(value)} characters long; the limit is {limit}.", key=what)
     return value
 
 
@@ -89,11 +87,16 @@ def validate_dataset_inputs(datasets: Sequence[DatasetInput]) -> list[DatasetInp
         _text(dataset.profile, "profile", MAX_PROFILE, required=False)
         keys: set[str] = set()
         for tag in item.tags:
-            if not isinstance(tag, InputTag) or not isinstance(tag.key, str) or not isinstance(tag.value, str):
+            if (
+                not isinstance(tag, InputTag)
+                or not isinstance(tag.key, str)
+                or not isinstance(tag.value, str)
+            ):
                 raise InvalidInput("Input tags must be InputTag(key, value) with string key and value.")
             if not tag.key or len(tag.key) > MAX_INPUT_TAG_KEY:
                 raise InvalidInput(
-                    f"Input tag key {tag.key[:40]!r} must be 1 to {MAX_INPUT_TAG_KEY} characters.", key=tag.key
+                    f"Input tag key {tag.key[:40]!r} must be 1 to {MAX_INPUT_TAG_KEY} characters.",
+                    key=tag.key,
                 )
             if len(tag.value) > MAX_INPUT_TAG_VALUE:
                 raise InvalidInput(
@@ -140,23 +143,18 @@ def write_inputs(
             )
         ).scalar_one()
         context = item.context or ""
-        result = conn.execute(
+        inserted = conn.execute(
             store._dialect_insert(inputs_t)
             .values(run_pk=run_pk, dataset_pk=dataset_pk, context=context)
-            .on_conflict_do_nothing(index_elements=[inputs_t.c.run_pk, inputs_t.c.dataset_pk, inputs_t.c.context])
-        )
-        if result.rowcount != 1:
+            .on_conflict_do_nothing(
+                index_elements=[inputs_t.c.run_pk, inputs_t.c.dataset_pk, inputs_t.c.context]
+            )
+            .returning(inputs_t.c.id)
+        ).first()
+        if inserted is None:
             continue  # this run already has this dataset in this context
         added += 1
-        input_pk = conn.execute(
-            select(inputs_t.c.id).where(
-                and_(
-                    inputs_t.c.run_pk == run_pk,
-                    inputs_t.c.dataset_pk == dataset_pk,
-                    inputs_t.c.context == context,
-                )
-            )
-        ).scalar_one()
+        input_pk = int(inserted[0])
         if item.tags:
             conn.execute(
                 input_tags_t.insert(),
@@ -169,7 +167,10 @@ def write_model_links(
     store: SqlStore, conn: Connection, run_pk: int, direction: str, links: Sequence[tuple[str, int]]
 ) -> None:
     """Record (model_id, step) links of a run; a link already recorded is kept as is."""
-    rows = [{"run_pk": run_pk, "model_id": model_id, "direction": direction, "step": step} for model_id, step in links]
+    rows = [
+        {"run_pk": run_pk, "model_id": model_id, "direction": direction, "step": step}
+        for model_id, step in links
+    ]
     if rows:
         conn.execute(
             store._dialect_insert(run_models_t).on_conflict_do_nothing(
@@ -205,7 +206,9 @@ def load_inputs(conn: Connection, pks: Sequence[int]) -> tuple[dict[int, RunInpu
         )
         input_pks: list[int] = []
         for run_pk, input_pk, name, digest, source_type, source, schema, profile in conn.execute(query):
-            datasets.setdefault(run_pk, []).append((input_pk, Dataset(name, digest, source_type, source, schema, profile)))
+            datasets.setdefault(run_pk, []).append(
+                (input_pk, Dataset(name, digest, source_type, source, schema, profile))
+            )
             input_pks.append(input_pk)
         for tag_start in range(0, len(input_pks), _IN_CHUNK):
             tag_chunk = input_pks[tag_start : tag_start + _IN_CHUNK]
@@ -216,7 +219,9 @@ def load_inputs(conn: Connection, pks: Sequence[int]) -> tuple[dict[int, RunInpu
             ):
                 tags.setdefault(input_pk, []).append(InputTag(name, value))
         for run_pk, model_id, direction, step in conn.execute(
-            select(run_models_t.c.run_pk, run_models_t.c.model_id, run_models_t.c.direction, run_models_t.c.step)
+            select(
+                run_models_t.c.run_pk, run_models_t.c.model_id, run_models_t.c.direction, run_models_t.c.step
+            )
             .where(run_models_t.c.run_pk.in_(chunk))
             .order_by(run_models_t.c.run_pk, run_models_t.c.step, run_models_t.c.model_id)
         ):
@@ -256,7 +261,7 @@ class DatasetInputOps:
     """SqlStore's operations on run inputs and outputs (mixed into SqlStore)."""
 
     def log_inputs(
-        self: SqlStore,
+        self,
         run_id: str,
         datasets: Sequence[DatasetInput] | None = None,
         models: Sequence[LoggedModelInput] | None = None,
@@ -265,17 +270,19 @@ class DatasetInputOps:
 
         Returns how many dataset inputs were new. Invalid input raises before anything is written.
         """
+        store = cast("SqlStore", self)
         clean = validate_dataset_inputs(list(datasets or []))
         model_ids = [_model_id(model.model_id) for model in models or []]
-        with self.db.connect(write=True) as conn:
-            row = self._require_run(conn, run_id, active=True)
-            added = write_inputs(self, conn, int(row["id"]), str(row["experiment_id"]), clean)
-            write_model_links(self, conn, int(row["id"]), "input", [(m, 0) for m in model_ids])
+        with store.db.connect(write=True) as conn:
+            row = store._require_run(conn, run_id, active=True)
+            added = write_inputs(store, conn, int(row["id"]), str(row["experiment_id"]), clean)
+            write_model_links(store, conn, int(row["id"]), "input", [(m, 0) for m in model_ids])
         return added
 
-    def log_outputs(self: SqlStore, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         """Record logged models a run produced (MLflow's runs/outputs); a link already recorded stays."""
+        store = cast("SqlStore", self)
         links = [(_model_id(model.model_id), _output_step(model.step)) for model in models]
-        with self.db.connect(write=True) as conn:
-            row = self._require_run(conn, run_id, active=True)
-            write_model_links(self, conn, int(row["id"]), "output", links)
+        with store.db.connect(write=True) as conn:
+            row = store._require_run(conn, run_id, active=True)
+            write_model_links(store, conn, int(row["id"]), "output", links)

@@ -508,12 +508,18 @@ def gc(
     with store.db.connect(write=True) as conn:
         experiments = _experiments_to_purge(conn, named_experiments, cutoff if by_age else None)
         run_rows = _runs_to_purge(conn, named_runs, experiments, cutoff if by_age else None)
+        model_locations = _unattached_model_locations(
+            conn, [str(row["experiment_id"]) for row in experiments]
+        )
         if not dry_run:
             _purge_runs(conn, [int(row["id"]) for row in run_rows])
             _purge_experiments(conn, [str(row["experiment_id"]) for row in experiments])
     if not dry_run:  # files only once the rows are gone for good
         for row in run_rows:
             _remove_artifacts(row["artifact_uri"])
+        for location in model_locations:  # <experiment>/models/<model_id>/artifacts
+            _remove_artifacts(location)
+            _remove_empty_directory(os.path.dirname(os.path.dirname(location.rstrip("/"))))
         for row in experiments:
             _remove_empty_directory(row["artifact_location"])
     return GcResult(
@@ -521,6 +527,19 @@ def gc(
         experiment_ids=[str(row["experiment_id"]) for row in experiments],
         dry_run=dry_run,
     )
+
+
+def _unattached_model_locations(conn: Connection, experiment_ids: Sequence[str]) -> list[str]:
+    """Artifact locations of the experiments' models that belong to no run (their files go too)."""
+    from .logged_models import models_t
+
+    locations: list[str] = []
+    for chunk in chunked(list(experiment_ids)):
+        query = select(models_t.c.artifact_location).where(
+            and_(models_t.c.experiment_id.in_(chunk), models_t.c.run_pk.is_(None))
+        )
+        locations += [str(row[0]) for row in conn.execute(query)]
+    return locations
 
 
 def _experiments_to_purge(

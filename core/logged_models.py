@@ -14,7 +14,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, delete, insert, select, update
 
@@ -83,7 +83,9 @@ def _require_model(conn: Connection, model_id: str, allow_deleted: bool = True) 
     return dict(row)
 
 
-def _artifact_location(conn: Connection, experiment_location: str, run: Mapping[str, Any] | None, name: str, model_id: str) -> str:
+def _artifact_location(
+    conn: Connection, experiment_location: str, run: Mapping[str, Any] | None, name: str, model_id: str
+) -> str:
     if run is None:
         return f"{str(local_path_of(experiment_location)).rstrip('/')}/models/{model_id}/artifacts"
     run_root = str(run["artifact_uri"]).rstrip("/")
@@ -115,7 +117,9 @@ def create_logged_model(
     with store.db.connect(write=True) as conn:
         experiment = store._require_experiment(conn, str(experiment_id))
         if experiment["lifecycle_stage"] != LifecycleStage.ACTIVE:
-            raise InvalidState(f"Experiment {experiment['name']!r} is in the trash: restore it before adding models.")
+            raise InvalidState(
+                f"Experiment {experiment['name']!r} is in the trash: restore it before adding models."
+            )
         run = None
         if source_run_id:
             run = store._run_row(conn, source_run_id)
@@ -139,10 +143,14 @@ def create_logged_model(
         )
         model_pk = int(result.inserted_primary_key[0])  # type: ignore[index]
         if clean_tags:
-            conn.execute(insert(model_tags_t), [{"model_pk": model_pk, "key": k, "value": v} for k, v in clean_tags.items()])
+            conn.execute(
+                insert(model_tags_t),
+                [{"model_pk": model_pk, "key": k, "value": v} for k, v in clean_tags.items()],
+            )
         if clean_params:
             conn.execute(
-                insert(model_params_t), [{"model_pk": model_pk, "key": k, "value": v} for k, v in clean_params.items()]
+                insert(model_params_t),
+                [{"model_pk": model_pk, "key": k, "value": v} for k, v in clean_params.items()],
             )
     return get_logged_model(store, model_id)
 
@@ -159,7 +167,9 @@ def finalize_logged_model(store: SqlStore, model_id: str, status: str) -> Logged
     clean = _status(status)
     with store.db.connect(write=True) as conn:
         row = _require_model(conn, model_id, allow_deleted=False)
-        conn.execute(update(models_t).where(models_t.c.id == row["id"]).values(status=clean, last_updated_time=_now()))
+        conn.execute(
+            update(models_t).where(models_t.c.id == row["id"]).values(status=clean, last_updated_time=_now())
+        )
     return get_logged_model(store, model_id)
 
 
@@ -188,7 +198,9 @@ def delete_logged_model_tag(store: SqlStore, model_id: str, key: str) -> None:
     """Remove a tag of a model; a missing key is an error naming it."""
     with store.db.connect(write=True) as conn:
         pk = int(_require_model(conn, model_id, allow_deleted=False)["id"])
-        result = conn.execute(delete(model_tags_t).where(and_(model_tags_t.c.model_pk == pk, model_tags_t.c.key == key)))
+        result = conn.execute(
+            delete(model_tags_t).where(and_(model_tags_t.c.model_pk == pk, model_tags_t.c.key == key))
+        )
         if result.rowcount == 0:
             raise InvalidInput(f"Logged model {model_id} has no tag {key!r}.", key=key)
         _touch(conn, pk)
@@ -199,7 +211,7 @@ def log_logged_model_params(store: SqlStore, model_id: str, params: Mapping[str,
     clean = {validate_key(k, "param"): validate_param_value(k, v) for k, v in params.items()}
     with store.db.connect(write=True) as conn:
         pk = int(_require_model(conn, model_id, allow_deleted=False)["id"])
-        existing = dict(
+        existing: dict[str, str] = dict(
             conn.execute(
                 select(model_params_t.c.key, model_params_t.c.value).where(model_params_t.c.model_pk == pk)
             ).all()
@@ -248,7 +260,9 @@ def delete_logged_model(store: SqlStore, model_id: str) -> None:
     with store.db.connect(write=True) as conn:
         pk = int(_require_model(conn, model_id, allow_deleted=False)["id"])
         conn.execute(
-            update(models_t).where(models_t.c.id == pk).values(lifecycle_stage=LifecycleStage.DELETED, last_updated_time=_now())
+            update(models_t)
+            .where(models_t.c.id == pk)
+            .values(lifecycle_stage=LifecycleStage.DELETED, last_updated_time=_now())
         )
 
 
@@ -269,11 +283,15 @@ def _entities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Logge
         chunk = pks[start : start + 900]
         for table, target in ((model_tags_t, tags), (model_params_t, params)):
             for pk, key, value in conn.execute(
-                select(table.c.model_pk, table.c.key, table.c.value).where(table.c.model_pk.in_(chunk)).order_by(table.c.key)
+                select(table.c.model_pk, table.c.key, table.c.value)
+                .where(table.c.model_pk.in_(chunk))
+                .order_by(table.c.key)
             ):
                 target[pk][key] = value
         for metric in conn.execute(
-            select(model_metrics_t).where(model_metrics_t.c.model_pk.in_(chunk)).order_by(model_metrics_t.c.id)
+            select(model_metrics_t)
+            .where(model_metrics_t.c.model_pk.in_(chunk))
+            .order_by(model_metrics_t.c.id)
         ).mappings():
             metrics[metric["model_pk"]].append(
                 LoggedModelMetric(
@@ -349,6 +367,12 @@ def _value(model: LoggedModel, entity: str, key: str) -> Any:
     return getattr(model, key)
 
 
+def _matches(node: Node | None, model: LoggedModel) -> bool:
+    from .query_eval import _evaluate
+
+    return _evaluate(node, lambda comparison: _value(model, comparison.entity, comparison.key))
+
+
 def search_logged_models(
     store: SqlStore,
     experiment_ids: Sequence[str],
@@ -359,9 +383,13 @@ def search_logged_models(
 ) -> PagedList:
     """Active models of the experiments matching the filter (`name = 'x' AND status = 'READY'`,
     `tags.k = 'v'`, `metrics.acc > 0.9`, ...), newest first unless order_by says otherwise; paged."""
-    from .query_eval import _evaluate, _sorted
+    from .query_eval import _sorted
 
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_SEARCH_RESULTS:
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results <= MAX_SEARCH_RESULTS
+    ):
         raise InvalidInput(f"max_results must be an integer between 1 and {MAX_SEARCH_RESULTS}.")
     if isinstance(order_by, str):
         order_by = [order_by]
@@ -370,16 +398,23 @@ def search_logged_models(
     offset = _decode_token(page_token, fingerprint) if page_token else 0
     ids = [str(experiment_id) for experiment_id in experiment_ids]
     with store.db.connect() as conn:
-        rows = [
-            dict(row)
-            for row in conn.execute(
-                select(models_t).where(
-                    and_(models_t.c.experiment_id.in_(ids), models_t.c.lifecycle_stage == LifecycleStage.ACTIVE)
-                )
-            ).mappings()
-        ] if ids else []
+        rows = (
+            [
+                dict(row)
+                for row in conn.execute(
+                    select(models_t).where(
+                        and_(
+                            models_t.c.experiment_id.in_(ids),
+                            models_t.c.lifecycle_stage == LifecycleStage.ACTIVE,
+                        )
+                    )
+                ).mappings()
+            ]
+            if ids
+            else []
+        )
         found = _entities(conn, rows)
-    matching = [model for model in found if _evaluate(node, lambda c, m=model: _value(m, c.entity, c.key))]
+    matching = [model for model in found if _matches(node, model)]
     from .query import OrderKey
 
     keys = order or [OrderKey("attribute", "creation_timestamp", ascending=False)]
@@ -413,7 +448,7 @@ class LoggedModelOps:
     """SqlStore's logged-model operations (mixed into SqlStore); plain entities in and out."""
 
     def create_logged_model(
-        self: SqlStore,
+        self,
         experiment_id: str,
         name: str | None = None,
         source_run_id: str | None = None,
@@ -422,38 +457,40 @@ class LoggedModelOps:
         model_type: str | None = None,
     ) -> LoggedModel:
         """Create a PENDING model in an active experiment; returns it."""
-        return create_logged_model(self, experiment_id, name, source_run_id, tags, params, model_type)
+        return create_logged_model(
+            cast("SqlStore", self), experiment_id, name, source_run_id, tags, params, model_type
+        )
 
-    def get_logged_model(self: SqlStore, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
         """The model with its tags, params and metrics."""
-        return get_logged_model(self, model_id, allow_deleted)
+        return get_logged_model(cast("SqlStore", self), model_id, allow_deleted)
 
-    def finalize_logged_model(self: SqlStore, model_id: str, status: str) -> LoggedModel:
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
         """Set the model's status (READY or FAILED once the upload is over); returns it."""
-        return finalize_logged_model(self, model_id, status)
+        return finalize_logged_model(cast("SqlStore", self), model_id, status)
 
-    def set_logged_model_tags(self: SqlStore, model_id: str, tags: Mapping[str, object]) -> None:
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, object]) -> None:
         """Set or replace tags of a model."""
-        set_logged_model_tags(self, model_id, tags)
+        set_logged_model_tags(cast("SqlStore", self), model_id, tags)
 
-    def delete_logged_model_tag(self: SqlStore, model_id: str, key: str) -> None:
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag of a model."""
-        delete_logged_model_tag(self, model_id, key)
+        delete_logged_model_tag(cast("SqlStore", self), model_id, key)
 
-    def log_logged_model_params(self: SqlStore, model_id: str, params: Mapping[str, object]) -> None:
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, object]) -> None:
         """Write params of a model (write-once)."""
-        log_logged_model_params(self, model_id, params)
+        log_logged_model_params(cast("SqlStore", self), model_id, params)
 
-    def log_logged_model_metrics(self: SqlStore, model_id: str, metrics: Sequence[LoggedModelMetric]) -> None:
+    def log_logged_model_metrics(self, model_id: str, metrics: Sequence[LoggedModelMetric]) -> None:
         """Append metric points to a model."""
-        log_logged_model_metrics(self, model_id, metrics)
+        log_logged_model_metrics(cast("SqlStore", self), model_id, metrics)
 
-    def delete_logged_model(self: SqlStore, model_id: str) -> None:
+    def delete_logged_model(self, model_id: str) -> None:
         """Move a model to the trash."""
-        delete_logged_model(self, model_id)
+        delete_logged_model(cast("SqlStore", self), model_id)
 
     def search_logged_models(
-        self: SqlStore,
+        self,
         experiment_ids: Sequence[str],
         filter_string: str | None = None,
         max_results: int = 100,
@@ -461,4 +498,6 @@ class LoggedModelOps:
         page_token: str | None = None,
     ) -> PagedList:
         """One page of active models of the experiments matching the filter; `.token` continues."""
-        return search_logged_models(self, experiment_ids, filter_string, max_results, order_by, page_token)
+        return search_logged_models(
+            cast("SqlStore", self), experiment_ids, filter_string, max_results, order_by, page_token
+        )

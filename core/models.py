@@ -181,7 +181,9 @@ class DatasetRow(SQLModel, table=True):
     """A dataset of an experiment (MLflow's dataset entity), unique per (experiment, name, digest)."""
 
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_experiment_name_digest"),)
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_experiment_name_digest"),
+    )
     id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
     experiment_id: str = Field(
         sa_column=Column(

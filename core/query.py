@@ -478,7 +478,9 @@ class _Parser:
             return "attribute", self.attribute_name(parts[0])
         entity = _ENTITY_PREFIXES.get(parts[0].text.lower())
         if entity is None or entity not in self.schema.entities:
-            valid = "metrics, params, tags, attributes, datasets" if self.schema is _RUNS else "tags, attributes"
+            valid = (
+                "metrics, params, tags, attributes, datasets" if self.schema is _RUNS else "tags, attributes"
+            )
             self.fail(f"Invalid entity type '{parts[0].text}'. Valid: {valid}", parts[0].pos)
         if parts[1].quoted:
             key = parts[1].text
@@ -488,7 +490,10 @@ class _Parser:
             key = self.attribute_name(_Part(key, parts[1].quoted, parts[1].pos))
         if entity == "dataset":
             if self.ordering:
-                self.fail("Runs cannot be ordered by datasets: order by an attribute, metric, param or tag", token.pos)
+                self.fail(
+                    "Runs cannot be ordered by datasets: order by an attribute, metric, param or tag",
+                    token.pos,
+                )
             if key.lower() not in DATASET_KEYS:
                 self.fail(f"Invalid dataset key '{key}'. Valid: {', '.join(DATASET_KEYS)}", parts[1].pos)
             key = key.lower()

@@ -29,8 +29,6 @@ from .entities import (
     RunStatus,
     SourceType,
 )
-from .inputs import DatasetInputOps
-from .logged_models import LoggedModelOps
 from .exceptions import (
     ExperimentExists,
     ExperimentNotFound,
@@ -39,6 +37,8 @@ from .exceptions import (
     ParamImmutable,
     RunNotFound,
 )
+from .inputs import DatasetInputOps
+from .logged_models import LoggedModelOps
 from .models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
 from .validation import (
     validate_experiment_name,
