@@ -171,6 +171,7 @@ from .entities import (  # noqa: E402
     RunOutputs,
 )
 from .exceptions import LoggedModelNotFound  # noqa: E402
+from .fluent import log_input  # noqa: E402
 
 __all__ += [
     "Dataset",
@@ -184,4 +185,5 @@ __all__ += [
     "LoggedModelStatus",
     "RunInputs",
     "RunOutputs",
+    "log_input",
 ]

@@ -213,6 +213,19 @@ class TrackingClient:
         """Record datasets (and models) a run used, once per (run, dataset, context); returns new inputs."""
         return self.store.log_inputs(run_id, datasets, models)
 
+    def log_input(
+        self, run_id: str, dataset: Any, context: str | None = "training", name: str | None = None
+    ) -> DatasetInput:
+        """Record a DataFrame, numpy array, file, directory or URI as a dataset the run used; returns it.
+
+        Once per (run, dataset, context): logging the same data again for the same purpose changes nothing.
+        """
+        from .datasets import dataset_input
+
+        item = dataset_input(dataset, context, name)
+        self.store.log_inputs(run_id, [item])
+        return item
+
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         """Record logged models a run produced."""
         self.store.log_outputs(run_id, models)

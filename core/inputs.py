@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import and_, select
 
 from .entities import (
-    DATASET_CONTEXT_TAG,
     Dataset,
     DatasetInput,
     InputTag,
@@ -238,11 +237,6 @@ def load_inputs(conn: Connection, pks: Sequence[int]) -> tuple[dict[int, RunInpu
     }
     outputs = {pk: RunOutputs(model_outputs.get(pk, [])) for pk in unique}
     return inputs, outputs
-
-
-def context_tags(context: str | None) -> list[InputTag]:
-    """The input tags that give a dataset input its context (none for None)."""
-    return [] if context is None else [InputTag(DATASET_CONTEXT_TAG, context)]
 
 
 def _model_id(model_id: object) -> str:
