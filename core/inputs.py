@@ -45,7 +45,6 @@ MAX_SCHEMA = 1048575
 MAX_PROFILE = 16777215
 MAX_INPUT_TAG_KEY = 255
 MAX_INPUT_TAG_VALUE = 500
-_IN_CHUNK = 900
 
 
 def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str | None:
@@ -179,58 +178,74 @@ def write_model_links(
         )
 
 
+def _chunks(dialect: str, items: list[int]) -> list[list[int]]:
+    import sqlite3
+
+    if dialect != "sqlite":
+        return [items] if items else []
+    size = 900 if sqlite3.sqlite_version_info < (3, 32) else 30_000  # SQLite's bound-variable limit
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 def load_inputs(conn: Connection, pks: Sequence[int]) -> tuple[dict[int, RunInputs], dict[int, RunOutputs]]:
-    """RunInputs and RunOutputs of runs by integer key, in at most three queries per chunk of runs."""
+    """RunInputs and RunOutputs of runs by integer key: two queries per page (three with datasets).
+
+    Raw DBAPI queries, as in search.load_page: this runs for every page of every search.
+    """
+    dialect = conn.dialect.name
+    unique = list(dict.fromkeys(int(pk) for pk in pks))
     datasets: dict[int, list[tuple[int, Dataset]]] = {}
     tags: dict[int, list[InputTag]] = {}
     model_inputs: dict[int, list[LoggedModelInput]] = {}
     model_outputs: dict[int, list[LoggedModelOutput]] = {}
-    unique = list(dict.fromkeys(pks))
-    for start in range(0, len(unique), _IN_CHUNK):
-        chunk = unique[start : start + _IN_CHUNK]
-        query = (
-            select(
-                inputs_t.c.run_pk,
-                inputs_t.c.id,
-                datasets_t.c.name,
-                datasets_t.c.digest,
-                datasets_t.c.source_type,
-                datasets_t.c.source,
-                datasets_t.c["schema"],
-                datasets_t.c.profile,
-            )
-            .join(datasets_t, datasets_t.c.id == inputs_t.c.dataset_pk)
-            .where(inputs_t.c.run_pk.in_(chunk))
-            .order_by(inputs_t.c.run_pk, inputs_t.c.id)
-        )
+
+    def where(column: str, chunk: list[int]) -> tuple[str, list[Any]]:
+        if dialect == "sqlite":
+            return f"{column} IN ({', '.join('?' * len(chunk))})", list(chunk)
+        return f"{column} = ANY(%s)", [chunk]
+
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
         input_pks: list[int] = []
-        for run_pk, input_pk, name, digest, source_type, source, schema, profile in conn.execute(query):
-            datasets.setdefault(run_pk, []).append(
-                (input_pk, Dataset(name, digest, source_type, source, schema, profile))
+        for chunk in _chunks(dialect, unique):
+            condition, args = where("i.run_pk", chunk)
+            cursor.execute(
+                'SELECT i.run_pk, i.id, d.name, d.digest, d.source_type, d.source, d."schema", d.profile '
+                f"FROM inputs i JOIN datasets d ON d.id = i.dataset_pk WHERE {condition} "
+                "ORDER BY i.run_pk, i.id",
+                args,
             )
-            input_pks.append(input_pk)
-        for tag_start in range(0, len(input_pks), _IN_CHUNK):
-            tag_chunk = input_pks[tag_start : tag_start + _IN_CHUNK]
-            for input_pk, name, value in conn.execute(
-                select(input_tags_t.c.input_pk, input_tags_t.c.name, input_tags_t.c.value)
-                .where(input_tags_t.c.input_pk.in_(tag_chunk))
-                .order_by(input_tags_t.c.input_pk, input_tags_t.c.name)
-            ):
+            for run_pk, input_pk, name, digest, source_type, source, schema, profile in cursor.fetchall():
+                datasets.setdefault(run_pk, []).append(
+                    (input_pk, Dataset(name, digest, source_type, source, schema, profile))
+                )
+                input_pks.append(input_pk)
+            condition, args = where("run_pk", chunk)
+            cursor.execute(
+                f"SELECT run_pk, model_id, direction, step FROM run_models WHERE {condition} "
+                "ORDER BY run_pk, step, model_id",
+                args,
+            )
+            for run_pk, model_id, direction, step in cursor.fetchall():
+                if direction == "output":
+                    model_outputs.setdefault(run_pk, []).append(LoggedModelOutput(model_id, int(step)))
+                else:
+                    model_inputs.setdefault(run_pk, []).append(LoggedModelInput(model_id))
+        for chunk in _chunks(dialect, input_pks):
+            condition, args = where("input_pk", chunk)
+            cursor.execute(
+                f"SELECT input_pk, name, value FROM input_tags WHERE {condition} ORDER BY input_pk, name",
+                args,
+            )
+            for input_pk, name, value in cursor.fetchall():
                 tags.setdefault(input_pk, []).append(InputTag(name, value))
-        for run_pk, model_id, direction, step in conn.execute(
-            select(
-                run_models_t.c.run_pk, run_models_t.c.model_id, run_models_t.c.direction, run_models_t.c.step
-            )
-            .where(run_models_t.c.run_pk.in_(chunk))
-            .order_by(run_models_t.c.run_pk, run_models_t.c.step, run_models_t.c.model_id)
-        ):
-            if direction == "output":
-                model_outputs.setdefault(run_pk, []).append(LoggedModelOutput(model_id, int(step)))
-            else:
-                model_inputs.setdefault(run_pk, []).append(LoggedModelInput(model_id))
+    finally:
+        cursor.close()
     inputs = {
         pk: RunInputs(
-            [DatasetInput(dataset, tags.get(input_pk, [])) for input_pk, dataset in datasets.get(pk, [])],
+            [DatasetInput(dataset, tags.get(input_pk, [])) for input_pk, dataset in datasets[pk]]
+            if pk in datasets
+            else [],
             model_inputs.get(pk, []),
         )
         for pk in unique
