@@ -469,7 +469,7 @@ def _purge_runs(conn: Connection, pks: Sequence[int]) -> None:
 
 
 def _purge_experiments(conn: Connection, experiment_ids: Sequence[str]) -> None:
-    """Delete experiments and their tags (their runs are purged first)."""
+    """Delete experiments with their tags, datasets and logged models (their runs are purged first)."""
     from .logged_models import models_t, purge_models
 
     dependents = _tables_keyed_by("experiment_id", exclude=[runs_t, experiments_t])

@@ -37,7 +37,7 @@ from .exceptions import (
     ParamImmutable,
     RunNotFound,
 )
-from .inputs import DatasetInputOps
+from .inputs import DatasetInputOps, load_inputs
 from .logged_models import LoggedModelOps
 from .models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
 from .validation import (
@@ -78,7 +78,7 @@ def float_or_nan(value: float | None) -> float:
 
 
 class SqlStore(DatasetInputOps, LoggedModelOps):
-    """Experiments, runs, params and tags in a SQL database; plain entities out."""
+    """Experiments, runs, params, tags, dataset inputs and logged models in SQL; plain entities out."""
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None, must_exist: bool = False) -> None:
         self.tracking_uri = tracking_uri
@@ -371,8 +371,6 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
                 tags[t[0]][t[1]] = t[2]
             for s in conn.execute(select(summaries_t).where(summaries_t.c.run_pk.in_(chunk))).mappings():
                 summaries[s["run_pk"]][s["key"]] = summary_entity(s)
-        from .inputs import load_inputs
-
         inputs, outputs = load_inputs(conn, pks)
         runs = []
         for row in rows:
