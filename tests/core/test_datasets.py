@@ -180,6 +180,62 @@ def test_dataset_filters_match_the_reference_semantics(
     assert {names[run.info.run_id] for run in every if evaluate(node, run, 0)} == expected
 
 
+def _as_mlflow_run(run):  # type: ignore[no-untyped-def]
+    from mlflow import entities
+
+    info = entities.RunInfo(
+        run_id=run.info.run_id,
+        experiment_id=run.info.experiment_id,
+        user_id=run.info.user_id,
+        status=run.info.status,
+        start_time=run.info.start_time,
+        end_time=run.info.end_time,
+        lifecycle_stage=run.info.lifecycle_stage,
+    )
+    data = entities.RunData(params=[entities.Param(k, v) for k, v in run.data.params.items()])
+    inputs = entities.RunInputs(
+        dataset_inputs=[
+            entities.DatasetInput(
+                entities.Dataset(**vars(item.dataset)), [entities.InputTag(t.key, t.value) for t in item.tags]
+            )
+            for item in run.inputs.dataset_inputs
+        ]
+    )
+    return entities.Run(info, data, inputs)
+
+
+@pytest.mark.parametrize(
+    "filter_string, expected",
+    [
+        (f, e)
+        for f, e in FILTERS
+        if " OR " not in f and "NOT " not in f.replace("NOT IN", "") and "''" not in f
+    ],
+)
+def test_mlflow_filters_give_mlflows_answers(
+    seeded: tuple[TrackingClient, str, dict[str, str]], filter_string: str, expected: set[str]
+) -> None:
+    from mlflow.utils.search_utils import SearchUtils
+
+    client, experiment_id, ids = seeded
+    names = {run_id: name for name, run_id in ids.items()}
+    every = [_as_mlflow_run(run) for run in client.search_runs([experiment_id])]
+    assert {names[run.info.run_id] for run in SearchUtils.filter(every, filter_string)} == expected
+
+
+def test_concurrent_writers_of_the_same_input_leave_one(client: TrackingClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    experiment_id = client.create_experiment("data")
+    run_ids = [client.create_run(experiment_id).info.run_id for _ in range(2)]
+    jobs = [run_ids[index % 2] for index in range(8)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        added = list(pool.map(lambda run_id: client.log_inputs(run_id, [_input("iris", "d1")]), jobs))
+    assert sum(added) == 2
+    assert [len(client.get_run(run_id).inputs.dataset_inputs) for run_id in run_ids] == [1, 1]
+    assert _count(client, "datasets") == 1
+
+
 @pytest.mark.parametrize(
     "filter_string, fragment",
     [
