@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from runyard import TrackingClient
 from textual.app import App, SystemCommand
@@ -10,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from .commands import NAVIGATION_PREFIXES, RunyardCommands
+from .crash import crash_directory, save_crash_report
 from .modals.help import HelpModal
 from .screens.experiments import ExperimentsScreen
 from .settings import Settings
@@ -42,6 +44,8 @@ class RunyardApp(App[None]):
         self.client = client
         self.settings = settings
         self.exit_after_first_render = exit_after_first_render
+        self.crash_error: BaseException | None = None
+        self.crash_report: Path | None = None
 
     def on_mount(self) -> None:
         """Apply the remembered theme and open the browse screen."""
@@ -78,6 +82,13 @@ class RunyardApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Keys (help)", "Every key binding of this screen", self.action_help)
         yield SystemCommand("Trash", "Deleted runs and experiments: restore, purge (T)", self.action_trash)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Save the traceback of the first unhandled error to a file, then let Textual exit with status 1."""
+        if self.crash_error is None:
+            self.crash_error = error
+            self.crash_report = save_crash_report(error, crash_directory(self.settings.path))
+        super()._handle_exception(error)
 
     def on_unmount(self) -> None:
         """Save the remembered state."""
