@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.app import App
@@ -20,7 +20,7 @@ def crash_directory(settings_path: Path | None) -> Path:
 
 def save_crash_report(error: BaseException, directory: Path) -> Path | None:
     """Write the traceback of error to crash-<UTC time>.txt in directory (None when that fails)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     for folder in (directory, Path(tempfile.gettempdir())):
         try:
