@@ -20,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 from textual.worker import get_current_worker
 
+from ..widgets.in_order_input import InOrderInput
+
 MAX_BULK_RUNS = 10_000
 Request = tuple[str, int, int]  # (experiment id, timestamp ms, max runs)
 
@@ -127,9 +129,9 @@ class BulkByTimeModal(ModalScreen[int | None]):
                 name = self.experiments[0][1] if self.experiments else "(no experiment)"
                 yield Static(f"[b]{name}[/b]", id="bulk-experiment-name")
             yield Static(self.DATE_LABEL, classes="bulk-label")
-            yield Input(self.initial_when, placeholder="YYYY-MM-DD, ISO time or 7d", id="bulk-date")
+            yield InOrderInput(self.initial_when, placeholder="YYYY-MM-DD, ISO time or 7d", id="bulk-date")
             yield Static(f"Max runs (1 to {MAX_BULK_RUNS:,})", classes="bulk-label")
-            yield Input(str(MAX_BULK_RUNS), id="bulk-max")
+            yield InOrderInput(str(MAX_BULK_RUNS), id="bulk-max")
             yield Static("Counting…", id="bulk-count")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.VERB_BUTTON, variant="error", id="bulk-apply", disabled=True)

@@ -19,6 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import get_current_worker
 
+from ..widgets.in_order_input import InOrderInput
+
 
 class EditTagModal(ModalScreen[tuple[str, str] | None]):
     """Key and value inputs; Enter or ctrl+s saves, Escape cancels. The key is fixed when editing."""
@@ -68,14 +70,14 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
             title = f"Edit tag {self.initial_key}" if self.editing else "Add a tag"
             yield Static(title, classes="tag-title")
             yield Label("Key")
-            yield Input(
+            yield InOrderInput(
                 self.initial_key,
                 placeholder="e.g. dataset or team.owner",
                 id="tag-key",
                 disabled=self.editing,
             )
             yield Label("Value")
-            yield Input(self.initial_value, placeholder="value", id="tag-value")
+            yield InOrderInput(self.initial_value, placeholder="value", id="tag-value")
             yield Static("", id="tag-error")
             with Horizontal(classes="tag-buttons"):
                 yield Button("Save (enter)", variant="primary", id="tag-save")

@@ -51,7 +51,14 @@ class RunTable(LineTable, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="runs.page_down"),
         Binding("home", "first", "First run", show=False, id="runs.first"),
         Binding("end", "last", "Last run", show=False, id="runs.last"),
-        Binding("slash", "search", "Search", id="runs.search", tooltip="Search runs (query language)"),
+        Binding(  # priority: keys typed right after `/` must reach the search box, not the table
+            "slash",
+            "search",
+            "Search",
+            id="runs.search",
+            tooltip="Search runs (query language)",
+            priority=True,
+        ),
         Binding(
             "s",
             "sort",
