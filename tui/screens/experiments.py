@@ -77,6 +77,7 @@ class ExperimentsScreen(BrowseActions):
         self.keys: Any = None
         self.overview: Any = None
         self.select_after_reload: str | None = None
+        self._tried_query: tuple[int, str] | None = None  # (generation, previous query) of a new query
         self._first_experiments = True
         self._rendered_once = False
         self._loading_hint = LoadingHint()
@@ -329,6 +330,10 @@ class ExperimentsScreen(BrowseActions):
             self._stop_loading()
             if message.signature is not None:
                 self.signature = message.signature
+            if self._tried_query is not None and self._tried_query[0] == message.generation:
+                self._tried_query = None  # the new query worked: it joins the history
+                self.settings.remember_search(self.view_state.last_search)
+                self.search_box.set_history(self.settings.search_history)
             set_search_error(self, "#search-error", "")
             if not message.keep_cursor:
                 self.table.cursor_row = 0
@@ -354,6 +359,10 @@ class ExperimentsScreen(BrowseActions):
             return
         self._stop_loading()
         self.loading_more = False
+        tried = self._tried_query
+        if message.query_error and tried is not None and tried[0] == message.generation:
+            self.view_state.last_search = tried[1]  # the table still shows that query's runs
+            self._tried_query = None
         report_load_error(self, "#search-error", self.search_box, message.error, message.query_error)
         self._update_status()
         self._first_render_done()
@@ -416,17 +425,19 @@ class ExperimentsScreen(BrowseActions):
     def search_submitted(self, event: Input.Submitted) -> None:
         """Apply the query, remember it, and go back to the table."""
         query = event.value.strip()
+        previous = self.view_state.last_search
         self.view_state.last_search = query
-        self.settings.remember_search(query)
-        self.search_box.set_history(self.settings.search_history)
         self.table.focus()
         self.start_search()
+        self._tried_query = (self.generation, previous)  # kept in the history only once it worked
 
     @on(SearchBox.Left, "#search")
     @on(RunTable.SearchRequested, "#runs")
     def toggle_search_focus(self, message: SearchBox.Left | RunTable.SearchRequested) -> None:
-        """`/` in the table focuses the search box; Escape in the box goes back."""
+        """`/` in the table focuses the search box; Escape there shows the applied query and goes back."""
         if isinstance(message, SearchBox.Left):
+            self.search_box.value = self.view_state.last_search  # the box shows the applied query
+            set_search_error(self, "#search-error", "")
             self.table.focus()
         else:
             self.search_box.focus()
