@@ -56,6 +56,7 @@ class RunyardApp(App[None]):
 
     def _remember_theme(self, theme: object) -> None:
         self.settings.theme = getattr(theme, "name", None)
+        self.settings.save()
 
     def help_sections(self, screen: Screen[object]) -> list[tuple[str, Sequence[Binding]]]:
         """The bindings of the screen's widgets by area, then the app's."""

@@ -216,6 +216,7 @@ class BrowseActions(Screen[None]):
             if columns is not None:
                 self.view_state.columns = columns
                 self.table.set_columns(columns)
+                self.settings.save()  # saved as it changes: a dropped session keeps it
 
         self.app.push_screen(ColumnChooserModal(available, self.table.dynamic_columns), chosen)
 

@@ -206,6 +206,7 @@ class ExperimentsScreen(BrowseActions):
         self.entry = entry
         self.settings.last_view = entry.view_key
         self.view_state = self.settings.view(entry.view_key)
+        self.settings.save()
         self.keys = None
         if not self.search_box.has_focus:  # never wipe what the user is typing
             self.search_box.value = self.view_state.last_search
@@ -334,6 +335,7 @@ class ExperimentsScreen(BrowseActions):
                 self._tried_query = None  # the new query worked: it joins the history
                 self.settings.remember_search(self.view_state.last_search)
                 self.search_box.set_history(self.settings.search_history)
+                self.settings.save()
             set_search_error(self, "#search-error", "")
             if not message.keep_cursor:
                 self.table.cursor_row = 0
@@ -448,6 +450,7 @@ class ExperimentsScreen(BrowseActions):
         """Sort by the column (the store sorts; missing values last)."""
         self.view_state.sort_column = message.column_id
         self.view_state.sort_descending = message.descending
+        self.settings.save()  # saved as it changes: a dropped session keeps it
         self.table.set_sort(message.column_id, message.descending)
         self.start_search(keep_cursor=True)
 
@@ -456,6 +459,7 @@ class ExperimentsScreen(BrowseActions):
         """Active -> Deleted -> All."""
         index = STATE_FILTERS.index(self.view_state.state_filter)
         self.view_state.state_filter = STATE_FILTERS[(index + 1) % len(STATE_FILTERS)]
+        self.settings.save()
         self.table.selected.clear()
         self.start_search()
         self._load_keys_of_entry(again=True)
@@ -464,6 +468,7 @@ class ExperimentsScreen(BrowseActions):
     def aggregate_changed(self, message: RunTable.AggregateChanged) -> None:
         """Remember latest/min/max; re-sort when sorted by a metric."""
         self.view_state.metric_aggregate = message.aggregate
+        self.settings.save()
         if (self.view_state.sort_column or "").startswith("metrics."):
             self.start_search(keep_cursor=True)
         self._update_status()
