@@ -17,7 +17,8 @@ from .screens.experiments import ExperimentsScreen
 from .settings import Settings
 
 SEARCH_NOTES = (
-    "Moving: arrows, pgup/pgdn, home/end; tab and shift+tab go to the next or previous area.",
+    "Moving: arrows or j/k, pgup/pgdn or ctrl+u/ctrl+d, home/end or g/G; tab, shift+tab: next/previous area.",
+    "q goes back (Escape too); on the main screen q quits. A double click on a run opens it.",
     "Search box: → accepts the completion · ↑/↓ past queries · Enter applies · Escape back to the table.",
     "Queries: metrics.acc > 0.9 AND (params.opt = 'adam' OR tags.team LIKE 'cv%'), MIN(metrics.loss) < 0.1",
     "Column chooser: type to filter, ↓ to the list, space toggles, Enter applies.",
@@ -31,7 +32,7 @@ class RunyardApp(App[None]):
     TITLE = "runyard"
     COMMANDS = App.COMMANDS | {RunyardCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Back (quits on the main screen)"),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
         Binding("T", "trash", "Trash", id="app.trash", tooltip="Deleted runs: restore, purge"),
@@ -83,6 +84,17 @@ class RunyardApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Keys (help)", "Every key binding of this screen", self.action_help)
         yield SystemCommand("Trash", "Deleted runs and experiments: restore, purge (T)", self.action_trash)
+
+    async def action_quit(self) -> None:
+        """Quit on the main screen; elsewhere go back, as Escape does there (which may ask first)."""
+        screen = self.screen
+        if not isinstance(screen, ModalScreen) and len(self.screen_stack) <= 2:
+            await super().action_quit()
+            return
+        for binding in screen._bindings.key_to_bindings.get("escape", ()):
+            if await self.run_action(binding.action, screen):
+                return
+        screen.dismiss(None)
 
     def _handle_exception(self, error: Exception) -> None:
         """Save the traceback of the first unhandled error to a file, then let Textual exit with status 1."""

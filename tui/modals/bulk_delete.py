@@ -57,7 +57,7 @@ class BulkByTimeModal(ModalScreen[int | None]):
     VERB_FUTURE = ""  # "will be deleted"
     VERB_BUTTON = ""  # "Delete"
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="bulk.cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="bulk.cancel")]
 
     DEFAULT_CSS = """
     BulkByTimeModal .bulk-label { color: $text-muted; }

@@ -21,7 +21,7 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
     """Type to filter, space to toggle, Enter to apply, Escape to cancel; dismisses with column ids."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="columns.cancel"),
+        Binding("escape,q", "cancel", "Cancel", id="columns.cancel"),
         Binding("ctrl+s", "apply", "Apply", id="columns.apply"),
     ]
 

@@ -38,7 +38,7 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
     """
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="edit_tag.cancel"),
+        Binding("escape,q", "cancel", "Cancel", id="edit_tag.cancel"),
         Binding("ctrl+s", "save", "Save", id="edit_tag.save"),
     ]
 

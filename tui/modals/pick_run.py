@@ -25,7 +25,7 @@ class PickRunModal(ModalScreen[str | None]):
     PickRunModal OptionList { height: auto; max-height: 30; }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick_run.cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="pick_run.cancel")]
 
     def __init__(self, title: str, runs: Sequence[tuple[str, str]]) -> None:
         super().__init__()

@@ -20,7 +20,7 @@ from ..widgets.in_order_input import InOrderInput
 class PromptModal(ModalScreen[str | None]):
     """One input; Enter submits, Escape cancels. With `action`, the value is applied before closing."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="prompt.cancel")]
 
     class ActionFailed(Message):
         """The action raised a runyard error: show it, keep the text."""

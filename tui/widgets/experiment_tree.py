@@ -67,6 +67,12 @@ class ExperimentTree(Tree[FolderEntry]):
         Binding("n", "new", "New experiment", id="experiments.new", tooltip="Create an experiment"),
         Binding("r", "rename", "Rename", id="experiments.rename", tooltip="Rename the experiment"),
         Binding("d", "delete", "Delete", id="experiments.delete", tooltip="Move the experiment to the trash"),
+        Binding("j", "cursor_down", "Down", show=False, id="experiments.vim_down"),
+        Binding("k", "cursor_up", "Up", show=False, id="experiments.vim_up"),
+        Binding("g", "first_line", "First", show=False, id="experiments.vim_first"),
+        Binding("G", "last_line", "Last", show=False, id="experiments.vim_last"),
+        Binding("ctrl+d", "page_down", "Page down", show=False, id="experiments.vim_page_down"),
+        Binding("ctrl+u", "page_up", "Page up", show=False, id="experiments.vim_page_up"),
         Binding(  # priority: keys typed right after `/` must reach the filter
             "slash",
             "filter",
@@ -233,6 +239,14 @@ class ExperimentTree(Tree[FolderEntry]):
             self.notify("Highlight an experiment (not a folder) to delete it.", severity="warning")
             return
         self.post_message(self.DeleteRequested(self, entry.experiment, entry.run_count))
+
+    def action_first_line(self) -> None:
+        """Move the cursor to the first line (vim g)."""
+        self.cursor_line = 0
+
+    def action_last_line(self) -> None:
+        """Move the cursor to the last line (vim G)."""
+        self.cursor_line = self.last_line
 
     def action_filter(self) -> None:
         """Go to the experiment filter input (at once when the screen set `filter_target`)."""

@@ -467,7 +467,7 @@ class RunTable(LineTable, can_focus=True):
 
     # ----------------------------------------------------------------- mouse
     def on_click(self, event: events.Click) -> None:
-        """Header click sorts by that column; a row click moves the cursor there."""
+        """Header click sorts by that column; a row click moves the cursor there, a double click opens it."""
         column = self._column_at(event.x)
         if event.y == 0:
             if column is not None:
@@ -480,6 +480,8 @@ class RunTable(LineTable, can_focus=True):
             if column is not None:
                 self.cursor_column = column
             self._scroll_cursor_into_view()
+            if event.chain == 2:  # a double click opens the run
+                self.open_cursor_run()
 
     def _column_at(self, x: int) -> int | None:
         position = 0
