@@ -21,7 +21,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Collapsible, Footer, Markdown, Static
+from textual.widgets import Collapsible, Markdown, Static
 from textual.worker import get_current_worker
 
 from ..formatting import duration, relative_time, system_clock_ms
@@ -33,6 +33,7 @@ from ..modals.prompt import PromptModal
 from ..modals.text_viewer import TextViewerModal
 from ..reproduce import environment_facts, is_dirty, reproduce_script, script_filename
 from ..widgets.artifact_browser import ArtifactBrowser
+from ..widgets.key_bar import KeyBar
 from ..widgets.kv_table import KVRow, KVTable, TagTable
 from ..widgets.metric_chart import MetricsPanel, metric_rows
 from ..widgets.run_rows import is_lost, run_duration
@@ -206,7 +207,7 @@ class RunDetailScreen(Screen[None]):
                 yield Static(
                     "p: show reproduce commands · P: write reproduce-<run>.sh", classes="section-hint"
                 )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Load the run; poll while it is RUNNING."""

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from .. import formatting
@@ -26,6 +26,7 @@ from ..messages import ActionFailed
 from ..modals.bulk_delete import BulkDeleteModal, local_date
 from ..modals.bulk_restore import BulkRestoreModal
 from ..modals.confirm import ConfirmModal
+from ..widgets.key_bar import KeyBar
 from ..widgets.search_box import SearchBox
 from ..widgets.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
 from .worker_posts import (
@@ -207,7 +208,7 @@ class TrashScreen(Screen[bool]):
         yield Static("Deleted experiments", classes="trash-section", id="trash-experiments-title")
         yield DeletedExperimentsTable(id="trash-experiments")
         yield Static("", id="trash-status")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> TrashTable:
