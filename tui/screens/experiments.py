@@ -74,6 +74,7 @@ class ExperimentsScreen(BrowseActions):
         self.loading_more = False
         self.searching = False
         self.signature: tuple[int, int] | None = None
+        self.tree_signature: Any = None  # of the experiments shown in the tree
         self.keys: Any = None
         self.overview: Any = None
         self.select_after_reload: str | None = None
@@ -144,9 +145,10 @@ class ExperimentsScreen(BrowseActions):
         (self.experiment_tree if show else self.table).focus()
 
     def action_reload(self) -> None:
-        """Re-read experiments and runs."""
+        """Re-read experiments, runs and the header."""
         self.load_experiments()
         self.start_search(keep_cursor=True)
+        self._details_pending = True
 
     # ----------------------------------------------------------------- experiments
     @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
@@ -156,12 +158,13 @@ class ExperimentsScreen(BrowseActions):
         def read() -> ExperimentsLoaded:
             experiments = self.client.list_experiments()
             counts = self.client.count_runs([e.experiment_id for e in experiments])
-            return ExperimentsLoaded(experiments, counts)
+            return ExperimentsLoaded(experiments, counts, tree_signature(self.client, experiments))
 
         post_result(self, read, action_failed)
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         """Fill the tree; the first time, open the remembered or the first experiment."""
+        self.tree_signature = message.tree_signature
         self.experiment_tree.set_experiments(message.experiments, message.counts)
         wanted = self.select_after_reload
         self.select_after_reload = None
@@ -557,7 +560,8 @@ class ExperimentsScreen(BrowseActions):
         def read() -> RunsRefreshed:
             fresh = self.client.get_runs(running_ids) if running_ids else []
             changed = self.client.runs_signature(experiment_ids, view_type) != signature
-            return RunsRefreshed(generation, fresh, changed)
+            tree = tree_signature(self.client, self.client.list_experiments())
+            return RunsRefreshed(generation, fresh, changed, tree)
 
         post_result(self, read)
 
@@ -566,9 +570,13 @@ class ExperimentsScreen(BrowseActions):
         if message.generation != self.generation or self.searching:
             return
         self.table.update_runs(message.runs)
+        tree_changed = message.tree_signature is not None and message.tree_signature != self.tree_signature
         if message.changed:
             self.start_search(keep_cursor=True)
-            self.load_experiments()  # the run counts in the tree changed too
+            self._details_pending = True  # the header counts follow the new runs
+        if message.changed or tree_changed:
+            self.tree_signature = message.tree_signature
+            self.load_experiments()  # new, renamed or deleted experiments; run counts
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:
@@ -616,3 +624,9 @@ class ExperimentsScreen(BrowseActions):
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(self.client, message.run_ids, clock=self.settings.clock))
+
+
+def tree_signature(client: TrackingClient, experiments: list[Any]) -> tuple[object, ...]:
+    """What the tree shows, cheaply: experiment ids and names, and the active runs' signature."""
+    names = tuple((e.experiment_id, e.name) for e in experiments)
+    return names, client.runs_signature([e.experiment_id for e in experiments])
