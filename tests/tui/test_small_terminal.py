@@ -73,3 +73,37 @@ async def test_dialogs_fit_or_scroll_at_80x24(store: Store) -> None:
         await pilot.press("end")
         await settle(pilot)
         assert body.scroll_y == body.max_scroll_y  # the last step can be reached
+
+
+async def test_run_details_page_down_scrolls_and_the_chart_starts_on_the_loss(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        panel = screen.query_one("#metrics-panel")
+        assert panel.selected_key == "loss"  # not "accuracy", the alphabetically first
+        body = screen.query_one("#run-body", VerticalScroll)
+        screen.query_one("#params-table").data_table.focus()
+        await pilot.pause()
+        assert body.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert body.scroll_y > 0
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert body.scroll_y == 0
+
+
+async def test_run_details_use_two_columns_on_a_wide_terminal(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(200, 50)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        notes = screen.query_one("#section-notes").region
+        params = screen.query_one("#section-params").region
+        assert params.y == notes.y and params.x > notes.right - 1  # side by side
+        assert params.width < 120

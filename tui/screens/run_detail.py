@@ -21,7 +21,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, DataTable, Markdown, Static
 from textual.worker import get_current_worker
 
 from ..formatting import duration, relative_time, system_clock_ms
@@ -38,6 +38,7 @@ from ..widgets.kv_table import KVRow, KVTable, TagTable
 from ..widgets.metric_chart import MetricsPanel, metric_rows
 from ..widgets.run_rows import is_lost, run_duration
 
+WIDE_WIDTH = 160  # from this width the sections sit in two columns
 SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
 STATUS_COLOURS = {
     RunStatus.RUNNING: "$accent",
@@ -123,6 +124,7 @@ class RunDetailScreen(Screen[None]):
     RunDetailScreen .section-hint { color: $text-muted; height: 1; padding: 0 1; }
     RunDetailScreen #environment { height: auto; padding: 0 1; }
     RunDetailScreen #run-error { color: $error; height: auto; padding: 0 1; }
+    RunDetailScreen.wide #run-body { layout: grid; grid-size: 2; grid-rows: auto; grid-gutter: 0 2; }
     """
 
     BINDINGS = [
@@ -135,6 +137,11 @@ class RunDetailScreen(Screen[None]):
         Binding("p", "show_reproduce", "Reproduce", id="run_detail.reproduce"),
         Binding("P", "write_reproduce", "Write script", show=False, id="run_detail.write_script"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="run_detail.reload"),
+        # priority: the page keys scroll the whole screen even when a short table has the focus
+        Binding(
+            "pagedown", "scroll_body(1)", "Page down", show=False, id="run_detail.page_down", priority=True
+        ),
+        Binding("pageup", "scroll_body(-1)", "Page up", show=False, id="run_detail.page_up", priority=True),
         *(
             Binding(
                 str(n), f"jump_section({n})", f"Go to {name}", show=False, id=f"run_detail.section_{name}"
@@ -353,6 +360,22 @@ class RunDetailScreen(Screen[None]):
         """Back to where the run was opened from."""
         if len(self.app.screen_stack) > 1:
             self.dismiss(None)
+
+    def on_resize(self) -> None:
+        """From WIDE_WIDTH columns the sections sit in two columns."""
+        self.set_class(self.size.width >= WIDE_WIDTH, "wide")
+
+    def action_scroll_body(self, pages: int) -> None:
+        """Page the focused table when it scrolls itself (1000 tags), else scroll the sections a page."""
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.max_scroll_y > 0:
+            (focused.action_page_down if pages > 0 else focused.action_page_up)()
+            return
+        body = self.query_one("#run-body", VerticalScroll)
+        if pages > 0:
+            body.scroll_page_down(animate=False)
+        else:
+            body.scroll_page_up(animate=False)
 
     def action_jump_section(self, number: int) -> None:
         """Expand section number (1..6), scroll to it and focus its main widget."""
