@@ -109,6 +109,9 @@ class BulkByTimeModal(ModalScreen[int | None]):
         self.counted: tuple[Request, int] | None = None
         self.applied_count: int | None = None
 
+    BUTTON_VARIANT = "error"  # a destructive action is red
+    ENTER_ACTS = False  # Enter in a field goes to the button first
+
     def operation(self, request: Request, dry_run: bool) -> int:
         """Run the core's bulk operation (subclasses)."""
         raise NotImplementedError
@@ -134,7 +137,7 @@ class BulkByTimeModal(ModalScreen[int | None]):
             yield InOrderInput(str(MAX_BULK_RUNS), id="bulk-max")
             yield Static("Counting…", id="bulk-count")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.VERB_BUTTON, variant="error", id="bulk-apply", disabled=True)
+                yield Button(self.VERB_BUTTON, variant=self.BUTTON_VARIANT, id="bulk-apply", disabled=True)
                 yield Button("Cancel (Esc)", id="bulk-cancel")
             yield Static("Enter counts, then Enter on the button acts.", classes="dialog-hint")
 
@@ -212,10 +215,13 @@ class BulkByTimeModal(ModalScreen[int | None]):
 
     @on(Input.Submitted)
     def submitted(self) -> None:
-        """Enter: go to the action button when the count is current, else count again."""
+        """Enter: act (restore) or go to the button (delete) when the count is current, else count again."""
         button = self.query_one("#bulk-apply", Button)
         if self.counted is not None and not button.disabled:
-            button.focus()
+            if self.ENTER_ACTS:
+                self.apply_pressed()
+            else:
+                button.focus()
         else:
             self.recount()
 

@@ -12,6 +12,8 @@ class BulkRestoreModal(BulkByTimeModal):
     DATE_LABEL = "Deleted at or after (YYYY-MM-DD is local midnight)"
     VERB_FUTURE = "will be restored"
     VERB_BUTTON = "Restore"
+    BUTTON_VARIANT = "primary"  # restoring destroys nothing
+    ENTER_ACTS = True  # Enter in a field restores the counted runs at once
 
     def operation(self, request: Request, dry_run: bool) -> int:
         """client.restore_runs (earliest deletion first)."""

@@ -500,7 +500,7 @@ class ExperimentsScreen(BrowseActions):
         if self.entry is None or overview is None:
             return
         name = self.entry.path if self.entry.path != "/" else "All experiments"
-        parts = [f"[b]{name}[/b]", f"{formatting.count(overview.total_runs)} runs"]
+        parts = [f"[b]{name}[/b]", formatting.plural(overview.total_runs, "run")]
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
         if overview.lost:
@@ -581,8 +581,7 @@ class ExperimentsScreen(BrowseActions):
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:
         table = self.table
-        shown = formatting.count(len(table.runs)) + ("+" if table.has_more else "")
-        parts = [f"{shown} runs"]
+        parts = [formatting.plural(len(table.runs), "run", "+" if table.has_more else "")]
         if table.selected:
             parts.append(f"[b]{len(table.selected)} selected[/b]")
         parts.append(STATE_LABELS[self.view_state.state_filter])

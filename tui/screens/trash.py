@@ -161,7 +161,7 @@ class TrashScreen(Screen[bool]):
             "All/this",
             show=False,
             id="trash.scope",
-            tooltip="Show the trash of all experiments, or again of the one opened from",
+            tooltip="Show the trash of all experiments, or only of the experiment it was opened from",
         ),
         Binding("ctrl+r", "reload", "Reload", show=False, id="trash.reload", tooltip="Reload the trash"),
     ]
@@ -344,6 +344,7 @@ class TrashScreen(Screen[bool]):
     def search_submitted(self, event: Input.Submitted) -> None:
         """Apply the query (the run table's query language)."""
         self.search_query = event.value.strip()
+        self.last_action = ""
         self.table.focus()
         self.reload()
 
@@ -561,7 +562,9 @@ class TrashScreen(Screen[bool]):
 
     @on(TrashTable.SelectionChanged, "#trash-runs")
     def selection_changed(self) -> None:
-        """Show the selection count."""
+        """Show the selection count (the last action's result gives way once the user selects again)."""
+        if self.table.selected:
+            self.last_action = ""
         self._update_status()
 
     def _update_title(self) -> None:
