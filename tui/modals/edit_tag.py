@@ -119,8 +119,11 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
             self.post_message(self.Saved(key, value))
 
     def on_edit_tag_modal_save_failed(self, message: SaveFailed) -> None:
-        """Show the core's message; the inputs keep their text."""
+        """Show the core's message; the inputs keep their text, the cursor goes where the fault is."""
         self.query_one("#tag-error", Static).update(message.error)
+        key_input = self.query_one("#tag-key", Input)
+        if not self.editing and "key" in message.error.lower():
+            key_input.focus()
 
     def on_edit_tag_modal_saved(self, message: Saved) -> None:
         """Close with what was saved."""

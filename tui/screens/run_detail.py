@@ -553,9 +553,22 @@ class RunDetailScreen(Screen[None]):
             )
 
     def action_write_reproduce(self) -> None:
-        """Write reproduce-<run>.sh in the current directory."""
-        if self.details is not None:
-            self.write_script(script_filename(self.details.run.info.run_name), self.reproduce_text())
+        """Write reproduce-<run>.sh in the current directory (asks before replacing an existing file)."""
+        if self.details is None:
+            return
+        filename = script_filename(self.details.run.info.run_name)
+        text = self.reproduce_text()
+        if not (Path(os.getcwd()) / filename).exists():
+            self.write_script(filename, text)
+            return
+        from ..modals.confirm import ConfirmModal
+
+        def answered(replace: bool | None) -> None:
+            if replace:
+                self.write_script(filename, text)
+
+        question = ConfirmModal(f"Replace {filename}?", f"{filename} already exists here.", "Replace")
+        self.app.push_screen(question, answered)
 
     @work(thread=True, exclusive=True, group="run-detail-script", exit_on_error=False)
     def write_script(self, filename: str, text: str) -> None:
