@@ -7,6 +7,7 @@ import tempfile
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 
@@ -40,7 +41,7 @@ def crash_message(error: BaseException, report: Path | None) -> str:
     return f"runyard crashed ({summary}); {where}. Please attach that file to a bug report."
 
 
-def run_and_report(app: App[object], headless: bool = False) -> int:
+def run_and_report(app: App[Any], headless: bool = False) -> int:
     """Run the app; on a crash print crash_message to stderr. The exit status (0 unless it crashed)."""
     app.run(headless=headless)
     code = app.return_code or 0

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
+from textual.widgets.button import ButtonVariant
 from textual.worker import get_current_worker
 
 from ..widgets.in_order_input import InOrderInput
@@ -109,7 +110,7 @@ class BulkByTimeModal(ModalScreen[int | None]):
         self.counted: tuple[Request, int] | None = None
         self.applied_count: int | None = None
 
-    BUTTON_VARIANT = "error"  # a destructive action is red
+    BUTTON_VARIANT: ButtonVariant = "error"  # a destructive action is red
     ENTER_ACTS = False  # Enter in a field goes to the button first
 
     def operation(self, request: Request, dry_run: bool) -> int:

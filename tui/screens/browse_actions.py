@@ -14,7 +14,7 @@ from ..messages import ActionFailed, DeletePrepared, ExperimentDeleted, RunsDele
 from ..modals.column_chooser import ColumnChooserModal
 from ..modals.confirm import ConfirmModal
 from ..modals.prompt import PromptModal
-from ..settings import ViewState
+from ..settings import Settings, ViewState
 from ..widgets.experiment_tree import ExperimentTree
 from ..widgets.run_table import RunTable
 
@@ -28,6 +28,7 @@ class BrowseActions(Screen[None]):
     client: TrackingClient
     select_after_reload: str | None
     view_state: ViewState
+    settings: Settings
     keys: RunKeys | None
 
     @property
