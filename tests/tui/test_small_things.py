@@ -59,3 +59,12 @@ async def test_the_restored_message_gives_way_once_the_user_selects_again(store:
         await pilot.press("space")
         await settle(pilot)
         assert "Restored" not in trash.status_text and "1 selected" in trash.status_text
+
+
+def test_min_max_headers_keep_the_whole_metric_name_and_the_sort_marker() -> None:
+    from runyard.tui.widgets.run_rows import build_columns
+
+    columns = {c.id: c for c in build_columns(["metrics.val_accuracy"], "min")}
+    column = columns["metrics.val_accuracy"]
+    assert column.label == "min(val_accuracy)"
+    assert column.width >= len("min(val_accuracy) ▼")  # sorted by it: the marker fits too

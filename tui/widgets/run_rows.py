@@ -101,9 +101,11 @@ def build_columns(
     for column_id, key in zip(dynamic_ids, keys, strict=True):
         entity = column_id.partition(".")[0]
         label = key if keys.count(key) == 1 else f"{entity[0]}.{key}"
+        widest = MAX_DYNAMIC_WIDTH
         if entity == "metrics" and aggregate != "latest":
             label = f"{aggregate}({label})"
-        width = min(max(len(label) + 2, 9), MAX_DYNAMIC_WIDTH)
+            widest += len(aggregate) + 2  # "min(...)" never cuts a key that fits without it
+        width = min(max(len(label) + 2, 9), widest)
         columns.append(Column(column_id, label, width, numeric=entity == "metrics"))
     return columns + fixed[LEADING_COLUMNS:]
 
