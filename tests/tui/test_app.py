@@ -39,7 +39,7 @@ async def test_question_mark_lists_every_key_by_area(store: Store) -> None:
             "n Create an experiment",
             "r Rename",
             "v Show active, deleted",
-            "q Quit",
+            "q Back (quits on the main screen)",
         ):
             assert expected in text
         assert "a Select all" in text and "A Select none" in text and "m Metric columns" in text
