@@ -68,3 +68,24 @@ def test_min_max_headers_keep_the_whole_metric_name_and_the_sort_marker() -> Non
     column = columns["metrics.val_accuracy"]
     assert column.label == "min(val_accuracy)"
     assert column.width >= len("min(val_accuracy) ▼")  # sorted by it: the marker fits too
+
+
+async def test_typing_in_the_child_picker_filters_it(store: Store) -> None:
+    from runyard.tui.modals.pick_run import PickRunModal
+
+    client, _ = store
+    picker = PickRunModal("Children", [("a1", "trial-1 lr=0.1"), ("a2", "trial-2 lr=0.01"), ("a3", "other")])
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await settle(pilot)
+        chosen: list[str | None] = []
+        pilot.app.push_screen(picker, chosen.append)
+        await settle(pilot)
+        await pilot.press(*"trial")
+        assert picker.shown_ids == ["a1", "a2"]
+        await pilot.press("-", "2")
+        assert picker.shown_ids == ["a2"]
+        await pilot.press("backspace", "backspace", "backspace")
+        assert picker.shown_ids == ["a1", "a2"]
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert chosen == ["a2"]
