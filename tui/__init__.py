@@ -5,13 +5,17 @@ from __future__ import annotations
 __all__ = ["launch"]
 
 
-def launch(tracking_uri: str, exit_after_first_render: bool = False) -> None:
-    """Open the TUI on a store; with exit_after_first_render, quit once the first run table is drawn."""
+def launch(tracking_uri: str, exit_after_first_render: bool = False) -> int:
+    """Open the TUI on a store (exit_after_first_render: quit once the first run table is drawn).
+
+    Returns the exit status: 1 after a crash, whose traceback is saved to a file the message names."""
     from runyard import TrackingClient
 
     from .app import RunyardApp
+    from .crash import run_and_report
     from .settings import Settings
 
     client = TrackingClient(tracking_uri, must_exist=True)
     settings = Settings.load(client.tracking_uri)
-    RunyardApp(client=client, settings=settings, exit_after_first_render=exit_after_first_render).run()
+    app = RunyardApp(client=client, settings=settings, exit_after_first_render=exit_after_first_render)
+    return run_and_report(app)

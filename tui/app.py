@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from runyard import TrackingClient
 from textual.app import App, SystemCommand
@@ -10,12 +11,14 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from .commands import NAVIGATION_PREFIXES, RunyardCommands
+from .crash import crash_directory, save_crash_report
 from .modals.help import HelpModal
 from .screens.experiments import ExperimentsScreen
 from .settings import Settings
 
 SEARCH_NOTES = (
-    "Moving: arrows, pgup/pgdn, home/end; tab and shift+tab go to the next or previous area.",
+    "Moving: arrows or j/k, pgup/pgdn or ctrl+u/ctrl+d, home/end or g/G; tab, shift+tab: next/previous area.",
+    "q goes back (Escape too); on the main screen q quits. A double click on a run opens it.",
     "Search box: → accepts the completion · ↑/↓ past queries · Enter applies · Escape back to the table.",
     "Queries: metrics.acc > 0.9 AND (params.opt = 'adam' OR tags.team LIKE 'cv%'), MIN(metrics.loss) < 0.1",
     "Column chooser: type to filter, ↓ to the list, space toggles, Enter applies.",
@@ -29,7 +32,7 @@ class RunyardApp(App[None]):
     TITLE = "runyard"
     COMMANDS = App.COMMANDS | {RunyardCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Back (quits on the main screen)"),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.palette"),
         Binding("T", "trash", "Trash", id="app.trash", tooltip="Deleted runs: restore, purge"),
@@ -42,6 +45,8 @@ class RunyardApp(App[None]):
         self.client = client
         self.settings = settings
         self.exit_after_first_render = exit_after_first_render
+        self.crash_error: BaseException | None = None
+        self.crash_report: Path | None = None
 
     def on_mount(self) -> None:
         """Apply the remembered theme and open the browse screen."""
@@ -52,6 +57,7 @@ class RunyardApp(App[None]):
 
     def _remember_theme(self, theme: object) -> None:
         self.settings.theme = getattr(theme, "name", None)
+        self.settings.save()
 
     def help_sections(self, screen: Screen[object]) -> list[tuple[str, Sequence[Binding]]]:
         """The bindings of the screen's widgets by area, then the app's."""
@@ -78,6 +84,24 @@ class RunyardApp(App[None]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Keys (help)", "Every key binding of this screen", self.action_help)
         yield SystemCommand("Trash", "Deleted runs and experiments: restore, purge (T)", self.action_trash)
+
+    async def action_quit(self) -> None:
+        """Quit on the main screen; elsewhere go back, as Escape does there (which may ask first)."""
+        screen = self.screen
+        if not isinstance(screen, ModalScreen) and len(self.screen_stack) <= 2:
+            await super().action_quit()
+            return
+        for binding in screen._bindings.key_to_bindings.get("escape", ()):
+            if await self.run_action(binding.action, screen):
+                return
+        screen.dismiss(None)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Save the traceback of the first unhandled error to a file, then let Textual exit with status 1."""
+        if self.crash_error is None:
+            self.crash_error = error
+            self.crash_report = save_crash_report(error, crash_directory(self.settings.path))
+        super()._handle_exception(error)
 
     def on_unmount(self) -> None:
         """Save the remembered state."""

@@ -90,6 +90,11 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
+def plural(value: int, word: str, suffix: str = "") -> str:
+    """'1 run', '2 runs', '1,000 runs'; suffix goes after the number ('200+ runs')."""
+    return f"{count(value)}{suffix} {word}" + ("" if value == 1 and not suffix else "s")
+
+
 def short_hash(version: str | None) -> str:
     """The first 7 characters of a git commit."""
     return (version or "")[:7]

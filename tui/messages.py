@@ -9,11 +9,14 @@ from textual.message import Message
 
 
 class ExperimentsLoaded(Message):
-    """Active experiments and their active run counts."""
+    """Active experiments and their active run counts (`tree_signature`: see RunsRefreshed)."""
 
-    def __init__(self, experiments: list[Experiment], counts: dict[str, int]) -> None:
+    def __init__(
+        self, experiments: list[Experiment], counts: dict[str, int], tree_signature: Any = None
+    ) -> None:
         self.experiments = experiments
         self.counts = counts
+        self.tree_signature = tree_signature
         super().__init__()
 
 
@@ -51,12 +54,16 @@ class RunsFailed(Message):
 
 
 class RunsRefreshed(Message):
-    """Fresh copies of the RUNNING runs; `changed` when runs were added or removed since the last load."""
+    """Fresh copies of the RUNNING runs; `changed` when runs were added or removed since the last load.
 
-    def __init__(self, generation: int, runs: list[Run], changed: bool) -> None:
+    `tree_signature` changes when experiments are created, renamed or deleted, or active runs of any
+    experiment come or go (the tree's names and counts)."""
+
+    def __init__(self, generation: int, runs: list[Run], changed: bool, tree_signature: Any = None) -> None:
         self.generation = generation
         self.runs = runs
         self.changed = changed
+        self.tree_signature = tree_signature
         super().__init__()
 
 

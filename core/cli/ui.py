@@ -43,7 +43,9 @@ def launch_tui(uri: str, exit_after_first_render: bool = False) -> None:
         from ..tui import launch  # type: ignore[attr-defined]
     except ImportError as error:
         raise click.ClickException(f"The runyard TUI is not available in this install: {error}.") from None
-    launch(tracking_uri, exit_after_first_render=exit_after_first_render)
+    status = launch(tracking_uri, exit_after_first_render=exit_after_first_render)
+    if status:
+        sys.exit(status)  # the TUI crashed; it printed where the traceback is
 
 
 def _store_of(path_or_uri: str) -> str:

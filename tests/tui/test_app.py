@@ -8,6 +8,7 @@ import pytest
 from conftest import NOW_MS, make_app, settle
 from runyard import TrackingClient
 from runyard.tui.modals.help import HelpModal
+from runyard.tui.settings import Settings
 from runyard.tui.widgets.run_table import RunTable
 from test_run_table import cell, names, open_resnet
 
@@ -38,7 +39,7 @@ async def test_question_mark_lists_every_key_by_area(store: Store) -> None:
             "n Create an experiment",
             "r Rename",
             "v Show active, deleted",
-            "q Quit",
+            "q Back (quits on the main screen)",
         ):
             assert expected in text
         assert "a Select all" in text and "A Select none" in text and "m Metric columns" in text
@@ -174,6 +175,26 @@ async def test_view_is_remembered_between_launches(store: Store, tmp_path: Path)
         assert sorted(names(screen.table)) == ["deep-resnet", "tuned", "wide-resnet"]
         assert pilot.app.theme == "nord"
         assert screen.search_box.history == ["params.optimizer = 'adam'"]
+
+
+async def test_sort_and_columns_are_saved_as_they_change(store: Store, tmp_path: Path) -> None:
+    """A dropped SSH session (no clean exit) keeps what was set: the state file follows each change."""
+    client, _ = store
+    settings_file = tmp_path / "state.json"
+    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_column = table.column_index("metrics.loss")
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        await pilot.press("enter")  # the chooser applies its (unchanged) columns
+        await settle(pilot)
+        saved = Settings.load(client.tracking_uri, settings_file)
+        view = saved.view(pilot.app.screen.entry.view_key)
+        assert view.sort_column == "metrics.loss"
+        assert view.columns == table.dynamic_columns
+        assert saved.last_view == pilot.app.screen.entry.view_key
 
 
 async def test_pages_load_as_the_cursor_nears_the_end(tmp_path: Path) -> None:

@@ -151,11 +151,13 @@ async def test_add_tag_shows_core_validation_error_and_keeps_text(
         assert "Invalid tag key 'bad key!'" in modal.error_text
         assert modal.query_one("#tag-key", Input).value == "bad key!"
         assert modal.query_one("#tag-value", Input).value == "some value"
+        assert app.focused is modal.query_one("#tag-key", Input)  # the cursor goes to the faulty field
         modal.query_one("#tag-key", Input).value = "runyard.sneaky"
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")  # Enter in the key goes to the value, Enter there saves
         await settle(pilot)
         assert app.screen is modal and "set by runyard" in modal.error_text
         modal.query_one("#tag-key", Input).value = "stage. two"
+        modal.query_one("#tag-value", Input).focus()
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RunDetailScreen)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from run_detail_helpers import T0, HostApp, render_text, seed_run, settle
 from runyard import Metric, TrackingClient
+from runyard.tui.modals.confirm import ConfirmModal
 from runyard.tui.modals.prompt import PromptModal
 from runyard.tui.modals.text_viewer import TextViewerModal
 from runyard.tui.screens.run_detail import RunDetailScreen
@@ -220,6 +221,16 @@ async def test_reproduce_commands_and_script(
         script = tmp_path / "reproduce-sweep-parent.sh"
         assert script.read_text() == shown
         assert script.stat().st_mode & stat.S_IXUSR
+        script.write_text("# my edits\n")
+        await pilot.press("P")  # the file exists now: asks before replacing it
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        await settle(pilot)
+        assert script.read_text() == "# my edits\n"
+        await pilot.press("P", "y")
+        await settle(pilot)
+        assert script.read_text() == shown
     requirements = client.artifact_local_path(ids["run"], "environment/requirements.txt")
     lines = shown.splitlines()
     assert lines[0] == "#!/usr/bin/env bash" and "set -euo pipefail" in lines

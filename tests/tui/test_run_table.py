@@ -92,7 +92,10 @@ async def test_sort_key_and_header_click_reverse_with_missing_last(store: Store)
         top = [v for v in values if v]
         assert top[0] == "0.95"
         top_level = [row.run.info.run_name for row in table.rows if row.depth == 0]
-        assert top_level[-1] == "sweep"  # no accuracy: last, with its children under it
+        # the sweep parent has no accuracy: its family sits where its best trial (0.9) ranks
+        assert top_level[:3] == ["tuned", "wide-resnet", "sweep"]
+        shown = [row.run.info.run_name for row in table.rows]
+        assert shown[shown.index("sweep") + 1] == "trial-2"
         await pilot.press("s")
         await settle(pilot)
         assert not table.sort_descending
@@ -287,3 +290,18 @@ async def test_scrolling_sideways_never_cuts_a_cell_on_its_left(store: Store) ->
             line[frozen : frozen + first_shown.width].strip()
             == table.row_text(0)[table.column_index(first_shown.id)].strip()
         )
+
+
+async def test_first_s_on_a_metric_sorts_best_first_by_the_lower_is_better_rule(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        table.cursor_column = table.column_index("metrics.loss")
+        await pilot.press("s")
+        await settle(pilot)
+        assert table.sort_column == "metrics.loss" and not table.sort_descending  # lowest loss first
+        assert cell(table, names(table)[0], "metrics.loss").strip() == "0.17"
+        table.cursor_column = table.column_index("metrics.accuracy")
+        await pilot.press("s")
+        await settle(pilot)
+        assert table.sort_descending  # highest accuracy first

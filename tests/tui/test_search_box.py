@@ -67,7 +67,26 @@ async def test_escape_returns_to_the_table_without_applying(store: Store) -> Non
         await settle(pilot)
         assert pilot.app.focused is table
         assert len(table.rows) == 10
-        assert pilot.app.screen.search_box.value == "params.lr = '0.1'"  # kept, not applied
+        assert pilot.app.screen.search_box.value == ""  # the box shows the applied (empty) query again
+
+
+async def test_escape_after_an_invalid_query_shows_the_applied_one_and_no_error(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await pilot.press("slash", *"metrics.accuracy > 0.9", "enter")
+        await settle(pilot)
+        await pilot.press("slash", "ctrl+u", *"metrics.accuracy >> 0.9", "enter")
+        await settle(pilot)
+        assert "^" in error_text(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.search_box.value == "metrics.accuracy > 0.9"
+        assert error_text(pilot) == ""
+        assert sorted(names(table)) == ["tuned", "wide-resnet"]
+        assert screen.view_state.last_search == "metrics.accuracy > 0.9"  # what is saved is what is shown
+        assert pilot.app.settings.search_history == ["metrics.accuracy > 0.9"]  # the invalid one is not
 
 
 async def test_typing_in_the_search_box_never_fires_table_keys(store: Store) -> None:
@@ -163,3 +182,30 @@ async def test_a_stale_tree_highlight_neither_switches_views_nor_wipes_typed_tex
         await settle(pilot)
         assert screen.search_box.value == "metrics.accuracy"
         assert screen.entry.path == "/vision/resnet"
+
+
+async def type_burst(pilot: Any, *keys: str) -> None:
+    """Send keys the way a paste or tmux send-keys does: all queued at once, no pause between them."""
+    from textual import events
+
+    app = pilot.app
+    for key in keys:
+        character = key if len(key) == 1 else None
+        name = {" ": "space", ".": "full_stop", ">": "greater_than_sign", "/": "slash"}.get(key, key)
+        event = events.Key(name, character)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await settle(pilot)
+
+
+async def test_keys_typed_at_once_after_slash_and_ctrl_u_are_all_kept(store: Store) -> None:
+    client, _ = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        await type_burst(pilot, "/", "ctrl+u", *"metrics.acc >> 1")
+        search = pilot.app.screen.search_box
+        assert pilot.app.focused is search
+        assert search.value == "metrics.acc >> 1"
+        assert table.aggregate == "latest"  # no letter reached the table as a key (m: latest/min/max)
+        await type_burst(pilot, "ctrl+u", *"abc", "backspace", "ctrl+u", *"metrics.loss < 1")
+        assert search.value == "metrics.loss < 1"

@@ -103,8 +103,9 @@ async def test_bulk_restore_counts_then_restores_runs_deleted_since_a_date(store
         modal.query_one("#bulk-date", Input).value = iso(NOW_MS - 2 * DAY)
         await settle(pilot)
         assert modal.count_text == "2 runs will be restored."
+        assert modal.query_one("#bulk-apply", Button).variant == "primary"  # restoring is not destructive
         modal.query_one("#bulk-date", Input).focus()
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")  # Enter in a field restores the counted runs
         await settle(pilot)
         assert pilot.app.screen is trash
         assert "Restored 2 runs." in trash.status_text

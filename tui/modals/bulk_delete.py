@@ -18,7 +18,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
+from textual.widgets.button import ButtonVariant
 from textual.worker import get_current_worker
+
+from ..widgets.in_order_input import InOrderInput
 
 MAX_BULK_RUNS = 10_000
 Request = tuple[str, int, int]  # (experiment id, timestamp ms, max runs)
@@ -55,7 +58,7 @@ class BulkByTimeModal(ModalScreen[int | None]):
     VERB_FUTURE = ""  # "will be deleted"
     VERB_BUTTON = ""  # "Delete"
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="bulk.cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="bulk.cancel")]
 
     DEFAULT_CSS = """
     BulkByTimeModal .bulk-label { color: $text-muted; }
@@ -107,6 +110,9 @@ class BulkByTimeModal(ModalScreen[int | None]):
         self.counted: tuple[Request, int] | None = None
         self.applied_count: int | None = None
 
+    BUTTON_VARIANT: ButtonVariant = "error"  # a destructive action is red
+    ENTER_ACTS = False  # Enter in a field goes to the button first
+
     def operation(self, request: Request, dry_run: bool) -> int:
         """Run the core's bulk operation (subclasses)."""
         raise NotImplementedError
@@ -127,12 +133,12 @@ class BulkByTimeModal(ModalScreen[int | None]):
                 name = self.experiments[0][1] if self.experiments else "(no experiment)"
                 yield Static(f"[b]{name}[/b]", id="bulk-experiment-name")
             yield Static(self.DATE_LABEL, classes="bulk-label")
-            yield Input(self.initial_when, placeholder="YYYY-MM-DD, ISO time or 7d", id="bulk-date")
+            yield InOrderInput(self.initial_when, placeholder="YYYY-MM-DD, ISO time or 7d", id="bulk-date")
             yield Static(f"Max runs (1 to {MAX_BULK_RUNS:,})", classes="bulk-label")
-            yield Input(str(MAX_BULK_RUNS), id="bulk-max")
+            yield InOrderInput(str(MAX_BULK_RUNS), id="bulk-max")
             yield Static("Counting…", id="bulk-count")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.VERB_BUTTON, variant="error", id="bulk-apply", disabled=True)
+                yield Button(self.VERB_BUTTON, variant=self.BUTTON_VARIANT, id="bulk-apply", disabled=True)
                 yield Button("Cancel (Esc)", id="bulk-cancel")
             yield Static("Enter counts, then Enter on the button acts.", classes="dialog-hint")
 
@@ -210,10 +216,13 @@ class BulkByTimeModal(ModalScreen[int | None]):
 
     @on(Input.Submitted)
     def submitted(self) -> None:
-        """Enter: go to the action button when the count is current, else count again."""
+        """Enter: act (restore) or go to the button (delete) when the count is current, else count again."""
         button = self.query_one("#bulk-apply", Button)
         if self.counted is not None and not button.disabled:
-            button.focus()
+            if self.ENTER_ACTS:
+                self.apply_pressed()
+            else:
+                button.focus()
         else:
             self.recount()
 

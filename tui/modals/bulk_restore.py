@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets.button import ButtonVariant
+
 from .bulk_delete import BulkByTimeModal, Request
 
 
@@ -12,6 +14,8 @@ class BulkRestoreModal(BulkByTimeModal):
     DATE_LABEL = "Deleted at or after (YYYY-MM-DD is local midnight)"
     VERB_FUTURE = "will be restored"
     VERB_BUTTON = "Restore"
+    BUTTON_VARIANT: ButtonVariant = "primary"  # restoring destroys nothing
+    ENTER_ACTS = True  # Enter in a field restores the counted runs at once
 
     def operation(self, request: Request, dry_run: bool) -> int:
         """client.restore_runs (earliest deletion first)."""

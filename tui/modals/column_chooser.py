@@ -12,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from ..widgets.in_order_input import InOrderInput
+
 MAX_LISTED = 200  # more matches than this: ask the user to type more
 
 
@@ -19,7 +21,7 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
     """Type to filter, space to toggle, Enter to apply, Escape to cancel; dismisses with column ids."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="columns.cancel"),
+        Binding("escape,q", "cancel", "Cancel", id="columns.cancel"),
         Binding("ctrl+s", "apply", "Apply", id="columns.apply"),
     ]
 
@@ -32,7 +34,7 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
         """Filter input, the list, and a count line."""
         with Vertical(id="dialog", classes="dialog wide"):
             yield Static("Columns", classes="dialog-title")
-            yield Input(placeholder="type to filter keys (e.g. loss, params.)", id="column-filter")
+            yield InOrderInput(placeholder="type to filter keys (e.g. loss, params.)", id="column-filter")
             yield SelectionList[str](id="column-list")
             yield Static("", id="column-count", classes="dialog-hint")
             yield Static(

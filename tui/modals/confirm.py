@@ -15,7 +15,7 @@ class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n", "answer(False)", "No", id="confirm.no"),
-        Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
+        Binding("escape,q", "answer(False)", "Cancel", id="confirm.cancel"),
     ]
 
     def __init__(self, title: str, message: str, confirm_label: str = "Yes") -> None:

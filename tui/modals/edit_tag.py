@@ -19,6 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import get_current_worker
 
+from ..widgets.in_order_input import InOrderInput
+
 
 class EditTagModal(ModalScreen[tuple[str, str] | None]):
     """Key and value inputs; Enter or ctrl+s saves, Escape cancels. The key is fixed when editing."""
@@ -36,7 +38,7 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
     """
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="edit_tag.cancel"),
+        Binding("escape,q", "cancel", "Cancel", id="edit_tag.cancel"),
         Binding("ctrl+s", "save", "Save", id="edit_tag.save"),
     ]
 
@@ -68,14 +70,14 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
             title = f"Edit tag {self.initial_key}" if self.editing else "Add a tag"
             yield Static(title, classes="tag-title")
             yield Label("Key")
-            yield Input(
+            yield InOrderInput(
                 self.initial_key,
                 placeholder="e.g. dataset or team.owner",
                 id="tag-key",
                 disabled=self.editing,
             )
             yield Label("Value")
-            yield Input(self.initial_value, placeholder="value", id="tag-value")
+            yield InOrderInput(self.initial_value, placeholder="value", id="tag-value")
             yield Static("", id="tag-error")
             with Horizontal(classes="tag-buttons"):
                 yield Button("Save (enter)", variant="primary", id="tag-save")
@@ -117,8 +119,11 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
             self.post_message(self.Saved(key, value))
 
     def on_edit_tag_modal_save_failed(self, message: SaveFailed) -> None:
-        """Show the core's message; the inputs keep their text."""
+        """Show the core's message; the inputs keep their text, the cursor goes where the fault is."""
         self.query_one("#tag-error", Static).update(message.error)
+        key_input = self.query_one("#tag-key", Input)
+        if not self.editing and "key" in message.error.lower():
+            key_input.focus()
 
     def on_edit_tag_modal_saved(self, message: Saved) -> None:
         """Close with what was saved."""

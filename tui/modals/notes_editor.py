@@ -33,7 +33,7 @@ class NotesEditorModal(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="notes.save"),
-        Binding("escape", "cancel", "Cancel", id="notes.cancel"),
+        Binding("escape,q", "cancel", "Cancel", id="notes.cancel"),
     ]
 
     class SaveFailed(Message):
@@ -101,5 +101,15 @@ class NotesEditorModal(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#notes-cancel")
     def action_cancel(self) -> None:
-        """Close without saving."""
-        self.dismiss(None)
+        """Close without saving; with unsaved changes, ask first."""
+        if self.query_one(TextArea).text == self.initial_text:
+            self.dismiss(None)
+            return
+        from .confirm import ConfirmModal
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        question = ConfirmModal("Discard your changes?", "The notes you typed are not saved.", "Discard")
+        self.app.push_screen(question, answered)

@@ -14,11 +14,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from ..widgets.in_order_input import InOrderInput
+
 
 class PromptModal(ModalScreen[str | None]):
     """One input; Enter submits, Escape cancels. With `action`, the value is applied before closing."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="prompt.cancel")]
 
     class ActionFailed(Message):
         """The action raised a runyard error: show it, keep the text."""
@@ -54,7 +56,7 @@ class PromptModal(ModalScreen[str | None]):
         """Title, input, error line and hint."""
         with Vertical(id="dialog", classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Input(
+            yield InOrderInput(
                 self.initial_value, placeholder=self.placeholder, id="prompt-input", select_on_focus=False
             )
             yield Static("", id="prompt-error", classes="error-text")

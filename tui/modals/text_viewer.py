@@ -22,7 +22,7 @@ class TextViewerModal(ModalScreen[None]):
     }
     TextViewerModal .viewer-title { text-style: bold; height: auto; }
     TextViewerModal .viewer-hint { color: $text-muted; height: 1; }
-    TextViewerModal VerticalScroll { height: auto; max-height: 40; }
+    TextViewerModal VerticalScroll { height: auto; max-height: 60vh; }
     """
 
     BINDINGS = [
@@ -44,7 +44,7 @@ class TextViewerModal(ModalScreen[None]):
                 yield Static(
                     self.renderable if self.renderable is not None else Text(self.text), id="viewer-body"
                 )
-            yield Static("esc close · y copy", classes="viewer-hint")
+            yield Static("↑↓ pgup pgdn scroll · esc close · y copy", classes="viewer-hint")
 
     def on_mount(self) -> None:
         """Scroll with the keyboard."""

@@ -14,7 +14,7 @@ from ..messages import ActionFailed, DeletePrepared, ExperimentDeleted, RunsDele
 from ..modals.column_chooser import ColumnChooserModal
 from ..modals.confirm import ConfirmModal
 from ..modals.prompt import PromptModal
-from ..settings import ViewState
+from ..settings import Settings, ViewState
 from ..widgets.experiment_tree import ExperimentTree
 from ..widgets.run_table import RunTable
 
@@ -28,6 +28,7 @@ class BrowseActions(Screen[None]):
     client: TrackingClient
     select_after_reload: str | None
     view_state: ViewState
+    settings: Settings
     keys: RunKeys | None
 
     @property
@@ -216,6 +217,7 @@ class BrowseActions(Screen[None]):
             if columns is not None:
                 self.view_state.columns = columns
                 self.table.set_columns(columns)
+                self.settings.save()  # saved as it changes: a dropped session keeps it
 
         self.app.push_screen(ColumnChooserModal(available, self.table.dynamic_columns), chosen)
 

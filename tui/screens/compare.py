@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ..formatting import system_clock_ms
@@ -25,6 +25,7 @@ from ..widgets.compare_values import MAX_COMPARED, CompareData
 from ..widgets.distribution_plot import DistributionView
 from ..widgets.field_picker import FieldPicker
 from ..widgets.history_plot import HistoryView
+from ..widgets.key_bar import KeyBar
 from ..widgets.parallel_plot import ParallelView
 from ..widgets.scatter_plot import ScatterView
 
@@ -120,7 +121,7 @@ class CompareScreen(Screen[None]):
             with TabPane("5 Distribution", id="view-distribution"):
                 yield Static(HINTS["distribution"], classes="view-hint")
                 yield DistributionView(id="distribution")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Say when more than 100 runs were selected, then fetch the runs."""

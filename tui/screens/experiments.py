@@ -74,9 +74,11 @@ class ExperimentsScreen(BrowseActions):
         self.loading_more = False
         self.searching = False
         self.signature: tuple[int, int] | None = None
+        self.tree_signature: Any = None  # of the experiments shown in the tree
         self.keys: Any = None
         self.overview: Any = None
         self.select_after_reload: str | None = None
+        self._tried_query: tuple[int, str] | None = None  # (generation, previous query) of a new query
         self._first_experiments = True
         self._rendered_once = False
         self._loading_hint = LoadingHint()
@@ -143,9 +145,10 @@ class ExperimentsScreen(BrowseActions):
         (self.experiment_tree if show else self.table).focus()
 
     def action_reload(self) -> None:
-        """Re-read experiments and runs."""
+        """Re-read experiments, runs and the header."""
         self.load_experiments()
         self.start_search(keep_cursor=True)
+        self._details_pending = True
 
     # ----------------------------------------------------------------- experiments
     @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
@@ -155,12 +158,13 @@ class ExperimentsScreen(BrowseActions):
         def read() -> ExperimentsLoaded:
             experiments = self.client.list_experiments()
             counts = self.client.count_runs([e.experiment_id for e in experiments])
-            return ExperimentsLoaded(experiments, counts)
+            return ExperimentsLoaded(experiments, counts, tree_signature(self.client, experiments))
 
         post_result(self, read, action_failed)
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         """Fill the tree; the first time, open the remembered or the first experiment."""
+        self.tree_signature = message.tree_signature
         self.experiment_tree.set_experiments(message.experiments, message.counts)
         wanted = self.select_after_reload
         self.select_after_reload = None
@@ -205,6 +209,7 @@ class ExperimentsScreen(BrowseActions):
         self.entry = entry
         self.settings.last_view = entry.view_key
         self.view_state = self.settings.view(entry.view_key)
+        self.settings.save()
         self.keys = None
         if not self.search_box.has_focus:  # never wipe what the user is typing
             self.search_box.value = self.view_state.last_search
@@ -329,6 +334,11 @@ class ExperimentsScreen(BrowseActions):
             self._stop_loading()
             if message.signature is not None:
                 self.signature = message.signature
+            if self._tried_query is not None and self._tried_query[0] == message.generation:
+                self._tried_query = None  # the new query worked: it joins the history
+                self.settings.remember_search(self.view_state.last_search)
+                self.search_box.set_history(self.settings.search_history)
+                self.settings.save()
             set_search_error(self, "#search-error", "")
             if not message.keep_cursor:
                 self.table.cursor_row = 0
@@ -354,6 +364,10 @@ class ExperimentsScreen(BrowseActions):
             return
         self._stop_loading()
         self.loading_more = False
+        tried = self._tried_query
+        if message.query_error and tried is not None and tried[0] == message.generation:
+            self.view_state.last_search = tried[1]  # the table still shows that query's runs
+            self._tried_query = None
         report_load_error(self, "#search-error", self.search_box, message.error, message.query_error)
         self._update_status()
         self._first_render_done()
@@ -416,17 +430,19 @@ class ExperimentsScreen(BrowseActions):
     def search_submitted(self, event: Input.Submitted) -> None:
         """Apply the query, remember it, and go back to the table."""
         query = event.value.strip()
+        previous = self.view_state.last_search
         self.view_state.last_search = query
-        self.settings.remember_search(query)
-        self.search_box.set_history(self.settings.search_history)
         self.table.focus()
         self.start_search()
+        self._tried_query = (self.generation, previous)  # kept in the history only once it worked
 
     @on(SearchBox.Left, "#search")
     @on(RunTable.SearchRequested, "#runs")
     def toggle_search_focus(self, message: SearchBox.Left | RunTable.SearchRequested) -> None:
-        """`/` in the table focuses the search box; Escape in the box goes back."""
+        """`/` in the table focuses the search box; Escape there shows the applied query and goes back."""
         if isinstance(message, SearchBox.Left):
+            self.search_box.value = self.view_state.last_search  # the box shows the applied query
+            set_search_error(self, "#search-error", "")
             self.table.focus()
         else:
             self.search_box.focus()
@@ -437,6 +453,7 @@ class ExperimentsScreen(BrowseActions):
         """Sort by the column (the store sorts; missing values last)."""
         self.view_state.sort_column = message.column_id
         self.view_state.sort_descending = message.descending
+        self.settings.save()  # saved as it changes: a dropped session keeps it
         self.table.set_sort(message.column_id, message.descending)
         self.start_search(keep_cursor=True)
 
@@ -445,6 +462,7 @@ class ExperimentsScreen(BrowseActions):
         """Active -> Deleted -> All."""
         index = STATE_FILTERS.index(self.view_state.state_filter)
         self.view_state.state_filter = STATE_FILTERS[(index + 1) % len(STATE_FILTERS)]
+        self.settings.save()
         self.table.selected.clear()
         self.start_search()
         self._load_keys_of_entry(again=True)
@@ -453,6 +471,7 @@ class ExperimentsScreen(BrowseActions):
     def aggregate_changed(self, message: RunTable.AggregateChanged) -> None:
         """Remember latest/min/max; re-sort when sorted by a metric."""
         self.view_state.metric_aggregate = message.aggregate
+        self.settings.save()
         if (self.view_state.sort_column or "").startswith("metrics."):
             self.start_search(keep_cursor=True)
         self._update_status()
@@ -481,7 +500,7 @@ class ExperimentsScreen(BrowseActions):
         if self.entry is None or overview is None:
             return
         name = self.entry.path if self.entry.path != "/" else "All experiments"
-        parts = [f"[b]{name}[/b]", f"{formatting.count(overview.total_runs)} runs"]
+        parts = [f"[b]{name}[/b]", formatting.plural(overview.total_runs, "run")]
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
         if overview.lost:
@@ -541,7 +560,8 @@ class ExperimentsScreen(BrowseActions):
         def read() -> RunsRefreshed:
             fresh = self.client.get_runs(running_ids) if running_ids else []
             changed = self.client.runs_signature(experiment_ids, view_type) != signature
-            return RunsRefreshed(generation, fresh, changed)
+            tree = tree_signature(self.client, self.client.list_experiments())
+            return RunsRefreshed(generation, fresh, changed, tree)
 
         post_result(self, read)
 
@@ -550,15 +570,18 @@ class ExperimentsScreen(BrowseActions):
         if message.generation != self.generation or self.searching:
             return
         self.table.update_runs(message.runs)
+        tree_changed = message.tree_signature is not None and message.tree_signature != self.tree_signature
         if message.changed:
             self.start_search(keep_cursor=True)
-            self.load_experiments()  # the run counts in the tree changed too
+            self._details_pending = True  # the header counts follow the new runs
+        if message.changed or tree_changed:
+            self.tree_signature = message.tree_signature
+            self.load_experiments()  # new, renamed or deleted experiments; run counts
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:
         table = self.table
-        shown = formatting.count(len(table.runs)) + ("+" if table.has_more else "")
-        parts = [f"{shown} runs"]
+        parts = [formatting.plural(len(table.runs), "run", "+" if table.has_more else "")]
         if table.selected:
             parts.append(f"[b]{len(table.selected)} selected[/b]")
         parts.append(STATE_LABELS[self.view_state.state_filter])
@@ -600,3 +623,9 @@ class ExperimentsScreen(BrowseActions):
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(self.client, message.run_ids, clock=self.settings.clock))
+
+
+def tree_signature(client: TrackingClient, experiments: list[Any]) -> tuple[object, ...]:
+    """What the tree shows, cheaply: experiment ids and names, and the active runs' signature."""
+    names = tuple((e.experiment_id, e.name) for e in experiments)
+    return names, client.runs_signature([e.experiment_id for e in experiments])

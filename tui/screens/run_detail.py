@@ -21,7 +21,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Collapsible, Footer, Markdown, Static
+from textual.widgets import Collapsible, DataTable, Markdown, Static
 from textual.worker import get_current_worker
 
 from ..formatting import duration, relative_time, system_clock_ms
@@ -33,10 +33,12 @@ from ..modals.prompt import PromptModal
 from ..modals.text_viewer import TextViewerModal
 from ..reproduce import environment_facts, is_dirty, reproduce_script, script_filename
 from ..widgets.artifact_browser import ArtifactBrowser
+from ..widgets.key_bar import KeyBar
 from ..widgets.kv_table import KVRow, KVTable, TagTable
 from ..widgets.metric_chart import MetricsPanel, metric_rows
 from ..widgets.run_rows import is_lost, run_duration
 
+WIDE_WIDTH = 160  # from this width the sections sit in two columns
 SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
 STATUS_COLOURS = {
     RunStatus.RUNNING: "$accent",
@@ -122,6 +124,7 @@ class RunDetailScreen(Screen[None]):
     RunDetailScreen .section-hint { color: $text-muted; height: 1; padding: 0 1; }
     RunDetailScreen #environment { height: auto; padding: 0 1; }
     RunDetailScreen #run-error { color: $error; height: auto; padding: 0 1; }
+    RunDetailScreen.wide #run-body { layout: grid; grid-size: 2; grid-rows: auto; grid-gutter: 0 2; }
     """
 
     BINDINGS = [
@@ -134,6 +137,11 @@ class RunDetailScreen(Screen[None]):
         Binding("p", "show_reproduce", "Reproduce", id="run_detail.reproduce"),
         Binding("P", "write_reproduce", "Write script", show=False, id="run_detail.write_script"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="run_detail.reload"),
+        # priority: the page keys scroll the whole screen even when a short table has the focus
+        Binding(
+            "pagedown", "scroll_body(1)", "Page down", show=False, id="run_detail.page_down", priority=True
+        ),
+        Binding("pageup", "scroll_body(-1)", "Page up", show=False, id="run_detail.page_up", priority=True),
         *(
             Binding(
                 str(n), f"jump_section({n})", f"Go to {name}", show=False, id=f"run_detail.section_{name}"
@@ -206,7 +214,7 @@ class RunDetailScreen(Screen[None]):
                 yield Static(
                     "p: show reproduce commands · P: write reproduce-<run>.sh", classes="section-hint"
                 )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Load the run; poll while it is RUNNING."""
@@ -352,6 +360,22 @@ class RunDetailScreen(Screen[None]):
         """Back to where the run was opened from."""
         if len(self.app.screen_stack) > 1:
             self.dismiss(None)
+
+    def on_resize(self) -> None:
+        """From WIDE_WIDTH columns the sections sit in two columns."""
+        self.set_class(self.size.width >= WIDE_WIDTH, "wide")
+
+    def action_scroll_body(self, pages: int) -> None:
+        """Page the focused table when it scrolls itself (1000 tags), else scroll the sections a page."""
+        focused = self.focused
+        if isinstance(focused, DataTable) and focused.max_scroll_y > 0:
+            (focused.action_page_down if pages > 0 else focused.action_page_up)()
+            return
+        body = self.query_one("#run-body", VerticalScroll)
+        if pages > 0:
+            body.scroll_page_down(animate=False)
+        else:
+            body.scroll_page_up(animate=False)
 
     def action_jump_section(self, number: int) -> None:
         """Expand section number (1..6), scroll to it and focus its main widget."""
@@ -529,9 +553,22 @@ class RunDetailScreen(Screen[None]):
             )
 
     def action_write_reproduce(self) -> None:
-        """Write reproduce-<run>.sh in the current directory."""
-        if self.details is not None:
-            self.write_script(script_filename(self.details.run.info.run_name), self.reproduce_text())
+        """Write reproduce-<run>.sh in the current directory (asks before replacing an existing file)."""
+        if self.details is None:
+            return
+        filename = script_filename(self.details.run.info.run_name)
+        text = self.reproduce_text()
+        if not (Path(os.getcwd()) / filename).exists():
+            self.write_script(filename, text)
+            return
+        from ..modals.confirm import ConfirmModal
+
+        def answered(replace: bool | None) -> None:
+            if replace:
+                self.write_script(filename, text)
+
+        question = ConfirmModal(f"Replace {filename}?", f"{filename} already exists here.", "Replace")
+        self.app.push_screen(question, answered)
 
     @work(thread=True, exclusive=True, group="run-detail-script", exit_on_error=False)
     def write_script(self, filename: str, text: str) -> None:

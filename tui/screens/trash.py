@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from .. import formatting
@@ -26,6 +26,7 @@ from ..messages import ActionFailed
 from ..modals.bulk_delete import BulkDeleteModal, local_date
 from ..modals.bulk_restore import BulkRestoreModal
 from ..modals.confirm import ConfirmModal
+from ..widgets.key_bar import KeyBar
 from ..widgets.search_box import SearchBox
 from ..widgets.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
 from .worker_posts import (
@@ -160,7 +161,7 @@ class TrashScreen(Screen[bool]):
             "All/this",
             show=False,
             id="trash.scope",
-            tooltip="Show the trash of all experiments, or again of the one opened from",
+            tooltip="Show the trash of all experiments, or only of the experiment it was opened from",
         ),
         Binding("ctrl+r", "reload", "Reload", show=False, id="trash.reload", tooltip="Reload the trash"),
     ]
@@ -207,7 +208,7 @@ class TrashScreen(Screen[bool]):
         yield Static("Deleted experiments", classes="trash-section", id="trash-experiments-title")
         yield DeletedExperimentsTable(id="trash-experiments")
         yield Static("", id="trash-status")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> TrashTable:
@@ -343,6 +344,7 @@ class TrashScreen(Screen[bool]):
     def search_submitted(self, event: Input.Submitted) -> None:
         """Apply the query (the run table's query language)."""
         self.search_query = event.value.strip()
+        self.last_action = ""
         self.table.focus()
         self.reload()
 
@@ -560,7 +562,9 @@ class TrashScreen(Screen[bool]):
 
     @on(TrashTable.SelectionChanged, "#trash-runs")
     def selection_changed(self) -> None:
-        """Show the selection count."""
+        """Show the selection count (the last action's result gives way once the user selects again)."""
+        if self.table.selected:
+            self.last_action = ""
         self._update_status()
 
     def _update_title(self) -> None:

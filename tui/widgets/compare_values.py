@@ -18,13 +18,15 @@ from ..formatting import absolute_date, duration, short_hash
 from .run_rows import run_duration, status_text
 
 MAX_COMPARED = 100
-LOWER_IS_BETTER_WORDS = ("loss", "error", "rmse", "mae")
+LOWER_IS_BETTER_WORDS = ("loss", "error", "mse", "mae", "perplexity", "time")  # rmse contains mse
 AGGREGATES = ("latest", "min", "max")
 INFO_ROWS = ("name", "experiment", "status", "start", "duration", "user", "version", "run id")
 
 
 def lower_is_better(key: str) -> bool:
-    """Metric names containing loss/error/rmse/mae are minimised; every other metric is maximised."""
+    """Metrics named like loss, error, (r)mse, mae, perplexity or time are minimised; others maximised.
+
+    The one rule for compare's best marker and the run table's first sort on a metric column."""
     lowered = key.lower()
     return any(word in lowered for word in LOWER_IS_BETTER_WORDS)
 

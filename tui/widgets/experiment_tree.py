@@ -9,10 +9,11 @@ from rich.text import Text
 from runyard import Experiment
 from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import Input, Tree
+from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from .control_message import ControlMessage, focus_now
+from .in_order_input import InOrderInput
 
 EXPERIMENT_TYPE_TAG = "runyard.experimentType"
 TYPE_MARKERS = {"SCRIPT": "py", "NOTEBOOK": "nb"}
@@ -39,7 +40,7 @@ def split_path(name: str) -> list[str]:
     return parts or [name]
 
 
-class ExperimentFilter(Input):
+class ExperimentFilter(InOrderInput):
     """The experiment-name filter above the tree; Escape or Enter returns to the tree."""
 
     BINDINGS = [Binding("escape", "leave", "Back to the tree", id="experiments.filter_leave")]
@@ -66,7 +67,20 @@ class ExperimentTree(Tree[FolderEntry]):
         Binding("n", "new", "New experiment", id="experiments.new", tooltip="Create an experiment"),
         Binding("r", "rename", "Rename", id="experiments.rename", tooltip="Rename the experiment"),
         Binding("d", "delete", "Delete", id="experiments.delete", tooltip="Move the experiment to the trash"),
-        Binding("slash", "filter", "Filter", id="experiments.filter", tooltip="Filter experiments by name"),
+        Binding("j", "cursor_down", "Down", show=False, id="experiments.vim_down"),
+        Binding("k", "cursor_up", "Up", show=False, id="experiments.vim_up"),
+        Binding("g", "first_line", "First", show=False, id="experiments.vim_first"),
+        Binding("G", "last_line", "Last", show=False, id="experiments.vim_last"),
+        Binding("ctrl+d", "page_down", "Page down", show=False, id="experiments.vim_page_down"),
+        Binding("ctrl+u", "page_up", "Page up", show=False, id="experiments.vim_page_up"),
+        Binding(  # priority: keys typed right after `/` must reach the filter
+            "slash",
+            "filter",
+            "Filter",
+            id="experiments.filter",
+            tooltip="Filter experiments by name",
+            priority=True,
+        ),
     ]
 
     class ExperimentSelected(ControlMessage):
@@ -225,6 +239,14 @@ class ExperimentTree(Tree[FolderEntry]):
             self.notify("Highlight an experiment (not a folder) to delete it.", severity="warning")
             return
         self.post_message(self.DeleteRequested(self, entry.experiment, entry.run_count))
+
+    def action_first_line(self) -> None:
+        """Move the cursor to the first line (vim g)."""
+        self.cursor_line = 0
+
+    def action_last_line(self) -> None:
+        """Move the cursor to the last line (vim G)."""
+        self.cursor_line = self.last_line
 
     def action_filter(self) -> None:
         """Go to the experiment filter input (at once when the screen set `filter_target`)."""

@@ -18,9 +18,10 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from .control_message import ControlMessage
+from .in_order_input import InOrderInput
 
 
-class FieldInput(Input):
+class FieldInput(InOrderInput):
     """The picker's filter box: down/enter go to the list."""
 
     BINDINGS = [

@@ -18,6 +18,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
+from .in_order_input import InOrderInput
+
 MAX_CELL_CHARS = 80
 
 
@@ -93,7 +95,7 @@ class KVTable(Vertical):
 
     def compose(self) -> ComposeResult:
         """Filter input, table, count line."""
-        yield Input(placeholder=f"/ filter {self.noun}", classes="kv-filter")
+        yield InOrderInput(placeholder=f"/ filter {self.noun}", classes="kv-filter")
         table: DataTable[Text | str] = DataTable(cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("", classes="kv-count")

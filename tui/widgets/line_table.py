@@ -13,6 +13,7 @@ from collections.abc import Callable
 from rich.segment import Segment
 from runyard import Run
 from textual import events
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -28,6 +29,14 @@ class LineTable(ScrollView, can_focus=True):
     """Rows of runs drawn line by line: cursor, selection, paging; subclasses render header and rows."""
 
     EMPTY_CLASS = ""  # component class of the empty message, set by subclasses
+    BINDINGS = [  # vim keys, besides the arrows, pgup/pgdn and home/end of each table
+        Binding("j", "cursor_down", "Down", show=False, id="table.vim_down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.vim_up"),
+        Binding("ctrl+d", "page_down", "Page down", show=False, id="table.vim_page_down"),
+        Binding("ctrl+u", "page_up", "Page up", show=False, id="table.vim_page_up"),
+        Binding("g", "first", "First", show=False, id="table.vim_first"),
+        Binding("G", "last", "Last", show=False, id="table.vim_last"),
+    ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
 

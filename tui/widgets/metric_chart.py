@@ -218,12 +218,12 @@ class MetricsPanel(Vertical):
         return max(100, 2 * max(self.chart.size.width, 80))
 
     def set_summaries(self, rows: Sequence[KVRow], run_start_ms: int) -> None:
-        """Show the metric summaries (from the run entity); the first one is drawn until one is chosen."""
+        """Show the metric summaries (from the run entity); a loss-like one is drawn until one is chosen."""
         self.run_start_ms = run_start_ms
         table = self.query_one(KVTable)
         table.set_rows(rows)
         if self.selected_key is None and table.shown:
-            self.select_metric(table.shown[0].key)  # draw the first metric at once
+            self.select_metric(default_chart_metric([row.key for row in table.shown]))
 
     @on(KVTable.RowChosen, "#metrics-table")
     def _metric_chosen(self, event: KVTable.RowChosen) -> None:
@@ -317,3 +317,16 @@ def metric_rows(summaries: Sequence[MetricSummary]) -> list[KVRow]:
         )
         for s in summaries
     ]
+
+
+def default_chart_metric(keys: Sequence[str]) -> str:
+    """The metric drawn first: a validation loss, else a loss, else lower-is-better, else the first."""
+    from .compare_values import lower_is_better
+
+    def rank(key: str) -> int:
+        lowered = key.lower()
+        if "loss" in lowered:
+            return 0 if "val" in lowered else 1
+        return 2 if lower_is_better(key) and "time" not in lowered else 3
+
+    return min(keys, key=lambda key: (rank(key), keys.index(key)))

@@ -101,15 +101,22 @@ def build_columns(
     for column_id, key in zip(dynamic_ids, keys, strict=True):
         entity = column_id.partition(".")[0]
         label = key if keys.count(key) == 1 else f"{entity[0]}.{key}"
+        widest = MAX_DYNAMIC_WIDTH
         if entity == "metrics" and aggregate != "latest":
             label = f"{aggregate}({label})"
-        width = min(max(len(label) + 2, 9), MAX_DYNAMIC_WIDTH)
+            widest += len(aggregate) + 2  # "min(...)" never cuts a key that fits without it
+        width = min(max(len(label) + 2, 9), widest)
         columns.append(Column(column_id, label, width, numeric=entity == "metrics"))
     return columns + fixed[LEADING_COLUMNS:]
 
 
-def layout_rows(runs: Sequence[Run], collapsed: set[str], parent_names: dict[str, str]) -> list[TableRow]:
-    """Children under their loaded parent (keeping page order); orphans top-level with a marker."""
+def layout_rows(
+    runs: Sequence[Run], collapsed: set[str], parent_names: dict[str, str], rank_families: bool = False
+) -> list[TableRow]:
+    """Children under their loaded parent (keeping page order); orphans top-level with a marker.
+
+    With rank_families (a sorted table) a parent and its children sit where their best-ranked member
+    is in the page order: a sweep whose parent lacks the sorted value still shows its best trial on top."""
     by_id = {run.info.run_id: run for run in runs}
     children: dict[str, list[Run]] = {}
     top: list[Run] = []
@@ -119,6 +126,21 @@ def layout_rows(runs: Sequence[Run], collapsed: set[str], parent_names: dict[str
             children.setdefault(parent, []).append(run)
         else:
             top.append(run)
+    if rank_families:
+        position = {run.info.run_id: index for index, run in enumerate(runs)}
+
+        def best(root: Run) -> int:
+            found, pending, visited = position[root.info.run_id], [root], set()
+            while pending:
+                member = pending.pop()
+                if member.info.run_id in visited:
+                    continue
+                visited.add(member.info.run_id)
+                found = min(found, position[member.info.run_id])
+                pending.extend(children.get(member.info.run_id, []))
+            return found
+
+        top.sort(key=best)
     rows: list[TableRow] = []
     seen: set[str] = set()
     stack: list[tuple[Run, int]] = [(run, 0) for run in reversed(top)]

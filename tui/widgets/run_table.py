@@ -20,6 +20,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ..formatting import system_clock_ms, truncate
+from .compare_values import lower_is_better
 from .control_message import ControlMessage
 from .line_table import LineTable
 from .run_rows import (
@@ -51,7 +52,14 @@ class RunTable(LineTable, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="runs.page_down"),
         Binding("home", "first", "First run", show=False, id="runs.first"),
         Binding("end", "last", "Last run", show=False, id="runs.last"),
-        Binding("slash", "search", "Search", id="runs.search", tooltip="Search runs (query language)"),
+        Binding(  # priority: keys typed right after `/` must reach the search box, not the table
+            "slash",
+            "search",
+            "Search",
+            id="runs.search",
+            tooltip="Search runs (query language)",
+            priority=True,
+        ),
         Binding(
             "s",
             "sort",
@@ -276,7 +284,7 @@ class RunTable(LineTable, can_focus=True):
         """Show the sort marker on this column (the rows come sorted from the store)."""
         self.sort_column = column_id
         self.sort_descending = descending
-        self.refresh()
+        self._relayout(self.cursor_run_id)
 
     def clear(self, empty_text: str = "No runs.") -> None:
         """Remove every row and show a message instead."""
@@ -348,7 +356,7 @@ class RunTable(LineTable, can_focus=True):
         self.refresh()
 
     def _relayout(self, keep_run_id: str | None) -> None:
-        self.rows = layout_rows(self.runs, self.collapsed, self.parent_names)
+        self.rows = layout_rows(self.runs, self.collapsed, self.parent_names, self.sort_column is not None)
         self._index_of = {row.run.info.run_id: index for index, row in enumerate(self.rows)}
         self._rebuild_columns()
         if keep_run_id is not None and keep_run_id in self._index_of:
@@ -460,7 +468,7 @@ class RunTable(LineTable, can_focus=True):
 
     # ----------------------------------------------------------------- mouse
     def on_click(self, event: events.Click) -> None:
-        """Header click sorts by that column; a row click moves the cursor there."""
+        """Header click sorts by that column; a row click moves the cursor there, a double click opens it."""
         column = self._column_at(event.x)
         if event.y == 0:
             if column is not None:
@@ -473,6 +481,8 @@ class RunTable(LineTable, can_focus=True):
             if column is not None:
                 self.cursor_column = column
             self._scroll_cursor_into_view()
+            if event.chain == 2:  # a double click opens the run
+                self.open_cursor_run()
 
     def _column_at(self, x: int) -> int | None:
         position = 0
@@ -498,9 +508,14 @@ class RunTable(LineTable, can_focus=True):
         self._scroll_cursor_into_view()
 
     def action_sort(self) -> None:
-        """Sort by the column under the cursor; again reverses."""
+        """Sort by the column under the cursor (metrics: best first, by lower_is_better); again reverses."""
         column = self.columns[self.cursor_column]
-        descending = not self.sort_descending if column.id == self.sort_column else column.numeric
+        if column.id == self.sort_column:
+            descending = not self.sort_descending
+        elif column.id.startswith("metrics."):
+            descending = not lower_is_better(column.id.partition(".")[2])  # best first
+        else:
+            descending = column.numeric
         self.post_message(self.SortRequested(self, column.id, descending))
 
     def action_choose_columns(self) -> None:

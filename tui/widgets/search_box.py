@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from textual.binding import Binding
 from textual.suggester import Suggester
 from textual.widget import Widget
-from textual.widgets import Input
 
 from .control_message import ControlMessage, focus_now
+from .in_order_input import InOrderInput
 from .run_rows import quote_key
 
 ENTITY_PREFIXES = ("metrics.", "params.", "tags.", "attributes.")
@@ -77,7 +77,7 @@ class KeySuggester(Suggester):
         return None
 
 
-class SearchBox(Input):
+class SearchBox(InOrderInput):
     """The query input: Enter applies, Escape returns to the table, up/down walk the history."""
 
     BINDINGS = [

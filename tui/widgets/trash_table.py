@@ -68,7 +68,15 @@ class TrashTable(LineTable, can_focus=True):
         Binding("space", "toggle_select", "Select", id="trash_runs.select", tooltip="Select or unselect"),
         Binding("a", "select_all", "All", show=False, id="trash_runs.select_all", tooltip="Select all"),
         Binding("A", "select_none", "None", show=False, id="trash_runs.select_none", tooltip="Select none"),
-        Binding("slash", "search", "Search", show=False, id="trash_runs.search", tooltip="Search the trash"),
+        Binding(  # priority: keys typed right after `/` must reach the search box
+            "slash",
+            "search",
+            "Search",
+            show=False,
+            id="trash_runs.search",
+            tooltip="Search the trash",
+            priority=True,
+        ),
     ]
 
     COMPONENT_CLASSES = {
