@@ -24,20 +24,18 @@ _FORK_WAIT_MARGIN_SECONDS = 10.0
 
 
 class ForkGate:
-    """Counts open database transactions per process; closed by the forking thread around os.fork()."""
+    """Counts open database transactions per thread; closed by the forking thread around os.fork()."""
 
     def __init__(self) -> None:
-        self._local = threading.local()  # .depth: this thread's open transactions
-        self._reset()
-
-    def _reset(self) -> None:
         self._condition = threading.Condition(threading.Lock())
-        self._inside = self.depth_here()  # open transactions of every thread
+        # thread id -> its open transactions; one dict store per change, so that an exception raised
+        # by a signal handler (KeyboardInterrupt) between two statements cannot leave a count behind
+        self._depths: dict[int, int] = {}
         self._closers: dict[int, int] = {}  # thread id -> forks it is preparing
 
     def depth_here(self) -> int:
         """How many transactions the calling thread has open (0 when none)."""
-        return int(getattr(self._local, "depth", 0))
+        return self._depths.get(threading.get_ident(), 0)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -50,33 +48,32 @@ class ForkGate:
 
     def enter(self) -> None:
         """Count the calling thread in; wait first while another thread prepares a fork."""
-        local = self._local
-        depth = getattr(local, "depth", 0)
+        me = threading.get_ident()
         with self._condition:
-            if depth == 0:
-                me = threading.get_ident()
-                while self._closers and me not in self._closers:
-                    self._condition.wait()
-            self._inside += 1
-        local.depth = depth + 1
+            depth = self._depths.get(me, 0)
+            while depth == 0 and self._closers and me not in self._closers:
+                self._condition.wait()
+            self._depths[me] = depth + 1
 
     def leave(self) -> None:
         """Count the calling thread out (and let a waiting fork go on when nobody is left inside)."""
-        local = self._local
-        local.depth = getattr(local, "depth", 1) - 1
+        me = threading.get_ident()
         with self._condition:
-            self._inside -= 1
+            depth = self._depths.get(me, 0) - 1
+            if depth > 0:
+                self._depths[me] = depth
+            else:
+                self._depths.pop(me, None)
             if self._closers:
                 self._condition.notify_all()
 
     def close(self, timeout: float) -> bool:
         """Stop new transactions and wait up to timeout seconds until other threads' ones ended."""
         me = threading.get_ident()
-        own = self.depth_here()
         deadline = time.monotonic() + timeout
         with self._condition:
             self._closers[me] = self._closers.get(me, 0) + 1
-            while self._inside > own:
+            while any(thread != me for thread in self._depths):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -93,8 +90,11 @@ class ForkGate:
             self._condition.notify_all()
 
     def reset_in_child(self) -> None:
-        """A forked child: fresh lock and counts (the other threads and their transactions are gone)."""
-        self._reset()
+        """A forked child: a fresh lock, and only the forking thread's counts (the others are gone)."""
+        me = threading.get_ident()
+        self._condition = threading.Condition(threading.Lock())
+        self._depths = {me: self._depths[me]} if me in self._depths else {}
+        self._closers = {}
 
 
 GATE = ForkGate()
