@@ -65,7 +65,7 @@ PARENT = textwrap.dedent(
         pool = context.Pool(per_round)  # forks now, while the writer commits the points above
         workers = range(round_number * per_round, (round_number + 1) * per_round)
         try:
-            results += pool.map_async(target, workers).get(timeout=20)  # a hung child fails the test
+            results += pool.map_async(target, workers).get(timeout=40)  # a hung child fails the test
         except BaseException:
             stop.set()
             pool.terminate()
