@@ -9,6 +9,10 @@ TRACKING_URI_ENV = "RUNYARD_TRACKING_URI"
 ARTIFACT_ROOT_ENV = "RUNYARD_ARTIFACT_ROOT"
 RETENTION_DAYS_ENV = "RUNYARD_RETENTION_DAYS"
 FLUSH_INTERVAL_ENV = "RUNYARD_FLUSH_INTERVAL"
+SQLITE_BUSY_TIMEOUT_ENV = "RUNYARD_SQLITE_BUSY_TIMEOUT"
+MAX_BUFFERED_ENV = "RUNYARD_MAX_BUFFERED"
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 60_000
+DEFAULT_MAX_BUFFERED = 100_000
 DEFAULT_TRACKING_URI = "sqlite:///runyard.db"
 DEFAULT_ARTIFACT_DIR = "runyard-artifacts"
 DEFAULT_RETENTION_DAYS = 30
@@ -114,6 +118,36 @@ def flush_interval_seconds() -> float:
     except ValueError:
         value = 1.0
     return min(max(value, 0.01), 60.0)
+
+
+def sqlite_busy_timeout_ms() -> int:
+    """How long SQLite waits for another writer's lock, in ms (RUNYARD_SQLITE_BUSY_TIMEOUT, default 60000)."""
+    return _positive_int_setting(SQLITE_BUSY_TIMEOUT_ENV, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, "milliseconds")
+
+
+def max_buffered_floor() -> int:
+    """The fewest metric points the writer may buffer before log_metric waits (RUNYARD_MAX_BUFFERED)."""
+    return _positive_int_setting(MAX_BUFFERED_ENV, DEFAULT_MAX_BUFFERED, "metric points")
+
+
+def _positive_int_setting(name: str, default: int, unit: str) -> int:
+    """A positive integer from the environment variable name; unset or empty gives the default."""
+    raw = os.environ.get(name, "").strip().replace("_", "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        from .exceptions import InvalidInput
+
+        raise InvalidInput(
+            f"{name}={os.environ[name]!r} is not a positive whole number of {unit}: "
+            f"set it to one (the default is {default}) or unset it.",
+            key=name,
+        )
+    return value
 
 
 def mask_uri(text: str) -> str:

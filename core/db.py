@@ -2,7 +2,9 @@
 
 SQLAlchemy and SQLModel are imported here, inside functions, so that `import runyard` stays cheap.
 SQLite runs in WAL mode with a busy timeout; write transactions start with BEGIN IMMEDIATE so that
-concurrent writers queue on the lock instead of failing with "database is locked".
+concurrent writers queue on the lock instead of failing with "database is locked". Every use of a
+connection passes the fork gate (fork_gate.py), so that no thread is inside the database when the
+process forks.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .config import mask_uri, sqlite_file_path
+from .config import mask_uri, sqlite_busy_timeout_ms, sqlite_file_path
 from .exceptions import StoreError
+from .fork_gate import GATE
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
-
-SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 _databases: dict[str, Database] = {}
 _databases_lock = threading.Lock()
@@ -85,7 +86,7 @@ class Database:
         self._refuse_missing_file()
         try:
             # The bare engine: going through self.engine would create the schema in a foreign file.
-            with self._bare_engine().connect() as conn:
+            with GATE.transaction(), self._bare_engine().connect() as conn:
                 from sqlalchemy import inspect
 
                 if not inspect(conn).has_table("runs"):
@@ -145,7 +146,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         if self._engine is not None:
-            self._engine.dispose()
+            with GATE.transaction():
+                self._engine.dispose()
 
     def _create_engine(self) -> Engine:
         try:
@@ -153,6 +155,7 @@ class Database:
         except ImportError as error:  # pragma: no cover - a broken install
             raise StoreError(f"SQLAlchemy is not installed: {error}") from None
         if self.is_sqlite:
+            busy_timeout_ms = sqlite_busy_timeout_ms()
             path = sqlite_file_path(self.uri)
             if path is not None:
                 try:
@@ -164,7 +167,7 @@ class Database:
                     ) from None
             engine = create_engine(
                 self.uri,
-                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             )
 
             @event.listens_for(engine, "connect")
@@ -172,7 +175,7 @@ class Database:
                 # Driver autocommit: we issue BEGIN ourselves (see _on_begin), as SQLAlchemy recommends.
                 dbapi_connection.isolation_level = None
                 cursor = dbapi_connection.cursor()
-                cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+                cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
                 cursor.execute("PRAGMA foreign_keys = ON")
                 cursor.execute("PRAGMA synchronous = NORMAL")
                 # WAL is switched on by schema.ensure_schema once the store's version is known to be
@@ -205,9 +208,10 @@ class Database:
         try:
             if not write and not self._schema_checked:
                 self._refuse_missing_file()
-            engine = self.engine if not write else self._writer()
-            with engine.begin() as conn:
-                yield conn
+            with GATE.transaction():
+                engine = self.engine if not write else self._writer()
+                with engine.begin() as conn:
+                    yield conn
         except Exception as error:
             translated = _translate(error, self)
             if translated is error:

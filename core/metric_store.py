@@ -29,6 +29,8 @@ PointRow = tuple[int, str, float, int, int]
 SummaryRow = tuple[int, str, float | None, int, int, float | None, float | None, int]
 
 _INF = math.inf
+_IN_CHUNK = 900  # stay below SQLite's bound-parameter limit
+_run_id_of = itemgetter(0)
 _key_value_ts_step = itemgetter(1, 2, 3, 4)
 _value_of = itemgetter(2)
 
@@ -171,6 +173,58 @@ def write_buffered(
         cursor.executemany(_summary_sql(placeholder), summaries_from_blocks(blocks))
     finally:
         cursor.close()
+
+
+def write_run_points(
+    database: Database, run_pks: dict[str, int], points: Sequence[tuple[str, str, float, int, int]]
+) -> None:
+    """Write points keyed by run id in one transaction; run_pks caches run id -> run_pk across calls.
+
+    Raises RunNotFound naming every run of the batch that does not exist (any more); nothing is
+    written then. A run purged after its key was cached fails the FOREIGN KEY: its key is forgotten.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from .exceptions import RunNotFound
+
+    if not points:
+        return
+    run_ids = set(map(_run_id_of, points))
+    unknown = run_ids.difference(run_pks)
+    if unknown:
+        with database.connect() as conn:
+            run_pks.update(run_keys(conn, unknown))
+    gone = run_ids.difference(run_pks)
+    if not gone:
+        try:
+            with database.connect(write=True) as conn:
+                write_buffered(database, conn, points, {run_id: run_pks[run_id] for run_id in run_ids})
+            return
+        except IntegrityError:
+            with database.connect() as conn:
+                gone = run_ids.difference(run_keys(conn, run_ids))
+            if not gone:
+                raise
+            for run_id in gone:
+                run_pks.pop(run_id, None)
+    names = ", ".join(sorted(gone))
+    raise RunNotFound(f"Run {names} not found (deleted for good?): its metric points cannot be written.")
+
+
+def run_keys(conn: Connection, run_ids: Iterable[str]) -> dict[str, int]:
+    """run id -> run_pk of the runs among run_ids that exist (any lifecycle stage)."""
+    from sqlalchemy import bindparam, text
+
+    statement = text("SELECT run_id, id FROM runs WHERE run_id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    ids = sorted(run_ids)
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        found.update(
+            (row[0], int(row[1])) for row in conn.execute(statement, {"ids": ids[start : start + _IN_CHUNK]})
+        )
+    return found
 
 
 def summaries_from_blocks(blocks: Iterable[BlockRow]) -> list[SummaryRow]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -359,6 +359,22 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
                 pk = int(self._require_run(conn, run_id)["id"])
             self._run_pks[run_id] = pk
         return pk
+
+    def existing_run_ids(self, run_ids: Collection[str]) -> set[str]:
+        """Which of these runs exist (in any lifecycle stage)."""
+        from .metric_store import run_keys
+
+        with self.db.connect() as conn:
+            return set(run_keys(conn, run_ids))
+
+    def write_metric_points(self, points: Sequence[tuple[str, str, float, int, int]]) -> None:
+        """Write buffered points (run_id, key, value, timestamp, step) in one transaction: all or nothing.
+
+        Raises RunNotFound naming the runs that do not exist (purged while their points waited).
+        """
+        from .metric_store import write_run_points
+
+        write_run_points(self.db, self._run_pks, points)
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics (with summaries) and tags."""

@@ -1,14 +1,23 @@
-"""Background batching writer: log_metric appends to a buffer; a thread writes batches.
+"""Background batching writer: log_metric appends to a buffer; a thread writes batches through the store.
 
-`log_metric` costs a tuple and a deque append (no database round trip, no lock: `deque.append`
-and `deque.popleft` are atomic, so a point appended while the writer drains the buffer is either
-taken now or stays for the next batch, never lost). A daemon thread wakes every flush interval
-(RUNYARD_FLUSH_INTERVAL, default 1 s), or sooner when the buffer fills, and writes what is
-buffered with executemany in one transaction per batch. `flush()`, `end_run()` and interpreter
-exit write everything. A crash loses at most the points of the last interval; a failed write keeps
-its points buffered (ahead of newer ones) and is retried, and `flush()` raises the error. Points
-of a run purged meanwhile (deleted for good) are dropped so that they cannot block the other runs'
-points forever; the next `flush()` raises RunNotFound saying so.
+`log_metric` costs a tuple, one length comparison and a deque append (no database round trip, no
+lock: `deque.append` and `deque.popleft` are atomic, so a point appended while the writer drains the
+buffer is either taken now or stays for the next batch, never lost). A daemon thread wakes every
+flush interval (RUNYARD_FLUSH_INTERVAL, default 1 s), or sooner when the buffer fills, and hands
+what is buffered to the store in batches (`write_metric_points`: executemany, one transaction per
+batch). `flush()`, `end_run()` and interpreter exit write everything.
+
+Backpressure: at most max(RUNYARD_MAX_BUFFERED (default 100,000), points committed in the last flush
+interval) points wait unwritten. A caller that would go beyond waits for the writer (or writes the
+backlog itself when the thread is idle), so memory stays bounded and a crash loses at most that
+many points. A failed write keeps its points buffered (ahead of newer ones) and is retried; while
+the buffer is full, logging waits for the store to accept them and warns once, and `flush()` raises
+the error. Points of a run purged meanwhile (deleted for good) are dropped so that they cannot block
+the other runs' points forever; the next `flush()` raises RunNotFound saying so.
+
+`flush()` and `close()` may be called from a signal handler: when the handler interrupted a write
+(or a database transaction) of the same thread they return without writing instead of deadlocking;
+the interrupted write finishes, or puts its points back for the exit path to write.
 
 The writer is fork-safe: a forked child gets fresh locks, an empty buffer and no thread (the
 parent's buffered points stay the parent's), and starts its own thread on first use.
@@ -22,14 +31,13 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Collection, Sequence
 from itertools import repeat, starmap
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .config import HEARTBEAT_INTERVAL_SECONDS, flush_interval_seconds
-
-if TYPE_CHECKING:
-    from .store import SqlStore
+from .config import HEARTBEAT_INTERVAL_SECONDS, flush_interval_seconds, max_buffered_floor
+from .fork_gate import fork_wait_seconds, in_transaction
 
 MAX_BUFFERED_BEFORE_WAKE = 20_000
 BATCH_SIZE = 50_000
@@ -42,12 +50,29 @@ BufferedPoint = tuple[str, str, float, int, int]
 _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
 
 
+class PointStore(Protocol):
+    """What the writer needs of a store (SqlStore, later a remote store)."""
+
+    def write_metric_points(self, points: Sequence[BufferedPoint]) -> None:
+        """Write points in one transaction (all or nothing); RunNotFound when a run is gone."""
+
+    def existing_run_ids(self, run_ids: Collection[str]) -> set[str]:
+        """Which of these runs exist."""
+
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        """Record that the processes logging these runs are alive."""
+
+
 class MetricWriter:
     """Buffers metric points of one store and writes them in batches from a background thread."""
 
-    def __init__(self, store: SqlStore, flush_interval: float | None = None) -> None:
+    def __init__(
+        self, store: PointStore, flush_interval: float | None = None, max_buffered: int | None = None
+    ) -> None:
         self.store = store
         self.flush_interval = flush_interval if flush_interval is not None else flush_interval_seconds()
+        self.max_buffered_floor = max_buffered if max_buffered is not None else max_buffered_floor()
+        self._wake_at = min(MAX_BUFFERED_BEFORE_WAKE, self.max_buffered_floor)
         self._buffer: deque[BufferedPoint] = deque()
         self._heartbeat_runs: set[str] = set()
         self._last_heartbeat = 0.0
@@ -63,25 +88,84 @@ class MetricWriter:
         self._last_error: BaseException | None = None
         self._dropped: BaseException | None = None  # points of a purged run were dropped
         self._stopping = False
+        self._writing_thread: int | None = None  # the thread inside _write_locked
+        self._in_flight = 0  # points taken from the buffer whose batch is not committed yet
+        self._rate_lock = threading.Lock()
+        self._commits: deque[tuple[float, int]] = deque()  # (monotonic time, points) of recent commits
+        self._committed_recently = 0  # sum of the points in _commits
+        # The hot path's one comparison: 0 sends the first point to _make_room, which starts the thread.
+        self._check_at = 0
 
     # -- hot path ---------------------------------------------------------------------------
     def add(self, point: BufferedPoint) -> None:
-        """Buffer one point (already validated)."""
+        """Buffer one point (already validated); waits while the backlog is at its bound."""
         buffer = self._buffer
+        if len(buffer) >= self._check_at:
+            self._make_room(1)
         buffer.append(point)  # atomic: no lock needed (see the module docstring)
-        if self._thread is None:
-            self._ensure_thread()
-        if len(buffer) >= MAX_BUFFERED_BEFORE_WAKE and not self._wake.is_set():
-            self._wake.set()
 
     def add_many(self, points: list[BufferedPoint]) -> None:
         """Buffer several points at once (already validated: all or nothing)."""
         buffer = self._buffer
+        if len(buffer) + len(points) > self._check_at:
+            self._make_room(len(points))
         buffer.extend(points)  # atomic for a list argument: no other point lands in between
+
+    # -- backpressure -----------------------------------------------------------------------
+    def max_buffered(self) -> int:
+        """The bound on unwritten points: max(RUNYARD_MAX_BUFFERED, points committed in the last interval)."""
+        with self._rate_lock:
+            self._forget_old_commits(time.monotonic())
+            return max(self.max_buffered_floor, self._committed_recently)
+
+    def _note_commit(self, points: int) -> None:
+        now = time.monotonic()
+        with self._rate_lock:
+            self._commits.append((now, points))
+            self._committed_recently += points
+            self._forget_old_commits(now)
+
+    def _forget_old_commits(self, now: float) -> None:
+        commits, horizon = self._commits, now - self.flush_interval
+        while commits and commits[0][0] < horizon:
+            self._committed_recently -= commits.popleft()[1]
+
+    def _make_room(self, incoming: int) -> None:
+        """The slow path of add(): start the thread, wake it, and wait while the backlog is at its bound."""
         if self._thread is None:
             self._ensure_thread()
-        if len(buffer) >= MAX_BUFFERED_BEFORE_WAKE and not self._wake.is_set():
+        backlog = len(self._buffer) + incoming
+        if backlog >= self._wake_at and not self._wake.is_set():
             self._wake.set()
+        if backlog + self._in_flight > self.max_buffered_floor and self._over_bound(incoming):
+            self._wait_for_room(incoming)
+
+    def _over_bound(self, incoming: int) -> bool:
+        unwritten = len(self._buffer) + self._in_flight
+        return unwritten > 0 and unwritten + incoming > self.max_buffered()
+
+    def _wait_for_room(self, incoming: int) -> None:
+        """Block until the backlog fits: wait for the write in progress, or write the backlog here."""
+        if self._reentered():  # a signal handler interrupted this thread's write: never deadlock
+            return
+        warned = False
+        while self._over_bound(incoming):
+            with self._write_lock:  # waits for a write in progress (the writer then runs at full speed)
+                if self._over_bound(incoming):
+                    self._write_locked(raise_errors=False)
+            error = self._last_error
+            if error is not None and self._over_bound(incoming):
+                if not warned:
+                    warned = True
+                    import warnings
+
+                    warnings.warn(
+                        f"runyard: logging waits because the store refused the last metric write ({error}); "
+                        f"{self.pending()} points are kept and retried.",
+                        RuntimeWarning,
+                        stacklevel=5,
+                    )
+                time.sleep(min(self.flush_interval, 1.0))
 
     # -- heartbeats --------------------------------------------------------------------------
     def watch_run(self, run_id: str) -> None:
@@ -95,20 +179,41 @@ class MetricWriter:
 
     # -- flushing ----------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write every buffered point now; raise the error if the store refused them."""
+        """Write every buffered point now; raise the error if the store refused them.
+
+        Called from a signal handler that interrupted a write of this thread, it returns at once:
+        the interrupted write goes on when the handler returns.
+        """
+        if self._reentered():
+            return
         self._write_pending(raise_errors=True)
 
     def pending(self) -> int:
-        """How many points wait in the buffer."""
-        return len(self._buffer)
+        """How many points wait to be written (buffered, or in a batch being written)."""
+        return len(self._buffer) + self._in_flight
+
+    def _reentered(self) -> bool:
+        """True when this thread is already writing (a signal handler interrupted it)."""
+        return self._writing_thread == threading.get_ident() or in_transaction()
 
     def _take(self, limit: int) -> list[BufferedPoint]:
         """Remove and return up to limit of the oldest buffered points."""
         n = min(len(self._buffer), limit)
+        self._in_flight = n  # counted before they leave the buffer: the bound never undercounts
         return list(starmap(self._buffer.popleft, repeat((), n)))
 
-    def _write_pending(self, raise_errors: bool) -> None:
-        with self._write_lock:
+    def _write_pending(self, raise_errors: bool, lock_timeout: float = -1) -> None:
+        if not self._write_lock.acquire(timeout=lock_timeout):
+            return
+        try:
+            self._write_locked(raise_errors)
+        finally:
+            self._write_lock.release()
+
+    def _write_locked(self, raise_errors: bool) -> None:
+        """Write what is buffered now, in batches (the caller holds _write_lock)."""
+        self._writing_thread = threading.get_ident()
+        try:
             # Only what was buffered when the flush began: a busy logger cannot keep flush() running.
             remaining = len(self._buffer)
             while remaining > 0:
@@ -118,34 +223,36 @@ class MetricWriter:
                     self._write_batch(batch)
                 except BaseException as error:
                     self._buffer.extendleft(reversed(batch))  # keep them, ahead of newer points
+                    self._in_flight = 0
                     self._last_error = error
                     if raise_errors:
                         raise
                     return
+                self._in_flight = 0
+                self._note_commit(len(batch))
             self._last_error = None
             dropped, self._dropped = self._dropped, None
             if dropped is not None and raise_errors:
                 raise dropped
             self._dropped = dropped  # the next flush() reports it
+        finally:
+            self._writing_thread = None
 
     def _write_batch(self, batch: list[BufferedPoint]) -> None:
         from .exceptions import RunNotFound
-        from .metric_store import write_buffered
 
         store = self.store
-        run_ids = set(map(_run_id_of, batch))
         try:
-            run_pks = {run_id: store.run_pk(run_id) for run_id in run_ids}
-            with store.db.connect(write=True) as conn:
-                write_buffered(store.db, conn, batch, run_pks)
+            store.write_metric_points(batch)
             return
-        except Exception as error:  # noqa: BLE001 - re-raised below unless a run was purged meanwhile
-            gone = run_ids - self._existing_runs(run_ids)
+        except Exception:  # noqa: BLE001 - re-raised below unless a run was purged meanwhile
+            run_ids = set(map(_run_id_of, batch))
+            try:
+                gone = run_ids - store.existing_run_ids(run_ids)
+            except Exception:  # noqa: BLE001 - cannot tell: keep every point and retry later
+                gone = set()
             if not gone:
                 raise
-            if not isinstance(error, RunNotFound):  # the FOREIGN KEY failure: forget their cached keys
-                for run_id in gone:
-                    store._run_pks.pop(run_id, None)
         # A run was purged (deleted for good) while its points were buffered: drop those points,
         # write the others (of other runs), and let the next flush() say so.
         kept = [point for point in batch if point[0] not in gone]
@@ -158,22 +265,6 @@ class MetricWriter:
         if kept:
             self._write_batch(kept)
 
-    def _existing_runs(self, run_ids: set[str]) -> set[str]:
-        """Which of these runs still exist (a database failure leaves them all presumed alive)."""
-        from sqlalchemy import bindparam, text
-
-        try:
-            with self.store.db.connect() as conn:
-                rows = conn.execute(
-                    text("SELECT run_id FROM runs WHERE run_id IN :ids").bindparams(
-                        bindparam("ids", expanding=True)
-                    ),
-                    {"ids": sorted(run_ids)},
-                )
-                return {row[0] for row in rows}
-        except Exception:  # noqa: BLE001 - cannot tell: keep every point and retry later
-            return set(run_ids)
-
     def _ensure_thread(self) -> None:
         if self._pid != os.getpid():
             self._after_fork_in_child()
@@ -184,6 +275,7 @@ class MetricWriter:
                 return
             self._thread = threading.Thread(target=self._loop, name="runyard-writer", daemon=True)
             self._thread.start()
+            self._check_at = self._wake_at
 
     def _loop(self) -> None:
         while not self._stopping:
@@ -211,13 +303,16 @@ class MetricWriter:
         self._init_process_state()
 
     def close(self) -> None:
-        """Write everything and stop the thread (interpreter exit)."""
+        """Write everything and stop the thread (interpreter exit; safe from a signal handler)."""
         if self._pid != os.getpid():
             return
         self._stopping = True
         self._wake.set()
+        if self._reentered():  # the interrupted write finishes; the exit path writes the rest
+            return
         try:
-            self._write_pending(raise_errors=False)
+            # Bounded: a handler must not wait forever for a writer thread that waits on this thread.
+            self._write_pending(raise_errors=False, lock_timeout=fork_wait_seconds())
         except Exception:  # noqa: BLE001 - at exit there is nobody left to tell
             pass
 
