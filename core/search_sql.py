@@ -113,7 +113,7 @@ class FilterCompiler:
         ]
         return and_(*parts), True
 
-    def _postgres_chain(self, items: list[Node]) -> ColumnElement[bool]:
+    def _postgres_chain(self, items: Sequence[Node]) -> ColumnElement[bool]:
         """A long top-level AND for PostgreSQL: the first conditions as joins, the rest as hashed subplans.
 
         PostgreSQL turns every `IN (SELECT ...)` of a top-level AND into a semi-join and searches the
