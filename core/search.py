@@ -156,10 +156,19 @@ def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
             gc.enable()
 
 
-def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
-    from .entities import MetricSummary, RunData
-    from .store import run_info_entity
+_RUN_INFO_FIELDS = (
+    "run_id run_name experiment_id user_id status start_time end_time lifecycle_stage artifact_uri"
+    " deleted_time source_type source_name entry_point source_version parent_run_id heartbeat_time"
+).split()
 
+
+def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
+    from .entities import MetricSummary, RunData, RunInfo
+
+    # Entities are frozen dataclasses whose generated __init__ sets every field through
+    # object.__setattr__; a page builds ~12,000 of them, so they get their whole __dict__ at once
+    # (the same objects: equal, hashable, immutable), which halves the cost of building a page.
+    new, set_dict = object.__new__, object.__setattr__
     pks = [int(row["id"]) for row in rows]
     params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
@@ -189,28 +198,43 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
                 args,
             )
             for pk, key, latest, step, timestamp, low, high, count in cursor.fetchall():
-                summaries[pk][key] = MetricSummary(
-                    key,
-                    nan if latest is None else latest,
-                    step,
-                    timestamp,
-                    nan if low is None else low,
-                    nan if high is None else high,
-                    count,
+                summary = new(MetricSummary)
+                set_dict(
+                    summary,
+                    "__dict__",
+                    {
+                        "key": key,
+                        "latest_value": nan if latest is None else latest,
+                        "latest_step": step,
+                        "latest_timestamp": timestamp,
+                        "min_value": nan if low is None else low,
+                        "max_value": nan if high is None else high,
+                        "count": count,
+                    },
                 )
+                summaries[pk][key] = summary
     finally:
         cursor.close()
     runs = []
     for row in rows:
         pk = int(row["id"])
         run_summaries = summaries[pk]
-        data = RunData(
-            params=params[pk],
-            metrics={key: summary.latest_value for key, summary in run_summaries.items()},
-            tags=tags[pk],
-            metric_summaries=run_summaries,
+        data = new(RunData)
+        set_dict(
+            data,
+            "__dict__",
+            {
+                "params": params[pk],
+                "metrics": {key: summary.latest_value for key, summary in run_summaries.items()},
+                "tags": tags[pk],
+                "metric_summaries": run_summaries,
+            },
         )
-        runs.append(Run(info=run_info_entity(row), data=data))
+        info = new(RunInfo)
+        set_dict(info, "__dict__", {name: row[name] for name in _RUN_INFO_FIELDS})
+        run = new(Run)
+        set_dict(run, "__dict__", {"info": info, "data": data})
+        runs.append(run)
     return runs
 
 
