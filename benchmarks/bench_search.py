@@ -10,6 +10,7 @@ and tags, measured in one warm process (the first call is a warm-up, not counted
 - first page: `search_runs([exp])`, no filter, default order (newest first);
 - filter + order: `params.optimizer = 'adam' AND metrics.accuracy > 0.3 AND tags.team != 'rl'`
   ordered by `metrics.val_loss DESC` (about 13% of the runs match: 1,300 of 10,000);
+- one metric clause: `metrics.accuracy > 0.5` (about half the runs match), default order;
 - its SQL only: the page's one SELECT without building entities (where the time goes);
 - next page: the second page of the filtered search, through its page token.
 
@@ -43,6 +44,7 @@ from _common import (  # noqa: E402
 from build_store import CACHE_DIR, EXPERIMENT_NAME, build_store  # noqa: E402
 
 FILTER = "params.optimizer = 'adam' AND metrics.accuracy > 0.3 AND tags.team != 'rl'"
+METRIC_FILTER = "metrics.accuracy > 0.5"
 ORDER = ["metrics.val_loss DESC"]
 PAGE = 1000
 
@@ -72,6 +74,9 @@ def measure_runyard(uri: str, reps: int) -> dict[str, Stat]:
     def filtered() -> None:
         assert len(client.search_runs(ids, FILTER, max_results=PAGE, order_by=ORDER)) == PAGE
 
+    def one_metric() -> None:
+        assert len(client.search_runs(ids, METRIC_FILTER, max_results=PAGE)) == PAGE
+
     def sql_only() -> None:
         compiler = FilterCompiler(store.db.dialect, 0)
         query, _ = page_query(
@@ -85,7 +90,13 @@ def measure_runyard(uri: str, reps: int) -> dict[str, Stat]:
     def next_page() -> None:
         assert len(client.search_runs(ids, FILTER, max_results=PAGE, order_by=ORDER, page_token=token)) > 0
 
-    figures = {"first": first_page, "filter": filtered, "sql": sql_only, "next": next_page}
+    figures = {
+        "first": first_page,
+        "filter": filtered,
+        "metric": one_metric,
+        "sql": sql_only,
+        "next": next_page,
+    }
     results: dict[str, list[float]] = {name: [] for name in figures}
     cpu: dict[str, list[float]] = {name: [] for name in figures}
     for fn in figures.values():
@@ -110,9 +121,11 @@ def print_runyard(label: str, stats: dict[str, Stat]) -> None:
         "target < 300 ms",
     )
     row(f"{label}:   of which the one SELECT", stats["sql"].fmt("ms", 1000, 1))
+    row(f"{label}: one metric clause (1000 runs)", stats["metric"].fmt("ms", 1000, 1))
     row(f"{label}: next page through its token", stats["next"].fmt("ms", 1000, 1))
     cpu = ", ".join(
-        f"{name} {stats[name + '_cpu'].median * 1000:.1f}" for name in ("first", "filter", "sql", "next")
+        f"{name} {stats[name + '_cpu'].median * 1000:.1f}"
+        for name in ("first", "filter", "metric", "sql", "next")
     )
     row(f"{label}: CPU of this process, medians (ms)", cpu, "(the server's CPU not included)")
 
@@ -194,16 +207,19 @@ def first():
     assert len(client.search_runs([experiment_id], max_results=1000)) == 1000
 def filtered():
     assert len(client.search_runs([experiment_id], {filter!r}, max_results=1000, order_by={order!r})) == 1000
-first(); filtered()
-a, b = [], []
+def one_metric():
+    assert len(client.search_runs([experiment_id], {metric_filter!r}, max_results=1000)) == 1000
+first(); filtered(); one_metric()
+a, b, c = [], [], []
 for _ in range(reps):
     t = time.perf_counter(); first(); a.append(time.perf_counter() - t)
     t = time.perf_counter(); filtered(); b.append(time.perf_counter() - t)
-print(" ".join(str(x) for x in a + b))
+    t = time.perf_counter(); one_metric(); c.append(time.perf_counter() - t)
+print(" ".join(str(x) for x in a + b + c))
 """
 
 
-def measure_mlflow(python: str, n_runs: int, reps: int) -> tuple[Stat, Stat]:
+def measure_mlflow(python: str, n_runs: int, reps: int) -> tuple[Stat, Stat, Stat]:
     """MLflow's search_runs on an MLflow store holding the same generated rows."""
     code = _MLFLOW_CHILD.format(
         bench_dir=str(Path(__file__).resolve().parent),
@@ -212,9 +228,10 @@ def measure_mlflow(python: str, n_runs: int, reps: int) -> tuple[Stat, Stat]:
         reps=reps,
         filter=FILTER,
         order=ORDER,
+        metric_filter=METRIC_FILTER,
     )
     values = last_line_floats(run_python(code, python, env=MLFLOW_ENV, timeout=3600))
-    return Stat(values[:reps]), Stat(values[reps:])
+    return Stat(values[:reps]), Stat(values[reps : 2 * reps]), Stat(values[2 * reps :])
 
 
 def main() -> None:
@@ -249,13 +266,16 @@ def main() -> None:
     n = args.mlflow_runs
     print(f"   MLflow {mlflow_version(python)} side by side, {n:,} runs (same rows, each in its own tables)")
     small = measure_runyard(build_store(None, n_runs=n), args.reps)
-    mlflow_first, mlflow_filter = measure_mlflow(python, n, args.reps)
+    mlflow_first, mlflow_filter, mlflow_metric = measure_mlflow(python, n, args.reps)
     row(f"runyard, {n:,} runs: first page", small["first"].fmt("ms", 1000, 1))
     row(f"MLflow,  {n:,} runs: first page", mlflow_first.fmt("ms", 1000, 1))
     row(f"runyard, {n:,} runs: filter + order_by metric", small["filter"].fmt("ms", 1000, 1))
     row(f"MLflow,  {n:,} runs: filter + order_by metric", mlflow_filter.fmt("ms", 1000, 1))
+    row(f"runyard, {n:,} runs: one metric clause", small["metric"].fmt("ms", 1000, 1))
+    row(f"MLflow,  {n:,} runs: one metric clause", mlflow_metric.fmt("ms", 1000, 1))
     row("MLflow / runyard, first page", ratio(mlflow_first, small["first"]).fmt("x", 1, 1))
     row("MLflow / runyard, filter + order_by", ratio(mlflow_filter, small["filter"]).fmt("x", 1, 1))
+    row("MLflow / runyard, one metric clause", ratio(mlflow_metric, small["metric"]).fmt("x", 1, 1))
 
 
 if __name__ == "__main__":
