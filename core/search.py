@@ -105,8 +105,10 @@ def search_runs_page(
     if not ids:
         return PagedList([], None)
     compiler = FilterCompiler(store.db.dialect, clock)
-    query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
     with store.db.connect() as conn:
+        if not order_items and compiler.can_scan_in_order(node):
+            compiler.scan_in_order = _scan_in_order(conn, compiler, node, ids, max_results)  # type: ignore[arg-type]
+        query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
         result = conn.execute(query)
         keys = list(result.keys())
         rows = [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
@@ -128,6 +130,33 @@ def search_runs_page(
             }
         )
     return PagedList(runs, token)
+
+
+def _scan_in_order(conn: Any, compiler: Any, node: Any, experiment_ids: list[str], limit: int) -> bool:
+    """SQLite, one condition, newest first: walk the runs in order rather than start from the matches?
+
+    Starting from the matching run keys costs ~3 us a match (look up, then sort); walking the
+    experiment's runs newest first and probing each costs ~3 us a run until `limit` matched, i.e.
+    limit / selectivity. Walking wins when matches^2 > limit x runs: measured on 100,000 runs, a
+    clause half the runs pass took 155 ms from the matches and 5 ms walking. Two capped counts
+    (index-only) decide; matches are counted in every experiment, an upper bound for these ones.
+    """
+    from math import isqrt
+
+    from sqlalchemy import func, select
+
+    from .store import runs_t
+
+    in_scope = select(runs_t.c.id).where(runs_t.c.experiment_id.in_(experiment_ids)).limit(100 * limit)
+    runs = conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one()
+    if runs <= 2 * limit:
+        return False
+    threshold = isqrt(limit * runs)
+    matching = compiler.matching_run_keys(node)
+    if matching is None:
+        return False
+    capped = matching.limit(threshold).subquery()
+    return bool(conn.execute(select(func.count()).select_from(capped)).scalar_one() >= threshold)
 
 
 def _in_chunks(dialect: str, pks: list[int]) -> list[list[int]]:

@@ -84,6 +84,9 @@ class FilterCompiler:
     def __init__(self, dialect: str, now_ms: int) -> None:
         self.dialect = dialect
         self.now_ms = now_ms
+        # SQLite, one condition matching many runs: walk the runs in order and probe each (see
+        # search.py's _scan_in_order); otherwise the condition's run keys drive the query.
+        self.scan_in_order = False
 
     def compile_top(self, node: Node | None) -> tuple[ColumnElement[bool], bool]:
         """The predicate for a whole filter, and whether one of its conditions drives the query.
@@ -93,6 +96,8 @@ class FilterCompiler:
         conditions become EXISTS probes on the (run_pk, key) primary keys. Measured on 100,000 runs,
         this beats testing every run of the experiment against one materialised set per condition.
         """
+        if self.scan_in_order and isinstance(node, Comparison):
+            return self._probe(node), False
         items = list(node.items) if isinstance(node, And) else [node] if node is not None else []
         if self.dialect == "postgresql" and len(items) > _PULLED_UP:
             return self._postgres_chain(items), False
@@ -167,13 +172,23 @@ class FilterCompiler:
                 if node.op == "IS NOT NULL"
                 else runs_t.c.id.not_in(runs_with_key)
             )
+        matching = self.matching_run_keys(node)
+        return false() if matching is None else runs_t.c.id.in_(matching)
+
+    def matching_run_keys(self, node: Comparison) -> Select[Any] | None:
+        """The run keys whose param, tag or metric passes a value test (None: no run can)."""
+        table = {"metric": summaries_t, "param": params_t, "tag": tags_t}[node.entity]
         if node.entity == "metric":
             test = self._metric_test(table.c[_AGGREGATE_COLUMN[node.aggregate]], node)
         else:
             test = self._string_test(table.c.value, node)
         if test is None:
-            return false()
-        return runs_t.c.id.in_(select(table.c.run_pk).where(and_(has_key, test)))
+            return None
+        return select(table.c.run_pk).where(and_(table.c.key == node.key, test))
+
+    def can_scan_in_order(self, node: Node | None) -> bool:
+        """Whether the filter is one param, tag or metric value test (what scan_in_order applies to)."""
+        return self.dialect == "sqlite" and isinstance(node, Comparison) and self._can_drive(node)
 
     def _metric_test(self, column: Any, node: Comparison) -> ColumnElement[bool] | None:
         """The value test inside the key's rows; None when no row can match. NULL column = NaN."""

@@ -37,3 +37,44 @@ def test_search_results_are_the_runs_get_run_returns(client: TrackingClient) -> 
     assert found[child].data.metrics["loss"] == 0.25
     assert math.isnan(found[child].data.metric_summaries["odd"].latest_value)
     assert found[child].info.parent_run_id == parent
+
+
+@pytest.mark.parametrize(
+    "filter_string",
+    ["metrics.m > 5", "metrics.m < 55", "params.p != 'x'", "tags.t LIKE 'even%'", "metrics.m > 58"],
+)
+def test_a_clause_most_runs_pass_pages_newest_first_like_the_reference(
+    client: TrackingClient, monkeypatch: pytest.MonkeyPatch, filter_string: str
+) -> None:
+    """SQLite walks the runs newest first when most pass one clause: same runs, same order, same pages."""
+    import runyard.search as search_module
+    from runyard.query import parse_filter
+    from runyard.query_eval import evaluate, sort_runs
+
+    experiment_id = client.create_experiment("many-pass")
+    for index in range(60):
+        run_id = client.create_run(experiment_id, start_time=1_000 + index % 7 * 10).info.run_id
+        client.log_metric(run_id, "m", float(index))
+        client.log_param(run_id, "p", str(index % 4))
+        client.set_tag(run_id, "t", "even" if index % 2 == 0 else "odd")
+    decisions: list[bool] = []
+    decide = search_module._scan_in_order
+
+    def spy(*args: object) -> bool:
+        decisions.append(decide(*args))  # type: ignore[arg-type]
+        return decisions[-1]
+
+    monkeypatch.setattr(search_module, "_scan_in_order", spy)
+    pages, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], filter_string, max_results=5, page_token=token)
+        pages.extend(run.info.run_id for run in page)
+        token = page.token
+        if not token:
+            break
+    every = client.search_runs([experiment_id], max_results=1000)
+    node = parse_filter(filter_string)
+    expected = [r.info.run_id for r in sort_runs(every, [], now_ms=0) if evaluate(node, r, now_ms=0)]
+    assert pages == expected
+    if client.store.db.dialect == "sqlite" and filter_string != "metrics.m > 58":
+        assert decisions and all(decisions)  # the walk was taken (a rare match keeps the driven plan)
