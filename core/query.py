@@ -20,7 +20,10 @@ backslash is itself. LIKE is case-sensitive; ILIKE folds ASCII letters only, so 
 can match it exactly (see ``query_eval.sql_like_pattern``).
 
 Syntax errors raise :class:`InvalidQuery` whose message is one short line, the query, and a caret
-under the column of the first problem.
+under the column of the first problem. Limits keep every accepted query within what both SQL backends
+compile (SQLite's parser stack and expression depth): at most ``MAX_NESTING`` levels of parentheses
+and NOT, ``MAX_CONDITIONS`` conditions, ``MAX_LIST_VALUES`` values in IN lists and
+``MAX_ORDER_KEYS`` order_by keys. Keys and values must be valid Unicode text without NUL characters.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ from typing import Literal, NoReturn, TypeAlias
 from .exceptions import InvalidQuery
 
 __all__ = [
+    "MAX_CONDITIONS",
+    "MAX_LIST_VALUES",
+    "MAX_NESTING",
+    "MAX_ORDER_KEYS",
     "NUMERIC_ATTRIBUTES",
     "STRING_ATTRIBUTES",
     "Aggregate",
@@ -47,6 +54,13 @@ __all__ = [
 ]
 
 Entity = Literal["metric", "param", "tag", "attribute", "dataset"]
+
+# SQLite (3.40) overflows its parser stack past ~25 nested parentheses and refuses expressions deeper
+# than 1000: these limits leave room for the SQL that wraps a filter (scope, paging, subqueries).
+MAX_NESTING = 20
+MAX_CONDITIONS = 500
+MAX_LIST_VALUES = 10_000
+MAX_ORDER_KEYS = 50
 Aggregate = Literal["latest", "min", "max"]
 
 NUMERIC_ATTRIBUTES: frozenset[str] = frozenset({"start_time", "end_time", "duration", "deleted_time"})
@@ -173,9 +187,31 @@ class OrderKey:
 
 def _error(explanation: str, source: str, position: int) -> InvalidQuery:
     """Build an InvalidQuery: explanation, the query, and a caret under `position`."""
-    shown = "".join(" " if char.isspace() else char for char in source)  # keeps columns
-    message = f"{explanation}\n{shown}\n{' ' * position}^"
+    shown = "".join(" " if char.isspace() else "\ufffd" if _is_surrogate(char) else char for char in source)
+    message = f"{_printable(explanation)}\n{shown}\n{' ' * position}^"
     return InvalidQuery(message, query=source, position=position)
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _is_surrogate(char: str) -> bool:
+    return "\ud800" <= char <= "\udfff"
+
+
+def _printable(text: str) -> str:
+    """Text with lone surrogates written as escapes, so that the message can be printed and encoded."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _invalid_text(text: str) -> str | None:
+    """Why `text` cannot reach the database (a lone surrogate or a NUL), or None when it can."""
+    if "\x00" in text:
+        return "a NUL character (\\x00)"
+    surrogate = _SURROGATE_RE.search(text)
+    if surrogate is not None:
+        return f"a lone surrogate (\\u{ord(surrogate.group()):04x}), which is not valid Unicode"
+    return None
 
 
 def _fail(explanation: str, source: str, position: int) -> NoReturn:
@@ -375,6 +411,9 @@ class _Parser:
         self.index = 0
         self.ordering = ordering
         self.schema = schema
+        self.depth = 0  # open parentheses and NOTs around the current position
+        self.conditions = 0
+        self.list_values = 0
 
     def peek(self, ahead: int = 0) -> _Token:
         return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
@@ -399,12 +438,28 @@ class _Parser:
             items.append(self.parse_not(self.advance().text))
         return _combine(And, items)
 
+    def enter(self, token: _Token) -> None:
+        """One more level of parentheses or NOT; refused past MAX_NESTING (before Python's stack runs out)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            self.fail(
+                f"Filter nested too deeply: at most {MAX_NESTING} levels of parentheses and NOT; "
+                "flatten it (AND/OR chains and IN lists need no nesting)",
+                token.pos,
+            )
+
     def parse_not(self, after: str | None) -> Node:
         if self.peek().keyword() == "NOT":
-            return Not(self.parse_not(self.advance().text))
+            token = self.advance()
+            self.enter(token)
+            node: Node = Not(self.parse_not(token.text))
+            self.depth -= 1
+            return node
         if self.peek().kind == "LPAREN":
             opening = self.advance()
+            self.enter(opening)
             node = self.parse_or("'('")
+            self.depth -= 1
             closing = self.peek()
             if closing.kind == "END":
                 self.fail("Unbalanced parenthesis: '(' is never closed", opening.pos)
@@ -436,7 +491,27 @@ class _Parser:
                 who += " support"
             self.fail(f"Invalid comparator '{op}' for {where}: {who} {listed}", comparator.pos)
         value = self.parse_value(op, target)
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            self.fail(
+                f"Too many conditions: a filter holds at most {MAX_CONDITIONS}; "
+                "match many values with one IN ('a', 'b', ...) list",
+                start,
+            )
+        self.check_text(target, value, start)
         return Comparison(target.entity, target.key, op, value, target.aggregate, position=start)
+
+    def check_text(self, target: _Target, value: object, position: int) -> None:
+        """Refuse a key or value that no database can hold (lone surrogate, NUL), naming the key."""
+        texts = [
+            target.key,
+            *(value if isinstance(value, tuple) else [value] if isinstance(value, str) else []),
+        ]
+        for index, text in enumerate(texts):
+            problem = _invalid_text(text)
+            if problem is not None:
+                part = "key" if index == 0 else "value"
+                self.fail(f"Invalid {part} of '{target.text}': it contains {problem}", position)
 
     def parse_target(self, after: str | None) -> _Target:
         token = self.peek()
@@ -581,6 +656,11 @@ class _Parser:
             if token.kind not in ("STRING", "NUMBER"):
                 self.fail(f"Expected a quoted value in the {op} list, found '{token.text}'", token.pos)
             values.append(token.value if token.kind == "STRING" else token.text)
+            self.list_values += 1
+            if self.list_values > MAX_LIST_VALUES:
+                self.fail(
+                    f"Too many values: IN lists of a filter hold at most {MAX_LIST_VALUES} in all", token.pos
+                )
             separator = self.advance()
             if separator.kind == "RPAREN":
                 return tuple(values)
@@ -617,6 +697,11 @@ def parse_order_by(order_by: list[str] | None, *, experiments: bool = False) -> 
     """Parse order_by items such as `metrics.acc DESC` or `MIN(metrics.loss)`; ASC by default."""
     clauses = [order_by] if isinstance(order_by, str) else order_by or []
     schema = _EXPERIMENTS if experiments else _RUNS
+    if len(clauses) > MAX_ORDER_KEYS:
+        raise InvalidQuery(
+            f"Too many order_by keys: {len(clauses)} given, at most {MAX_ORDER_KEYS} allowed.",
+            query=", ".join(str(clause) for clause in clauses[:3]) + ", ...",
+        )
     return [_parse_order_clause(clause, schema) for clause in clauses]
 
 
@@ -625,6 +710,7 @@ def _parse_order_clause(clause: str, schema: _Schema = _RUNS) -> OrderKey:
         _fail(f"Invalid order_by clause '{clause}': expected a key such as {schema.example}", clause, 0)
     parser = _Parser(clause, ordering=True, schema=schema)
     target = parser.parse_target(None)
+    parser.check_text(target, None, 0)
     ascending = True
     direction = parser.peek()
     if direction.keyword() in ("ASC", "DESC"):

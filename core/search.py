@@ -105,8 +105,10 @@ def search_runs_page(
     if not ids:
         return PagedList([], None)
     compiler = FilterCompiler(store.db.dialect, clock)
-    query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
     with store.db.connect() as conn:
+        if not order_items and compiler.can_scan_in_order(node):
+            compiler.scan_in_order = _scan_in_order(conn, compiler, node, ids, max_results)  # type: ignore[arg-type]
+        query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
         result = conn.execute(query)
         keys = list(result.keys())
         rows = [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
@@ -128,6 +130,33 @@ def search_runs_page(
             }
         )
     return PagedList(runs, token)
+
+
+def _scan_in_order(conn: Any, compiler: Any, node: Any, experiment_ids: list[str], limit: int) -> bool:
+    """SQLite, one condition, newest first: walk the runs in order rather than start from the matches?
+
+    Starting from the matching run keys costs ~3 us a match (look up, then sort); walking the
+    experiment's runs newest first and probing each costs ~3 us a run until `limit` matched, i.e.
+    limit / selectivity. Walking wins when matches^2 > limit x runs: measured on 100,000 runs, a
+    clause half the runs pass took 155 ms from the matches and 5 ms walking. Two capped counts
+    (index-only) decide; matches are counted in every experiment, an upper bound for these ones.
+    """
+    from math import isqrt
+
+    from sqlalchemy import func, select
+
+    from .store import runs_t
+
+    in_scope = select(runs_t.c.id).where(runs_t.c.experiment_id.in_(experiment_ids)).limit(100 * limit)
+    runs = conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one()
+    if runs <= 2 * limit:
+        return False
+    threshold = isqrt(limit * runs)
+    matching = compiler.matching_run_keys(node)
+    if matching is None:
+        return False
+    capped = matching.limit(threshold).subquery()
+    return bool(conn.execute(select(func.count()).select_from(capped)).scalar_one() >= threshold)
 
 
 def _in_chunks(dialect: str, pks: list[int]) -> list[list[int]]:
@@ -156,11 +185,20 @@ def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
             gc.enable()
 
 
-def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
-    from .entities import MetricSummary, RunData
-    from .inputs import load_inputs
-    from .store import run_info_entity
+_RUN_INFO_FIELDS = (
+    "run_id run_name experiment_id user_id status start_time end_time lifecycle_stage artifact_uri"
+    " deleted_time source_type source_name entry_point source_version parent_run_id heartbeat_time"
+).split()
 
+
+def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
+    from .entities import MetricSummary, RunData, RunInfo
+    from .inputs import load_inputs
+
+    # Entities are frozen dataclasses whose generated __init__ sets every field through
+    # object.__setattr__; a page builds ~12,000 of them, so they get their whole __dict__ at once
+    # (the same objects: equal, hashable, immutable), which halves the cost of building a page.
+    new, set_dict = object.__new__, object.__setattr__
     pks = [int(row["id"]) for row in rows]
     params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
@@ -190,15 +228,21 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
                 args,
             )
             for pk, key, latest, step, timestamp, low, high, count in cursor.fetchall():
-                summaries[pk][key] = MetricSummary(
-                    key,
-                    nan if latest is None else latest,
-                    step,
-                    timestamp,
-                    nan if low is None else low,
-                    nan if high is None else high,
-                    count,
+                summary = new(MetricSummary)
+                set_dict(
+                    summary,
+                    "__dict__",
+                    {
+                        "key": key,
+                        "latest_value": nan if latest is None else latest,
+                        "latest_step": step,
+                        "latest_timestamp": timestamp,
+                        "min_value": nan if low is None else low,
+                        "max_value": nan if high is None else high,
+                        "count": count,
+                    },
                 )
+                summaries[pk][key] = summary
     finally:
         cursor.close()
     inputs, outputs = load_inputs(conn, pks)
@@ -206,13 +250,22 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
     for row in rows:
         pk = int(row["id"])
         run_summaries = summaries[pk]
-        data = RunData(
-            params=params[pk],
-            metrics={key: summary.latest_value for key, summary in run_summaries.items()},
-            tags=tags[pk],
-            metric_summaries=run_summaries,
+        data = new(RunData)
+        set_dict(
+            data,
+            "__dict__",
+            {
+                "params": params[pk],
+                "metrics": {key: summary.latest_value for key, summary in run_summaries.items()},
+                "tags": tags[pk],
+                "metric_summaries": run_summaries,
+            },
         )
-        runs.append(Run(info=run_info_entity(row), data=data, inputs=inputs[pk], outputs=outputs[pk]))
+        info = new(RunInfo)
+        set_dict(info, "__dict__", {name: row[name] for name in _RUN_INFO_FIELDS})
+        run = new(Run)
+        set_dict(run, "__dict__", {"info": info, "data": data, "inputs": inputs[pk], "outputs": outputs[pk]})
+        runs.append(run)
     return runs
 
 

@@ -40,10 +40,20 @@ def validate_key(key: object, kind: str) -> str:
     return key
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _reject_nul(text: str, what: str, key: str | None = None) -> None:
-    """PostgreSQL text cannot hold NUL characters: refuse them on every backend, with a clear error."""
+    """Refuse text no database stores: NUL (PostgreSQL) and lone surrogates (not encodable as UTF-8)."""
     if "\x00" in text:
         raise InvalidInput(f"{what} contains a NUL character (\\x00): remove it.", key=key)
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        raise InvalidInput(
+            f"{what} contains a lone surrogate (\\u{ord(surrogate.group()):04x}), which is not valid "
+            "Unicode: decode the text properly (e.g. bytes.decode('utf-8', 'replace')) before logging it.",
+            key=key,
+        )
 
 
 def validate_param_value(key: str, value: object) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from runyard import RunyardError, TrackingClient
+from runyard import TrackingClient
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Select, Static
 from textual.widgets.button import ButtonVariant
 from textual.worker import get_current_worker
 
+from ..screens.worker_posts import error_text
 from ..widgets.in_order_input import InOrderInput
 
 MAX_BULK_RUNS = 10_000
@@ -176,9 +177,9 @@ class BulkByTimeModal(ModalScreen[int | None]):
         """The dry-run count of the core."""
         try:
             count = self.operation(request, dry_run=True)
-        except RunyardError as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not get_current_worker().is_cancelled:
-                self.post_message(self.Failed(request, str(error)))
+                self.post_message(self.Failed(request, error_text(error)))
             return
         if not get_current_worker().is_cancelled:
             self.post_message(self.Counted(request, count))
@@ -240,8 +241,8 @@ class BulkByTimeModal(ModalScreen[int | None]):
         """Run the operation for real."""
         try:
             count = self.operation(request, dry_run=False)
-        except RunyardError as error:
-            self.post_message(self.Failed(None, str(error)))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            self.post_message(self.Failed(None, error_text(error)))
             return
         self.post_message(self.Applied(count))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runyard import RunyardError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import get_current_worker
 
+from ..screens.worker_posts import error_text
 from ..widgets.in_order_input import InOrderInput
 
 
@@ -111,9 +111,9 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
         worker = get_current_worker()
         try:
             self.save_tag(key, value)
-        except (RunyardError, ValueError, KeyError) as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not worker.is_cancelled:
-                self.post_message(self.SaveFailed(str(error).strip("'\"")))
+                self.post_message(self.SaveFailed(error_text(error).strip("'\"")))
             return
         if not worker.is_cancelled:
             self.post_message(self.Saved(key, value))

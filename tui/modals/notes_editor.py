@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runyard import RunyardError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 from textual.worker import get_current_worker
+
+from ..screens.worker_posts import error_text
 
 
 class NotesEditorModal(ModalScreen[str | None]):
@@ -84,9 +85,9 @@ class NotesEditorModal(ModalScreen[str | None]):
         worker = get_current_worker()
         try:
             self.save_notes(text)
-        except (RunyardError, ValueError) as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not worker.is_cancelled:
-                self.post_message(self.SaveFailed(str(error)))
+                self.post_message(self.SaveFailed(error_text(error)))
             return
         if not worker.is_cancelled:
             self.post_message(self.Saved(text))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runyard import RunyardError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from ..screens.worker_posts import error_text
 from ..widgets.in_order_input import InOrderInput
 
 
@@ -86,9 +86,9 @@ class PromptModal(ModalScreen[str | None]):
         assert self.action is not None
         try:
             self.action(value)
-        except (RunyardError, ValueError, KeyError) as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not get_current_worker().is_cancelled:
-                self.post_message(self.ActionFailed(str(error).strip("'\"")))
+                self.post_message(self.ActionFailed(error_text(error).strip("'\"")))
             return
         if not get_current_worker().is_cancelled:
             self.post_message(self.ActionDone(value))

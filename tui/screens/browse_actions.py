@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runyard import Experiment, InvalidInput, Run, RunyardError, TrackingClient
+from runyard import Experiment, InvalidInput, Run, TrackingClient
 from textual import on, work
 from textual.screen import Screen
 
@@ -17,6 +17,7 @@ from ..modals.prompt import PromptModal
 from ..settings import Settings, ViewState
 from ..widgets.experiment_tree import ExperimentTree
 from ..widgets.run_table import RunTable
+from .worker_posts import error_text
 
 if TYPE_CHECKING:
     from runyard.browse import RunKeys
@@ -106,8 +107,8 @@ class BrowseActions(Screen[None]):
         """Move the experiment (and with it its runs) to the trash."""
         try:
             self.client.delete_experiment(experiment.experiment_id)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            self.post_message(ActionFailed(error_text(error)))
             return
         self.post_message(ExperimentDeleted(experiment.name))
 
@@ -128,8 +129,8 @@ class BrowseActions(Screen[None]):
         """Ask the core which runs a delete would move (a dry run): the chosen ones and their descendants."""
         try:
             affected = self.client.delete_run(run_ids, delete_descendants=True, dry_run=True)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            self.post_message(ActionFailed(error_text(error)))
             return
         chosen = set(run_ids)
         self.post_message(DeletePrepared(run_ids, len([r for r in affected if r not in chosen])))
@@ -158,8 +159,8 @@ class BrowseActions(Screen[None]):
         """Move the runs and their descendants to the trash."""
         try:
             deleted = self.client.delete_run(run_ids, delete_descendants=True)
-        except RunyardError as error:
-            self.post_message(ActionFailed(str(error)))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            self.post_message(ActionFailed(error_text(error)))
             return
         self.post_message(RunsDeleted(list(deleted)))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from runyard import Run, RunyardError, TrackingClient
+from runyard import Run, TrackingClient
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +28,7 @@ from ..widgets.history_plot import HistoryView
 from ..widgets.key_bar import KeyBar
 from ..widgets.parallel_plot import ParallelView
 from ..widgets.scatter_plot import ScatterView
+from .worker_posts import error_text
 
 VIEWS = ("tables", "history", "scatter", "parallel", "distribution")
 VIEW_TITLES = {
@@ -146,9 +147,9 @@ class CompareScreen(Screen[None]):
             names: dict[str, str] = {}
             for experiment_id in dict.fromkeys(run.info.experiment_id for run in runs):
                 names[experiment_id] = self.client.get_experiment(experiment_id).name
-        except RunyardError as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not worker.is_cancelled:
-                self.post_message(self.RunsFailed(str(error)))
+                self.post_message(self.RunsFailed(error_text(error)))
             return
         if not worker.is_cancelled:
             self.post_message(self.RunsLoaded(runs, names))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runyard import InvalidQuery, RunyardError, TrackingClient
+from runyard import InvalidQuery, TrackingClient
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +30,7 @@ from .browse_actions import BrowseActions
 from .worker_posts import (
     LoadingHint,
     action_failed,
+    error_text,
     missing_parent_names,
     post_result,
     post_unless_cancelled,
@@ -315,8 +316,10 @@ class ExperimentsScreen(BrowseActions):
                 page_token=token,
             )
             names = missing_parent_names(self.client, page)
-        except RunyardError as error:
-            post_unless_cancelled(self, RunsFailed(generation, str(error), isinstance(error, InvalidQuery)))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            post_unless_cancelled(
+                self, RunsFailed(generation, error_text(error), isinstance(error, InvalidQuery))
+            )
             return
         appended = token is not None
         loaded = RunsLoaded(generation, list(page), page.token, appended, names, keep_cursor, signature)
@@ -421,8 +424,10 @@ class ExperimentsScreen(BrowseActions):
                 page_token=token,
             )
             names = missing_parent_names(self.client, page, skip_loaded=False)
-        except RunyardError as error:
-            post_unless_cancelled(self, RunsFailed(generation, str(error), isinstance(error, InvalidQuery)))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            post_unless_cancelled(
+                self, RunsFailed(generation, error_text(error), isinstance(error, InvalidQuery))
+            )
             return
         post_unless_cancelled(self, RunsLoaded(generation, list(page), page.token, True, names))
 

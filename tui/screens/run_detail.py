@@ -37,6 +37,7 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.kv_table import KVRow, KVTable, TagTable
 from ..widgets.metric_chart import MetricsPanel, metric_rows
 from ..widgets.run_rows import is_lost, run_duration
+from .worker_posts import error_text
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns
 SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
@@ -230,9 +231,9 @@ class RunDetailScreen(Screen[None]):
         worker = get_current_worker()
         try:
             details = load_details(self.client, self.run_id)
-        except RunyardError as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not worker.is_cancelled:
-                self.post_message(self.LoadFailed(str(error)))
+                self.post_message(self.LoadFailed(error_text(error)))
             return
         if not worker.is_cancelled:
             self.post_message(self.DetailsLoaded(details))
@@ -516,8 +517,8 @@ class RunDetailScreen(Screen[None]):
         """Remove a tag through the core."""
         try:
             self.client.delete_tag(self.run_id, key)
-        except RunyardError as error:
-            self.post_message(self.ActionDone(str(error), reload=False, error=True))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            self.post_message(self.ActionDone(error_text(error), reload=False, error=True))
             return
         self.post_message(self.ActionDone(f"Tag {key} deleted"))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from runyard import Experiment, InvalidQuery, Run, RunyardError, TrackingClient
+from runyard import Experiment, InvalidQuery, Run, TrackingClient
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -32,6 +32,7 @@ from ..widgets.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
 from .worker_posts import (
     LoadingHint,
     action_failed,
+    error_text,
     missing_parent_names,
     post_result,
     post_unless_cancelled,
@@ -287,8 +288,10 @@ class TrashScreen(Screen[bool]):
             parent_names = missing_parent_names(self.client, page)
             counts = self.client.count_runs([e.experiment_id for e in deleted]) if deleted else {}
             keys = self.client.run_keys(scope, "DELETED_ONLY")
-        except RunyardError as error:
-            post_unless_cancelled(self, TrashFailed(generation, str(error), isinstance(error, InvalidQuery)))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            post_unless_cancelled(
+                self, TrashFailed(generation, error_text(error), isinstance(error, InvalidQuery))
+            )
             return
         if get_current_worker().is_cancelled:
             return

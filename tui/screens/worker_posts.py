@@ -1,8 +1,10 @@
 """What the browse and trash screens share: store results posted from thread workers, search errors.
 
 Every store call runs in a thread worker that posts a message; a result of a cancelled worker
-(a newer search replaced it) is dropped. A query error goes under the search box and focuses it;
-any other load error becomes a notification. Also: parent names for a page of runs, and the
+(a newer search replaced it) is dropped. Any exception in a worker, not only the core's errors,
+becomes a message the screen shows (`error_text`), so that no screen waits forever on a worker
+that died. A query error goes under the search box and focuses it; any other load error becomes a
+notification. Also: parent names for a page of runs, and the
 "loading…" hint that shows only for slow queries.
 """
 
@@ -29,22 +31,36 @@ def post_unless_cancelled(node: MessagePump, message: Message) -> None:
         node.post_message(message)
 
 
-def action_failed(error: RunyardError) -> Message:
-    """An ActionFailed notification for a store error."""
-    return ActionFailed(str(error))
+def error_text(error: BaseException) -> str:
+    """One line for the user: the core's own message, or an unexpected error's type and first line."""
+    if isinstance(error, RunyardError):
+        return str(error)
+    lines = str(error).strip().splitlines()
+    detail = f": {lines[0]}" if lines else ""
+    return f"Unexpected error, {type(error).__name__}{detail} (nothing was changed; try again)"
+
+
+def action_failed(error: BaseException) -> Message:
+    """An ActionFailed notification for a failed store call."""
+    return ActionFailed(error_text(error))
 
 
 def post_result(
     node: MessagePump,
     read: Callable[[], Message],
-    on_error: Callable[[RunyardError], Message | None] = lambda _error: None,
+    on_error: Callable[[Exception], Message | None] = lambda _error: None,
     even_if_cancelled: bool = False,
 ) -> None:
-    """In a thread worker: post the message read() builds from the store (on_error's on a RunyardError)."""
+    """In a thread worker: post the message read() builds from the store, or on_error's on any exception.
+
+    When on_error gives nothing for an exception that is not a core error, a notification says what failed.
+    """
     try:
         message = read()
-    except RunyardError as error:
+    except Exception as error:  # any failure is shown: never a stuck screen
         failed = on_error(error)
+        if failed is None and not isinstance(error, RunyardError):
+            failed = action_failed(error)
         if failed is not None:
             node.post_message(failed)
         return

@@ -22,7 +22,7 @@ from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
-from runyard import FileInfo, InvalidInput, RunyardError, TrackingClient
+from runyard import FileInfo, InvalidInput, TrackingClient
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -32,6 +32,7 @@ from textual.widgets import Static, Tree
 from textual.worker import get_current_worker
 
 from ..modals.prompt import PromptModal
+from ..screens.worker_posts import error_text
 from .halfblock import decode_image, halfblock_text
 
 PREVIEW_BYTES = 1 << 20
@@ -218,9 +219,9 @@ class ArtifactBrowser(Horizontal):
                     entries.append(entry)
                     if entry.is_dir:
                         pending.append(entry.path)  # type: ignore[arg-type]
-        except RunyardError as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not worker.is_cancelled:
-                self.post_message(self.ListingLoaded([], str(error)))
+                self.post_message(self.ListingLoaded([], error_text(error)))
             return
         if not worker.is_cancelled:
             self.post_message(self.ListingLoaded(sorted(entries, key=lambda e: e.path)))
@@ -269,8 +270,8 @@ class ArtifactBrowser(Horizontal):
             head, size = self.client.read_artifact_head(self.run_id, path, PREVIEW_BYTES)
             local_path = self.client.artifact_local_path(self.run_id, path)
             renderable = build_preview(path, head, size, local_path, width)
-        except (RunyardError, OSError) as error:
-            renderable = Text(str(error), style="bold red")
+        except Exception as error:  # any failure is shown: never a stuck screen
+            renderable = Text(error_text(error), style="bold red")
         if not worker.is_cancelled:
             self.post_message(self.PreviewLoaded(path, renderable))
 
@@ -291,8 +292,8 @@ class ArtifactBrowser(Horizontal):
         """Resolve the local path and hand it to the opener (never waits for the opened app)."""
         try:
             local_path = self.client.artifact_local_path(self.run_id, path)
-        except RunyardError as error:
-            self.post_message(self.Notice(str(error), error=True))
+        except Exception as error:  # any failure is shown: never a stuck screen
+            self.post_message(self.Notice(error_text(error), error=True))
             return
         opener = system_opener()
         if opener is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runyard import RunyardError, TrackingClient
+from runyard import TrackingClient
 from runyard.history import DownsampledHistory
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from ..screens.worker_posts import error_text
 from .compare_plot import ComparePlot, Legend, legend_text, run_colour
 from .compare_values import CompareData, default_metric
 from .field_picker import FieldPicker
@@ -232,9 +233,9 @@ class HistoryView(Horizontal):
                 return
             try:
                 history = self.client.get_metric_history_downsampled(run_id, key, max_points, x_axis=x_axis)
-            except RunyardError as error:
+            except Exception as error:  # any failure is shown: never a stuck screen
                 if not worker.is_cancelled:
-                    self.post_message(self.HistoryFailed(generation, index, str(error)))
+                    self.post_message(self.HistoryFailed(generation, index, error_text(error)))
                 continue
             if not worker.is_cancelled:
                 self.post_message(self.HistoryLoaded(generation, index, history))

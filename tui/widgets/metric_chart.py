@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from runyard import MetricSummary, RunyardError, TrackingClient
+from runyard import MetricSummary, TrackingClient
 from runyard.history import DownsampledHistory
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +24,7 @@ from textual_plotext import PlotextPlot
 
 from ..formatting import duration
 from ..formatting import number as format_number
+from ..screens.worker_posts import error_text
 from .kv_table import KVRow, KVTable
 
 X_MODES = ("step", "wall time", "relative time")
@@ -248,9 +249,9 @@ class MetricsPanel(Vertical):
             history = self.client.get_metric_history_downsampled(
                 self.run_id, key, self.max_points, x_axis=x_axis, since_step=since_step
             )
-        except RunyardError as error:
+        except Exception as error:  # any failure is shown: never a stuck screen
             if not worker.is_cancelled:
-                self.post_message(self.HistoryFailed(str(error)))
+                self.post_message(self.HistoryFailed(error_text(error)))
             return
         if not worker.is_cancelled:
             self.post_message(self.HistoryLoaded(key, x_axis, history, append=since_step is not None))
