@@ -191,7 +191,7 @@ class TrackingClient:
         self.store.delete_tag(run_id, key)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every point of a metric, by step then timestamp."""
+        """Every point of a metric in MLflow's order: timestamp, then step (charts use step order)."""
         from .metric_store import read_history
 
         pk = self.store.run_pk(run_id)

@@ -40,8 +40,8 @@ def _experiment_ids(
                 )
             ids.append(experiment.experiment_id)
         return ids
-    if search_all_experiments:
-        return [experiment.experiment_id for experiment in client.list_experiments(ViewType.ALL)]
+    if search_all_experiments:  # active experiments only, whatever run_view_type asks (as MLflow)
+        return [experiment.experiment_id for experiment in client.list_experiments(ViewType.ACTIVE_ONLY)]
     return [fluent._default_experiment_id(client)]
 
 
@@ -57,7 +57,8 @@ def search_runs(
 ) -> Any:
     """Runs matching a filter, in order, up to max_results: a list of Run, or a pandas DataFrame.
 
-    No ids and no names: the active experiment. `search_all_experiments=True`: every experiment.
+    No ids and no names: the active experiment. `search_all_experiments=True`: every active experiment
+    (as MLflow: run_view_type picks runs, not experiments; name a deleted experiment to search it).
     `output_format="pandas"` needs the pandas extra (columns run_id, experiment_id, run_name,
     status, start_time, end_time, user_id, params.*, metrics.*, tags.*).
     """
