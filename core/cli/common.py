@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -226,7 +225,7 @@ def runs_table(runs: Sequence[Run], experiment_names: dict[str, str], columns: S
 
 
 def run_record(run: Run, experiment_names: dict[str, str]) -> dict[str, Any]:
-    """A run as a JSON-ready dict (NaN metrics become null; times are ms since the epoch)."""
+    """A run as a dict for `json_output.dumps` (times are ms since the epoch)."""
     return {
         "run_id": run.info.run_id,
         "run_name": run.info.run_name,
@@ -242,14 +241,16 @@ def run_record(run: Run, experiment_names: dict[str, str]) -> dict[str, Any]:
         "source_name": run.info.source_name,
         "source_version": run.info.source_version,
         "params": run.data.params,
-        "metrics": {k: (None if math.isnan(v) else v) for k, v in run.data.metrics.items()},
+        "metrics": dict(run.data.metrics),
         "tags": run.data.tags,
     }
 
 
 def runs_json(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
-    """The runs as a JSON array."""
-    return json.dumps([run_record(run, experiment_names) for run in runs], indent=2, allow_nan=False)
+    """The runs as a JSON array; NaN and infinite metrics as "NaN", "Infinity", "-Infinity" (as MLflow)."""
+    from ..json_output import dumps
+
+    return dumps([run_record(run, experiment_names) for run in runs], indent=2)
 
 
 def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:

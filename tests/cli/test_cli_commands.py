@@ -97,6 +97,30 @@ def test_runs_list_as_table_csv_and_json(store: dict[str, str]) -> None:
     one_line_error(run_cli(store, "runs", "list", "-e", "/nope"), 1, "/nope")
 
 
+def test_json_outputs_write_nan_and_infinities_as_mlflow(store: dict[str, str]) -> None:
+    client = TrackingClient(store["uri"])
+    points = [
+        Metric("up", float("inf"), 1, 0),
+        Metric("down", float("-inf"), 1, 0),
+        Metric("nan", float("nan"), 1, 0),
+    ]
+    client.log_batch(store["bert"], metrics=points)
+    client.set_experiment_tag(store["nlp"], "team", "nlp")
+    for args in (("runs", "list"), ("runs", "search", "-f", "metrics.up > 0")):
+        result = run_cli(store, *args, "--json", "-e", "/nlp/bert")
+        assert result.exit_code == 0, result.output
+        assert "Infinity" in result.stdout and "NaN" in result.stdout
+        (record,) = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+        assert {key: record["metrics"][key] for key in ("up", "down", "nan")} == {
+            "up": "Infinity",
+            "down": "-Infinity",
+            "nan": "NaN",
+        }
+        assert record["metrics"]["accuracy"] == 0.7
+    experiments = json.loads(run_cli(store, "experiments", "list", "--json").stdout)
+    assert any(e["tags"] == {"team": "nlp"} for e in experiments)  # the same encoder writes experiments
+
+
 def test_runs_search_filter_order_and_limit(store: dict[str, str]) -> None:
     result = run_cli(
         store, "runs", "search", "-f", "metrics.accuracy > 0.9", "-o", "metrics.accuracy ASC", "--json"
