@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import export as _export
 from .entities import Experiment, Run, ViewType
 from .exceptions import ExperimentNotFound, InvalidInput
-from .export import export_runs_csv, require_pandas, runs_to_dataframe
+from .export import require_pandas, runs_to_dataframe
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Mapping
+    from typing import IO
+
     from .client import TrackingClient
 
 __all__ = ["export_runs_csv", "search_experiments", "search_runs"]
@@ -98,3 +103,25 @@ def search_experiments(
     from . import fluent
 
     return fluent._client().search_experiments(filter_string, view_type, order_by, max_results)
+
+
+def export_runs_csv(
+    runs: Iterable[Run],
+    path_or_file: str | os.PathLike[str] | IO[Any],
+    experiment_names: Mapping[str, str] | None = None,
+) -> int:
+    """Write runs as CSV in the shape of `runyard runs list --csv`; return how many were written.
+
+    Columns: run_id, run_name, experiment_id, experiment_name, status (LOST for a RUNNING run without
+    heartbeats), lifecycle_stage, user_id, start_time, end_time, duration_s, parent_run_id, then
+    params.*, metrics.* (latest values) and tags.*. Experiment names come from `experiment_names`,
+    else from the store the module API already talks to (never opening one just for this).
+    """
+    from . import fluent
+
+    run_list = list(runs)
+    if experiment_names is None and run_list:
+        client = fluent._clients.get(fluent.get_tracking_uri())
+        if client is not None:
+            experiment_names = {e.experiment_id: e.name for e in client.list_experiments(ViewType.ALL)}
+    return _export.export_runs_csv(run_list, path_or_file, experiment_names)

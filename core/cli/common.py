@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import re
@@ -14,6 +13,7 @@ import click
 
 from ..config import default_tracking_uri, normalize_tracking_uri
 from ..exceptions import ExperimentNotFound, InvalidInput
+from ..formatting import format_duration, format_time
 
 if TYPE_CHECKING:
     from ..client import TrackingClient
@@ -149,28 +149,6 @@ def parse_when(text: str, now_ms: int | None = None) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def format_time(ms: int | None, with_zone: bool = False) -> str:
-    """A local-time rendering of ms since the epoch ('' for None)."""
-    if ms is None:
-        return ""
-    moment = datetime.fromtimestamp(ms / 1000).astimezone()
-    return moment.isoformat(timespec="seconds") if with_zone else moment.strftime("%Y-%m-%d %H:%M")
-
-
-def format_duration(ms: int | None) -> str:
-    """A short duration such as 3h02m, 4m05s or 12s ('' for None)."""
-    if ms is None or ms < 0:
-        return ""
-    seconds = ms // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{seconds:02d}s"
-    return f"{seconds}s"
-
-
 # ----------------------------------------------------------------------------- output
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
     """A plain-text table with aligned columns (cells longer than max_width are cut with '…')."""
@@ -254,49 +232,11 @@ def runs_json(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
 
 
 def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str]) -> str:
-    """The runs as CSV: attributes, then params.*, metrics.* (latest values) and user tags.*."""
-    param_keys = sorted({key for run in runs for key in run.data.params})
-    metric_keys = sorted({key for run in runs for key in run.data.metrics})
-    tag_keys = sorted({key for run in runs for key in run.data.tags if not key.startswith("runyard.")})
-    header = [
-        "run_id",
-        "run_name",
-        "experiment_id",
-        "experiment_name",
-        "status",
-        "lifecycle_stage",
-        "user_id",
-        "start_time",
-        "end_time",
-        "duration_s",
-        "parent_run_id",
-        *[f"params.{key}" for key in param_keys],
-        *[f"metrics.{key}" for key in metric_keys],
-        *[f"tags.{key}" for key in tag_keys],
-    ]
+    """The runs as CSV in the one shape every export writes (see runyard.export.export_runs_csv)."""
+    from ..export import export_runs_csv
+
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for run in runs:
-        duration = run.info.duration
-        writer.writerow(
-            [
-                run.info.run_id,
-                run.info.run_name,
-                run.info.experiment_id,
-                experiment_names.get(run.info.experiment_id, ""),
-                run.info.status,
-                run.info.lifecycle_stage,
-                run.info.user_id,
-                format_time(run.info.start_time, with_zone=True),
-                format_time(run.info.end_time, with_zone=True),
-                "" if duration is None else f"{duration / 1000:g}",
-                run.info.parent_run_id or "",
-                *[run.data.params.get(key, "") for key in param_keys],
-                *[_number(run.data.metrics.get(key), precise=True) for key in metric_keys],
-                *[run.data.tags.get(key, "") for key in tag_keys],
-            ]
-        )
+    export_runs_csv(runs, buffer, experiment_names, line_end="\n")
     return buffer.getvalue()
 
 

@@ -250,6 +250,11 @@ class ExperimentsScreen(BrowseActions):
         self._first_experiments = True
 
     # ----------------------------------------------------------------- search
+    def search_scope(self) -> tuple[list[str], str, str, list[str] | None]:
+        """Experiment ids, filter, view type and order_by of the shown search."""
+        ids = list(self.entry.experiment_ids) if self.entry is not None else []
+        return ids, self.view_state.last_search, self.view_state.state_filter, self.order_by()
+
     def order_by(self) -> list[str] | None:
         """The order_by of the current sort (None: newest first)."""
         state = self.view_state
