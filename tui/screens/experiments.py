@@ -23,7 +23,7 @@ from ..messages import (
 from ..settings import STATE_FILTERS, Settings, ViewState
 from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
 from ..widgets.key_bar import KeyBar
-from ..widgets.run_rows import default_dynamic_columns, order_by_clause
+from ..widgets.run_rows import default_dynamic_columns, order_by_clause, status_text
 from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
 from .browse_actions import BrowseActions
@@ -76,6 +76,7 @@ class ExperimentsScreen(BrowseActions):
         self.signature: tuple[int, int] | None = None
         self.keys: Any = None
         self.overview: Any = None
+        self._live_statuses: frozenset[tuple[str, str]] | None = None  # (run_id, shown status) last tick
         self.select_after_reload: str | None = None
         self._first_experiments = True
         self._rendered_once = False
@@ -517,7 +518,11 @@ class ExperimentsScreen(BrowseActions):
 
     # ----------------------------------------------------------------- live refresh
     def live_tick(self) -> None:
-        """Every few seconds: re-read RUNNING runs, notice new runs, redraw relative times."""
+        """Every few seconds: re-read RUNNING runs, notice new runs, redraw relative times.
+
+        The overview is re-read only when something it counts changed (runs came or went, or a
+        loaded running run finished or was lost): idle, a tick costs two cheap queries.
+        """
         self.table.refresh()
         self._update_overview()
         if self.entry is None or self.searching or self.signature is None:
@@ -529,8 +534,6 @@ class ExperimentsScreen(BrowseActions):
             self.table.running_run_ids,
             self.signature,
         )
-        if self.overview is not None and (self.overview.running or self.overview.lost):
-            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False)
     def live_refresh(
@@ -555,9 +558,15 @@ class ExperimentsScreen(BrowseActions):
         if message.generation != self.generation or self.searching:
             return
         self.table.update_runs(message.runs)
+        now = self.settings.clock()
+        live = frozenset((run.info.run_id, status_text(run, now)) for run in message.runs)
+        moved = self._live_statuses is not None and live != self._live_statuses
+        self._live_statuses = live
         if message.changed:
             self.start_search(keep_cursor=True)
             self.load_experiments()  # the run counts in the tree changed too
+        if (message.changed or moved) and self.entry is not None:
+            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:
