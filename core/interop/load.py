@@ -361,6 +361,10 @@ class _Grouped:
             pass
 
 
+GROUP_RUNS = 200  # runs per transaction: each run is all in or all out, small runs share commits
+GROUP_POINTS = 200_000
+
+
 def _load_runs(
     target: SqlStore,
     dump: CheckedDump,
@@ -368,46 +372,84 @@ def _load_runs(
     experiment_locations: dict[str, tuple[str, str]],
     result: ImportResult,
 ) -> None:
-    """Each run in one transaction: row, params, tags, metric points, artifact files."""
+    """Runs with their params, tags, metric points and artifact files, up to GROUP_RUNS a transaction."""
+    readers = {kind: _Grouped(dump.in_dir / f"{kind}.jsonl") for kind in ENTITY_FILES[2:]}
+    group: list[dict[str, Any]] = []
+    for record in iter_records(dump.in_dir / "runs.jsonl"):
+        if record["run_id"] in existing:
+            for reader in readers.values():
+                reader.skip(record["run_id"])
+            result.runs_skipped += 1
+            continue
+        group.append(record)
+        if len(group) >= GROUP_RUNS:
+            _load_group(target, dump, group, readers, experiment_locations, result)
+            group = []
+    if group:
+        _load_group(target, dump, group, readers, experiment_locations, result)
+
+
+def _load_group(
+    target: SqlStore,
+    dump: CheckedDump,
+    records: list[dict[str, Any]],
+    readers: dict[str, _Grouped],
+    experiment_locations: dict[str, tuple[str, str]],
+    result: ImportResult,
+) -> None:
+    """One transaction for these runs. A run's records are read and its artifacts copied before its
+    row is written, so a run that fails there leaves nothing; the runs before it are committed, then
+    the error propagates (a resumed import skips what is there). A database error rolls back the group."""
     from sqlalchemy import insert
 
     from ..metric_store import write_points
     from ..store import params_t, runs_t, tags_t
 
-    readers = {kind: _Grouped(dump.in_dir / f"{kind}.jsonl") for kind in ENTITY_FILES[2:]}
-    for record in iter_records(dump.in_dir / "runs.jsonl"):
-        run_id = record["run_id"]
-        if run_id in existing:
-            for reader in readers.values():
-                reader.skip(run_id)
-            result.runs_skipped += 1
-            continue
-        experiment_id, location = experiment_locations[record["experiment_id"]]
-        artifact_uri = f"{str(local_path_of(location)).rstrip('/')}/{run_id}/artifacts"
-        values = {name: record.get(name) for name in _RUN_COLUMNS}
-        values["experiment_id"] = experiment_id
-        with target.db.connect(write=True) as conn:
-            inserted = conn.execute(insert(runs_t).values(**values, artifact_uri=artifact_uri))
+    run_insert = insert(runs_t)
+    failure: BaseException | None = None
+    with target.db.connect(write=True) as conn:
+        points: list[tuple[int, str, float, int, int]] = []
+        rows: dict[str, list[dict[str, Any]]] = {"params": [], "tags": []}
+        imported = files = 0
+        for record in records:
+            run_id = record["run_id"]
+            experiment_id, location = experiment_locations[record["experiment_id"]]
+            artifact_uri = f"{str(local_path_of(location)).rstrip('/')}/{run_id}/artifacts"
+            values = {name: record.get(name) for name in _RUN_COLUMNS}
+            values["experiment_id"] = experiment_id
+            try:
+                taken = {kind: readers[kind].take(run_id) for kind in ("params", "tags")}
+                histories = [
+                    (chunk["key"], decode_values(chunk["value"]), chunk["timestamp"], chunk["step"])
+                    for chunk in readers["metrics"].take(run_id)
+                ]
+                files += _copy_artifacts(dump.in_dir, run_id, artifact_uri, readers["artifacts"])
+            except BaseException as error:  # noqa: BLE001 - re-raised once the runs before it are saved
+                failure = error
+                break
+            inserted = conn.execute(run_insert, {**values, "artifact_uri": artifact_uri})
             run_pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-            for kind, table in (("params", params_t), ("tags", tags_t)):
-                rows = [
-                    {"run_pk": run_pk, "key": r["key"], "value": r["value"]}
-                    for r in readers[kind].take(run_id)
-                ]
-                if rows:
-                    conn.execute(insert(table), rows)
-            for chunk in readers["metrics"].take(run_id):
-                key = chunk["key"]
-                points = [
+            for kind, found in taken.items():
+                rows[kind] += [{"run_pk": run_pk, "key": r["key"], "value": r["value"]} for r in found]
+            for key, decoded, timestamps, steps in histories:
+                points += [
                     (run_pk, key, value, timestamp, step)
-                    for value, timestamp, step in zip(
-                        decode_values(chunk["value"]), chunk["timestamp"], chunk["step"], strict=True
-                    )
+                    for value, timestamp, step in zip(decoded, timestamps, steps, strict=True)
                 ]
+            imported += 1
+            if len(points) >= GROUP_POINTS:
                 write_points(target.db, conn, points)
                 result.metric_points += len(points)
-            result.artifact_files += _copy_artifacts(dump.in_dir, run_id, artifact_uri, readers["artifacts"])
-        result.runs_imported += 1
+                points = []
+        for kind, table in (("params", params_t), ("tags", tags_t)):
+            if rows[kind]:
+                conn.execute(insert(table), rows[kind])
+        write_points(target.db, conn, points)
+        result.metric_points += len(points)
+    result.runs_imported += imported
+    result.artifact_files += files
+    if failure is not None:
+        raise failure
 
 
 def _copy_artifacts(in_dir: Path, run_id: str, artifact_uri: str, reader: _Grouped) -> int:
