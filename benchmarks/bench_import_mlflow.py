@@ -65,8 +65,8 @@ def build(n_runs: int, n_metrics: int, n_steps: int) -> Path:
     with sqlite3.connect(partial) as conn:
         conn.executemany(
             "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, "
-            "start_time, end_time, deleted_time, source_version, lifecycle_stage, artifact_uri, experiment_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "start_time, end_time, deleted_time, source_version, lifecycle_stage, artifact_uri, "
+            "experiment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             runs,
         )
         conn.executemany("INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)", params)
@@ -76,7 +76,8 @@ def build(n_runs: int, n_metrics: int, n_steps: int) -> Path:
             metrics,
         )
         conn.executemany(
-            "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             latest,
         )
     partial.rename(path)
@@ -134,7 +135,8 @@ def main() -> None:
         fast_seconds, _ = import_seconds(small)
         per_run = client_seconds / args.client_runs
         print(
-            f"{args.client_runs} runs: MlflowClient path {client_seconds:.1f} s ({per_run * 1000:.0f} ms/run, "
+            f"{args.client_runs} runs: MlflowClient path {client_seconds:.1f} s "
+            f"({per_run * 1000:.0f} ms/run, "
             f"~{per_run * args.runs / 60:.0f} min for {args.runs:,} runs); SQL path {fast_seconds:.1f} s"
         )
 
