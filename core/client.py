@@ -152,6 +152,34 @@ class TrackingClient:
             self.store, ids, filter_string, run_view_type, max_results, order_by, page_token
         )
 
+    def export_runs_csv(
+        self,
+        path_or_file: str | os.PathLike[str] | Any,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: str = "ACTIVE_ONLY",
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = None,
+    ) -> int:
+        """Write every run of a search (or the first max_results) as CSV; return how many were written.
+
+        The shape of `runyard runs list --csv` (runyard.export.csv_rows), experiment names included.
+        """
+        from .export import export_runs_csv
+
+        ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+        runs: list[Run] = []
+        token: str | None = None
+        while ids and (max_results is None or len(runs) < max_results):
+            size = 50_000 if max_results is None else min(50_000, max_results - len(runs))
+            page = self.search_runs(ids, filter_string, run_view_type, size, order_by, token)
+            runs.extend(page)
+            token = page.token
+            if token is None:
+                break
+        names = {experiment.experiment_id: experiment.name for experiment in self.list_experiments("ALL")}
+        return export_runs_csv(runs, path_or_file, names)
+
     # ----------------------------------------------------------------- logging
     def log_param(self, run_id: str, key: str, value: object) -> None:
         """Log a write-once param."""
@@ -280,7 +308,7 @@ class TrackingClient:
         )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every point of a metric, by step then timestamp."""
+        """Every point of a metric in MLflow's order: timestamp, then step (charts use step order)."""
         from .metric_store import read_history
 
         pk = self.store.run_pk(run_id)

@@ -15,7 +15,9 @@ The experiments are written by `demo_vision.py` and `demo_projects.py` through `
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import context as ctx
 from .client import TrackingClient
@@ -43,12 +45,17 @@ EXPERIMENTS: tuple[tuple[str, int, dict[str, str]], ...] = (
 
 
 def write_demo_store(
-    directory: str | Path, seed: int = 7, now_ms: int | None = None, overwrite: bool = False
+    directory: str | Path,
+    seed: int = 7,
+    now_ms: int | None = None,
+    overwrite: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> str:
     """Write the demo store into directory (runyard.db and artifacts/); returns its tracking URI.
 
     A directory that already holds a store is refused unless overwrite is true (then its runyard.db
-    and artifacts/ are removed first). If writing fails, nothing is left behind.
+    and artifacts/ are removed first). If writing fails, nothing is left behind. progress(what, done,
+    total) is called as each part of the store is written.
     """
     from .store import now_ms as clock_now
 
@@ -67,14 +74,16 @@ def write_demo_store(
     root.mkdir(parents=True, exist_ok=True)
     now = clock_now() if now_ms is None else int(now_ms)
     try:
-        _write_experiments(TrackingClient(uri, artifact_root=str(root / ARTIFACT_DIR)), seed, now)
+        _write_experiments(TrackingClient(uri, artifact_root=str(root / ARTIFACT_DIR)), seed, now, progress)
     except BaseException:
         _remove_store(root, uri)
         raise
     return uri
 
 
-def _write_experiments(client: TrackingClient, seed: int, now: int) -> None:
+def _write_experiments(
+    client: TrackingClient, seed: int, now: int, progress: Callable[[str, int, int], None] | None = None
+) -> None:
     from .demo_projects import write_bert, write_churn, write_notebooks, write_tokenizers
     from .demo_vision import write_old_baselines, write_resnet_baselines, write_sweep, write_vit
     from .demo_writer import DAY_MS, DemoWriter
@@ -88,14 +97,22 @@ def _write_experiments(client: TrackingClient, seed: int, now: int) -> None:
             name, tags=tags, experiment_id=experiment_id, creation_time=creation_time
         )
         ids[name] = experiment_id
-    write_notebooks(writer, ids["Default"])
-    write_resnet_baselines(writer, ids["/vision/resnet"])
-    write_sweep(writer, ids["/vision/resnet"])
-    write_vit(writer, ids["/vision/vit-small"])
-    write_old_baselines(writer, ids["/vision/old-baselines"])
-    write_bert(writer, ids["/nlp/bert-finetune"])
-    write_tokenizers(writer, ids["/nlp/tokenizer-ablation"])
-    write_churn(writer, ids[SCRIPT_EXPERIMENT])
+    parts: list[tuple[str, Callable[[Any, str], Any], str]] = [
+        ("Default", write_notebooks, "Default"),
+        ("/vision/resnet baselines", write_resnet_baselines, "/vision/resnet"),
+        ("/vision/resnet sweep", write_sweep, "/vision/resnet"),
+        ("/vision/vit-small", write_vit, "/vision/vit-small"),
+        ("/vision/old-baselines", write_old_baselines, "/vision/old-baselines"),
+        ("/nlp/bert-finetune", write_bert, "/nlp/bert-finetune"),
+        ("/nlp/tokenizer-ablation", write_tokenizers, "/nlp/tokenizer-ablation"),
+        (SCRIPT_EXPERIMENT, write_churn, SCRIPT_EXPERIMENT),
+    ]
+    for done, (label, write, experiment) in enumerate(parts):
+        if progress is not None:
+            progress(label, done, len(parts))
+        write(writer, ids[experiment])
+    if progress is not None:
+        progress("done", len(parts), len(parts))
 
 
 def _remove_store(root: Path, uri: str) -> None:

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import export as _export
 from .entities import Experiment, Run, ViewType
 from .exceptions import ExperimentNotFound, InvalidInput
-from .export import export_runs_csv, require_pandas, runs_to_dataframe
+from .export import require_pandas, runs_to_dataframe
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Mapping
+    from typing import IO
+
     from .client import TrackingClient
 
 __all__ = ["export_runs_csv", "search_experiments", "search_runs"]
@@ -40,8 +45,8 @@ def _experiment_ids(
                 )
             ids.append(experiment.experiment_id)
         return ids
-    if search_all_experiments:
-        return [experiment.experiment_id for experiment in client.list_experiments(ViewType.ALL)]
+    if search_all_experiments:  # active experiments only, whatever run_view_type asks (as MLflow)
+        return [experiment.experiment_id for experiment in client.list_experiments(ViewType.ACTIVE_ONLY)]
     return [fluent._default_experiment_id(client)]
 
 
@@ -57,7 +62,8 @@ def search_runs(
 ) -> Any:
     """Runs matching a filter, in order, up to max_results: a list of Run, or a pandas DataFrame.
 
-    No ids and no names: the active experiment. `search_all_experiments=True`: every experiment.
+    No ids and no names: the active experiment. `search_all_experiments=True`: every active experiment
+    (as MLflow: run_view_type picks runs, not experiments; name a deleted experiment to search it).
     `output_format="pandas"` needs the pandas extra (columns run_id, experiment_id, run_name,
     status, start_time, end_time, user_id, params.*, metrics.*, tags.*).
     """
@@ -97,3 +103,25 @@ def search_experiments(
     from . import fluent
 
     return fluent._client().search_experiments(filter_string, view_type, order_by, max_results)
+
+
+def export_runs_csv(
+    runs: Iterable[Run],
+    path_or_file: str | os.PathLike[str] | IO[Any],
+    experiment_names: Mapping[str, str] | None = None,
+) -> int:
+    """Write runs as CSV in the shape of `runyard runs list --csv`; return how many were written.
+
+    Columns: run_id, run_name, experiment_id, experiment_name, status (LOST for a RUNNING run without
+    heartbeats), lifecycle_stage, user_id, start_time, end_time, duration_s, parent_run_id, then
+    params.*, metrics.* (latest values) and tags.*. Experiment names come from `experiment_names`,
+    else from the store the module API already talks to (never opening one just for this).
+    """
+    from . import fluent
+
+    run_list = list(runs)
+    if experiment_names is None and run_list:
+        client = fluent._clients.get(fluent.get_tracking_uri())
+        if client is not None:
+            experiment_names = {e.experiment_id: e.name for e in client.list_experiments(ViewType.ALL)}
+    return _export.export_runs_csv(run_list, path_or_file, experiment_names)

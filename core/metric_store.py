@@ -250,7 +250,11 @@ def summaries_from_blocks(blocks: Iterable[BlockRow]) -> list[SummaryRow]:
 
 
 def read_history(conn: Connection, run_pk: int, key: str) -> list[Metric]:
-    """Every point of one metric of one run, ordered by step then timestamp (NaN as NaN)."""
+    """Every point of one metric of one run, as MLflow orders them: by timestamp, then step, then value.
+
+    NaN is NaN; among points equal on timestamp and step it sorts as 0, as in MLflow's store. Charts
+    read step order through history.py instead.
+    """
     from sqlalchemy import text
 
     result = conn.execute(
@@ -261,4 +265,6 @@ def read_history(conn: Connection, run_pk: int, key: str) -> list[Metric]:
         {"pk": run_pk, "key": key},
     )
     nan = math.nan
-    return [Metric(key, nan if v is None else v, ts, step) for v, ts, step in result]
+    points = [Metric(key, nan if v is None else v, ts, step) for v, ts, step in result]
+    points.sort(key=lambda m: (m.timestamp, m.step, 0.0 if math.isnan(m.value) else m.value))
+    return points

@@ -3,7 +3,8 @@
 These plain-Python rules are what the SQL translation must reproduce exactly (property tests compare
 the two): a missing key never matches a comparison (not even != or NOT IN) but matches IS NULL; NaN
 compares like a Python float (only != is true); NOT is the plain complement; LIKE patterns follow
-:func:`sql_like_pattern`; sorting puts NaN and then missing values last in either direction.
+:func:`sql_like_pattern`; sorting puts NaN and then missing values last in either direction, and
+breaks ties as MLflow does: start time newest first, then run_id (see :func:`with_tiebreaks`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cmp_to_key, lru_cache
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ __all__ = [
     "sort_runs",
     "sql_glob_pattern",
     "sql_like_pattern",
+    "with_tiebreaks",
 ]
 
 T = TypeVar("T")
@@ -203,9 +205,24 @@ def _sorted(
     return [item for _, item in sorted(rows, key=cmp_to_key(compare))]
 
 
+NEWEST_FIRST = OrderKey("attribute", "start_time", ascending=False)
+
+
+def with_tiebreaks(order: Sequence[OrderKey]) -> list[OrderKey]:
+    """The order_by keys followed by start time newest first (unless a key is start_time), as MLflow sorts.
+
+    Runs equal on every key (including the groups holding NaN or missing the key) come newest first;
+    run_id, ascending, breaks the remaining ties (applied by every sort after these keys).
+    """
+    keys = list(order)
+    if not any(key.entity == "attribute" and key.key == "start_time" for key in keys):
+        keys.append(NEWEST_FIRST)
+    return keys
+
+
 def sort_runs(runs: list[Run], order: list[OrderKey], now_ms: int) -> list[Run]:
-    """Runs sorted by `order` (newest first when empty); missing last, NaN before it; run_id ties."""
-    keys = order or [OrderKey("attribute", "start_time", ascending=False)]
+    """Runs sorted by `order`, then start time newest first, then run_id; missing last, NaN before it."""
+    keys = with_tiebreaks(order)
     return _sorted(
         runs,
         keys,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .store import SqlStore
 
 MAX_RESULTS_LIMIT = 50_000
-_TOKEN_VERSION = 1
+_TOKEN_VERSION = 2
 
 
 def _fingerprint(
@@ -72,7 +72,8 @@ def search_runs_page(
 ) -> PagedList:
     """One page of runs matching the filter, in order; `.token` continues (None on the last page)."""
     from .query import parse_filter, parse_order_by
-    from .search_sql import DEFAULT_ORDER, FilterCompiler, page_query, position_of
+    from .query_eval import with_tiebreaks
+    from .search_sql import FilterCompiler, page_query, position_of
     from .store import now_ms
 
     if isinstance(max_results, bool) or not isinstance(max_results, int):
@@ -87,7 +88,7 @@ def search_runs_page(
     filter_text = filter_string or ""
     order_items = _normalize_order_by(order_by)
     node = parse_filter(filter_text)
-    order = parse_order_by(order_items) or DEFAULT_ORDER
+    order = with_tiebreaks(parse_order_by(order_items))
     fingerprint = _fingerprint(ids, filter_text, run_view_type, order_items)
     after = None
     clock = now_ms()

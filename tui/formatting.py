@@ -1,10 +1,12 @@
-"""Text shown in the TUI: relative times, durations, numbers, short hashes."""
+"""Text shown in the TUI: relative times, durations (the core's format_duration), numbers, short hashes."""
 
 from __future__ import annotations
 
 import math
 import time
 from datetime import UTC, datetime
+
+from runyard.formatting import format_duration
 
 SECOND = 1000
 MINUTE = 60 * SECOND
@@ -43,24 +45,7 @@ def absolute_date(timestamp_ms: int) -> str:
     return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
-def duration(milliseconds: int | None) -> str:
-    """A compact duration: '850 ms', '42 s', '3m 12s', '2h 05m', '3d 4h'."""
-    if milliseconds is None:
-        return ""
-    milliseconds = max(0, int(milliseconds))
-    if milliseconds < SECOND:
-        return f"{milliseconds} ms"
-    seconds = milliseconds // SECOND
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+duration = format_duration  # one duration format in the CLI, the TUI and CSV exports
 
 
 def number(value: float | int | None) -> str:

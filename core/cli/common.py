@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -15,6 +13,7 @@ import click
 
 from ..config import default_tracking_uri, normalize_tracking_uri
 from ..exceptions import ExperimentNotFound, InvalidInput
+from ..formatting import format_duration, format_time
 
 if TYPE_CHECKING:
     from ..client import TrackingClient
@@ -150,28 +149,6 @@ def parse_when(text: str, now_ms: int | None = None) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def format_time(ms: int | None, with_zone: bool = False) -> str:
-    """A local-time rendering of ms since the epoch ('' for None)."""
-    if ms is None:
-        return ""
-    moment = datetime.fromtimestamp(ms / 1000).astimezone()
-    return moment.isoformat(timespec="seconds") if with_zone else moment.strftime("%Y-%m-%d %H:%M")
-
-
-def format_duration(ms: int | None) -> str:
-    """A short duration such as 3h02m, 4m05s or 12s ('' for None)."""
-    if ms is None or ms < 0:
-        return ""
-    seconds = ms // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{seconds:02d}s"
-    return f"{seconds}s"
-
-
 # ----------------------------------------------------------------------------- output
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
     """A plain-text table with aligned columns (cells longer than max_width are cut with '…')."""
@@ -229,7 +206,7 @@ def runs_table(
 
 
 def run_record(run: Run, experiment_names: dict[str, str], now_ms: int | None = None) -> dict[str, Any]:
-    """A run as a JSON-ready dict (NaN metrics become null; times are ms since the epoch; LOST as shown)."""
+    """A run as a dict for `json_output.dumps` (times are ms since the epoch; LOST as every view shows)."""
     return {
         "run_id": run.info.run_id,
         "run_name": run.info.run_name,
@@ -246,62 +223,25 @@ def run_record(run: Run, experiment_names: dict[str, str], now_ms: int | None = 
         "source_name": run.info.source_name,
         "source_version": run.info.source_version,
         "params": run.data.params,
-        "metrics": {k: (None if math.isnan(v) else v) for k, v in run.data.metrics.items()},
+        "metrics": dict(run.data.metrics),
         "tags": run.data.tags,
     }
 
 
 def runs_json(runs: Sequence[Run], experiment_names: dict[str, str], now_ms: int | None = None) -> str:
-    """The runs as a JSON array."""
+    """The runs as a JSON array; NaN and infinite metrics as "NaN", "Infinity", "-Infinity" (as MLflow)."""
+    from ..json_output import dumps
+
     now = _now_ms(now_ms)
-    return json.dumps([run_record(run, experiment_names, now) for run in runs], indent=2, allow_nan=False)
+    return dumps([run_record(run, experiment_names, now) for run in runs], indent=2)
 
 
 def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str], now_ms: int | None = None) -> str:
-    """The runs as CSV: attributes, then params.*, metrics.* (latest values) and user tags.*."""
-    now = _now_ms(now_ms)
-    param_keys = sorted({key for run in runs for key in run.data.params})
-    metric_keys = sorted({key for run in runs for key in run.data.metrics})
-    tag_keys = sorted({key for run in runs for key in run.data.tags if not key.startswith("runyard.")})
-    header = [
-        "run_id",
-        "run_name",
-        "experiment_id",
-        "experiment_name",
-        "status",
-        "lifecycle_stage",
-        "user_id",
-        "start_time",
-        "end_time",
-        "duration_s",
-        "parent_run_id",
-        *[f"params.{key}" for key in param_keys],
-        *[f"metrics.{key}" for key in metric_keys],
-        *[f"tags.{key}" for key in tag_keys],
-    ]
+    """The runs as CSV in the one shape every export writes (see runyard.export.export_runs_csv)."""
+    from ..export import export_runs_csv
+
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for run in runs:
-        duration = run.info.duration
-        writer.writerow(
-            [
-                run.info.run_id,
-                run.info.run_name,
-                run.info.experiment_id,
-                experiment_names.get(run.info.experiment_id, ""),
-                run.info.display_status(now),
-                run.info.lifecycle_stage,
-                run.info.user_id,
-                format_time(run.info.start_time, with_zone=True),
-                format_time(run.info.end_time, with_zone=True),
-                "" if duration is None else f"{duration / 1000:g}",
-                run.info.parent_run_id or "",
-                *[run.data.params.get(key, "") for key in param_keys],
-                *[_number(run.data.metrics.get(key), precise=True) for key in metric_keys],
-                *[run.data.tags.get(key, "") for key in tag_keys],
-            ]
-        )
+    export_runs_csv(runs, buffer, experiment_names, line_end="\n", now_ms=now_ms)
     return buffer.getvalue()
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
 from ..exceptions import ExperimentNotFound, InvalidState
+from ..json_output import dumps
 from .common import (
     VIEW_CHOICES,
     find_experiment,
@@ -66,7 +66,7 @@ def list_experiments(view: str, as_json: bool, store: str | None) -> None:
             }
             for e in experiments
         ]
-        click.echo(json.dumps(records, indent=2))
+        click.echo(dumps(records, indent=2))
         return
     if not experiments:
         click.echo("No experiments.", err=True)

@@ -5,6 +5,7 @@ Core errors propagate to the root group of runyard.cli, which prints them as one
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -158,7 +159,23 @@ def import_mlflow_command(source: str, experiments: tuple[str, ...], store: str 
     from ..interop import import_mlflow
 
     target = resolve_store(store)
-    result = import_mlflow(source, target, list(experiments) or None)
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Reading MLflow runs", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+            click.echo("Writing them into runyard...", err=True)
+
+    try:
+        result = import_mlflow(source, target, list(experiments) or None, progress=progress)
+    finally:
+        if bar is not None and not bar.finished:
+            bar.__exit__(None, None, None)
     click.echo(f"From MLflow {mask_uri(source)} into {mask_uri(target)}:")
     _print_import(result)
 

@@ -19,7 +19,6 @@ from .common import (
     store_option,
     view_option,
 )
-from .runs import collect_runs
 
 MS_PER_DAY = 86_400_000
 
@@ -129,7 +128,11 @@ def export_csv_command(
     max_results: int,
     store: str | None,
 ) -> None:
-    """Write the runs of a search to a CSV file (params, metrics and tags as columns).
+    """Write the runs of a search to a CSV file, in the shape of `runs list --csv`.
+
+    Columns: run_id, run_name, experiment_id, experiment_name, status (LOST for a RUNNING run without
+    heartbeats), lifecycle_stage, user_id, start_time, end_time, duration_s, parent_run_id, then
+    params.*, metrics.* (latest values) and tags.* (user tags).
 
     \b
     Example:
@@ -138,13 +141,9 @@ def export_csv_command(
     client = open_client(store)
     run_view = VIEW_CHOICES[view]
     chosen = experiments_for(client, experiments, run_view)
-    runs = collect_runs(
-        client, [e.experiment_id for e in chosen], filter_string, run_view, max_results, order_by
-    )
-    from ..export import export_runs_csv
-
-    export_runs_csv(runs, output)
-    click.echo(f"Wrote {plural(len(runs), 'run')} to {Path(output)}.")
+    ids = [e.experiment_id for e in chosen]
+    count = client.export_runs_csv(output, ids, filter_string, run_view, list(order_by) or None, max_results)
+    click.echo(f"Wrote {plural(count, 'run')} to {Path(output)}.")
 
 
 @click.group("db")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -123,7 +124,7 @@ def demo_command(directory: str, open_tui: bool | None, fresh: bool) -> None:
         uri = _store_of(str(existing))
         click.echo(f"Opening the demo store already in {directory}/ (--fresh rewrites it).", err=True)
     else:
-        uri = write_demo_store(str(Path(directory)), overwrite=fresh)
+        uri = _write_demo_with_progress(write_demo_store, directory, fresh)
         click.echo(f"Demo store written to {_shown(uri)}", err=True)
     if open_tui is None:
         open_tui = sys.stdin.isatty() and sys.stdout.isatty()
@@ -131,3 +132,16 @@ def demo_command(directory: str, open_tui: bool | None, fresh: bool) -> None:
         launch_tui(uri)
     else:
         click.echo(f"Open it with: runyard ui {_shown(uri)}", err=True)
+
+
+def _write_demo_with_progress(write_demo_store: Any, directory: str, fresh: bool) -> str:
+    """Write the demo store with a progress bar on stderr (it takes seconds before the app can open)."""
+    with click.progressbar(
+        length=1, label="Writing the demo store", file=sys.stderr, item_show_func=lambda part: part
+    ) as bar:
+
+        def progress(part: str, done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos, None if part == "done" else part)
+
+        return str(write_demo_store(str(Path(directory)), overwrite=fresh, progress=progress))

@@ -7,7 +7,7 @@ The functions here are thin wrappers that import their implementation on first c
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -64,11 +64,15 @@ def import_mlflow(
     store: str,
     experiment_names: Sequence[str] | None = None,
     artifact_root: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Copy experiments and runs of an MLflow tracking store into a runyard store (idempotent)."""
+    """Copy experiments and runs of an MLflow tracking store into a runyard store (idempotent).
+
+    progress(done, total), when given, is called as the source's runs are read (databases only).
+    """
     from .mlflow_import import import_mlflow as _import_mlflow
 
-    return _import_mlflow(mlflow_uri, store, experiment_names, artifact_root)
+    return _import_mlflow(mlflow_uri, store, experiment_names, artifact_root, progress)
 
 
 __all__ = ["copy_runs", "export_runs", "import_mlflow", "import_runs"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..exceptions import InvalidInput
+from ..json_output import json_float
 
 FORMAT_NAME = "runyard-dump"
 FORMAT_VERSION = 1
@@ -41,7 +42,6 @@ HASH_BLOCK = 1 << 20
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-_SPECIAL_OUT = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _SPECIAL_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -51,10 +51,7 @@ class DumpError(InvalidInput):
 
 def encode_values(values: list[float | None]) -> list[float | str]:
     """Metric values for JSON: NULL/NaN -> "NaN", +-inf -> "Infinity"/"-Infinity", others unchanged."""
-    return [
-        v if (v is not None and v - v == 0) else ("NaN" if v is None or v != v else _SPECIAL_OUT[v])
-        for v in values
-    ]
+    return [json_float(v) for v in values]
 
 
 def decode_values(values: list[Any]) -> list[float]:

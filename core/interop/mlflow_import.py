@@ -14,7 +14,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,13 @@ def import_mlflow(
     store: str,
     experiment_names: Sequence[str] | None = None,
     artifact_root: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Copy experiments, runs, params, metric histories, tags and artifacts of an MLflow store."""
+    """Copy experiments, runs, params, metric histories, tags and artifacts of an MLflow store.
+
+    A database source (SQLite file or URL) is read with plain SQL in batches (mlflow_sql); an
+    ./mlruns file store through MlflowClient. progress(done, total) follows the runs read.
+    """
     _mlflow()
     from ..store import SqlStore
 
@@ -69,7 +74,8 @@ def import_mlflow(
     os.environ[_ALLOW_FILE_STORE] = "true"  # MLflow 3 opens ./mlruns only with this set
     try:
         with tempfile.TemporaryDirectory(prefix="runyard-mlflow-") as temporary:
-            return _import(mlflow_uri, target, target_uri, Path(temporary), experiment_names, artifact_root)
+            work = Path(temporary)
+            return _import(mlflow_uri, target, target_uri, work, experiment_names, artifact_root, progress)
     finally:
         if allow_file_store is None:
             os.environ.pop(_ALLOW_FILE_STORE, None)
@@ -84,15 +90,17 @@ def _import(
     work: Path,
     experiment_names: Sequence[str] | None,
     artifact_root: str | None,
+    progress: Callable[[int, int], None] | None = None,
+    use_sql: bool = True,
 ) -> ImportResult:
     """Dump the MLflow store into work/dump, then import that dump."""
-    client, deleted_times = _open_source(mlflow_uri, work)
+    source_uri, is_database = _open_source(mlflow_uri, work)
     writer = DumpWriter(work / "dump", mlflow_uri)
-    skipped = 0
     try:
-        for experiment in _experiments(client, experiment_names):
-            writer.experiment(_experiment_record(experiment))
-            skipped += _write_runs(client, writer, target, experiment.experiment_id, deleted_times, work)
+        if is_database and use_sql:
+            skipped = _dump_with_sql(source_uri, writer, target, work, experiment_names, progress)
+        else:
+            skipped = _dump_with_client(source_uri, writer, target, work, experiment_names, progress)
         writer.close()
     except BaseException:
         writer.abort()
@@ -101,13 +109,55 @@ def _import(
     result.runs_skipped += skipped
     return result
 
-    # ----------------------------------------------------------------- opening the source, read-only
+
+def _dump_with_sql(
+    source_uri: str,
+    writer: DumpWriter,
+    target: Any,
+    work: Path,
+    experiment_names: Sequence[str] | None,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    import sqlalchemy
+
+    from .mlflow_sql import dump_database
+
+    engine = sqlalchemy.create_engine(source_uri)
+    try:
+        return dump_database(
+            engine,
+            writer,
+            lambda run_ids: _existing_run_ids(target, run_ids),
+            lambda run_id, artifact_uri: write_artifacts(writer, run_id, artifact_uri, work),
+            experiment_names,
+            progress,
+        )
+    finally:
+        engine.dispose()
 
 
-def _open_source(uri: str, work: Path) -> tuple[Any, dict[str, int]]:
-    """An MlflowClient on a safe view of the source, and deleted_time of deleted runs when readable."""
+def _dump_with_client(
+    source_uri: str,
+    writer: DumpWriter,
+    target: Any,
+    work: Path,
+    experiment_names: Sequence[str] | None,
+    progress: Callable[[int, int], None] | None,
+) -> int:
     from mlflow.tracking import MlflowClient
 
+    client = MlflowClient(tracking_uri=source_uri)
+    deleted_times = _deleted_times(client)
+    skipped = 0
+    for experiment in _experiments(client, experiment_names):
+        writer.experiment(_experiment_record(experiment))
+        skipped += _write_runs(client, writer, target, experiment.experiment_id, deleted_times, work)
+    return skipped
+
+
+# ----------------------------------------------------------------- opening the source, read-only
+def _open_source(uri: str, work: Path) -> tuple[str, bool]:
+    """The tracking URI of a safe view of the source, and whether it is a database (else ./mlruns)."""
     text = uri.strip()
     if "://" not in text and Path(text).expanduser().is_file():
         text = f"sqlite:///{Path(text).expanduser().absolute()}"  # a plain path to an mlflow.db file
@@ -116,18 +166,16 @@ def _open_source(uri: str, work: Path) -> tuple[Any, dict[str, int]]:
         copy = work / "mlflow.db"
         _sqlite_copy(source, copy)
         _upgrade_copy(f"sqlite:///{copy}")
-        client = MlflowClient(tracking_uri=f"sqlite:///{copy}")
-    elif "://" in text and not text.startswith("file:"):
+        return f"sqlite:///{copy}", True
+    if "://" in text and not text.startswith("file:"):
         _check_database(text)
-        client = MlflowClient(tracking_uri=text)
-    else:
-        root = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser().absolute()
-        if not root.is_dir() or not any(root.glob("*/meta.yaml")):
-            raise StoreError(f"{root} is not an MLflow file store (no <experiment>/meta.yaml inside).")
-        copy = work / "mlruns"
-        shutil.copytree(root, copy, ignore=_skip_run_artifacts, symlinks=True)
-        client = MlflowClient(tracking_uri=copy.as_uri())
-    return client, _deleted_times(client)
+        return text, True
+    root = Path(text[len("file://") :] if text.startswith("file://") else text).expanduser().absolute()
+    if not root.is_dir() or not any(root.glob("*/meta.yaml")):
+        raise StoreError(f"{root} is not an MLflow file store (no <experiment>/meta.yaml inside).")
+    copy = work / "mlruns"
+    shutil.copytree(root, copy, ignore=_skip_run_artifacts, symlinks=True)
+    return copy.as_uri(), False
 
 
 def _sqlite_path(uri: str) -> Path:
@@ -250,16 +298,37 @@ def _experiments(client: Any, names: Sequence[str] | None) -> list[Any]:
 
 
 def _experiment_record(experiment: Any) -> dict[str, Any]:
-    deleted = experiment.lifecycle_stage == LifecycleStage.DELETED
+    return experiment_record(
+        str(experiment.experiment_id),
+        experiment.name,
+        experiment.artifact_location,
+        experiment.lifecycle_stage,
+        experiment.creation_time,
+        experiment.last_update_time,
+        experiment.tags,
+    )
+
+
+def experiment_record(
+    experiment_id: str,
+    name: str,
+    artifact_location: str | None,
+    lifecycle_stage: str | None,
+    creation_time: int | None,
+    last_update_time: int | None,
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """The dump record of an MLflow experiment (both import paths write this)."""
+    deleted = lifecycle_stage == LifecycleStage.DELETED
     return {
-        "experiment_id": str(experiment.experiment_id),
-        "name": experiment.name,
-        "artifact_location": experiment.artifact_location,
+        "experiment_id": experiment_id,
+        "name": name,
+        "artifact_location": artifact_location,
         "lifecycle_stage": LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE,
-        "creation_time": experiment.creation_time,
-        "last_update_time": experiment.last_update_time,
-        "deleted_time": experiment.last_update_time if deleted else None,
-        "tags": {map_tag_key(k): v for k, v in sorted(experiment.tags.items())},
+        "creation_time": creation_time,
+        "last_update_time": last_update_time,
+        "deleted_time": last_update_time if deleted else None,
+        "tags": {map_tag_key(k): v for k, v in sorted(tags.items())},
     }
 
 
@@ -291,33 +360,60 @@ def _write_runs(
             return skipped
 
 
+def run_record(
+    run_id: str,
+    experiment_id: str,
+    run_name: str | None,
+    user_id: str | None,
+    status: str,
+    start_time: int | None,
+    end_time: int | None,
+    lifecycle_stage: str | None,
+    deleted_time: int | None,
+    artifact_uri: str | None,
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """The dump record of an MLflow run, its source and parent read from its mlflow.* tags."""
+    deleted = lifecycle_stage == LifecycleStage.DELETED
+    parent = tags.get("mlflow.parentRunId")
+    return {
+        "run_id": run_id,
+        "experiment_id": experiment_id,
+        "run_name": (run_name or tags.get("mlflow.runName") or run_id)[:250],
+        "user_id": (user_id or tags.get("mlflow.user") or "unknown")[:256],
+        "status": status,
+        "start_time": start_time,
+        "end_time": end_time,
+        "heartbeat_time": None,
+        "lifecycle_stage": LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE,
+        "deleted_time": (deleted_time or end_time or start_time) if deleted else None,
+        "deletion_id": None,
+        "source_type": _SOURCE_TYPES.get(tags.get("mlflow.source.type", "")),
+        "source_name": _cut(tags.get("mlflow.source.name"), 500),
+        "entry_point": _cut(tags.get("mlflow.project.entryPoint"), 500),
+        "source_version": _cut(tags.get("mlflow.source.git.commit"), 64),
+        "parent_run_id": parent if parent and RUN_ID_PATTERN.match(parent) else None,
+        "artifact_uri": artifact_uri,
+    }
+
+
 def _write_run(client: Any, writer: DumpWriter, run: Any, deleted_times: dict[str, int], work: Path) -> None:
     info, tags = run.info, dict(run.data.tags)
     run_id = info.run_id
-    deleted = info.lifecycle_stage == LifecycleStage.DELETED
-    parent = tags.get("mlflow.parentRunId")
     writer.run(
-        {
-            "run_id": run_id,
-            "experiment_id": str(info.experiment_id),
-            "run_name": (info.run_name or tags.get("mlflow.runName") or run_id)[:250],
-            "user_id": (info.user_id or tags.get("mlflow.user") or "unknown")[:256],
-            "status": info.status,
-            "start_time": info.start_time,
-            "end_time": info.end_time,
-            "heartbeat_time": None,
-            "lifecycle_stage": LifecycleStage.DELETED if deleted else LifecycleStage.ACTIVE,
-            "deleted_time": (deleted_times.get(run_id) or info.end_time or info.start_time)
-            if deleted
-            else None,
-            "deletion_id": None,
-            "source_type": _SOURCE_TYPES.get(tags.get("mlflow.source.type", "")),
-            "source_name": _cut(tags.get("mlflow.source.name"), 500),
-            "entry_point": _cut(tags.get("mlflow.project.entryPoint"), 500),
-            "source_version": _cut(tags.get("mlflow.source.git.commit"), 64),
-            "parent_run_id": parent if parent and RUN_ID_PATTERN.match(parent) else None,
-            "artifact_uri": info.artifact_uri,
-        }
+        run_record(
+            run_id,
+            str(info.experiment_id),
+            info.run_name,
+            info.user_id,
+            info.status,
+            info.start_time,
+            info.end_time,
+            info.lifecycle_stage,
+            deleted_times.get(run_id),
+            info.artifact_uri,
+            tags,
+        )
     )
     for key, value in sorted(run.data.params.items()):
         writer.param(run_id, key, value)
@@ -330,21 +426,56 @@ def _write_run(client: Any, writer: DumpWriter, run: Any, deleted_times: dict[st
             writer.metric_chunk(
                 run_id, key, [m.step for m in chunk], [m.timestamp for m in chunk], [m.value for m in chunk]
             )
+    write_artifacts(writer, run_id, info.artifact_uri, work, client)
+
+
+def write_artifacts(
+    writer: DumpWriter, run_id: str, artifact_uri: str, work: Path, client: Any = None
+) -> None:
+    """Copy one MLflow run's artifacts into the dump (through the client, else the URI's repository)."""
+    if client is None:
+        local_root = _local_artifact_dir(artifact_uri)
+        if local_root is not None:  # a local directory: read in place (no repository, no download)
+            if local_root.is_dir():
+                writer.artifact_tree(run_id, local_root)
+            return
     try:
-        listed = client.list_artifacts(run_id)
+        if client is not None:
+            listed = client.list_artifacts(run_id)
+        else:
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+            repository = get_artifact_repository(artifact_uri)
+            listed = repository.list_artifacts()
         if listed:
             staging = work / "staging" / run_id
             staging.mkdir(parents=True)
-            local = client.download_artifacts(run_id, "", dst_path=str(staging))
+            if client is not None:
+                local = client.download_artifacts(run_id, "", dst_path=str(staging))
+            else:
+                local = repository.download_artifacts("", dst_path=str(staging))
     except Exception as error:  # noqa: BLE001 - an MLflow/storage error becomes one clear line
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise StoreError(
-            f"Cannot read the artifacts of MLflow run {run_id} at {info.artifact_uri}: {first}. "
+            f"Cannot read the artifacts of MLflow run {run_id} at {artifact_uri}: {first}. "
             "Nothing was imported."
         ) from None
     if listed:
         writer.artifact_tree(run_id, Path(local))
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _local_artifact_dir(artifact_uri: str | None) -> Path | None:
+    """The local directory of a plain path or file:// artifact URI; None for remote schemes."""
+    if not artifact_uri:
+        return None
+    if artifact_uri.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(artifact_uri).path))
+    if "://" in artifact_uri or artifact_uri.startswith(("mlflow-artifacts:", "dbfs:", "runs:")):
+        return None
+    return Path(artifact_uri)
 
 
 def _cut(value: str | None, limit: int) -> str | None:

@@ -79,6 +79,7 @@ def test_runs_list_as_table_csv_and_json(store: dict[str, str]) -> None:
     assert lines[0].split()[:2] == ["RUN", "ID"] and "metrics.accuracy" in lines[0]
     assert [line.split()[1] for line in lines[1:]] == ["bert", "late", "child", "parent"]  # newest first
     assert "0.95" in lines[-1] and "/vision/resnet" in lines[-1]
+    assert "1m 05s" in lines[-1]  # the duration format of the app (runyard.formatting.format_duration)
 
     rows = list(csv.DictReader(io.StringIO(run_cli(store, "runs", "list", "--csv").stdout)))
     assert {row["run_name"]: float(row["metrics.accuracy"]) for row in rows} == {
@@ -95,6 +96,30 @@ def test_runs_list_as_table_csv_and_json(store: dict[str, str]) -> None:
     ]
     one_line_error(run_cli(store, "runs", "list", "--csv", "--json"), 2, "--csv")
     one_line_error(run_cli(store, "runs", "list", "-e", "/nope"), 1, "/nope")
+
+
+def test_json_outputs_write_nan_and_infinities_as_mlflow(store: dict[str, str]) -> None:
+    client = TrackingClient(store["uri"])
+    points = [
+        Metric("up", float("inf"), 1, 0),
+        Metric("down", float("-inf"), 1, 0),
+        Metric("nan", float("nan"), 1, 0),
+    ]
+    client.log_batch(store["bert"], metrics=points)
+    client.set_experiment_tag(store["nlp"], "team", "nlp")
+    for args in (("runs", "list"), ("runs", "search", "-f", "metrics.up > 0")):
+        result = run_cli(store, *args, "--json", "-e", "/nlp/bert")
+        assert result.exit_code == 0, result.output
+        assert "Infinity" in result.stdout and "NaN" in result.stdout
+        (record,) = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+        assert {key: record["metrics"][key] for key in ("up", "down", "nan")} == {
+            "up": "Infinity",
+            "down": "-Infinity",
+            "nan": "NaN",
+        }
+        assert record["metrics"]["accuracy"] == 0.7
+    experiments = json.loads(run_cli(store, "experiments", "list", "--json").stdout)
+    assert any(e["tags"] == {"team": "nlp"} for e in experiments)  # the same encoder writes experiments
 
 
 def test_runs_search_filter_order_and_limit(store: dict[str, str]) -> None:
@@ -251,10 +276,16 @@ def test_export_csv_writes_the_search(store: dict[str, str], tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "Wrote 2 runs" in result.stdout
     rows = list(csv.DictReader(output.open(newline="", encoding="utf-8")))
-    assert sorted((row["Name"], row["Run ID"], row["accuracy"]) for row in rows) == [
+    assert sorted((row["run_name"], row["run_id"], row["metrics.accuracy"]) for row in rows) == [
         ("late", store["late"], "0.91"),
         ("parent", store["parent"], "0.95"),
     ]
+    TrackingClient(store["uri"]).set_tag(store["late"], "team", "vision")
+    run_cli(store, "export-csv", str(output), "-f", "metrics.accuracy > 0.9")
+    listed = run_cli(store, "runs", "search", "-f", "metrics.accuracy > 0.9", "--csv").stdout
+    exported = output.read_text(encoding="utf-8")
+    assert exported.replace("\r\n", "\n") == listed  # one shape: `runs list --csv` and export-csv
+    assert "tags.team" in exported.splitlines()[0] and "experiment_name" in exported.splitlines()[0]
     one_line_error(run_cli(store, "export-csv", str(output), "-f", "metrics.accuracy >"), 2, "Error")
 
 

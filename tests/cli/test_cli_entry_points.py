@@ -101,7 +101,10 @@ def fake_demo(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     written: list[str] = []
 
-    def write_demo_store(directory: str, overwrite: bool = False) -> str:
+    def write_demo_store(directory: str, overwrite: bool = False, progress: Any = None) -> str:
+        for done, part in enumerate(["/vision/resnet", "/nlp/bert"]):
+            progress(part, done, 2)
+        progress("done", 2, 2)
         Path(directory).mkdir(parents=True, exist_ok=True)
         written.append(directory + (" (fresh)" if overwrite else ""))
         if overwrite:  # the real writer deletes and rewrites the store; the CLI only has to ask for it
@@ -119,6 +122,7 @@ def test_demo_writes_then_opens_on_request(
     monkeypatch.chdir(tmp_path)
     quiet = CliRunner().invoke(cli, ["demo"])  # not a terminal: do not open
     assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr.startswith("Writing the demo store")  # progress shows before anything opens
     assert written == ["runyard-demo"] and launched == []
     assert "runyard ui runyard-demo/runyard.db" in quiet.stderr
     opened = CliRunner().invoke(cli, ["demo", "--path", "elsewhere", "--open"])

@@ -26,8 +26,17 @@ SWEEP = "sweep-lr-wd"
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrackingClient, Path]:
     """One demo store for the module (seed 7, fixed clock)."""
     directory = tmp_path_factory.mktemp("demo") / "runyard-demo"
-    uri = write_demo_store(str(directory), seed=7, now_ms=NOW)
+    PROGRESS.clear()
+    uri = write_demo_store(str(directory), seed=7, now_ms=NOW, progress=lambda *step: PROGRESS.append(step))
     return TrackingClient(uri, must_exist=True), directory
+
+
+PROGRESS: list[tuple[str, int, int]] = []
+
+
+def test_writing_reports_progress_part_by_part(demo: tuple[TrackingClient, Path]) -> None:
+    assert [(done, total) for _, done, total in PROGRESS] == [(done, 8) for done in range(9)]
+    assert PROGRESS[1][0] == "/vision/resnet baselines" and PROGRESS[-1][0] == "done"
 
 
 def all_runs(client: TrackingClient, view: str = "ALL") -> list[Run]:

@@ -1,4 +1,4 @@
-"""CSV export (exact header, RFC 4180 quoting, UTF-8) and the pandas frame of search_runs."""
+"""CSV export (the `runs list --csv` shape, RFC 4180 quoting, UTF-8) and the pandas frame of search_runs."""
 
 from __future__ import annotations
 
@@ -38,29 +38,34 @@ def _two_runs(client: TrackingClient) -> list[Run]:
 def test_csv_header_values_and_quoting(client: TrackingClient, tmp_path: Path) -> None:
     first, second = _two_runs(client)
     path = tmp_path / "runs.csv"
-    runyard.export_runs_csv([first, second], path)
+    runyard.export_runs_csv([first, second], path, {first.info.experiment_id: "export"})
     raw = path.read_bytes()
     text = raw.decode("utf-8")
-    assert text.startswith("Run ID,Name,Source Type,Source Name,User,Status,batch,lr,note,acc,loss,zeta\r\n")
+    fixed = "run_id,run_name,experiment_id,experiment_name,status,lifecycle_stage,user_id,start_time,end_time"
+    assert text.startswith(
+        f"{fixed},duration_s,parent_run_id,params.batch,params.lr,params.note,metrics.acc,metrics.loss,"
+        "metrics.zeta,tags.team\r\n"
+    )
     assert '"say ""hi"", then\nleave"' in text  # quotes doubled, the field quoted, the newline kept
     assert '"ünï, cödé"' in text
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert rows[1] == [
-        first.info.run_id,
-        "plain",
-        "",
-        "train.py",
-        "ana",
-        "LOST",  # RUNNING since 1970 without a heartbeat: shown LOST, as in the TUI and `runs list`
-        "",
-        "0.1",
-        'say "hi", then\nleave',
-        "1.0",
-        "0.25",
-        "",
-    ]
-    assert rows[2] == [second.info.run_id, "ünï, cödé", "", "", "bo", "FAILED", "32", "", "", "", "", "nan"]
-    assert len(rows) == 3
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [row["run_name"] for row in rows] == ["plain", "ünï, cödé"]
+    assert rows[0]["experiment_name"] == "export" and rows[0]["params.note"] == 'say "hi", then\nleave'
+    assert (rows[0]["metrics.acc"], rows[0]["metrics.loss"], rows[0]["metrics.zeta"]) == ("1.0", "0.25", "")
+    assert (rows[1]["status"], rows[1]["metrics.zeta"], rows[1]["tags.team"]) == ("FAILED", "nan", "vision")
+    assert rows[1]["duration_s"] == "0.5" and rows[1]["end_time"].startswith("1970-01-01")
+    assert rows[0]["start_time"] == runyard.formatting.format_time(1000, with_zone=True)
+    assert len(rows) == 2
+
+
+def test_csv_prefixes_shared_names_and_says_lost(client: TrackingClient, tmp_path: Path) -> None:
+    experiment_id = client.create_experiment("shared")
+    run = client.create_run(experiment_id, run_name="stalled", start_time=1000)  # no heartbeat since
+    client.log_batch(run.info.run_id, metrics=[Metric("lr", 0.5, 1, 0)], params={"lr": "0.1"})
+    path = tmp_path / "runs.csv"
+    assert runyard.export_runs_csv([client.get_run(run.info.run_id)], path) == 1
+    (row,) = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+    assert (row["params.lr"], row["metrics.lr"], row["status"]) == ("0.1", "0.5", "LOST")
 
 
 def test_csv_to_open_text_and_binary_files(client: TrackingClient) -> None:
@@ -77,7 +82,18 @@ def test_csv_to_open_text_and_binary_files(client: TrackingClient) -> None:
 def test_csv_of_no_runs_is_the_fixed_header(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     runyard.export_runs_csv([], str(path))
-    assert path.read_bytes().decode("utf-8") == "Run ID,Name,Source Type,Source Name,User,Status\r\n"
+    assert path.read_bytes().decode("utf-8") == ",".join(runyard.export.CSV_FIXED_COLUMNS) + "\r\n"
+
+
+def test_client_export_writes_every_matching_run_with_names(client: TrackingClient, tmp_path: Path) -> None:
+    first, second = _two_runs(client)
+    path = tmp_path / "all.csv"
+    count = client.export_runs_csv(
+        path, [first.info.experiment_id], "params.batch = '32' OR params.lr = '0.1'"
+    )
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    assert count == 2 and [row["run_name"] for row in rows] == ["ünï, cödé", "plain"]  # newest first
+    assert {row["experiment_name"] for row in rows} == {"export"}
 
 
 def _use_store(client: TrackingClient) -> None:

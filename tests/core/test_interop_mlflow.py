@@ -257,3 +257,84 @@ def test_older_mlflow_schema_is_upgraded_on_a_copy_only(
     assert result.runs_imported == 3
     assert client.get_run(built["child"]).info.parent_run_id == built["parent"]
     assert hashlib.sha256(old.read_bytes()).hexdigest() == digest  # the old store was not upgraded
+
+
+def _store_contents(client: TrackingClient) -> dict[str, Any]:
+    """Everything an import writes, as plain values (NaN as None), artifact uris relative to their root."""
+
+    def plain(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    experiments = sorted(client.list_experiments("ALL"), key=lambda e: e.experiment_id)
+    runs: dict[str, Any] = {}
+    for experiment in experiments:
+        for run in client.search_runs([experiment.experiment_id], run_view_type="ALL", max_results=1000):
+            info = run.info.__dict__ | {"artifact_uri": Path(run.info.artifact_uri).name}
+            histories = {
+                key: [
+                    (m.timestamp, m.step, plain(m.value))
+                    for m in client.get_metric_history(info["run_id"], key)
+                ]
+                for key in sorted(run.data.metrics)
+            }
+            summaries = {
+                key: (s.count, plain(s.min_value), plain(s.max_value), plain(s.latest_value), s.latest_step)
+                for key, s in run.data.metric_summaries.items()
+            }
+            artifacts = sorted(f.path for f in client.list_artifacts(info["run_id"], "model"))
+            runs[info["run_id"]] = (info, run.data.params, run.data.tags, histories, summaries, artifacts)
+    listed = [
+        (e.experiment_id, e.name, e.lifecycle_stage, e.creation_time, e.deleted_time, e.tags)
+        for e in experiments
+    ]
+    return {"experiments": listed, "runs": runs}
+
+
+def test_sql_fast_path_imports_what_the_client_path_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard.interop import mlflow_import
+
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        built = _build_mlflow_store(uri, tmp_path)
+        source: MlflowClient = built["client"]
+        for step, value in enumerate([math.inf, -math.inf, 2.5]):  # infinities and a repeated step
+            source.log_metric(
+                built["child"], "edge", value, timestamp=1_700_000_003_000 - step, step=min(step, 1)
+            )
+        source.log_param(built["child"], "p", "x" * 500)
+    finally:
+        os.chdir(previous)
+    progress: list[tuple[int, int]] = []
+    fast = TrackingClient(f"sqlite:///{tmp_path / 'fast.db'}", artifact_root=str(tmp_path / "fast-art"))
+    fast_result = runyard.import_mlflow(
+        uri,
+        fast.tracking_uri,
+        artifact_root=str(tmp_path / "fast-art"),
+        progress=lambda d, t: progress.append((d, t)),
+    )
+    assert progress[0] == (0, 3) and progress[-1] == (3, 3)
+
+    opened = mlflow_import._open_source
+    monkeypatch.setattr(mlflow_import, "_open_source", lambda uri, work: (opened(uri, work)[0], False))
+    slow = TrackingClient(f"sqlite:///{tmp_path / 'slow.db'}", artifact_root=str(tmp_path / "slow-art"))
+    slow_result = runyard.import_mlflow(uri, slow.tracking_uri, artifact_root=str(tmp_path / "slow-art"))
+    assert (
+        (fast_result.runs_imported, fast_result.metric_points, fast_result.artifact_files)
+        == (
+            slow_result.runs_imported,
+            slow_result.metric_points,
+            slow_result.artifact_files,
+        )
+        == (3, 10, 1)
+    )
+    assert _store_contents(fast) == _store_contents(slow)
+    edge = fast.get_metric_history(built["child"], "edge")
+    assert [m.value for m in edge] == [
+        2.5,
+        -1.7976931348623157e308,
+        1.7976931348623157e308,
+    ]  # as MLflow stores them

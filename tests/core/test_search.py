@@ -311,7 +311,8 @@ def test_view_types_and_trashed_experiments(store: Store) -> None:
         store.client.search_runs([store.exp_a], run_view_type="SOME")
 
 
-# (order_by, expected order as groups; a group's runs tie and are ordered by run_id)
+# (order_by, expected order as groups; a group's runs tie and are ordered as MLflow orders them:
+# start time newest first, then run_id)
 ORDERS: list[tuple[list[str] | None, list[list[str]]]] = [
     (None, [["sweep-1"], ["r5"], ["r4"], ["r3"], ["r2"], ["r1"]]),
     (["metrics.acc DESC"], [["r4"], ["r1"], ["r2"], ["r5"], ["r3"], ["sweep-1"]]),
@@ -333,7 +334,8 @@ ORDERS: list[tuple[list[str] | None, list[list[str]]]] = [
 
 @pytest.mark.parametrize(("order_by", "groups"), ORDERS, ids=[str(o) for o, _ in ORDERS])
 def test_order_by(store: Store, order_by: list[str] | None, groups: list[list[str]]) -> None:
-    expected = [name for group in groups for name in sorted(group, key=lambda name: store.ids[name])]
+    start = {name: store.client.get_run(run_id).info.start_time or 0 for name, run_id in store.ids.items()}
+    expected = [name for group in groups for name in sorted(group, key=lambda name: -start[name])]
     found = _search(store, "", order_by=order_by)
     assert store.names(found) == expected
     reference = sort_runs(found, parse_order_by(order_by), 10**13)

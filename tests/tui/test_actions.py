@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,36 @@ async def test_e_exports_selected_runs_to_the_typed_path(
         text = (tmp_path / "runs.csv").read_text()
         assert len(text.strip().splitlines()) == 3  # header + 2 runs
         assert table.rows[0].run.info.run_id in text
+
+
+async def test_e_without_selection_exports_every_matching_run_not_only_loaded_pages(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    client, _ = store
+    monkeypatch.chdir(tmp_path)
+    experiment = client.get_experiment_by_name("/vision/resnet")
+    assert experiment is not None
+    every = client.search_runs([experiment.experiment_id], max_results=1000)
+    assert len(every) > 3
+    from runyard.tui.widgets.run_table import RunTable
+
+    monkeypatch.setattr(RunTable, "_maybe_want_more", lambda self: None)  # the user never scrolls down
+    async with make_app(client, page_size=2, first_page_size=2).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        table = await open_resnet(pilot)
+        assert len(table.runs) < len(every)  # only the first page is loaded
+        await pilot.press("e")
+        await pilot.pause()
+        prompt = pilot.app.screen
+        assert isinstance(prompt, PromptModal)
+        assert "every run matching the search" in prompt.title_text
+        await pilot.press("enter")
+        await settle(pilot)
+        rows = list(csv.DictReader((tmp_path / "runs.csv").open(newline="", encoding="utf-8")))
+        assert sorted(row["run_id"] for row in rows) == sorted(run.info.run_id for run in every)
+        assert {row["experiment_name"] for row in rows} == {"/vision/resnet"}
+        assert "start_time" in rows[0] and any(column.startswith("params.") for column in rows[0])
+        shown = [notification.message for notification in pilot.app._notifications]
+        assert f"Wrote {len(every)} runs to runs.csv." in shown
 
 
 async def test_export_to_a_bad_path_keeps_the_dialog_with_the_error_and_the_typed_path(

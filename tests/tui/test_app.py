@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import NOW_MS, make_app, settle
@@ -152,6 +153,40 @@ async def test_live_refresh_updates_running_runs_and_adds_new_ones_keeping_curso
         assert table.selected == {ids["tuned"]}
         node = pilot.app.screen.experiment_tree.cursor_node
         assert node.data.run_count == 11 and str(node.label).startswith("resnet 11")  # was 10
+
+
+async def test_idle_refresh_ticks_do_not_reread_the_overview_until_runs_change(
+    store: Store, monkeypatch: Any
+) -> None:
+    client, ids = store
+    calls: list[list[str]] = []
+    original = client.experiment_overview
+
+    def counted(experiment_ids: Any, now_ms: int | None = None) -> Any:
+        calls.append(list(experiment_ids))
+        return original(experiment_ids, now_ms)
+
+    monkeypatch.setattr(client, "experiment_overview", counted)
+    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+        await open_resnet(pilot)
+        screen = pilot.app.screen
+        assert screen.overview is not None and screen.overview.lost == 1  # a lost run in view
+        before = len(calls)
+        for _ in range(5):  # the fixed clock and an unchanged store: nothing to re-read
+            screen.live_tick()
+            await settle(pilot)
+        assert len(calls) == before
+        experiment = client.get_experiment_by_name("/vision/resnet")
+        assert experiment is not None
+        client.create_run(experiment.experiment_id, start_time=NOW_MS - 1000, run_name="arrived")
+        screen.live_tick()
+        await settle(pilot, rounds=5)
+        assert len(calls) > before and screen.overview.total_runs == 11
+        before, running = len(calls), screen.overview.running
+        client.set_terminated(ids["live"], "FINISHED", end_time=NOW_MS)  # a running run finished
+        screen.live_tick()
+        await settle(pilot, rounds=5)
+        assert len(calls) > before and screen.overview.running == running - 1
 
 
 async def test_view_is_remembered_between_launches(store: Store, tmp_path: Path) -> None:

@@ -157,6 +157,17 @@ def test_large_files_are_read_partially(tmp_path: Path, sqlite_uri: str) -> None
     assert "showing the first 100 B" in text
 
 
+def test_a_very_wide_csv_previews_its_first_columns_and_says_so() -> None:
+    header = ",".join(f"c{index}" for index in range(5000))
+    rows = "\n".join(",".join(str(row * index) for index in range(5000)) for row in range(3))
+    head = f"{header}\n{rows}\n".encode()
+    preview = artifact_browser.build_preview("wide.csv", head, len(head), "/x/wide.csv")
+    table = preview.renderables[1]  # type: ignore[attr-defined]
+    assert len(table.columns) == artifact_browser.CSV_COLUMNS == 50
+    assert [column.header for column in table.columns][-1] == "c49"
+    assert "first 50 of 5,000 columns" in str(table.caption)
+
+
 def test_png_decoder_without_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 

@@ -41,6 +41,10 @@ class BrowseActions(Screen[None]):
         """Run the current search again (the browse screen implements it)."""
         raise NotImplementedError
 
+    def search_scope(self) -> tuple[list[str], str, str, list[str] | None]:
+        """Experiment ids, filter, view type and order_by of the shown search (the browse screen's)."""
+        raise NotImplementedError
+
     def load_experiments(self) -> object:
         """Re-read the experiments (the browse screen implements it)."""
         raise NotImplementedError
@@ -174,35 +178,50 @@ class BrowseActions(Screen[None]):
 
     @on(RunTable.ExportRequested, "#runs")
     def export_requested(self, message: RunTable.ExportRequested) -> None:
-        """Ask for a path and write the CSV; a path that cannot be written is reported in the dialog."""
+        """Ask for a path and write the CSV; a path that cannot be written is reported in the dialog.
+
+        With a selection, the selected runs; without, every run matching the search (one core call in
+        the dialog's worker, however few pages the table has loaded).
+        """
         runs = message.runs
-        count = formatting.count(len(runs))
-        noun = "run" if len(runs) == 1 else "runs"
-        what = f"{count} selected {noun}" if self.table.selected else f"all {count} loaded {noun}"
+        written_count: list[int] = []
+        if runs is not None:
+            count = formatting.count(len(runs))
+            what = f"{count} selected {'run' if len(runs) == 1 else 'runs'}"
+        else:
+            what = "every run matching the search"
+        scope = self.search_scope()
 
         def write(path: str) -> None:
-            self.export_runs(runs, path)
+            written_count.append(self.export_runs(runs, path, scope))
 
         def written(path: str | None) -> None:
             if path:
-                self.post_message(RunsExported(str(Path(path).expanduser()), len(runs)))
+                self.post_message(RunsExported(str(Path(path).expanduser()), written_count[-1]))
 
         self.app.push_screen(PromptModal(f"Export {what} as CSV to", "runs.csv", action=write), written)
 
-    def export_runs(self, runs: list[Run], path: str) -> None:
-        """Write the runs with runyard.export_runs_csv (called in the dialog's worker thread)."""
-        import runyard
-
+    def export_runs(
+        self, runs: list[Run] | None, path: str, scope: tuple[list[str], str, str, list[str] | None]
+    ) -> int:
+        """Write the runs (None: the whole search) as CSV (called in the dialog's worker thread)."""
         target = Path(path).expanduser()
+        experiment_ids, filter_string, view_type, order_by = scope
         try:
-            runyard.export_runs_csv(runs, target)
+            if runs is None:
+                return self.client.export_runs_csv(target, experiment_ids, filter_string, view_type, order_by)
+            from runyard.export import export_runs_csv
+
+            names = {e.experiment_id: e.name for e in self.client.list_experiments("ALL")}
+            return export_runs_csv(runs, target, names)
         except OSError as error:
             reason = error.strerror or str(error)
             raise InvalidInput(f"Cannot write {target}: {reason}. Type another path.") from error
 
     def on_runs_exported(self, message: RunsExported) -> None:
         """Say where the file went."""
-        self.notify(f"Wrote {message.count} runs to {message.path}.")
+        noun = "run" if message.count == 1 else "runs"
+        self.notify(f"Wrote {formatting.count(message.count)} {noun} to {message.path}.")
 
     def on_action_failed(self, message: ActionFailed) -> None:
         """Show the error."""

@@ -23,7 +23,7 @@ from ..messages import (
 from ..settings import STATE_FILTERS, Settings, ViewState
 from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
 from ..widgets.key_bar import KeyBar
-from ..widgets.run_rows import default_dynamic_columns, order_by_clause
+from ..widgets.run_rows import default_dynamic_columns, order_by_clause, status_text
 from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
 from .browse_actions import BrowseActions
@@ -78,6 +78,7 @@ class ExperimentsScreen(BrowseActions):
         self.tree_signature: Any = None  # of the experiments shown in the tree
         self.keys: Any = None
         self.overview: Any = None
+        self._live_statuses: frozenset[tuple[str, str]] | None = None  # (run_id, shown status) last tick
         self.select_after_reload: str | None = None
         self._tried_query: tuple[int, str] | None = None  # (generation, previous query) of a new query
         self._first_experiments = True
@@ -256,6 +257,11 @@ class ExperimentsScreen(BrowseActions):
         self._first_experiments = True
 
     # ----------------------------------------------------------------- search
+    def search_scope(self) -> tuple[list[str], str, str, list[str] | None]:
+        """Experiment ids, filter, view type and order_by of the shown search."""
+        ids = list(self.entry.experiment_ids) if self.entry is not None else []
+        return ids, self.view_state.last_search, self.view_state.state_filter, self.order_by()
+
     def order_by(self) -> list[str] | None:
         """The order_by of the current sort (None: newest first)."""
         state = self.view_state
@@ -536,7 +542,11 @@ class ExperimentsScreen(BrowseActions):
 
     # ----------------------------------------------------------------- live refresh
     def live_tick(self) -> None:
-        """Every few seconds: re-read RUNNING runs, notice new runs, redraw relative times."""
+        """Every few seconds: re-read RUNNING runs, notice new runs, redraw relative times.
+
+        The overview is re-read only when something it counts changed (runs came or went, or a
+        loaded running run finished or was lost): idle, a tick costs two cheap queries.
+        """
         self.table.refresh()
         self._update_overview()
         if self.entry is None or self.searching or self.signature is None:
@@ -548,8 +558,6 @@ class ExperimentsScreen(BrowseActions):
             self.table.running_run_ids,
             self.signature,
         )
-        if self.overview is not None and (self.overview.running or self.overview.lost):
-            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False)
     def live_refresh(
@@ -576,9 +584,15 @@ class ExperimentsScreen(BrowseActions):
             return
         self.table.update_runs(message.runs)
         tree_changed = message.tree_signature is not None and message.tree_signature != self.tree_signature
+        now = self.settings.clock()
+        live = frozenset((run.info.run_id, status_text(run, now)) for run in message.runs)
+        moved = self._live_statuses is not None and live != self._live_statuses
+        self._live_statuses = live
         if message.changed:
             self.start_search(keep_cursor=True)
-            self._details_pending = True  # the header counts follow the new runs
+            self._details_pending = True  # the header counts follow the new runs, once the page is in
+        elif moved and self.entry is not None:  # a run finished or was lost: the overview counts moved
+            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
         if message.changed or tree_changed:
             self.tree_signature = message.tree_signature
             self.load_experiments()  # new, renamed or deleted experiments; run counts

@@ -37,6 +37,7 @@ from .halfblock import decode_image, halfblock_text
 
 PREVIEW_BYTES = 1 << 20
 CSV_ROWS = 1000
+CSV_COLUMNS = 50  # wider tables take the UI thread seconds to lay out (5,000 columns: 40 s)
 MAX_ENTRIES = 5000
 TEXT_LEXERS = {
     ".py": "python",
@@ -120,19 +121,26 @@ def build_preview(path: str, head: bytes, size: int, local_path: str, width: int
 
 
 def _csv_table(text: str, delimiter: str) -> RenderableType:
+    """The first CSV_ROWS rows and CSV_COLUMNS columns as a table; the caption says what was left out."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     table = Table(show_lines=False, header_style="bold", expand=False)
     rows = 0
+    total_columns = 0
     for index, record in enumerate(reader):
         if index == 0:
-            for name in record:
+            total_columns = len(record)
+            for name in record[:CSV_COLUMNS]:
                 table.add_column(name, overflow="ellipsis", max_width=30)
             continue
         if rows >= CSV_ROWS:
             break
-        table.add_row(*record[: len(table.columns)])
+        cells = record[: len(table.columns)]
+        table.add_row(*cells, *[""] * (len(table.columns) - len(cells)))
         rows += 1
-    table.caption = f"first {rows:,} rows" if rows >= CSV_ROWS else f"{rows:,} rows"
+    caption = f"first {rows:,} rows" if rows >= CSV_ROWS else f"{rows:,} rows"
+    if total_columns > CSV_COLUMNS:
+        caption += f" · first {CSV_COLUMNS} of {total_columns:,} columns (open the file with o for the rest)"
+    table.caption = caption
     return table
 
 

@@ -92,7 +92,7 @@ class RunTable(LineTable, can_focus=True):
             "export",
             "Export CSV",
             id="runs.export",
-            tooltip="Export the selected (or all loaded) runs as CSV",
+            tooltip="Export the selected (or all matching) runs as CSV",
         ),
         Binding(
             "v",
@@ -181,9 +181,9 @@ class RunTable(LineTable, can_focus=True):
             super().__init__(widget)
 
     class ExportRequested(ControlMessage):
-        """Export these runs as CSV."""
+        """Export these runs as CSV (None: every run matching the search, loaded or not)."""
 
-        def __init__(self, widget: Widget, runs: list[Run]) -> None:
+        def __init__(self, widget: Widget, runs: list[Run] | None) -> None:
             self.runs = runs
             super().__init__(widget)
 
@@ -531,10 +531,10 @@ class RunTable(LineTable, can_focus=True):
             self.notify("No runs here to delete.", severity="warning")
 
     def action_export(self) -> None:
-        """Ask to export the selected runs (or every loaded run) as CSV."""
+        """Ask to export the selected runs (or every run matching the search) as CSV."""
         chosen = self.selected
-        runs = [run for run in self.runs if run.info.run_id in chosen] if chosen else list(self.runs)
-        if runs:
+        runs = [run for run in self.runs if run.info.run_id in chosen] if chosen else None
+        if runs or (runs is None and self.runs):
             self.post_message(self.ExportRequested(self, runs))
         else:
             self.notify("No runs here to export.", severity="warning")
