@@ -51,7 +51,7 @@ def test_runs_list_and_search_show_lost(tracking_uri: str, tmp_path: Path) -> No
     output = tmp_path / "runs.csv"
     _cli(tracking_uri, "export-csv", str(output))
     rows = list(csv.DictReader(output.open(newline="")))
-    assert {row["Name"]: row["Status"] for row in rows} == expected
+    assert {row["run_name"]: row["status"] for row in rows} == expected
 
 
 def test_one_rule_decides_the_shown_status(tracking_uri: str) -> None:
