@@ -8,7 +8,7 @@ then `2` (the history view), and measures, as median (min .. max) over the repet
 - switching metric (down in the metric list) to all 10 lines of the new metric drawn;
 - the parts: one run's downsampled read, the plotext build of 10 lines.
 "Drawn" means the plot widget's render() (plotext's build) returned with that many lines on screen.
-Then the same again with the what-if setting runyard.history.RAW_BUCKET_LIMIT = 10,000 (histories above
+Then the same again with the what-if setting runyard.store.history.RAW_BUCKET_LIMIT = 10,000 (histories above
 it read from the pre-aggregated metric_blocks), for the same store in the same run.
 Usage: python benchmarks/bench_compare.py [--runs 10] [--points 100000] [--repetitions 5]
        [--what-if-raw-bucket-limit N (0: skip)]
@@ -191,7 +191,7 @@ def report(client: TrackingClient, experiment_id: str, runs: int, repetitions: i
 
 def main() -> None:
     """Build the store, measure with the shipped history settings, then with the what-if one."""
-    from runyard import history
+    from runyard.store import history
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -201,7 +201,7 @@ def main() -> None:
         "--what-if-raw-bucket-limit",
         type=int,
         default=10_000,
-        help="also measure with runyard.history.RAW_BUCKET_LIMIT set to this (0: skip)",
+        help="also measure with runyard.store.history.RAW_BUCKET_LIMIT set to this (0: skip)",
     )
     args = parser.parse_args()
     header(f"Compare screen: {args.runs} runs x {args.points:,}-point histories of 2 metrics (SQLite)")

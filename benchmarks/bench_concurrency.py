@@ -44,7 +44,7 @@ RUNYARD_LOGGER = """
 import os, sys, time
 uri, go, n, prestart = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 import runyard
-import runyard.models  # SQLAlchemy/SQLModel loaded before the race, so the processes really collide
+import runyard.store.models  # SQLAlchemy/SQLModel loaded before the race, so the processes really collide
 runyard.set_tracking_uri(uri)
 if prestart:  # an existing store: open the run before the start line, time the logging only
     runyard.set_experiment("concurrency")

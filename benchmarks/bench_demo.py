@@ -2,7 +2,7 @@
 
 Run: python benchmarks/bench_demo.py [--reps 5]
 
-Each repetition spawns a fresh Python that imports runyard.demo and writes the demo store (seed 7,
+Each repetition spawns a fresh Python that imports runyard.demo.build and writes the demo store (seed 7,
 fixed clock) into a new directory; it prints the wall time and the process CPU time of the write.
 CPU time is the figure to compare on this shared machine: wall time grows with the other load.
 Also printed: the number of runs and metric points written.
@@ -20,7 +20,7 @@ from _common import Stat, cleanup, header, last_line_floats, row, run_python, sc
 
 CHILD = """
 import sqlite3, sys, time
-from runyard.demo import write_demo_store
+from runyard.demo.build import write_demo_store
 wall, cpu = time.perf_counter(), time.process_time()
 write_demo_store(sys.argv[1], seed=7, now_ms=1_795_000_000_000)
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

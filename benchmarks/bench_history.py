@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Stat, cleanup, header, repeat, row, scratch_dir  # noqa: E402
 from runyard import Metric, TrackingClient  # noqa: E402
-from runyard import history as history_module  # noqa: E402
-from runyard.metric_blocks import fold_blocks  # noqa: E402
+from runyard.store import history as history_module
+from runyard.store.metric_blocks import fold_blocks  # noqa: E402
 
 T0 = 1_700_000_000_000
 

@@ -43,8 +43,8 @@ def build(n_runs: int, n_metrics: int, n_steps: int) -> Path:
     partial = path.with_suffix(".building.db")
     for stale in CACHE.glob(partial.name + "*"):
         stale.unlink()
-    from runyard.metric_store import write_points
-    from runyard.store import SqlStore
+    from runyard.store.metrics import write_points
+    from runyard.store.sql_store import SqlStore
 
     started = time.perf_counter()
     store = SqlStore(f"sqlite:///{partial}", artifact_root=str(CACHE / "artifacts"))

@@ -137,7 +137,7 @@ def sqlite_baseline(path: Path, steps: int, values: list[float], blocks: bool) -
         conn.execute(f"PRAGMA {pragma}")
     (run_pk,) = conn.execute("SELECT id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if blocks:
-        from runyard.metric_blocks import fold_blocks, upsert_blocks_sql
+        from runyard.store.metric_blocks import fold_blocks, upsert_blocks_sql
 
         blocks_sql = upsert_blocks_sql("?")
     now = int(time.time() * 1000)
@@ -178,7 +178,7 @@ def sqlite_baseline(path: Path, steps: int, values: list[float], blocks: bool) -
 def _store_has_blocks() -> bool:
     """True when runyard keeps metric_blocks next to the points (then the fair baseline writes them too)."""
     try:
-        from runyard import models
+        from runyard.store import models
 
         return hasattr(models, "MetricBlockRow")
     except ImportError:

@@ -73,7 +73,7 @@ print(elapsed / calls * 1e6)
 
 ADD_CHILD = """
 import sys, time
-from runyard.writer import MetricWriter
+from runyard.tracking.writer import MetricWriter
 
 class NullStore:
     def write_metric_points(self, points): pass

@@ -59,8 +59,8 @@ def _timed(fn, cpu: list[float]) -> float:  # type: ignore[no-untyped-def]
 def measure_runyard(uri: str, reps: int) -> dict[str, Stat]:
     """The four figures on one store (warm process, one warm-up call each)."""
     from runyard import TrackingClient
-    from runyard.query import parse_filter, parse_order_by
-    from runyard.search_sql import FilterCompiler, page_query
+    from runyard.search.parser import parse_filter, parse_order_by
+    from runyard.store.search_sql import FilterCompiler, page_query
 
     client = TrackingClient(uri, must_exist=True)
     experiment = client.get_experiment_by_name(EXPERIMENT_NAME)

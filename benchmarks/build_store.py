@@ -101,12 +101,12 @@ def build_store(path_or_uri: str | os.PathLike[str] | None, n_runs: int = 100_00
 
 def _create_schema(uri: str) -> str:
     """Create runyard's schema and the experiment through runyard itself; returns the experiment id."""
-    from runyard.store import SqlStore
+    from runyard.store.sql_store import SqlStore
 
     store = SqlStore(uri, artifact_root="/tmp/runyard-bench/artifacts")
     experiment_id = store.create_experiment(EXPERIMENT_NAME, tags={"purpose": "benchmark"})
     store.db.dispose()
-    from runyard import db as runyard_db
+    from runyard.store import db as runyard_db
 
     runyard_db._databases.pop(uri, None)
     return experiment_id

@@ -6,7 +6,34 @@ store is first used, so that a training job pays little for `import runyard`.
 
 from __future__ import annotations
 
-from .client import TrackingClient
+from runyard.tracking.client import TrackingClient
+from runyard.tracking.fluent import (
+    ActiveRun,
+    active_run,
+    create_experiment,
+    delete_tag,
+    end_run,
+    flush,
+    get_experiment,
+    get_experiment_by_name,
+    get_run,
+    get_tracking_uri,
+    list_artifacts,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
 from .entities import (
     Experiment,
     FileInfo,
@@ -36,32 +63,6 @@ from .exceptions import (
     SchemaVersionError,
     StoreError,
     UnsafeArtifactPath,
-)
-from .fluent import (
-    ActiveRun,
-    active_run,
-    create_experiment,
-    delete_tag,
-    end_run,
-    flush,
-    get_experiment,
-    get_experiment_by_name,
-    get_run,
-    get_tracking_uri,
-    list_artifacts,
-    log_artifact,
-    log_artifacts,
-    log_dict,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    log_text,
-    set_experiment,
-    set_tag,
-    set_tags,
-    set_tracking_uri,
-    start_run,
 )
 
 __version__ = "0.1.0"
@@ -121,7 +122,7 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------------- lifecycle (core/lifecycle.py)
-from .fluent import (  # noqa: E402
+from runyard.tracking.fluent import (  # noqa: E402
     delete_experiment,
     delete_run,
     delete_runs,
@@ -153,11 +154,13 @@ from .interop import copy_runs, export_runs, import_mlflow, import_runs  # noqa:
 __all__ += ["copy_runs", "export_runs", "import_mlflow", "import_runs"]
 
 # ----------------------------------------------------------------------------- search (core/fluent_search.py)
-from .fluent_search import export_runs_csv, search_experiments, search_runs  # noqa: E402
+from runyard.tracking.fluent_search import export_runs_csv, search_experiments, search_runs  # noqa: E402
 
 __all__ += ["export_runs_csv", "search_experiments", "search_runs"]
 
 # ----------------------------------------------------------------------------- datasets and logged models
+from runyard.tracking.fluent import log_input  # noqa: E402
+
 from .entities import (  # noqa: E402
     Dataset,
     DatasetInput,
@@ -171,7 +174,6 @@ from .entities import (  # noqa: E402
     RunOutputs,
 )
 from .exceptions import LoggedModelNotFound  # noqa: E402
-from .fluent import log_input  # noqa: E402
 
 __all__ += [
     "Dataset",

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from . import context as ctx
+from runyard.tracking import context as ctx
+
 from .exceptions import InvalidInput
 from .validation import validate_run_name
 

@@ -38,7 +38,7 @@ def postgres_database_url() -> Iterator[str | None]:
     try:
         yield f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
     finally:
-        from runyard import db as runyard_db
+        from runyard.store import db as runyard_db
 
         for database in list(runyard_db._databases.values()):
             database.dispose()
@@ -84,8 +84,8 @@ def client(tracking_uri: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _isolated_fluent_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no active run, no active experiment, and artifacts under tmp_path."""
-    from runyard import fluent
     from runyard.config import choose_tracking_uri
+    from runyard.tracking import fluent
 
     monkeypatch.setenv("RUNYARD_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.delenv("RUNYARD_TRACKING_URI", raising=False)
@@ -101,7 +101,7 @@ def _isolated_fluent_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     choose_tracking_uri(None)
     # Close what the test opened: PostgreSQL allows ~100 connections, and every test's store would
     # otherwise keep its pooled connections (and a writer thread) until the session ends.
-    from runyard import db as runyard_db
+    from runyard.store import db as runyard_db
 
     for writer in list(fluent._writers.values()):
         writer.close()

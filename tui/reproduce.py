@@ -11,7 +11,7 @@ import shlex
 from pathlib import PurePosixPath
 
 from runyard import Run
-from runyard.context import (
+from runyard.tracking.context import (
     COMMAND,
     GIT_BRANCH,
     GIT_COMMIT,

@@ -16,7 +16,8 @@ from ..exceptions import ExperimentNotFound, InvalidInput
 from ..formatting import format_duration, format_time
 
 if TYPE_CHECKING:
-    from ..client import TrackingClient
+    from runyard.tracking.client import TrackingClient
+
     from ..entities import Experiment, Run
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,7 +49,7 @@ def resolve_store(store: str | None) -> str:
 
 def open_client(store: str | None, must_exist: bool = True) -> TrackingClient:
     """A TrackingClient on the store; by default refuses to create a new empty store (typo safety)."""
-    from ..client import TrackingClient
+    from runyard.tracking.client import TrackingClient
 
     return TrackingClient(resolve_store(store), must_exist=must_exist)
 
@@ -98,7 +99,7 @@ class DurationType(click.ParamType):
         """Milliseconds of the duration (usage error when malformed)."""
         if isinstance(value, int):
             return value
-        from ..lifecycle import parse_duration_ms
+        from runyard.store.lifecycle import parse_duration_ms
 
         try:
             return parse_duration_ms(str(value))
@@ -127,7 +128,7 @@ def parse_when(text: str, now_ms: int | None = None) -> int:
 
     cleaned = text.strip()
     if _DURATION.match(cleaned.lower()):
-        from ..lifecycle import parse_duration_ms
+        from runyard.store.lifecycle import parse_duration_ms
 
         now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         return now - parse_duration_ms(cleaned)
@@ -237,8 +238,8 @@ def runs_json(runs: Sequence[Run], experiment_names: dict[str, str], now_ms: int
 
 
 def runs_csv(runs: Sequence[Run], experiment_names: dict[str, str], now_ms: int | None = None) -> str:
-    """The runs as CSV in the one shape every export writes (see runyard.export.export_runs_csv)."""
-    from ..export import export_runs_csv
+    """The runs as CSV in the one shape every export writes (see runyard.tracking.export.export_runs_csv)."""
+    from runyard.tracking.export import export_runs_csv
 
     buffer = io.StringIO()
     export_runs_csv(runs, buffer, experiment_names, line_end="\n", now_ms=now_ms)

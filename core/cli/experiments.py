@@ -19,7 +19,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..client import TrackingClient
+    from runyard.tracking.client import TrackingClient
+
     from ..entities import Experiment
 
 

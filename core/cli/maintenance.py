@@ -165,8 +165,8 @@ def upgrade_command(store: str | None) -> None:
     Example:
       runyard db upgrade --store postgresql://tracker@db.example/runs
     """
-    from ..db import get_database
-    from ..schema import upgrade
+    from runyard.store.db import get_database
+    from runyard.store.schema import upgrade
 
     uri = resolve_store(store)
     path = sqlite_file_path(uri)

@@ -24,7 +24,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..client import TrackingClient
+    from runyard.tracking.client import TrackingClient
+
     from ..entities import Run
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -24,7 +24,7 @@ class StoreUnavailable(click.ClickException):
 
 def check_store(uri: str) -> str:
     """The normalized URI of a store that exists and answers; StoreUnavailable (exit 2) otherwise."""
-    from ..client import TrackingClient
+    from runyard.tracking.client import TrackingClient
 
     try:
         client = TrackingClient(uri, must_exist=True)
@@ -116,7 +116,7 @@ def demo_command(directory: str, open_tui: bool | None, fresh: bool) -> None:
       runyard demo --path /tmp/runyard-demo --no-open
     """
     try:
-        from ..demo import write_demo_store  # type: ignore[attr-defined]
+        from runyard.demo.build import write_demo_store  # type: ignore[attr-defined]
     except ImportError as error:
         raise click.ClickException(f"The demo is not available in this build: {error}.") from None
     existing = Path(directory) / "runyard.db"

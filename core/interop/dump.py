@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard.tracking.artifacts import is_temporary
+
 from .. import __version__
-from ..artifacts import is_temporary
 from ..config import mask_uri, normalize_tracking_uri
 from ..entities import LifecycleStage, ViewType
 from ..exceptions import ExperimentNotFound, InvalidInput
@@ -32,9 +33,8 @@ from .format import (
 )
 
 if TYPE_CHECKING:
+    from runyard.store.sql_store import SqlStore
     from sqlalchemy.engine import Connection
-
-    from ..store import SqlStore
 
 RUN_PAGE = 500
 _RUN_FIELDS = (
@@ -188,7 +188,7 @@ def export_runs(
     include_artifacts: bool = True,
 ) -> ExportResult:
     """Write the runs of a store (all, or of the named experiments, matching the filter) to a new dump."""
-    from ..store import SqlStore
+    from runyard.store.sql_store import SqlStore
 
     started = time.perf_counter()
     sql_store = SqlStore(normalize_tracking_uri(store), must_exist=True)
@@ -247,7 +247,7 @@ def _filtered_run_ids(
     """The run ids matching a filter (through the query language), or None without a filter."""
     if not filter_string.strip() or not experiment_ids:
         return None
-    from ..search import search_runs_page
+    from runyard.store.search import search_runs_page
 
     view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
     matched: set[str] = set()
@@ -262,9 +262,8 @@ def _filtered_run_ids(
 
 def _run_pages(conn: Connection, experiment_ids: list[str], include_deleted: bool) -> Iterator[list[Any]]:
     """Run rows of the experiments, RUN_PAGE at a time, by integer key (keyset paging)."""
+    from runyard.store.sql_store import runs_t
     from sqlalchemy import select
-
-    from ..store import runs_t
 
     if not experiment_ids:
         return
@@ -281,11 +280,10 @@ def _run_pages(conn: Connection, experiment_ids: list[str], include_deleted: boo
 
 
 def _write_run_page(conn: Connection, writer: DumpWriter, rows: list[Any], include_artifacts: bool) -> None:
+    from runyard.store.inputs import load_inputs
+    from runyard.store.sql_store import params_t, tags_t
+    from runyard.tracking.artifacts import local_path_of
     from sqlalchemy import select
-
-    from ..artifacts import local_path_of
-    from ..inputs import load_inputs
-    from ..store import params_t, tags_t
 
     pks = [int(row["id"]) for row in rows]
     params: dict[int, list[tuple[str, str]]] = {pk: [] for pk in pks}

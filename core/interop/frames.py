@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import InvalidInput, MissingExtra, RunNotFound
 
 if TYPE_CHECKING:
-    from ..store import SqlStore
+    from runyard.store.sql_store import SqlStore
 
 FETCH_BLOCK = 65_536
 COLUMNS = ("run_id", "key", "step", "timestamp", "value")
@@ -35,9 +35,8 @@ def metric_history_frame(
 ) -> Any:
     """Every point of the keys (all when None) of the runs, ordered by run (as given), key name, step."""
     pandas, numpy = _pandas()
+    from runyard.store.sql_store import chunked, runs_t
     from sqlalchemy import select
-
-    from ..store import chunked, runs_t
 
     run_list = [run_ids] if isinstance(run_ids, str) else list(dict.fromkeys(run_ids))
     key_list = None if keys is None else ([keys] if isinstance(keys, str) else list(dict.fromkeys(keys)))

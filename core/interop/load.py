@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from ..artifacts import check_relative_path, local_path_of
+from runyard.tracking.artifacts import check_relative_path, local_path_of
+
 from ..config import normalize_tracking_uri
 from ..entities import Dataset, DatasetInput, InputTag, LifecycleStage, RunStatus, SourceType
 from ..exceptions import InvalidInput, InvalidState, UnsafeArtifactPath
@@ -54,9 +55,8 @@ from .format import (
 )
 
 if TYPE_CHECKING:
+    from runyard.store.sql_store import SqlStore
     from sqlalchemy import Connection
-
-    from ..store import SqlStore
 
 T = TypeVar("T")
 
@@ -99,7 +99,7 @@ def import_runs(
     artifact_root: str | None = None,
 ) -> ImportResult:
     """Load a dump into a store (created when new); runs already there are skipped, or refused with 'fail'."""
-    from ..store import SqlStore
+    from runyard.store.sql_store import SqlStore
 
     if on_conflict not in ON_CONFLICT:
         raise InvalidInput(f"on_conflict must be 'skip' or 'fail', not {on_conflict!r}.")
@@ -374,7 +374,7 @@ def _check_digest(digest: Any, record: dict[str, Any]) -> None:
 
 def dataset_input(record: dict[str, Any]) -> DatasetInput:
     """A DatasetInput from an inputs.jsonl record, checked against MLflow's limits (DumpError if bad)."""
-    from ..inputs import validate_dataset_inputs
+    from runyard.store.inputs import validate_dataset_inputs
 
     dataset, tags = record.get("dataset"), record.get("tags") or {}
     if not isinstance(dataset, dict) or not isinstance(tags, dict):
@@ -393,9 +393,8 @@ def dataset_input(record: dict[str, Any]) -> DatasetInput:
 
 # ----------------------------------------------------------------- writing
 def _existing_run_ids(target: SqlStore, run_ids: list[str]) -> set[str]:
+    from runyard.store.sql_store import chunked, runs_t
     from sqlalchemy import select
-
-    from ..store import chunked, runs_t
 
     found: set[str] = set()
     if target.db.is_missing():  # a new store holds no run yet (and looking must not create it)
@@ -454,9 +453,8 @@ class _Experiments:
     def _find_or_create(
         self, conn: Connection, record: dict[str, Any]
     ) -> tuple[tuple[str, str], bool, str | None]:
+        from runyard.store.sql_store import experiment_tags_t, experiments_t
         from sqlalchemy import insert, select
-
-        from ..store import experiment_tags_t, experiments_t
 
         by_name = conn.execute(
             select(experiments_t.c.experiment_id, experiments_t.c.artifact_location).where(
@@ -522,11 +520,10 @@ def _load_runs(
     result: ImportResult,
 ) -> None:
     """Each run in one transaction: its new experiment, row, params, tags, metric points, artifact files."""
+    from runyard.store.inputs import write_inputs
+    from runyard.store.metrics import write_points
+    from runyard.store.sql_store import params_t, runs_t, tags_t
     from sqlalchemy import insert
-
-    from ..inputs import write_inputs
-    from ..metric_store import write_points
-    from ..store import params_t, runs_t, tags_t
 
     readers = {kind: _Grouped(dump.in_dir / f"{kind}.jsonl") for kind in ENTITY_FILES[2:]}
     for record in iter_records(dump.in_dir / "runs.jsonl"):
@@ -588,7 +585,7 @@ def _copy_artifacts(
     Each file is renamed into place only when complete and matching its checksum; its path is added to
     written, so that a failure of the run can remove what was copied.
     """
-    from ..artifacts import ArtifactRepository
+    from runyard.tracking.artifacts import ArtifactRepository
 
     repository = ArtifactRepository(artifact_uri)
     copied = 0

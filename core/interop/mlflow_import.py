@@ -66,7 +66,7 @@ def import_mlflow(
     ./mlruns file store through MlflowClient. progress(done, total) follows the runs read.
     """
     _mlflow()
-    from ..store import SqlStore
+    from runyard.store.sql_store import SqlStore
 
     target_uri = normalize_tracking_uri(store)
     target = SqlStore(target_uri, artifact_root=artifact_root)

@@ -97,7 +97,7 @@ def test_ui_without_a_tui_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def fake_demo(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    import runyard.demo
+    import runyard.demo.build
 
     written: list[str] = []
 
@@ -111,7 +111,7 @@ def fake_demo(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             return f"sqlite:///{Path(directory).absolute() / 'runyard.db'}"
         return make_store(Path(directory).absolute() / "runyard.db")
 
-    monkeypatch.setattr(runyard.demo, "write_demo_store", write_demo_store)
+    monkeypatch.setattr(runyard.demo.build, "write_demo_store", write_demo_store)
     return written
 
 

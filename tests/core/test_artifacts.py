@@ -275,7 +275,7 @@ def test_full_disk_keeps_the_previous_copy_and_lists_no_partial_file(
 def test_simulated_full_disk_during_copy(
     client: TrackingClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from runyard import artifacts
+    from runyard.tracking import artifacts
 
     run_id = client.create_run(client.create_experiment("e")).info.run_id
     model = tmp_path / "model.bin"

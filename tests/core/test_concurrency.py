@@ -94,7 +94,7 @@ def test_four_processes_start_on_a_brand_new_store(tracking_uri: str, tmp_path: 
     if tracking_uri.startswith("sqlite"):
         import sqlite3
 
-        from runyard.schema import CURRENT_SCHEMA_VERSION
+        from runyard.store.schema import CURRENT_SCHEMA_VERSION
 
         with sqlite3.connect(tracking_uri[len("sqlite:///") :]) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

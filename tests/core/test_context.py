@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from runyard import TrackingClient
-from runyard import context as ctx
+from runyard.tracking import context as ctx
 
 SCRIPT = textwrap.dedent(
     """

@@ -20,8 +20,8 @@ from runyard import (
     export_runs,
     import_runs,
 )
-from runyard.query import parse_filter
-from runyard.query_eval import evaluate
+from runyard.search.evaluate import evaluate
+from runyard.search.parser import parse_filter
 
 CONTEXT = "mlflow.data.context"
 
@@ -285,8 +285,8 @@ def test_upgrade_of_a_schema_1_store_keeps_its_runs_and_adds_inputs(tmp_path: Pa
 
 
 def test_upgrade_from_schema_1_on_every_backend(tracking_uri: str, tmp_path: Path) -> None:
-    from runyard.db import Database
-    from runyard.schema import upgrade
+    from runyard.store.db import Database
+    from runyard.store.schema import upgrade
     from sqlalchemy import create_engine, text
 
     client = TrackingClient(tracking_uri, artifact_root=str(tmp_path / "a"))

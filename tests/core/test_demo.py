@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from runyard import InvalidInput, Run, TrackingClient
-from runyard.demo import write_demo_store
-from runyard.demo_training import DemoDataset, TrainConfig, _quadratic_loss, _stats, train
+from runyard.demo.build import write_demo_store
+from runyard.demo.training import DemoDataset, TrainConfig, _quadratic_loss, _stats, train
 
 NOW = 1_795_000_000_000  # 2026-11-18 11:06:40 UTC
 DAY_MS = 86_400_000
@@ -282,12 +282,12 @@ def test_same_seed_and_clock_give_the_same_store_another_seed_other_ids(
 
 
 def test_a_failure_half_way_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import runyard.demo_vision
+    import runyard.demo.vision
 
     def broken(*_args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(runyard.demo_vision, "write_sweep", broken)
+    monkeypatch.setattr(runyard.demo.vision, "write_sweep", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         write_demo_store(tmp_path / "broken", seed=3, now_ms=NOW)
     assert not (tmp_path / "broken" / "runyard.db").exists()

@@ -82,7 +82,7 @@ def test_csv_to_open_text_and_binary_files(client: TrackingClient) -> None:
 def test_csv_of_no_runs_is_the_fixed_header(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     runyard.export_runs_csv([], str(path))
-    assert path.read_bytes().decode("utf-8") == ",".join(runyard.export.CSV_FIXED_COLUMNS) + "\r\n"
+    assert path.read_bytes().decode("utf-8") == ",".join(runyard.tracking.export.CSV_FIXED_COLUMNS) + "\r\n"
 
 
 def test_client_export_writes_every_matching_run_with_names(client: TrackingClient, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 from runyard import InvalidInput, Metric, RunNotFound, TrackingClient
-from runyard import history as history_module
-from runyard.metric_blocks import BLOCK_STEPS
+from runyard.store import history as history_module
+from runyard.store.metric_blocks import BLOCK_STEPS
 
 T0 = 1_700_000_000_000
 

@@ -17,7 +17,7 @@ from runyard import InvalidState, Metric, TrackingClient, UnsafeArtifactPath
 from runyard.cli import cli
 from runyard.interop import dump as dump_module
 from runyard.interop.format import DumpError
-from runyard.store import runs_t
+from runyard.store.sql_store import runs_t
 from sqlalchemy import select
 
 NAN, INF = float("nan"), float("inf")
@@ -424,7 +424,7 @@ def test_artifact_directory_linked_out_of_the_dump_is_refused(
 def test_failed_run_leaves_no_experiment_behind_and_a_rerun_resumes(
     source: tuple[TrackingClient, dict[str, str]], client: TrackingClient, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    from runyard import metric_store
+    from runyard.store import metrics as metric_store
 
     src, ids = source
     dump = tmp_path / "dump"

@@ -16,8 +16,8 @@ from runyard import (
     Metric,
     RunNotFound,
     TrackingClient,
-    lifecycle,
 )
+from runyard.store import lifecycle
 from sqlalchemy import func, select
 
 DAY_MS = 86_400_000
@@ -57,7 +57,7 @@ def family(client: TrackingClient) -> dict[str, str]:
 
 def row_counts(client: TrackingClient) -> dict[str, int]:
     """Rows per table, to check what gc removed (and that failed operations removed nothing)."""
-    from runyard.models import ALL_TABLES
+    from runyard.store.models import ALL_TABLES
 
     with client.store.db.connect() as conn:
         return {
@@ -68,7 +68,7 @@ def row_counts(client: TrackingClient) -> dict[str, int]:
 
 def rows_of_run(client: TrackingClient, run_pk: int) -> dict[str, int]:
     """Rows per table (every table keyed by run_pk, metric blocks included) that belong to one run."""
-    from runyard.models import ALL_TABLES
+    from runyard.store.models import ALL_TABLES
 
     counts = {}
     with client.store.db.connect() as conn:
@@ -82,7 +82,7 @@ def rows_of_run(client: TrackingClient, run_pk: int) -> dict[str, int]:
 
 def snapshot(client: TrackingClient) -> list[tuple[Any, ...]]:
     """Every run's and experiment's lifecycle columns and names: equal before and after a failed operation."""
-    from runyard.store import experiments_t, runs_t
+    from runyard.store.sql_store import experiments_t, runs_t
 
     with client.store.db.connect() as conn:
         runs = conn.execute(

@@ -29,7 +29,7 @@ def _frame(rows: int = 5) -> pd.DataFrame:
 @pytest.mark.parametrize("rows", [1, 5, 12_345])
 def test_dataframe_digest_is_mlflows(rows: int) -> None:
     from mlflow.data.digest_utils import compute_pandas_digest
-    from runyard.datasets import dataset_input
+    from runyard.tracking.datasets import dataset_input
 
     df = _frame(rows)
     item = dataset_input(df)
@@ -55,7 +55,7 @@ def test_dataframe_digest_is_mlflows(rows: int) -> None:
 )
 def test_numpy_digest_is_mlflows(array: np.ndarray) -> None:  # type: ignore[type-arg]
     from mlflow.data.digest_utils import compute_numpy_digest
-    from runyard.datasets import dataset_input
+    from runyard.tracking.datasets import dataset_input
 
     item = dataset_input(array, context="eval", name="features")
     assert item.dataset.digest == compute_numpy_digest(array)
@@ -91,7 +91,7 @@ def test_files_and_directories_get_a_content_digest(client: TrackingClient, tmp_
     assert json.loads(directory_input.dataset.profile or "") == {"num_files": 2, "num_bytes": 8}
     assert client.log_input(run_id, data / "a.csv").dataset.digest == file_input.dataset.digest
     (data / "sub" / "b.csv").write_text("x\n3\n")
-    from runyard.datasets import dataset_input
+    from runyard.tracking.datasets import dataset_input
 
     assert dataset_input(data).dataset.digest != directory_input.dataset.digest
     assert len(client.get_run(run_id).inputs.dataset_inputs) == 2

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from runyard.entities import MetricSummary, Run, RunData, RunInfo
 from runyard.exceptions import InvalidQuery
-from runyard.query import (
+from runyard.search.evaluate import evaluate, sort_runs, sql_like_pattern
+from runyard.search.parser import (
     NUMERIC_ATTRIBUTES,
     STRING_ATTRIBUTES,
     And,
@@ -22,7 +23,6 @@ from runyard.query import (
     parse_filter,
     parse_order_by,
 )
-from runyard.query_eval import evaluate, sort_runs, sql_like_pattern
 
 NOW_MS = 10_000
 # Text a database can hold: no NUL (the parser refuses it, as the logging API does), no surrogates.

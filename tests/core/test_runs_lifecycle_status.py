@@ -120,7 +120,7 @@ def test_points_of_a_purged_run_do_not_block_other_runs(store: str) -> None:
     try:
         _log_around_a_purged_run(store)
     finally:  # never leave a stuck writer behind: runyard.flush() in later tests would raise its error
-        from runyard import fluent
+        from runyard.tracking import fluent
 
         writer = fluent._writers.pop(fluent._client().tracking_uri, None)
         if writer is not None:
@@ -440,7 +440,7 @@ def test_fork_while_another_thread_holds_the_api_lock(tracking_uri: str, tmp_pat
         tracking_uri,
         """
         import json, os, signal, threading, runyard
-        from runyard import fluent
+        from runyard.tracking import fluent
 
         run = runyard.start_run()
         held, release = threading.Event(), threading.Event()

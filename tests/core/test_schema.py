@@ -10,8 +10,8 @@ import pytest
 import runyard
 from runyard import SchemaVersionError, StoreError, TrackingClient
 from runyard.config import mask_uri
-from runyard.db import Database
-from runyard.schema import CURRENT_SCHEMA_VERSION, upgrade
+from runyard.store.db import Database
+from runyard.store.schema import CURRENT_SCHEMA_VERSION, upgrade
 
 
 def _fresh_database(uri: str) -> Database:
@@ -151,7 +151,7 @@ def test_existing_plain_sqlite_store_is_switched_to_wal(tmp_path: Path) -> None:
     path = tmp_path / "plain.db"
     uri = f"sqlite:///{path}"
     TrackingClient(uri).create_experiment("x")
-    from runyard import db as runyard_db
+    from runyard.store import db as runyard_db
 
     runyard_db.get_database(uri).dispose()
     with sqlite3.connect(path) as connection:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import _backends, make_postgres_uri
 from runyard import InvalidInput, InvalidQuery, Metric, TrackingClient
-from runyard.query import parse_filter, parse_order_by
-from runyard.query_eval import evaluate, sort_runs
+from runyard.search.evaluate import evaluate, sort_runs
+from runyard.search.parser import parse_filter, parse_order_by
 
 NAN, INF = math.nan, math.inf
 

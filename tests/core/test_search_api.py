@@ -54,7 +54,7 @@ def test_search_runs_sees_buffered_metrics(store: TrackingClient) -> None:
 def test_search_runs_pages_through_max_results(
     store: TrackingClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from runyard import fluent_search
+    from runyard.tracking import fluent_search
 
     monkeypatch.setattr(fluent_search, "_PAGE", 2)  # pages of 2 instead of 50,000
     experiment_id = store.create_experiment("many")
@@ -96,7 +96,7 @@ def test_search_experiments(store: TrackingClient) -> None:
 def test_deleted_time_filters_and_orders_the_trash(
     client: TrackingClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from runyard import lifecycle
+    from runyard.store import lifecycle
 
     experiment = client.create_experiment("/team/trash")
     first, second, kept = (

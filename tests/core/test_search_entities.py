@@ -47,9 +47,9 @@ def test_a_clause_most_runs_pass_pages_newest_first_like_the_reference(
     client: TrackingClient, monkeypatch: pytest.MonkeyPatch, filter_string: str
 ) -> None:
     """SQLite walks the runs newest first when most pass one clause: same runs, same order, same pages."""
-    import runyard.search as search_module
-    from runyard.query import parse_filter
-    from runyard.query_eval import evaluate, sort_runs
+    import runyard.store.search as search_module
+    from runyard.search.evaluate import evaluate, sort_runs
+    from runyard.search.parser import parse_filter
 
     experiment_id = client.create_experiment("many-pass")
     for index in range(60):

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runyard import InvalidInput, InvalidQuery, TrackingClient
 from runyard.entities import Run
-from runyard.query import (
+from runyard.search.evaluate import evaluate, sort_runs
+from runyard.search.parser import (
     MAX_CONDITIONS,
     MAX_LIST_VALUES,
     MAX_NESTING,
@@ -26,7 +27,6 @@ from runyard.query import (
     parse_filter,
     parse_order_by,
 )
-from runyard.query_eval import evaluate, sort_runs
 
 N_RUNS = 8
 

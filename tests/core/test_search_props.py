@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runyard import Metric, TrackingClient
 from runyard.entities import Run
-from runyard.query import And, Comparison, Node, Not, Or, parse_filter, parse_order_by
-from runyard.query_eval import evaluate, sort_runs
+from runyard.search.evaluate import evaluate, sort_runs
+from runyard.search.parser import And, Comparison, Node, Not, Or, parse_filter, parse_order_by
 
 PARAM_KEYS = ["k1", "k2", "k 3"]
 METRIC_KEYS = ["m1", "m2"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import runyard
 from runyard import StoreError, TrackingClient
-from runyard.writer import BufferedPoint, MetricWriter
+from runyard.tracking.writer import BufferedPoint, MetricWriter
 
 
 class SlowStore:

@@ -197,7 +197,7 @@ def test_fork_waits_until_another_thread_left_its_transaction(
 
 
 def test_gate_never_holds_up_a_thread_inside_a_transaction() -> None:
-    from runyard.fork_gate import ForkGate
+    from runyard.store.fork_gate import ForkGate
 
     gate = ForkGate()
     gate.enter()
@@ -229,7 +229,7 @@ def test_gate_never_holds_up_a_thread_inside_a_transaction() -> None:
 
 
 def test_transactions_wait_at_a_closed_gate_until_it_reopens() -> None:
-    from runyard.fork_gate import ForkGate
+    from runyard.store.fork_gate import ForkGate
 
     gate = ForkGate()
     assert gate.close(timeout=0)

@@ -63,7 +63,7 @@ def browse_app(client: TrackingClient, now_ms: int) -> RunyardApp:
 
 def demo_client(directory: Path) -> TrackingClient:
     """The demo store (seed 7, fixed clock) written into directory, and a client on it."""
-    from runyard.demo import ARTIFACT_DIR, write_demo_store
+    from runyard.demo.build import ARTIFACT_DIR, write_demo_store
 
     uri = write_demo_store(directory, seed=DEMO_SEED, now_ms=DEMO_NOW_MS)
     return TrackingClient(uri, artifact_root=str(Path(directory) / ARTIFACT_DIR))

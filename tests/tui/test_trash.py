@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from conftest import NOW_MS, make_app, settle
-from runyard import RunNotFound, TrackingClient, lifecycle
-from runyard.artifacts import local_path_of
+from runyard import RunNotFound, TrackingClient
+from runyard.store import lifecycle
+from runyard.tracking.artifacts import local_path_of
 from runyard.tui.modals.confirm import ConfirmModal
 from runyard.tui.screens.trash import TrashScreen
 from runyard.tui.widgets.trash_table import TrashTable

@@ -20,7 +20,7 @@ from ..widgets.run_table import RunTable
 from .worker_posts import error_text
 
 if TYPE_CHECKING:
-    from runyard.browse import RunKeys
+    from runyard.store.browse import RunKeys
 
 
 class BrowseActions(Screen[None]):
@@ -210,7 +210,7 @@ class BrowseActions(Screen[None]):
         try:
             if runs is None:
                 return self.client.export_runs_csv(target, experiment_ids, filter_string, view_type, order_by)
-            from runyard.export import export_runs_csv
+            from runyard.tracking.export import export_runs_csv
 
             names = {e.experiment_id: e.name for e in self.client.list_experiments("ALL")}
             return export_runs_csv(runs, target, names)

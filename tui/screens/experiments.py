@@ -12,14 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from .. import formatting
-from ..messages import (
-    ExperimentsLoaded,
-    KeysLoaded,
-    OverviewLoaded,
-    RunsFailed,
-    RunsLoaded,
-    RunsRefreshed,
-)
+from ..messages import ExperimentsLoaded, KeysLoaded, OverviewLoaded, RunsFailed, RunsLoaded, RunsRefreshed
 from ..settings import STATE_FILTERS, Settings, ViewState
 from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
 from ..widgets.key_bar import KeyBar

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from runyard import InvalidInput, InvalidQuery, Run, RunNotFound, RunStatus, RunyardError, TrackingClient
 from runyard.config import STALE_HEARTBEAT_MS
-from runyard.context import NOTE, PARENT_RUN_ID, REQUIREMENTS_ARTIFACT, TAG_PREFIX
+from runyard.tracking.context import NOTE, PARENT_RUN_ID, REQUIREMENTS_ARTIFACT, TAG_PREFIX
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding

@@ -17,14 +17,7 @@ from textual.binding import Binding
 
 from ..formatting import number
 from .compare_plot import MISSING_COLOUR, ComparePlot, PlotView, scale_colour, scale_text
-from .compare_values import (
-    Axis,
-    CompareData,
-    default_metric,
-    middle_truncate,
-    short_number,
-    varying_params,
-)
+from .compare_values import Axis, CompareData, default_metric, middle_truncate, short_number, varying_params
 from .field_picker import FieldPicker
 
 MAX_DEFAULT_AXES = 5

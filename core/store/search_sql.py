@@ -24,15 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from runyard.entities import LifecycleStage, ViewType
+from runyard.exceptions import InvalidInput
+from runyard.search.evaluate import ascii_lower, sql_glob_pattern, sql_like_pattern
+from runyard.search.parser import And, Comparison, Node, Not, Or, OrderKey
+from runyard.store.sql_store import experiments_t, params_t, runs_t, summaries_t, tags_t
 from sqlalchemy import and_, case, exists, false, func, literal, literal_column, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
-
-from .entities import LifecycleStage, ViewType
-from .exceptions import InvalidInput
-from .query import And, Comparison, Node, Not, Or, OrderKey
-from .query_eval import ascii_lower, sql_glob_pattern, sql_like_pattern
-from .store import experiments_t, params_t, runs_t, summaries_t, tags_t
 
 _INT64 = 2**63 - 1
 _NUMERIC_OPS = {"=", "!=", ">", ">=", "<", "<="}
@@ -165,8 +164,8 @@ class FilterCompiler:
 
     def _dataset(self, node: Comparison) -> ColumnElement[bool]:
         """Runs with at least one dataset input whose name, digest or context tag passes the test."""
-        from .entities import DATASET_CONTEXT_TAG
-        from .inputs import datasets_t, input_tags_t, inputs_t
+        from runyard.entities import DATASET_CONTEXT_TAG
+        from runyard.store.inputs import datasets_t, input_tags_t, inputs_t
 
         if node.key == "context":
             matching = (

@@ -15,13 +15,12 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from .entities import Metric
-from .metric_blocks import BlockRow, fold_blocks, upsert_blocks_sql  # per-block rows for charts
+from runyard.entities import Metric
+from runyard.store.metric_blocks import BlockRow, fold_blocks, upsert_blocks_sql  # per-block rows for charts
 
 if TYPE_CHECKING:
+    from runyard.store.db import Database
     from sqlalchemy.engine import Connection
-
-    from .db import Database
 
 # (run_pk, key, value, timestamp, step)
 PointRow = tuple[int, str, float, int, int]
@@ -183,9 +182,8 @@ def write_run_points(
     Raises RunNotFound naming every run of the batch that does not exist (any more); nothing is
     written then. A run purged after its key was cached fails the FOREIGN KEY: its key is forgotten.
     """
+    from runyard.exceptions import RunNotFound
     from sqlalchemy.exc import IntegrityError
-
-    from .exceptions import RunNotFound
 
     if not points:
         return

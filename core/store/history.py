@@ -22,13 +22,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import InvalidInput
-from .metric_blocks import BLOCK_STEPS
+from runyard.exceptions import InvalidInput
+from runyard.store.metric_blocks import BLOCK_STEPS
 
 if TYPE_CHECKING:
+    from runyard.store.sql_store import SqlStore
     from sqlalchemy.engine import Connection
-
-    from .store import SqlStore
 
 X_AXES = ("step", "time")
 MAX_POINTS_LIMIT = 100_000

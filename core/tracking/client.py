@@ -8,9 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .artifacts import ArtifactRepository
-from .config import default_tracking_uri, normalize_tracking_uri
-from .entities import (
+from runyard.config import default_tracking_uri, normalize_tracking_uri
+from runyard.entities import (
     DatasetInput,
     Experiment,
     FileInfo,
@@ -24,13 +23,14 @@ from .entities import (
     RunStatus,
     RunTag,
 )
-from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
+from runyard.tracking.artifacts import ArtifactRepository
+from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:
-    from .browse import ExperimentOverview, RunKeys
-    from .history import DownsampledHistory  # run details (issue 6)
-    from .lifecycle import GcResult
-    from .store import SqlStore
+    from runyard.store.browse import ExperimentOverview, RunKeys
+    from runyard.store.history import DownsampledHistory  # run details (issue 6)
+    from runyard.store.lifecycle import GcResult
+    from runyard.store.sql_store import SqlStore
 
 
 class TrackingClient:
@@ -52,7 +52,7 @@ class TrackingClient:
     def store(self) -> SqlStore:
         """The SQL store, opened on first use (SQLAlchemy is imported then, not at import runyard)."""
         if self._store is None:
-            from .store import SqlStore
+            from runyard.store.sql_store import SqlStore
 
             self._store = SqlStore(self.tracking_uri, self._artifact_root, must_exist=self._must_exist)
         return self._store
@@ -100,7 +100,7 @@ class TrackingClient:
         **source: Any,
     ) -> Run:
         """Create a RUNNING run in an experiment; returns it."""
-        from .context import current_user
+        from runyard.tracking.context import current_user
 
         return self.store.create_run(
             str(experiment_id),
@@ -120,8 +120,8 @@ class TrackingClient:
         self, run_id: str, status: str = RunStatus.FINISHED, end_time: int | None = None
     ) -> None:
         """End a run with a terminal status (FINISHED, FAILED, KILLED)."""
-        from .exceptions import InvalidInput
-        from .store import now_ms
+        from runyard.exceptions import InvalidInput
+        from runyard.store.sql_store import now_ms
 
         if status not in RunStatus.TERMINAL:
             raise InvalidInput(f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}.")
@@ -145,7 +145,7 @@ class TrackingClient:
         page_token: str | None = None,
     ) -> PagedList:
         """One page of runs matching the filter; `.token` of the result continues (None on the last page)."""
-        from .search import search_runs_page
+        from runyard.store.search import search_runs_page
 
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
         return search_runs_page(
@@ -163,9 +163,9 @@ class TrackingClient:
     ) -> int:
         """Write every run of a search (or the first max_results) as CSV; return how many were written.
 
-        The shape of `runyard runs list --csv` (runyard.export.csv_rows), experiment names included.
+        The shape of `runyard runs list --csv` (runyard.tracking.export.csv_rows), experiment names included.
         """
-        from .export import export_runs_csv
+        from runyard.tracking.export import export_runs_csv
 
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
         runs: list[Run] = []
@@ -203,7 +203,7 @@ class TrackingClient:
         tags: Mapping[str, object] | Sequence[RunTag] | None = None,
     ) -> None:
         """Write metrics, params and tags (dicts, or Param/RunTag lists as in MLflow) in one transaction."""
-        from .store import now_ms
+        from runyard.store.sql_store import now_ms
 
         now = now_ms()
         points: list[tuple[str, float, int, int]] = []
@@ -248,7 +248,7 @@ class TrackingClient:
 
         Once per (run, dataset, context): logging the same data again for the same purpose changes nothing.
         """
-        from .datasets import dataset_input
+        from runyard.tracking.datasets import dataset_input
 
         item = dataset_input(dataset, context, name)
         self.store.log_inputs(run_id, [item])
@@ -309,7 +309,7 @@ class TrackingClient:
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of a metric in MLflow's order: timestamp, then step (charts use step order)."""
-        from .metric_store import read_history
+        from runyard.store.metrics import read_history
 
         pk = self.store.run_pk(run_id)
         with self.store.db.connect() as conn:
@@ -378,25 +378,25 @@ class TrackingClient:
         self, experiment_ids: Sequence[str], now_ms: int | None = None
     ) -> ExperimentOverview:
         """ExperimentOverview of the active runs: total, running, lost, failed, last activity, per user."""
-        from .browse import experiment_overview
+        from runyard.store.browse import experiment_overview
 
         return experiment_overview(self.store, list(experiment_ids), now_ms)
 
     def run_keys(self, experiment_ids: Sequence[str], run_view_type: str = "ACTIVE_ONLY") -> RunKeys:
         """RunKeys: distinct param, metric and tag keys of the experiments' runs in that view."""
-        from .browse import run_keys
+        from runyard.store.browse import run_keys
 
         return run_keys(self.store, list(experiment_ids), run_view_type)
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Runs by id in the order given (unknown ids skipped); cheap refresh of RUNNING runs."""
-        from .browse import get_runs
+        from runyard.store.browse import get_runs
 
         return get_runs(self.store, list(run_ids))
 
     def run_names(self, run_ids: Sequence[str]) -> dict[str, str]:
         """Names of runs by id."""
-        from .browse import run_names
+        from runyard.store.browse import run_names
 
         return run_names(self.store, list(run_ids))
 
@@ -404,13 +404,13 @@ class TrackingClient:
         self, experiment_ids: Sequence[str], run_view_type: str = "ACTIVE_ONLY"
     ) -> tuple[int, int]:
         """A value that changes when runs are added to or removed from the experiments."""
-        from .browse import runs_signature
+        from runyard.store.browse import runs_signature
 
         return runs_signature(self.store, list(experiment_ids), run_view_type)
 
     def descendant_run_ids(self, run_ids: Sequence[str]) -> list[str]:
         """Active runs below these runs (children, grandchildren, ...)."""
-        from .browse import descendant_run_ids
+        from runyard.store.browse import descendant_run_ids
 
         return descendant_run_ids(self.store, list(run_ids))
 
@@ -418,7 +418,7 @@ class TrackingClient:
     @property
     def retention_days(self) -> float:
         """Days a deleted run stays in the trash before `gc` may remove it (RUNYARD_RETENTION_DAYS)."""
-        from .config import retention_days
+        from runyard.config import retention_days
 
         return retention_days()
 
@@ -426,7 +426,7 @@ class TrackingClient:
         self, run_id: str | Sequence[str], delete_descendants: bool = True, dry_run: bool = False
     ) -> list[str]:
         """Move runs (and their descendants unless told not to) to the trash; returns the ids deleted."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         return lifecycle.delete_run(self.store, run_id, delete_descendants, dry_run)
 
@@ -434,7 +434,7 @@ class TrackingClient:
         self, run_id: str | Sequence[str], restore_descendants: bool = True, dry_run: bool = False
     ) -> list[str]:
         """Bring runs back from the trash with the descendants deleted together with them; returns ids."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         return lifecycle.restore_run(self.store, run_id, restore_descendants, dry_run)
 
@@ -442,7 +442,7 @@ class TrackingClient:
         self, experiment_id: str, max_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
     ) -> int:
         """Delete active runs started at or before a time, oldest first (no cascade); returns the count."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         return lifecycle.delete_runs(self.store, str(experiment_id), max_timestamp_millis, max_runs, dry_run)
 
@@ -450,25 +450,25 @@ class TrackingClient:
         self, experiment_id: str, min_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
     ) -> int:
         """Restore runs deleted at or after a time (no cascade); returns the count."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         return lifecycle.restore_runs(self.store, str(experiment_id), min_timestamp_millis, max_runs, dry_run)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Move an experiment to the trash (its runs are hidden with it; its name stays reserved)."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         lifecycle.delete_experiment(self.store, str(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
         """Bring an experiment back from the trash with its runs."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         lifecycle.restore_experiment(self.store, str(experiment_id))
 
     def rename_experiment_folder(self, old_prefix: str, new_prefix: str) -> dict[str, str]:
         """Rename every experiment under a folder prefix; returns {old name: new name}."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         return lifecycle.rename_experiment_folder(self.store, old_prefix, new_prefix)
 
@@ -480,7 +480,7 @@ class TrackingClient:
         dry_run: bool = False,
     ) -> GcResult:
         """Permanently remove trashed runs/experiments (older than older_than, or exactly those named)."""
-        from . import lifecycle
+        from runyard.store import lifecycle
 
         return lifecycle.gc(self.store, older_than, run_ids, experiment_ids, dry_run)
 
@@ -489,7 +489,7 @@ class TrackingClient:
         self, run_id: str, key: str, max_points: int, x_axis: str = "step", since_step: int | None = None
     ) -> DownsampledHistory:
         """At most max_points buckets (last value, min, max) of a metric; only steps > since_step if given."""
-        from .history import downsample_history
+        from runyard.store.history import downsample_history
 
         return downsample_history(self.store, run_id, key, max_points, x_axis, since_step)
 
@@ -499,7 +499,7 @@ class TrackingClient:
 
     def read_artifact_head(self, run_id: str, path: str, max_bytes: int = 1 << 20) -> tuple[bytes, int]:
         """The first max_bytes of an artifact file and its full size in bytes (previews read no more)."""
-        from .exceptions import InvalidInput
+        from runyard.exceptions import InvalidInput
 
         target = self.artifact_repository(run_id).resolve(path)
         if not target.is_file():
@@ -512,7 +512,7 @@ class TrackingClient:
         self, run_ids: Sequence[str] | str, keys: Sequence[str] | str | None = None
     ) -> Any:
         """Every point as a long pandas DataFrame: run_id, key, step, timestamp, value (runyard[pandas])."""
-        from .interop.frames import metric_history_frame
+        from runyard.interop.frames import metric_history_frame
 
         return metric_history_frame(self.store, run_ids, keys)
 
@@ -525,7 +525,7 @@ class TrackingClient:
         max_results: int | None = None,
     ) -> list[Experiment]:
         """Experiments matching a filter (`name LIKE '/team/%'`, `tags.x = 'y'`), newest first by default."""
-        from .search import search_experiments
+        from runyard.store.search import search_experiments
 
         return search_experiments(self.store, filter_string, view_type, order_by, max_results)
 
@@ -536,7 +536,7 @@ def _or(value: int | None, default: int) -> int:
 
 def _unwritable_text(artifact_file: str, where: str) -> Exception:
     """The error for text that UTF-8 cannot hold (a lone surrogate such as '\\ud800')."""
-    from .exceptions import InvalidInput
+    from runyard.exceptions import InvalidInput
 
     return InvalidInput(
         f"Cannot write artifact {artifact_file!r}: the text has a lone surrogate character {where}, "
@@ -555,7 +555,7 @@ def _key_values(
     result: dict[str, object] = {}
     for item in items:
         if kind == "param" and item.key in result and result[item.key] != item.value:
-            from .exceptions import InvalidInput
+            from runyard.exceptions import InvalidInput
 
             raise InvalidInput(
                 f"Param {item.key!r} is given twice in one batch with different values "

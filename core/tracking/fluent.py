@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from . import context as ctx
-from .client import TrackingClient
-from .config import choose_tracking_uri, default_tracking_uri, normalize_tracking_uri
-from .entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
-from .exceptions import InvalidInput, InvalidState
-from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
-from .writer import MetricWriter
+from runyard.config import choose_tracking_uri, default_tracking_uri, normalize_tracking_uri
+from runyard.entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
+from runyard.exceptions import InvalidInput, InvalidState
+from runyard.tracking import context as ctx
+from runyard.tracking.client import TrackingClient
+from runyard.tracking.writer import MetricWriter
+from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 _state_lock = threading.RLock()
 _active_experiment_id: str | None = None

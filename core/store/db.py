@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .config import mask_uri, sqlite_busy_timeout_ms, sqlite_file_path
-from .exceptions import StoreError
-from .fork_gate import GATE
+from runyard.config import mask_uri, sqlite_busy_timeout_ms, sqlite_file_path
+from runyard.exceptions import StoreError
+from runyard.store.fork_gate import GATE
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -120,7 +120,7 @@ class Database:
         """The engine, created on first use; the schema is checked (and created) then too."""
         engine = self._bare_engine()
         if not self._schema_checked:
-            from .schema import ensure_schema
+            from runyard.store.schema import ensure_schema
 
             with self._lock:
                 if not self._schema_checked:
@@ -192,7 +192,7 @@ class Database:
             try:
                 import psycopg  # noqa: F401
             except ImportError:
-                from .exceptions import MissingExtra
+                from runyard.exceptions import MissingExtra
 
                 raise MissingExtra(
                     "PostgreSQL stores need psycopg: pip install 'runyard[postgres]'"
@@ -269,7 +269,7 @@ def _first_line(error: BaseException) -> str:
 
 def _translate(error: Exception, database: Database) -> Exception:
     """Turn driver connection failures into a StoreError with a masked URI; leave others alone."""
-    from .exceptions import RunyardError
+    from runyard.exceptions import RunyardError
 
     if isinstance(error, RunyardError):
         return error

@@ -16,13 +16,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, delete, insert, select, update
-
-from .artifacts import local_path_of
-from .entities import LifecycleStage, LoggedModel, LoggedModelMetric, LoggedModelStatus, PagedList
-from .exceptions import InvalidInput, InvalidState, LoggedModelNotFound, RunNotFound
-from .models import LoggedModelMetricRow, LoggedModelParamRow, LoggedModelRow, LoggedModelTagRow
-from .validation import (
+from runyard.entities import LifecycleStage, LoggedModel, LoggedModelMetric, LoggedModelStatus, PagedList
+from runyard.exceptions import InvalidInput, InvalidState, LoggedModelNotFound, RunNotFound
+from runyard.store.models import LoggedModelMetricRow, LoggedModelParamRow, LoggedModelRow, LoggedModelTagRow
+from runyard.tracking.artifacts import local_path_of
+from runyard.validation import (
     validate_key,
     validate_metric_value,
     validate_param_value,
@@ -30,12 +28,12 @@ from .validation import (
     validate_tag_value,
     validate_timestamp,
 )
+from sqlalchemy import and_, delete, insert, select, update
 
 if TYPE_CHECKING:
+    from runyard.search.parser import Node, OrderKey
+    from runyard.store.sql_store import SqlStore
     from sqlalchemy.engine import Connection
-
-    from .query import Node, OrderKey
-    from .store import SqlStore
 
 models_t = LoggedModelRow.__table__  # type: ignore[attr-defined]
 model_tags_t = LoggedModelTagRow.__table__  # type: ignore[attr-defined]
@@ -50,7 +48,7 @@ _STRINGS = frozenset({"name", "model_id", "model_type", "status", "source_run_id
 
 
 def _now() -> int:
-    from .store import now_ms
+    from runyard.store.sql_store import now_ms
 
     return now_ms()
 
@@ -105,7 +103,7 @@ def create_logged_model(
     model_type: str | None = None,
 ) -> LoggedModel:
     """Create a PENDING model in an active experiment (name: a memorable one when None)."""
-    from .names import memorable_name
+    from runyard.names import memorable_name
 
     clean_name = validate_model_name(name) if name is not None else memorable_name()
     clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
@@ -329,7 +327,7 @@ def _entities(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Logge
 
 
 def _schema() -> Any:
-    from .query import _Schema
+    from runyard.search.parser import _Schema
 
     return _Schema(
         frozenset({"metric", "param", "tag", "attribute"}),
@@ -344,7 +342,7 @@ def _schema() -> Any:
 
 
 def _parse(filter_string: str | None, order_by: Sequence[str] | None) -> tuple[Node | None, list[OrderKey]]:
-    from .query import _parse_order_clause, _Parser
+    from runyard.search.parser import _parse_order_clause, _Parser
 
     schema = _schema()
     node = None
@@ -368,7 +366,7 @@ def _value(model: LoggedModel, entity: str, key: str) -> Any:
 
 
 def _matches(node: Node | None, model: LoggedModel) -> bool:
-    from .query_eval import _evaluate
+    from runyard.search.evaluate import _evaluate
 
     return _evaluate(node, lambda comparison: _value(model, comparison.entity, comparison.key))
 
@@ -383,7 +381,7 @@ def search_logged_models(
 ) -> PagedList:
     """Active models of the experiments matching the filter (`name = 'x' AND status = 'READY'`,
     `tags.k = 'v'`, `metrics.acc > 0.9`, ...), newest first unless order_by says otherwise; paged."""
-    from .query_eval import _sorted
+    from runyard.search.evaluate import _sorted
 
     if (
         isinstance(max_results, bool)
@@ -415,7 +413,7 @@ def search_logged_models(
         )
         found = _entities(conn, rows)
     matching = [model for model in found if _matches(node, model)]
-    from .query import OrderKey
+    from runyard.search.parser import OrderKey
 
     keys = order or [OrderKey("attribute", "creation_timestamp", ascending=False)]
     ordered = _sorted(matching, keys, lambda m, k: _value(m, k.entity, k.key), lambda m: m.model_id)

@@ -16,11 +16,11 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .entities import Experiment, PagedList, Run, ViewType
-from .exceptions import InvalidInput
+from runyard.entities import Experiment, PagedList, Run, ViewType
+from runyard.exceptions import InvalidInput
 
 if TYPE_CHECKING:
-    from .store import SqlStore
+    from runyard.store.sql_store import SqlStore
 
 MAX_RESULTS_LIMIT = 50_000
 _TOKEN_VERSION = 2
@@ -71,10 +71,10 @@ def search_runs_page(
     page_token: str | None = None,
 ) -> PagedList:
     """One page of runs matching the filter, in order; `.token` continues (None on the last page)."""
-    from .query import parse_filter, parse_order_by
-    from .query_eval import with_tiebreaks
-    from .search_sql import FilterCompiler, page_query, position_of
-    from .store import now_ms
+    from runyard.search.evaluate import with_tiebreaks
+    from runyard.search.parser import parse_filter, parse_order_by
+    from runyard.store.search_sql import FilterCompiler, page_query, position_of
+    from runyard.store.sql_store import now_ms
 
     if isinstance(max_results, bool) or not isinstance(max_results, int):
         raise InvalidInput(f"max_results must be an integer between 1 and {MAX_RESULTS_LIMIT}.")
@@ -144,9 +144,8 @@ def _scan_in_order(conn: Any, compiler: Any, node: Any, experiment_ids: list[str
     """
     from math import isqrt
 
+    from runyard.store.sql_store import runs_t
     from sqlalchemy import func, select
-
-    from .store import runs_t
 
     in_scope = select(runs_t.c.id).where(runs_t.c.experiment_id.in_(experiment_ids)).limit(100 * limit)
     runs = conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one()
@@ -193,8 +192,8 @@ _RUN_INFO_FIELDS = (
 
 
 def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
-    from .entities import MetricSummary, RunData, RunInfo
-    from .inputs import load_inputs
+    from runyard.entities import MetricSummary, RunData, RunInfo
+    from runyard.store.inputs import load_inputs
 
     # Entities are frozen dataclasses whose generated __init__ sets every field through
     # object.__setattr__; a page builds ~12,000 of them, so they get their whole __dict__ at once
@@ -283,8 +282,8 @@ def search_experiments(
     filter is evaluated with the reference semantics (query_eval) rather than compiled to SQL.
     Default order: newest created first, then experiment_id.
     """
-    from .query import parse_filter, parse_order_by
-    from .query_eval import evaluate_experiment, sort_experiments
+    from runyard.search.evaluate import evaluate_experiment, sort_experiments
+    from runyard.search.parser import parse_filter, parse_order_by
 
     if view_type not in ViewType.VALUES:
         raise InvalidInput(f"Invalid view_type {view_type!r}: use one of {', '.join(ViewType.VALUES)}.")

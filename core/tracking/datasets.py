@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .entities import DATASET_CONTEXT_TAG, Dataset, DatasetInput, InputTag
-from .exceptions import InvalidInput, MissingExtra
+from runyard.entities import DATASET_CONTEXT_TAG, Dataset, DatasetInput, InputTag
+from runyard.exceptions import InvalidInput, MissingExtra
 
 MAX_ROWS = 10_000  # MLflow hashes at most this many rows (or array elements)
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://.+")

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, select
-
-from .entities import (
+from runyard.entities import (
     Dataset,
     DatasetInput,
     InputTag,
@@ -22,13 +20,13 @@ from .entities import (
     RunInputs,
     RunOutputs,
 )
-from .exceptions import InvalidInput
-from .models import DatasetRow, InputRow, InputTagRow, RunModelRow
+from runyard.exceptions import InvalidInput
+from runyard.store.models import DatasetRow, InputRow, InputTagRow, RunModelRow
+from sqlalchemy import and_, select
 
 if TYPE_CHECKING:
+    from runyard.store.sql_store import SqlStore
     from sqlalchemy.engine import Connection
-
-    from .store import SqlStore
 
 datasets_t = DatasetRow.__table__  # type: ignore[attr-defined]
 inputs_t = InputRow.__table__  # type: ignore[attr-defined]

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from .entities import FileInfo
-from .exceptions import InvalidInput, UnsafeArtifactPath
+from runyard.entities import FileInfo
+from runyard.exceptions import InvalidInput, UnsafeArtifactPath
 
 TEMPORARY_SUFFIX = ".tmp-runyard"
 _BLOCK = 1 << 20

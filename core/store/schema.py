@@ -11,21 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .exceptions import SchemaVersionError
+from runyard.exceptions import SchemaVersionError
 
 if TYPE_CHECKING:
+    from runyard.store.db import Database
     from sqlalchemy.engine import Connection
-
-    from .db import Database
 
 CURRENT_SCHEMA_VERSION = 2
 
 
 def _migrate_1(conn: Connection) -> None:
     """Version 2: dataset inputs (datasets, inputs, input_tags) and logged models with their links."""
+    from runyard.store import models
     from sqlmodel import SQLModel
-
-    from . import models
 
     tables = [model.__table__ for model in models.SCHEMA_2_TABLES]  # type: ignore[attr-defined]
     SQLModel.metadata.create_all(conn, tables=tables)
@@ -79,9 +77,8 @@ def ensure_schema(database: Database) -> None:
         _check(version, database)
         _enable_wal(database)
         return
+    from runyard.store import models
     from sqlmodel import SQLModel
-
-    from . import models
 
     write_engine = engine.execution_options(runyard_write=True)  # BEGIN IMMEDIATE on SQLite
     with write_engine.begin() as conn:
@@ -99,9 +96,8 @@ def ensure_schema(database: Database) -> None:
 
 def _refuse_foreign_tables(database: Database, conn: Connection, names: list[str]) -> None:
     """No schema_version but tables with our names (an MLflow store, say): never write into it."""
+    from runyard.exceptions import StoreError
     from sqlalchemy import inspect
-
-    from .exceptions import StoreError
 
     clashes = sorted(set(inspect(conn).get_table_names()) & set(names))
     if clashes:
@@ -114,7 +110,7 @@ def _refuse_foreign_tables(database: Database, conn: Connection, names: list[str
 
 def _enable_wal(database: Database) -> None:
     """Put a SQLite file store in WAL mode (persistent in the file; a no-op when it already is)."""
-    from .config import sqlite_file_path
+    from runyard.config import sqlite_file_path
 
     engine = database._engine
     if not database.is_sqlite or engine is None or sqlite_file_path(database.uri) is None:

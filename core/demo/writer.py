@@ -11,13 +11,13 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from . import context as ctx
-from . import lifecycle
-from .client import TrackingClient
-from .demo_artifacts import REQUIREMENTS, TRAIN_SCRIPT, confusion_png, predictions_csv, train_log
-from .demo_training import DemoDataset, TrainConfig, TrainResult
-from .entities import Metric, RunStatus
-from .validation import validate_key
+from runyard.demo.artifacts import REQUIREMENTS, TRAIN_SCRIPT, confusion_png, predictions_csv, train_log
+from runyard.demo.training import DemoDataset, TrainConfig, TrainResult
+from runyard.entities import Metric, RunStatus
+from runyard.store import lifecycle
+from runyard.tracking import context as ctx
+from runyard.tracking.client import TrackingClient
+from runyard.validation import validate_key
 
 SECOND_MS = 1000
 MINUTE_MS = 60 * SECOND_MS

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from . import context as ctx
-from .demo_training import train
-from .demo_writer import (
+from runyard.demo.training import train
+from runyard.demo.writer import (
     CHURN_KEYS,
     DAY_MS,
     HOUR_MS,
@@ -16,8 +15,9 @@ from .demo_writer import (
     note,
     params_of,
 )
-from .entities import RunStatus, SourceType
-from .names import memorable_name
+from runyard.entities import RunStatus, SourceType
+from runyard.names import memorable_name
+from runyard.tracking import context as ctx
 
 NLP_REPO = "git@github.com:acme-ml/nlp.git"
 TRAIN_FILES = ",".join(f"gs://acme-nlp-data/sst2/v3/train-{i:05d}-of-00016.parquet" for i in range(16))

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import export as _export
-from .entities import Experiment, Run, ViewType
-from .exceptions import ExperimentNotFound, InvalidInput
-from .export import require_pandas, runs_to_dataframe
+from runyard.entities import Experiment, Run, ViewType
+from runyard.exceptions import ExperimentNotFound, InvalidInput
+from runyard.tracking import export as _export
+from runyard.tracking.export import require_pandas, runs_to_dataframe
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Mapping
     from typing import IO
 
-    from .client import TrackingClient
+    from runyard.tracking.client import TrackingClient
 
 __all__ = ["export_runs_csv", "search_experiments", "search_runs"]
 
@@ -28,7 +28,7 @@ def _experiment_ids(
     experiment_names: Sequence[str] | str | None,
     search_all_experiments: bool,
 ) -> list[str]:
-    from . import fluent
+    from runyard.tracking import fluent
 
     if experiment_ids is not None and experiment_names is not None:
         raise InvalidInput("Give experiment_ids or experiment_names, not both.")
@@ -67,7 +67,7 @@ def search_runs(
     `output_format="pandas"` needs the pandas extra (columns run_id, experiment_id, run_name,
     status, start_time, end_time, user_id, params.*, metrics.*, tags.*).
     """
-    from . import fluent
+    from runyard.tracking import fluent
 
     if output_format not in ("list", "pandas"):
         raise InvalidInput(f"Invalid output_format {output_format!r}: use 'list' or 'pandas'.")
@@ -100,7 +100,7 @@ def search_experiments(
     max_results: int | None = None,
 ) -> list[Experiment]:
     """Experiments matching a filter such as `name LIKE '/team/%' AND tags.owner = 'ana'`."""
-    from . import fluent
+    from runyard.tracking import fluent
 
     return fluent._client().search_experiments(filter_string, view_type, order_by, max_results)
 
@@ -117,7 +117,7 @@ def export_runs_csv(
     params.*, metrics.* (latest values) and tags.*. Experiment names come from `experiment_names`,
     else from the store the module API already talks to (never opening one just for this).
     """
-    from . import fluent
+    from runyard.tracking import fluent
 
     run_list = list(runs)
     if experiment_names is None and run_list:

@@ -11,8 +11,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .entities import SourceType
-from .redact import mask_secrets
+from runyard.entities import SourceType
+from runyard.redact import mask_secrets
 
 TAG_PREFIX = "runyard."
 PARENT_RUN_ID = "runyard.parentRunId"
@@ -169,7 +169,7 @@ def command_line() -> str:
 
 def _fit_tag(text: str) -> str:
     """Shorten a captured value to the tag limit (a long command line must not make start_run fail)."""
-    from .validation import MAX_TAG_VALUE_LENGTH
+    from runyard.validation import MAX_TAG_VALUE_LENGTH
 
     if len(text) <= MAX_TAG_VALUE_LENGTH:
         return text

@@ -17,22 +17,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from runyard.config import retention_days
+from runyard.entities import LifecycleStage
+from runyard.exceptions import ExperimentExists, ExperimentNotFound, InvalidInput, InvalidState, RunNotFound
+from runyard.store.sql_store import chunked, experiments_t, runs_t
+from runyard.validation import validate_experiment_name
 from sqlalchemy import and_, delete, select, update
 
-from .config import retention_days
-from .entities import LifecycleStage
-from .exceptions import ExperimentExists, ExperimentNotFound, InvalidInput, InvalidState, RunNotFound
-from .store import (
-    chunked,
-    experiments_t,
-    runs_t,
-)
-from .validation import validate_experiment_name
-
 if TYPE_CHECKING:
+    from runyard.store.sql_store import SqlStore
     from sqlalchemy.engine import Connection
-
-    from .store import SqlStore
 
 
 MAX_BULK_RUNS = 10_000
@@ -444,7 +438,7 @@ def parse_duration_ms(text: str) -> int:
 
 def _tables_keyed_by(column: str, exclude: Sequence[Any]) -> list[Any]:
     """Every table of the schema with that column (so a table added later is purged too)."""
-    from .models import ALL_TABLES
+    from runyard.store.models import ALL_TABLES
 
     tables = [model.__table__ for model in ALL_TABLES]  # type: ignore[attr-defined]
     return [table for table in tables if column in table.c and table not in exclude]
@@ -452,8 +446,8 @@ def _tables_keyed_by(column: str, exclude: Sequence[Any]) -> list[Any]:
 
 def _purge_runs(conn: Connection, pks: Sequence[int]) -> None:
     """Delete runs and every row that hangs off them (explicitly: FK cascade may be off)."""
-    from .inputs import input_tags_t, inputs_t
-    from .logged_models import models_t, purge_models
+    from runyard.store.inputs import input_tags_t, inputs_t
+    from runyard.store.logged_models import models_t, purge_models
 
     dependents = _tables_keyed_by("run_pk", exclude=[runs_t])
     for chunk in chunked(list(pks)):
@@ -470,7 +464,7 @@ def _purge_runs(conn: Connection, pks: Sequence[int]) -> None:
 
 def _purge_experiments(conn: Connection, experiment_ids: Sequence[str]) -> None:
     """Delete experiments with their tags, datasets and logged models (their runs are purged first)."""
-    from .logged_models import models_t, purge_models
+    from runyard.store.logged_models import models_t, purge_models
 
     dependents = _tables_keyed_by("experiment_id", exclude=[runs_t, experiments_t])
     for chunk in chunked(list(experiment_ids)):
@@ -531,7 +525,7 @@ def gc(
 
 def _unattached_model_locations(conn: Connection, experiment_ids: Sequence[str]) -> list[str]:
     """Artifact locations of the experiments' models that belong to no run (their files go too)."""
-    from .logged_models import models_t
+    from runyard.store.logged_models import models_t
 
     locations: list[str] = []
     for chunk in chunked(list(experiment_ids)):
@@ -605,7 +599,7 @@ def _runs_to_purge(
 
 
 def _remove_artifacts(artifact_uri: str) -> None:
-    from .artifacts import ArtifactRepository, local_path_of
+    from runyard.tracking.artifacts import ArtifactRepository, local_path_of
 
     ArtifactRepository(artifact_uri).delete_all()
     _remove_empty_directory(str(local_path_of(artifact_uri).parent))  # the run's own directory
@@ -613,7 +607,7 @@ def _remove_artifacts(artifact_uri: str) -> None:
 
 def _remove_empty_directory(location: str) -> None:
     """Remove a directory only when it is empty (never anything else)."""
-    from .artifacts import local_path_of
+    from runyard.tracking.artifacts import local_path_of
 
     try:
         os.rmdir(local_path_of(location))

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypeAlias
 
-from .exceptions import InvalidQuery
+from runyard.exceptions import InvalidQuery
 
 __all__ = [
     "MAX_CONDITIONS",

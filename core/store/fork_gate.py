@@ -107,7 +107,7 @@ def in_transaction() -> bool:
 
 def fork_wait_seconds() -> float:
     """How long a fork (or an exit flush) waits for other threads' transactions: busy timeout + 10 s."""
-    from .config import DEFAULT_SQLITE_BUSY_TIMEOUT_MS, sqlite_busy_timeout_ms
+    from runyard.config import DEFAULT_SQLITE_BUSY_TIMEOUT_MS, sqlite_busy_timeout_ms
 
     try:
         busy_ms = sqlite_busy_timeout_ms()

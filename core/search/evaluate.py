@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from functools import cmp_to_key, lru_cache
 from typing import Any, TypeVar
 
-from .entities import Experiment, Run
-from .query import And, Comparison, Node, Not, Or, OrderKey
+from runyard.entities import Experiment, Run
+from runyard.search.parser import And, Comparison, Node, Not, Or, OrderKey
 
 __all__ = [
     "ascii_lower",

@@ -11,15 +11,8 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
-
-from . import context as ctx
-from .artifacts import local_path_of
-from .config import default_artifact_root
-from .db import Database, get_database
-from .entities import (
+from runyard.config import default_artifact_root
+from runyard.entities import (
     Experiment,
     LifecycleStage,
     MetricSummary,
@@ -29,7 +22,7 @@ from .entities import (
     RunStatus,
     SourceType,
 )
-from .exceptions import (
+from runyard.exceptions import (
     ExperimentExists,
     ExperimentNotFound,
     InvalidInput,
@@ -37,10 +30,11 @@ from .exceptions import (
     ParamImmutable,
     RunNotFound,
 )
-from .inputs import DatasetInputOps, load_inputs
-from .logged_models import LoggedModelOps
-from .models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
-from .system_tags import (
+from runyard.store.db import Database, get_database
+from runyard.store.inputs import DatasetInputOps, load_inputs
+from runyard.store.logged_models import LoggedModelOps
+from runyard.store.models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
+from runyard.system_tags import (
     PARENT_TAGS,
     RUN_NAME_TAGS,
     TagChanges,
@@ -48,13 +42,18 @@ from .system_tags import (
     is_read_only,
     split_user_tags,
 )
-from .validation import (
+from runyard.tracking import context as ctx
+from runyard.tracking.artifacts import local_path_of
+from runyard.validation import (
     validate_experiment_name,
     validate_key,
     validate_param_value,
     validate_run_name,
     validate_tag_value,
 )
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -280,7 +279,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
         run_id: str | None = None,
     ) -> Run:
         """Create a run in an active experiment; returns it."""
-        from .names import memorable_name
+        from runyard.names import memorable_name
 
         clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
         # MLflow's tags={"mlflow.runName": ..., "mlflow.parentRunId": ...} set the columns (and runyard.*)
@@ -362,7 +361,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
 
     def existing_run_ids(self, run_ids: Collection[str]) -> set[str]:
         """Which of these runs exist (in any lifecycle stage)."""
-        from .metric_store import run_keys
+        from runyard.store.metrics import run_keys
 
         with self.db.connect() as conn:
             return set(run_keys(conn, run_ids))
@@ -372,7 +371,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
 
         Raises RunNotFound naming the runs that do not exist (purged while their points waited).
         """
-        from .metric_store import write_run_points
+        from runyard.store.metrics import write_run_points
 
         write_run_points(self.db, self._run_pks, points)
 
@@ -570,7 +569,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
         tags: Mapping[str, object] | None = None,
     ) -> None:
         """Params, tags and metric points (key, value, timestamp, step) in one transaction: all or nothing."""
-        from .metric_store import write_points
+        from runyard.store.metrics import write_points
 
         clean_params = {
             validate_key(k, "param"): validate_param_value(k, v) for k, v in (params or {}).items()

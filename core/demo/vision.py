@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from . import context as ctx
-from .demo_training import train
-from .demo_writer import (
+from runyard.demo.training import train
+from runyard.demo.writer import (
     DAY_MS,
     HOUR_MS,
     MINUTE_MS,
@@ -17,7 +16,8 @@ from .demo_writer import (
     params_of,
     truncate,
 )
-from .entities import Metric, RunStatus, SourceType
+from runyard.entities import Metric, RunStatus, SourceType
+from runyard.tracking import context as ctx
 
 SWEEP_NAME = "sweep-lr-wd"
 SWEEP_TRIALS = 54

@@ -10,9 +10,9 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from .entities import Run
-from .exceptions import MissingExtra
-from .formatting import format_time
+from runyard.entities import Run
+from runyard.exceptions import MissingExtra
+from runyard.formatting import format_time
 
 if TYPE_CHECKING:
     import pandas

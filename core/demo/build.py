@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import context as ctx
-from .client import TrackingClient
-from .entities import SourceType
-from .exceptions import InvalidInput
+from runyard.entities import SourceType
+from runyard.exceptions import InvalidInput
+from runyard.tracking import context as ctx
+from runyard.tracking.client import TrackingClient
 
 DB_FILE = "runyard.db"
 ARTIFACT_DIR = "artifacts"
@@ -57,7 +57,7 @@ def write_demo_store(
     and artifacts/ are removed first). If writing fails, nothing is left behind. progress(what, done,
     total) is called as each part of the store is written.
     """
-    from .store import now_ms as clock_now
+    from runyard.store.sql_store import now_ms as clock_now
 
     root = Path(directory).expanduser().absolute()
     if root.exists() and not root.is_dir():
@@ -84,9 +84,9 @@ def write_demo_store(
 def _write_experiments(
     client: TrackingClient, seed: int, now: int, progress: Callable[[str, int, int], None] | None = None
 ) -> None:
-    from .demo_projects import write_bert, write_churn, write_notebooks, write_tokenizers
-    from .demo_vision import write_old_baselines, write_resnet_baselines, write_sweep, write_vit
-    from .demo_writer import DAY_MS, DemoWriter
+    from runyard.demo.projects import write_bert, write_churn, write_notebooks, write_tokenizers
+    from runyard.demo.vision import write_old_baselines, write_resnet_baselines, write_sweep, write_vit
+    from runyard.demo.writer import DAY_MS, DemoWriter
 
     writer = DemoWriter(client, seed, now)
     ids: dict[str, str] = {}
@@ -117,7 +117,7 @@ def _write_experiments(
 
 def _remove_store(root: Path, uri: str) -> None:
     """Delete the demo's database files and artifacts (closing this process's pooled connections)."""
-    from . import db
+    from runyard.store import db
 
     with db._databases_lock:
         database = db._databases.pop(uri, None)

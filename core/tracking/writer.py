@@ -36,8 +36,8 @@ from itertools import repeat, starmap
 from operator import itemgetter
 from typing import Protocol
 
-from .config import HEARTBEAT_INTERVAL_SECONDS, flush_interval_seconds, max_buffered_floor
-from .fork_gate import fork_wait_seconds, in_transaction
+from runyard.config import HEARTBEAT_INTERVAL_SECONDS, flush_interval_seconds, max_buffered_floor
+from runyard.store.fork_gate import fork_wait_seconds, in_transaction
 
 MAX_BUFFERED_BEFORE_WAKE = 20_000
 BATCH_SIZE = 50_000
@@ -239,7 +239,7 @@ class MetricWriter:
             self._writing_thread = None
 
     def _write_batch(self, batch: list[BufferedPoint]) -> None:
-        from .exceptions import RunNotFound
+        from runyard.exceptions import RunNotFound
 
         store = self.store
         try:

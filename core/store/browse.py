@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runyard.entities import LifecycleStage, Run, RunStatus, ViewType
 from sqlalchemy import and_, case, func, select, text
 
-from .entities import LifecycleStage, Run, RunStatus, ViewType
-
 if TYPE_CHECKING:
-    from .store import SqlStore
+    from runyard.store.sql_store import SqlStore
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,9 @@ def experiment_overview(
     store: SqlStore, experiment_ids: Sequence[str], now_ms: int | None = None
 ) -> ExperimentOverview:
     """Total, running, lost and failed active runs, the latest activity time and runs per user."""
-    from .config import STALE_HEARTBEAT_MS
-    from .store import now_ms as clock_now_ms
-    from .store import runs_t
+    from runyard.config import STALE_HEARTBEAT_MS
+    from runyard.store.sql_store import now_ms as clock_now_ms
+    from runyard.store.sql_store import runs_t
 
     ids = [str(e) for e in experiment_ids]
     if not ids:
@@ -103,7 +102,7 @@ def run_keys(
     each key is kept when one run of the experiments has it (an EXISTS probe). On 100,000 runs with
     25 keys each this takes milliseconds where a DISTINCT over the joined rows took over a second.
     """
-    from .store import params_t, runs_t, summaries_t, tags_t
+    from runyard.store.sql_store import params_t, runs_t, summaries_t, tags_t
 
     ids = [str(e) for e in experiment_ids]
     if not ids:
@@ -139,7 +138,7 @@ def _all_keys(conn: Any, table_name: str) -> list[str]:
 
 def get_runs(store: SqlStore, run_ids: Sequence[str]) -> list[Run]:
     """Runs by id (any lifecycle stage) with params, metrics and tags, in the order given."""
-    from .store import chunked, runs_t
+    from runyard.store.sql_store import chunked, runs_t
 
     rows: dict[str, Any] = {}
     with store.db.connect() as conn:
@@ -152,7 +151,7 @@ def get_runs(store: SqlStore, run_ids: Sequence[str]) -> list[Run]:
 
 def run_names(store: SqlStore, run_ids: Sequence[str]) -> dict[str, str]:
     """The names of runs by id (unknown ids are left out)."""
-    from .store import chunked, runs_t
+    from runyard.store.sql_store import chunked, runs_t
 
     names: dict[str, str] = {}
     with store.db.connect() as conn:
@@ -166,7 +165,7 @@ def runs_signature(
     store: SqlStore, experiment_ids: Sequence[str], view_type: str = ViewType.ACTIVE_ONLY
 ) -> tuple[int, int]:
     """(run count, highest internal run key) of the experiments: changes when runs are added or removed."""
-    from .store import runs_t
+    from runyard.store.sql_store import runs_t
 
     ids = [str(e) for e in experiment_ids]
     if not ids:
@@ -179,7 +178,7 @@ def runs_signature(
 
 def descendant_run_ids(store: SqlStore, run_ids: Sequence[str]) -> list[str]:
     """Active runs below these runs (children, grandchildren, ...), not including the runs themselves."""
-    from .store import chunked, runs_t
+    from runyard.store.sql_store import chunked, runs_t
 
     seen = set(run_ids)
     frontier = list(seen)

@@ -1,0 +1,1 @@
+"""Logging and reading runs: the fluent API, TrackingClient, the batching writer, run context, artifacts."""
