@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, datetime
 
+from runyard import clock
 from runyard.formatting import format_duration
 
 SECOND = 1000
@@ -15,8 +15,8 @@ DAY = 24 * HOUR
 
 
 def system_clock_ms() -> int:
-    """The current time in integer milliseconds since the epoch."""
-    return time.time_ns() // 1_000_000
+    """The current time in integer milliseconds since the epoch (runyard's one clock)."""
+    return clock.now_ms()
 
 
 def relative_time(timestamp_ms: int | None, now_ms: int) -> str:

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from runyard import clock
 
 from ..config import default_tracking_uri, normalize_tracking_uri
 from ..exceptions import ExperimentNotFound, InvalidInput
@@ -124,13 +125,12 @@ class WhenType(click.ParamType):
 
 def parse_when(text: str, now_ms: int | None = None) -> int:
     """ms since the epoch of a date (local midnight), an ISO timestamp (local unless zoned) or an age."""
-    import time
 
     cleaned = text.strip()
     if _DURATION.match(cleaned.lower()):
         from runyard.store.lifecycle import parse_duration_ms
 
-        now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         return now - parse_duration_ms(cleaned)
     try:
         day = date.fromisoformat(cleaned)

@@ -57,7 +57,7 @@ def write_demo_store(
     and artifacts/ are removed first). If writing fails, nothing is left behind. progress(what, done,
     total) is called as each part of the store is written.
     """
-    from runyard.store.sql_store import now_ms as clock_now
+    from runyard.clock import now_ms as clock_now
 
     root = Path(directory).expanduser().absolute()
     if root.exists() and not root.is_dir():

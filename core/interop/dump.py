@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard import clock
 from runyard.tracking.artifacts import is_temporary
 
 from .. import __version__
@@ -164,7 +165,7 @@ class DumpWriter:
                 "format": FORMAT_NAME,
                 "format_version": FORMAT_VERSION,
                 "runyard_version": __version__,
-                "created_time": time.time_ns() // 1_000_000,
+                "created_time": clock.now_ms(),
                 "source": mask_uri(self.source),
                 "files": files,
                 "metric_points": self.metric_points,

@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import LifecycleStage, Run, RunStatus, ViewType
+from runyard.entities import ExperimentOverview, LifecycleStage, Run, RunKeys, RunStatus, ViewType
 from sqlalchemy import and_, case, func, select, text
 
 if TYPE_CHECKING:
     from runyard.store.sql_store import SqlStore
-
-
-@dataclass(frozen=True)
-class ExperimentOverview:
-    """Counts over the active runs of one or more experiments."""
-
-    total_runs: int = 0
-    running: int = 0  # RUNNING with a recent heartbeat
-    lost: int = 0  # RUNNING, but the heartbeat stopped (killed, out of memory, preempted)
-    failed: int = 0
-    last_activity: int | None = None
-    runs_per_user: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunKeys:
-    """The distinct param, metric and tag keys of a set of runs, each sorted."""
-
-    params: list[str] = field(default_factory=list)
-    metrics: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
 
 
 def _stage_condition(runs_t: Any, view_type: str) -> Any:
@@ -46,8 +24,8 @@ def experiment_overview(
     store: SqlStore, experiment_ids: Sequence[str], now_ms: int | None = None
 ) -> ExperimentOverview:
     """Total, running, lost and failed active runs, the latest activity time and runs per user."""
+    from runyard.clock import now_ms as clock_now_ms
     from runyard.config import STALE_HEARTBEAT_MS
-    from runyard.store.sql_store import now_ms as clock_now_ms
     from runyard.store.sql_store import runs_t
 
     ids = [str(e) for e in experiment_ids]

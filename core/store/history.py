@@ -18,10 +18,10 @@ appends such a tail to what is drawn and re-buckets when it grows past max_point
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runyard.downsample import Unit, bucket_units, from_units
+from runyard.entities import DownsampledHistory
 from runyard.exceptions import InvalidInput
 from runyard.store.metric_blocks import BLOCK_STEPS
 
@@ -38,56 +38,6 @@ MIN_BLOCK_BUCKETS = 100
 
 _NAN = math.nan
 _NEG_INF = -math.inf
-
-
-@dataclass
-class DownsampledHistory:
-    """Buckets of one metric's history, in x order: last step/time/value of each, with its min and max."""
-
-    key: str
-    x_axis: str = "step"
-    steps: list[int] = field(default_factory=list)
-    timestamps: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    mins: list[float] = field(default_factory=list)
-    maxs: list[float] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
-    source: str = "empty"
-    """How it was computed: 'empty', 'points', 'sql-buckets', 'blocks' or 'merged'."""
-
-    def __len__(self) -> int:
-        return len(self.steps)
-
-    @property
-    def total_points(self) -> int:
-        """How many logged points the buckets cover."""
-        return sum(self.counts)
-
-    @property
-    def last_step(self) -> int | None:
-        """The greatest step covered (pass it as since_step to fetch only newer points)."""
-        return max(self.steps) if self.steps else None
-
-    @property
-    def xs(self) -> list[int]:
-        """The x coordinate of each bucket: its last step, or its last timestamp on the time axis."""
-        return self.steps if self.x_axis == "step" else self.timestamps
-
-    def extended(self, newer: DownsampledHistory, max_points: int) -> DownsampledHistory:
-        """This history followed by a newer tail (from since_step), re-bucketed to at most max_points."""
-        if not newer.steps:
-            return self
-        if not self.steps:
-            return newer
-        units = list(_units_of(self)) + list(_units_of(newer))
-        if len(units) <= max_points:
-            return _from_units(self.key, self.x_axis, units, "merged")
-        return _from_units(self.key, self.x_axis, _bucket_units(units, max_points), "merged")
-
-
-# A unit is one point, one SQL bucket or one block:
-# (x, step, timestamp, value, min, max, count, first_x) with None for NaN in value/min/max.
-_Unit = tuple[int, int, int, float | None, float | None, float | None, int, int]
 
 
 def downsample_history(
@@ -113,13 +63,13 @@ def downsample_history(
     with store.db.connect() as conn:
         units, source = _read_units(conn, run_pk, key, max_points, x_axis, since_step)
     if len(units) > max_points:
-        units = _bucket_units(units, max_points)
-    return _from_units(key, x_axis, units, source)
+        units = bucket_units(units, max_points)
+    return from_units(key, x_axis, units, source)
 
 
 def _read_units(
     conn: Connection, run_pk: int, key: str, max_points: int, x_axis: str, since_step: int | None
-) -> tuple[list[_Unit], str]:
+) -> tuple[list[Unit], str]:
     from sqlalchemy import text
 
     params: dict[str, Any] = {"pk": run_pk, "key": key}
@@ -161,7 +111,7 @@ def _read_units(
     )
     if not use_blocks:
         return _sql_buckets(conn, params, max_points, x_axis, since_step, None), "sql-buckets"
-    units: list[_Unit] = []
+    units: list[Unit] = []
     if since_step is not None and since_step + 1 < first_full_block * BLOCK_STEPS:
         # the partly drawn block: its newer points, bucketed like the rest
         units = _sql_buckets(conn, params, max_points, x_axis, since_step, first_full_block * BLOCK_STEPS)
@@ -180,7 +130,7 @@ def _step_range(since_step: int | None, below_step: int | None) -> tuple[str, di
     return clauses, params
 
 
-def _raw_points(conn: Connection, params: dict[str, Any], x_axis: str, since_step: int | None) -> list[_Unit]:
+def _raw_points(conn: Connection, params: dict[str, Any], x_axis: str, since_step: int | None) -> list[Unit]:
     from sqlalchemy import text
 
     where, extra = _step_range(since_step, None)
@@ -205,7 +155,7 @@ def _sql_buckets(
     x_axis: str,
     since_step: int | None,
     below_step: int | None,
-) -> list[_Unit]:
+) -> list[Unit]:
     """Buckets of equal x width computed in SQL over the raw points (exact min, max and last)."""
     from sqlalchemy import text
 
@@ -233,7 +183,7 @@ def _sql_buckets(
         ),
         {**bound, "lo": int(lo), "width": width},
     )
-    units: list[_Unit] = []
+    units: list[Unit] = []
     for step, ts, value, mn, mx, cnt, first_x in rows:
         x = step if x_axis == "step" else ts
         units.append((x, step, ts, value, mn, mx, int(cnt), int(first_x)))
@@ -242,9 +192,7 @@ def _sql_buckets(
     return units
 
 
-def _block_units(
-    conn: Connection, params: dict[str, Any], x_axis: str, from_block: int | None
-) -> list[_Unit]:
+def _block_units(conn: Connection, params: dict[str, Any], x_axis: str, from_block: int | None) -> list[Unit]:
     from sqlalchemy import text
 
     where = "" if from_block is None else " AND block >= :b"
@@ -255,7 +203,7 @@ def _block_units(
         ),
         {**params, "b": from_block},
     )
-    units: list[_Unit] = []
+    units: list[Unit] = []
     for first_step, last_step, first_ts, last_ts, last_value, mn, mx, count in rows:
         if x_axis == "step":
             units.append((last_step, last_step, last_ts, last_value, mn, mx, int(count), first_step))
@@ -264,58 +212,3 @@ def _block_units(
     if x_axis == "time":
         units.sort(key=lambda unit: unit[0])
     return units
-
-
-def _bucket_units(units: Sequence[_Unit], max_points: int) -> list[_Unit]:
-    """Merge units into at most max_points buckets of equal x width (by each unit's last x)."""
-    lo = min(unit[7] for unit in units)
-    hi = max(unit[0] for unit in units)
-    width = max(1, -(-(hi - lo + 1) // max_points))
-    merged: dict[int, list[Any]] = {}
-    for x, step, ts, value, mn, mx, count, first_x in units:
-        index = (x - lo) // width
-        order = (step, ts, _NEG_INF if value is None or value != value else value)
-        entry = merged.get(index)
-        if entry is None:
-            merged[index] = [x, step, ts, value, mn, mx, count, first_x, order]
-            continue
-        if order >= entry[8]:
-            entry[0], entry[1], entry[2], entry[3], entry[8] = x, step, ts, value, order
-        if mn is not None and (entry[4] is None or mn < entry[4]):
-            entry[4] = mn
-        if mx is not None and (entry[5] is None or mx > entry[5]):
-            entry[5] = mx
-        entry[6] += count
-        entry[7] = min(entry[7], first_x)
-    return [tuple(merged[index][:8]) for index in sorted(merged)]  # type: ignore[misc]
-
-
-def _units_of(history: DownsampledHistory) -> Iterable[_Unit]:
-    xs = history.xs
-    for i in range(len(history.steps)):
-        yield (
-            xs[i],
-            history.steps[i],
-            history.timestamps[i],
-            _none_if_nan(history.values[i]),
-            _none_if_nan(history.mins[i]),
-            _none_if_nan(history.maxs[i]),
-            history.counts[i],
-            xs[i],
-        )
-
-
-def _from_units(key: str, x_axis: str, units: Sequence[_Unit], source: str) -> DownsampledHistory:
-    history = DownsampledHistory(key=key, x_axis=x_axis, source=source)
-    for _x, step, ts, value, mn, mx, count, _first in units:
-        history.steps.append(int(step))
-        history.timestamps.append(int(ts))
-        history.values.append(_NAN if value is None else float(value))
-        history.mins.append(_NAN if mn is None else float(mn))
-        history.maxs.append(_NAN if mx is None else float(mx))
-        history.counts.append(int(count))
-    return history
-
-
-def _none_if_nan(value: float) -> float | None:
-    return None if value != value else value

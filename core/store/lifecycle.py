@@ -10,15 +10,14 @@ runs in one transaction; artifact files are removed only after that transaction 
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from runyard import clock
 from runyard.config import retention_days
-from runyard.entities import LifecycleStage
+from runyard.entities import GcResult, LifecycleStage
 from runyard.exceptions import ExperimentExists, ExperimentNotFound, InvalidInput, InvalidState, RunNotFound
 from runyard.store.sql_store import chunked, experiments_t, runs_t
 from runyard.validation import validate_experiment_name
@@ -34,32 +33,8 @@ MS_PER_DAY = 86_400_000
 _RENAME_PLACEHOLDER = " runyard-rename-"  # valid names are stripped: none starts with a space
 
 
-def clock_ms() -> int:
-    """The current time in ms since the epoch (tests replace this module attribute to fake the clock)."""
-    return time.time_ns() // 1_000_000
-
-
 def _now(now_ms: int | None) -> int:
-    return clock_ms() if now_ms is None else int(now_ms)
-
-
-@dataclass(frozen=True)
-class GcResult:
-    """What `gc` removed (or, with dry_run, would remove)."""
-
-    run_ids: list[str] = field(default_factory=list)
-    experiment_ids: list[str] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def run_count(self) -> int:
-        """Number of runs removed."""
-        return len(self.run_ids)
-
-    @property
-    def experiment_count(self) -> int:
-        """Number of experiments removed."""
-        return len(self.experiment_ids)
+    return clock.now_ms() if now_ms is None else int(now_ms)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -71,10 +71,10 @@ def search_runs_page(
     page_token: str | None = None,
 ) -> PagedList:
     """One page of runs matching the filter, in order; `.token` continues (None on the last page)."""
+    from runyard.clock import now_ms
     from runyard.search.evaluate import with_tiebreaks
     from runyard.search.parser import parse_filter, parse_order_by
     from runyard.store.search_sql import FilterCompiler, page_query, position_of
-    from runyard.store.sql_store import now_ms
 
     if isinstance(max_results, bool) or not isinstance(max_results, int):
         raise InvalidInput(f"max_results must be an integer between 1 and {MAX_RESULTS_LIMIT}.")

@@ -6,11 +6,11 @@ the trash and garbage collection by `lifecycle.py`; all of them share this store
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from runyard import clock
 from runyard.config import default_artifact_root
 from runyard.entities import (
     Experiment,
@@ -68,11 +68,6 @@ tags_t = TagRow.__table__  # type: ignore[attr-defined]
 summaries_t = MetricSummaryRow.__table__  # type: ignore[attr-defined]
 
 
-def now_ms() -> int:
-    """The current time in integer milliseconds since the epoch."""
-    return time.time_ns() // 1_000_000
-
-
 def chunked(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
     """Consecutive slices of at most size items."""
     for start in range(0, len(items), size):
@@ -117,7 +112,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
             from pathlib import Path
 
             location = str(Path(location).absolute())
-        timestamp = creation_time if creation_time is not None else now_ms()  # demo: a fixed clock
+        timestamp = creation_time if creation_time is not None else clock.now_ms()  # demo: a fixed clock
         try:
             with self.db.connect(write=True) as conn:
                 existing = conn.execute(
@@ -231,7 +226,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
                 conn.execute(
                     update(experiments_t)
                     .where(experiments_t.c.experiment_id == experiment_id)
-                    .values(name=new_name, last_update_time=now_ms())
+                    .values(name=new_name, last_update_time=clock.now_ms())
                 )
         except IntegrityError:
             raise ExperimentExists(f"Experiment {new_name!r} already exists.", key=new_name) from None
@@ -295,7 +290,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
                 f"Invalid source type {source_type!r}: use one of {', '.join(SourceType.ALL)}."
             )
         run_id = run_id or uuid.uuid4().hex
-        start = start_time if start_time is not None else now_ms()
+        start = start_time if start_time is not None else clock.now_ms()
         clean_tags[ctx.RUN_NAME] = name  # the tag always agrees with the run_name column
         if parent_run_id:
             clean_tags[ctx.PARENT_RUN_ID] = parent_run_id
@@ -429,7 +424,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
                 raise InvalidInput(f"Invalid status {status!r}: use one of {', '.join(RunStatus.ALL)}.")
             values["status"] = status
             if status == RunStatus.RUNNING:
-                values["heartbeat_time"] = now_ms()
+                values["heartbeat_time"] = clock.now_ms()
         if end_time is not None or clear_end_time:
             values["end_time"] = end_time
         if run_name is not None:
@@ -450,7 +445,7 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
             conn.execute(
                 update(runs_t)
                 .where(and_(runs_t.c.run_id.in_(list(run_ids)), runs_t.c.status == RunStatus.RUNNING))
-                .values(heartbeat_time=timestamp or now_ms())
+                .values(heartbeat_time=timestamp or clock.now_ms())
             )
 
     # ----------------------------------------------------------------- params and tags

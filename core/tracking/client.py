@@ -27,9 +27,7 @@ from runyard.tracking.artifacts import ArtifactRepository
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:
-    from runyard.store.browse import ExperimentOverview, RunKeys
-    from runyard.store.history import DownsampledHistory  # run details (issue 6)
-    from runyard.store.lifecycle import GcResult
+    from runyard.entities import DownsampledHistory, ExperimentOverview, GcResult, RunKeys
     from runyard.store.sql_store import SqlStore
 
 
@@ -120,8 +118,8 @@ class TrackingClient:
         self, run_id: str, status: str = RunStatus.FINISHED, end_time: int | None = None
     ) -> None:
         """End a run with a terminal status (FINISHED, FAILED, KILLED)."""
+        from runyard.clock import now_ms
         from runyard.exceptions import InvalidInput
-        from runyard.store.sql_store import now_ms
 
         if status not in RunStatus.TERMINAL:
             raise InvalidInput(f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}.")
@@ -203,7 +201,7 @@ class TrackingClient:
         tags: Mapping[str, object] | Sequence[RunTag] | None = None,
     ) -> None:
         """Write metrics, params and tags (dicts, or Param/RunTag lists as in MLflow) in one transaction."""
-        from runyard.store.sql_store import now_ms
+        from runyard.clock import now_ms
 
         now = now_ms()
         points: list[tuple[str, float, int, int]] = []

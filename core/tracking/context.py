@@ -11,24 +11,45 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runyard.entities import SourceType
+from runyard.entities import (
+    COMMAND,
+    EXPERIMENT_SOURCE_TYPE,
+    GIT_BRANCH,
+    GIT_COMMIT,
+    GIT_DIRTY,
+    GIT_REPO_URL,
+    NOTE,
+    PARENT_RUN_ID,
+    PLATFORM,
+    PYTHON_VERSION,
+    RUN_NAME,
+    SOURCE_NAME,
+    SOURCE_TYPE,
+    TAG_PREFIX,
+    USER,
+    SourceType,
+)
+
+# The system tag names live in entities; callers that capture context find them here too.
+__all__ = [
+    "TAG_PREFIX",
+    "PARENT_RUN_ID",
+    "NOTE",
+    "USER",
+    "SOURCE_NAME",
+    "SOURCE_TYPE",
+    "GIT_COMMIT",
+    "GIT_BRANCH",
+    "GIT_REPO_URL",
+    "GIT_DIRTY",
+    "PYTHON_VERSION",
+    "PLATFORM",
+    "COMMAND",
+    "RUN_NAME",
+    "EXPERIMENT_SOURCE_TYPE",
+]
 from runyard.redact import mask_secrets
 
-TAG_PREFIX = "runyard."
-PARENT_RUN_ID = "runyard.parentRunId"
-NOTE = "runyard.note.content"
-USER = "runyard.user"
-SOURCE_NAME = "runyard.source.name"
-SOURCE_TYPE = "runyard.source.type"
-GIT_COMMIT = "runyard.source.git.commit"
-GIT_BRANCH = "runyard.source.git.branch"
-GIT_REPO_URL = "runyard.source.git.repoURL"
-GIT_DIRTY = "runyard.source.git.dirty"
-PYTHON_VERSION = "runyard.python.version"
-PLATFORM = "runyard.platform"
-COMMAND = "runyard.command"
-RUN_NAME = "runyard.runName"
-EXPERIMENT_SOURCE_TYPE = "runyard.experimentType"
 REQUIREMENTS_ARTIFACT = "environment/requirements.txt"
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from runyard import clock
 from runyard.config import choose_tracking_uri, default_tracking_uri, normalize_tracking_uri
 from runyard.entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from runyard.exceptions import InvalidInput, InvalidState
@@ -287,7 +288,7 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
     number = validate_metric_value(key, value)
     step_number = 0 if step is None else validate_step(key, step)
     if timestamp is None:
-        timestamp = _time_ns() // 1_000_000
+        timestamp = clock.now_ms()
     else:
         timestamp = validate_timestamp(key, timestamp)
     run.writer.add((run.info.run_id, key, number, timestamp, step_number))  # type: ignore[arg-type]
@@ -296,7 +297,7 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
 def log_metrics(metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
     """Buffer several metric points with one step; a bad key or value rejects the whole call."""
     run = _require_active()
-    timestamp = validate_timestamp("metrics", timestamp) if timestamp is not None else _time_ns() // 1_000_000
+    timestamp = validate_timestamp("metrics", timestamp) if timestamp is not None else clock.now_ms()
     points = []
     for key, value in metrics.items():
         key = validate_key(key, "metric")
@@ -371,12 +372,6 @@ def flush() -> None:
         writers = list(_writers.values())
     for writer in writers:
         writer.flush()
-
-
-def _time_ns() -> int:
-    import time
-
-    return time.time_ns()
 
 
 # ----------------------------------------------------------------------------- exit handling

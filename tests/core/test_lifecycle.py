@@ -26,9 +26,9 @@ T0 = 1_760_000_000_000  # a fixed "now" for the fake clock
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """A fake clock: set clock[0] to move time; lifecycle reads it through lifecycle.clock_ms."""
+    """A fake clock: set clock[0] to move time; every part of runyard reads runyard.clock.now_ms."""
     now = [T0]
-    monkeypatch.setattr(lifecycle, "clock_ms", lambda: now[0])
+    monkeypatch.setattr(runyard.clock, "now_ms", lambda: now[0])
     yield now
 
 

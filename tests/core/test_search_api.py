@@ -96,14 +96,13 @@ def test_search_experiments(store: TrackingClient) -> None:
 def test_deleted_time_filters_and_orders_the_trash(
     client: TrackingClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from runyard.store import lifecycle
 
     experiment = client.create_experiment("/team/trash")
     first, second, kept = (
         _run(client, experiment, name, "0.1", start) for name, start in (("a", 1), ("b", 2), ("c", 3))
     )
     for run_id, when in ((second, 5_000), (first, 9_000)):
-        monkeypatch.setattr(lifecycle, "clock_ms", lambda when=when: when)
+        monkeypatch.setattr(runyard.clock, "now_ms", lambda when=when: when)
         client.delete_run(run_id)
     newest_first = client.search_runs(
         experiment, run_view_type="DELETED_ONLY", order_by=["deleted_time DESC"]

@@ -20,7 +20,7 @@ from ..widgets.run_table import RunTable
 from .worker_posts import error_text
 
 if TYPE_CHECKING:
-    from runyard.store.browse import RunKeys
+    from runyard.entities import RunKeys
 
 
 class BrowseActions(Screen[None]):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard import TrackingClient
-from runyard.store.history import DownsampledHistory
+from runyard.entities import DownsampledHistory
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding

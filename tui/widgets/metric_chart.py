@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from runyard import MetricSummary, TrackingClient
-from runyard.store.history import DownsampledHistory
+from runyard.entities import DownsampledHistory
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
