@@ -34,6 +34,7 @@ from runyard.store.db import Database, get_database
 from runyard.store.inputs import DatasetInputOps, load_inputs
 from runyard.store.logged_models import LoggedModelOps
 from runyard.store.models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
+from runyard.store.operations import StoreOperations
 from runyard.system_tags import (
     PARENT_TAGS,
     RUN_NAME_TAGS,
@@ -43,7 +44,7 @@ from runyard.system_tags import (
     split_user_tags,
 )
 from runyard.tracking import context as ctx
-from runyard.tracking.artifacts import local_path_of
+from runyard.tracking.artifacts import ArtifactRepository, local_path_of
 from runyard.validation import (
     validate_experiment_name,
     validate_key,
@@ -79,7 +80,7 @@ def float_or_nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-class SqlStore(DatasetInputOps, LoggedModelOps):
+class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
     """Experiments, runs, params, tags, dataset inputs and logged models in SQL; plain entities out."""
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None, must_exist: bool = False) -> None:
@@ -599,6 +600,11 @@ class SqlStore(DatasetInputOps, LoggedModelOps):
         counts = {str(e): 0 for e in experiment_ids}
         counts.update({row[0]: int(row[1]) for row in rows})
         return counts
+
+    # ----------------------------------------------------------------- artifacts
+    def artifacts(self, run_id: str) -> ArtifactRepository:
+        """The artifact files of a run (a local or shared directory)."""
+        return ArtifactRepository(self.get_run(run_id).info.artifact_uri)
 
 
 def summary_entity(row: Row) -> MetricSummary:

@@ -28,7 +28,7 @@ from runyard.validation import validate_key, validate_metric_value, validate_ste
 
 if TYPE_CHECKING:
     from runyard.entities import DownsampledHistory, ExperimentOverview, GcResult, RunKeys
-    from runyard.store.sql_store import SqlStore
+    from runyard.store.interface import Store
 
 
 class TrackingClient:
@@ -44,10 +44,10 @@ class TrackingClient:
         )
         self._artifact_root = artifact_root
         self._must_exist = must_exist
-        self._store: SqlStore | None = None
+        self._store: Store | None = None
 
     @property
-    def store(self) -> SqlStore:
+    def store(self) -> Store:
         """The SQL store, opened on first use (SQLAlchemy is imported then, not at import runyard)."""
         if self._store is None:
             from runyard.store.sql_store import SqlStore
@@ -143,12 +143,8 @@ class TrackingClient:
         page_token: str | None = None,
     ) -> PagedList:
         """One page of runs matching the filter; `.token` of the result continues (None on the last page)."""
-        from runyard.store.search import search_runs_page
-
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
-        return search_runs_page(
-            self.store, ids, filter_string, run_view_type, max_results, order_by, page_token
-        )
+        return self.store.search_runs(ids, filter_string, run_view_type, max_results, order_by, page_token)
 
     def export_runs_csv(
         self,
@@ -307,16 +303,12 @@ class TrackingClient:
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of a metric in MLflow's order: timestamp, then step (charts use step order)."""
-        from runyard.store.metrics import read_history
-
-        pk = self.store.run_pk(run_id)
-        with self.store.db.connect() as conn:
-            return read_history(conn, pk, key)
+        return self.store.get_metric_history(run_id, key)
 
     # ----------------------------------------------------------------- artifacts
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
         """The artifact directory of a run."""
-        return ArtifactRepository(self.get_run(run_id).info.artifact_uri)
+        return self.store.artifacts(run_id)
 
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
@@ -376,41 +368,29 @@ class TrackingClient:
         self, experiment_ids: Sequence[str], now_ms: int | None = None
     ) -> ExperimentOverview:
         """ExperimentOverview of the active runs: total, running, lost, failed, last activity, per user."""
-        from runyard.store.browse import experiment_overview
-
-        return experiment_overview(self.store, list(experiment_ids), now_ms)
+        return self.store.experiment_overview(list(experiment_ids), now_ms)
 
     def run_keys(self, experiment_ids: Sequence[str], run_view_type: str = "ACTIVE_ONLY") -> RunKeys:
         """RunKeys: distinct param, metric and tag keys of the experiments' runs in that view."""
-        from runyard.store.browse import run_keys
-
-        return run_keys(self.store, list(experiment_ids), run_view_type)
+        return self.store.run_keys(list(experiment_ids), run_view_type)
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Runs by id in the order given (unknown ids skipped); cheap refresh of RUNNING runs."""
-        from runyard.store.browse import get_runs
-
-        return get_runs(self.store, list(run_ids))
+        return self.store.get_runs(list(run_ids))
 
     def run_names(self, run_ids: Sequence[str]) -> dict[str, str]:
         """Names of runs by id."""
-        from runyard.store.browse import run_names
-
-        return run_names(self.store, list(run_ids))
+        return self.store.run_names(list(run_ids))
 
     def runs_signature(
         self, experiment_ids: Sequence[str], run_view_type: str = "ACTIVE_ONLY"
     ) -> tuple[int, int]:
         """A value that changes when runs are added to or removed from the experiments."""
-        from runyard.store.browse import runs_signature
-
-        return runs_signature(self.store, list(experiment_ids), run_view_type)
+        return self.store.runs_signature(list(experiment_ids), run_view_type)
 
     def descendant_run_ids(self, run_ids: Sequence[str]) -> list[str]:
         """Active runs below these runs (children, grandchildren, ...)."""
-        from runyard.store.browse import descendant_run_ids
-
-        return descendant_run_ids(self.store, list(run_ids))
+        return self.store.descendant_run_ids(list(run_ids))
 
     # ----------------------------------------------------------------- lifecycle (core/lifecycle.py)
     @property
@@ -424,51 +404,37 @@ class TrackingClient:
         self, run_id: str | Sequence[str], delete_descendants: bool = True, dry_run: bool = False
     ) -> list[str]:
         """Move runs (and their descendants unless told not to) to the trash; returns the ids deleted."""
-        from runyard.store import lifecycle
-
-        return lifecycle.delete_run(self.store, run_id, delete_descendants, dry_run)
+        return self.store.delete_run(run_id, delete_descendants, dry_run)
 
     def restore_run(
         self, run_id: str | Sequence[str], restore_descendants: bool = True, dry_run: bool = False
     ) -> list[str]:
         """Bring runs back from the trash with the descendants deleted together with them; returns ids."""
-        from runyard.store import lifecycle
-
-        return lifecycle.restore_run(self.store, run_id, restore_descendants, dry_run)
+        return self.store.restore_run(run_id, restore_descendants, dry_run)
 
     def delete_runs(
         self, experiment_id: str, max_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
     ) -> int:
         """Delete active runs started at or before a time, oldest first (no cascade); returns the count."""
-        from runyard.store import lifecycle
-
-        return lifecycle.delete_runs(self.store, str(experiment_id), max_timestamp_millis, max_runs, dry_run)
+        return self.store.delete_runs(str(experiment_id), max_timestamp_millis, max_runs, dry_run)
 
     def restore_runs(
         self, experiment_id: str, min_timestamp_millis: int, max_runs: int = 10_000, dry_run: bool = False
     ) -> int:
         """Restore runs deleted at or after a time (no cascade); returns the count."""
-        from runyard.store import lifecycle
-
-        return lifecycle.restore_runs(self.store, str(experiment_id), min_timestamp_millis, max_runs, dry_run)
+        return self.store.restore_runs(str(experiment_id), min_timestamp_millis, max_runs, dry_run)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Move an experiment to the trash (its runs are hidden with it; its name stays reserved)."""
-        from runyard.store import lifecycle
-
-        lifecycle.delete_experiment(self.store, str(experiment_id))
+        self.store.delete_experiment(str(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
         """Bring an experiment back from the trash with its runs."""
-        from runyard.store import lifecycle
-
-        lifecycle.restore_experiment(self.store, str(experiment_id))
+        self.store.restore_experiment(str(experiment_id))
 
     def rename_experiment_folder(self, old_prefix: str, new_prefix: str) -> dict[str, str]:
         """Rename every experiment under a folder prefix; returns {old name: new name}."""
-        from runyard.store import lifecycle
-
-        return lifecycle.rename_experiment_folder(self.store, old_prefix, new_prefix)
+        return self.store.rename_experiment_folder(old_prefix, new_prefix)
 
     def gc(
         self,
@@ -478,18 +444,14 @@ class TrackingClient:
         dry_run: bool = False,
     ) -> GcResult:
         """Permanently remove trashed runs/experiments (older than older_than, or exactly those named)."""
-        from runyard.store import lifecycle
-
-        return lifecycle.gc(self.store, older_than, run_ids, experiment_ids, dry_run)
+        return self.store.gc(older_than, run_ids, experiment_ids, dry_run)
 
     # ----------------------------------------------------------------- run details (issue 6: history.py)
     def get_metric_history_downsampled(
         self, run_id: str, key: str, max_points: int, x_axis: str = "step", since_step: int | None = None
     ) -> DownsampledHistory:
         """At most max_points buckets (last value, min, max) of a metric; only steps > since_step if given."""
-        from runyard.store.history import downsample_history
-
-        return downsample_history(self.store, run_id, key, max_points, x_axis, since_step)
+        return self.store.get_metric_history_downsampled(run_id, key, max_points, x_axis, since_step)
 
     def artifact_local_path(self, run_id: str, path: str) -> str:
         """The local file system path of an artifact (checked to stay inside the run's directory)."""
@@ -510,9 +472,7 @@ class TrackingClient:
         self, run_ids: Sequence[str] | str, keys: Sequence[str] | str | None = None
     ) -> Any:
         """Every point as a long pandas DataFrame: run_id, key, step, timestamp, value (runyard[pandas])."""
-        from runyard.interop.frames import metric_history_frame
-
-        return metric_history_frame(self.store, run_ids, keys)
+        return self.store.get_metric_history_frame(run_ids, keys)
 
     # ----------------------------------------------------------------- search (issue 3)
     def search_experiments(
@@ -523,9 +483,7 @@ class TrackingClient:
         max_results: int | None = None,
     ) -> list[Experiment]:
         """Experiments matching a filter (`name LIKE '/team/%'`, `tags.x = 'y'`), newest first by default."""
-        from runyard.store.search import search_experiments
-
-        return search_experiments(self.store, filter_string, view_type, order_by, max_results)
+        return self.store.search_experiments(filter_string, view_type, order_by, max_results)
 
 
 def _or(value: int | None, default: int) -> int:
