@@ -5,19 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import ExperimentOverview, LifecycleStage, Run, RunKeys, RunStatus, ViewType
+from runyard.entities import ExperimentOverview, Run, RunKeys, RunStatus, ViewType
+from runyard.store.views import stage_condition
 from sqlalchemy import and_, case, func, select, text
 
 if TYPE_CHECKING:
     from runyard.store.sql_store import SqlStore
-
-
-def _stage_condition(runs_t: Any, view_type: str) -> Any:
-    if view_type == ViewType.DELETED_ONLY:
-        return runs_t.c.lifecycle_stage == LifecycleStage.DELETED
-    if view_type == ViewType.ALL:
-        return runs_t.c.lifecycle_stage.in_([LifecycleStage.ACTIVE, LifecycleStage.DELETED])
-    return runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE
 
 
 def experiment_overview(
@@ -31,7 +24,9 @@ def experiment_overview(
     ids = [str(e) for e in experiment_ids]
     if not ids:
         return ExperimentOverview()
-    where = and_(runs_t.c.experiment_id.in_(ids), runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE)
+    where = and_(
+        runs_t.c.experiment_id.in_(ids), stage_condition(runs_t.c.lifecycle_stage, ViewType.ACTIVE_ONLY)
+    )
     # the same rule as RunInfo.is_lost: the last sign of life is the heartbeat, else the start
     last_sign_of_life = func.coalesce(runs_t.c.heartbeat_time, runs_t.c.start_time, 0)
     stale_before = (clock_now_ms() if now_ms is None else now_ms) - STALE_HEARTBEAT_MS
@@ -85,7 +80,7 @@ def run_keys(
     ids = [str(e) for e in experiment_ids]
     if not ids:
         return RunKeys()
-    in_view = and_(runs_t.c.experiment_id.in_(ids), _stage_condition(runs_t, view_type))
+    in_view = and_(runs_t.c.experiment_id.in_(ids), stage_condition(runs_t.c.lifecycle_stage, view_type))
     found: list[list[str]] = []
     with store.db.connect() as conn:
         for table in (params_t, summaries_t, tags_t):
@@ -148,7 +143,7 @@ def runs_signature(
     ids = [str(e) for e in experiment_ids]
     if not ids:
         return (0, 0)
-    where = and_(runs_t.c.experiment_id.in_(ids), _stage_condition(runs_t, view_type))
+    where = and_(runs_t.c.experiment_id.in_(ids), stage_condition(runs_t.c.lifecycle_stage, view_type))
     with store.db.connect() as conn:
         count, highest = conn.execute(select(func.count(), func.max(runs_t.c.id)).where(where)).one()
     return (int(count or 0), int(highest or 0))
@@ -168,7 +163,7 @@ def descendant_run_ids(store: SqlStore, run_ids: Sequence[str]) -> list[str]:
                 query = select(runs_t.c.run_id).where(
                     and_(
                         runs_t.c.parent_run_id.in_(list(chunk)),
-                        runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE,
+                        stage_condition(runs_t.c.lifecycle_stage, ViewType.ACTIVE_ONLY),
                     )
                 )
                 for (run_id,) in conn.execute(query):

@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runyard.entities import LifecycleStage, ViewType
+from runyard.entities import ViewType
 from runyard.exceptions import InvalidInput
 from runyard.search.evaluate import ascii_lower, sql_glob_pattern, sql_like_pattern
 from runyard.search.parser import And, Comparison, Node, Not, Or, OrderKey
 from runyard.store.sql_store import experiments_t, params_t, runs_t, summaries_t, tags_t
+from runyard.store.views import check_view_type, stage_condition
 from sqlalchemy import and_, case, exists, false, func, literal, literal_column, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
@@ -370,8 +371,7 @@ def scope_condition(experiment_ids: Sequence[str], view_type: str, driven: bool 
     driven: a filter condition supplies the run keys (SQLite), so the scope must not pull the
     planner onto the experiment index (`|| ''` keeps the test, hides the index).
     """
-    if view_type not in ViewType.VALUES:
-        raise InvalidInput(f"Invalid run_view_type {view_type!r}: use one of {', '.join(ViewType.VALUES)}.")
+    check_view_type(view_type, "run_view_type")
     ids = [str(experiment_id) for experiment_id in experiment_ids]
     experiment_column = runs_t.c.experiment_id.concat("") if driven else runs_t.c.experiment_id
     stage_column = runs_t.c.lifecycle_stage.concat("") if driven else runs_t.c.lifecycle_stage
@@ -379,18 +379,21 @@ def scope_condition(experiment_ids: Sequence[str], view_type: str, driven: bool 
     if view_type == ViewType.ALL:
         return in_scope
     trashed_experiments = select(experiments_t.c.experiment_id).where(
-        and_(experiments_t.c.experiment_id.in_(ids), experiments_t.c.lifecycle_stage != LifecycleStage.ACTIVE)
+        and_(
+            experiments_t.c.experiment_id.in_(ids),
+            stage_condition(experiments_t.c.lifecycle_stage, ViewType.DELETED_ONLY),
+        )
     )
     if view_type == ViewType.ACTIVE_ONLY:
         return and_(
             in_scope,
-            stage_column == LifecycleStage.ACTIVE,
+            stage_condition(stage_column, ViewType.ACTIVE_ONLY),
             runs_t.c.experiment_id.not_in(trashed_experiments),
         )
     return and_(
         in_scope,
         or_(
-            runs_t.c.lifecycle_stage != LifecycleStage.ACTIVE,
+            stage_condition(runs_t.c.lifecycle_stage, ViewType.DELETED_ONLY),
             runs_t.c.experiment_id.in_(trashed_experiments),
         ),
     )

@@ -35,6 +35,7 @@ from runyard.store.inputs import DatasetInputOps, load_inputs
 from runyard.store.logged_models import LoggedModelOps
 from runyard.store.models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
 from runyard.store.operations import StoreOperations
+from runyard.store.views import stage_condition
 from runyard.system_tags import (
     PARENT_TAGS,
     RUN_NAME_TAGS,
@@ -202,11 +203,11 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
 
     def list_experiments(self, view_type: str = "ACTIVE_ONLY") -> list[Experiment]:
         """Every experiment of the lifecycle view, by name."""
-        query = select(experiments_t.c.experiment_id).order_by(experiments_t.c.name)
-        if view_type == "ACTIVE_ONLY":
-            query = query.where(experiments_t.c.lifecycle_stage == LifecycleStage.ACTIVE)
-        elif view_type == "DELETED_ONLY":
-            query = query.where(experiments_t.c.lifecycle_stage == LifecycleStage.DELETED)
+        query = (
+            select(experiments_t.c.experiment_id)
+            .where(stage_condition(experiments_t.c.lifecycle_stage, view_type))
+            .order_by(experiments_t.c.name)
+        )
         with self.db.connect() as conn:
             ids = [row[0] for row in conn.execute(query)]
         return self.get_experiments(ids)
