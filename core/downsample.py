@@ -37,7 +37,7 @@ def bucket_units(units: Sequence[Unit], max_points: int) -> list[Unit]:
             entry[5] = mx
         entry[6] += count
         entry[7] = min(entry[7], first_x)
-    return [tuple(merged[index][:8]) for index in sorted(merged)]  # type: ignore[misc]
+    return [tuple(merged[index][:8]) for index in sorted(merged)]
 
 
 def units_of(history: DownsampledHistory) -> Iterable[Unit]:

@@ -313,7 +313,7 @@ class FileInfo:
     file_size: int | None
 
 
-class PagedList(list):  # type: ignore[type-arg]
+class PagedList(list):
     """A list of results with `.token` for the next page (None on the last page)."""
 
     def __init__(self, items: Any = (), token: str | None = None) -> None:

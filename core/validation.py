@@ -21,7 +21,7 @@ _valid_keys: set[str] = set()  # cache: log_metric validates the same few keys m
 def validate_key(key: object, kind: str) -> str:
     """Check a param/metric/tag key: letters, digits, _ - . / : space, at most 250 characters."""
     if key.__class__ is str and key in _valid_keys:
-        return key  # type: ignore[return-value]
+        return key
     if not isinstance(key, str) or not key:
         raise InvalidInput(f"Invalid {kind} key {key!r}: a key must be a non-empty string.", key=str(key))
     if len(key) > MAX_KEY_LENGTH:
@@ -83,7 +83,7 @@ def validate_tag_value(key: str, value: object) -> str:
 def validate_metric_value(key: str, value: object) -> float:
     """A metric value must be a real number (NaN and +/-inf are allowed); bools and strings are not."""
     if value.__class__ is float:
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         # numpy scalars are numbers.Real; torch tensors of one element have .item()
         item = getattr(value, "item", None)
@@ -109,8 +109,8 @@ def validate_metric_value(key: str, value: object) -> float:
 
 def validate_step(key: str, step: object) -> int:
     """Steps are integers; None means 0 (as in MLflow)."""
-    if step.__class__ is int and _MIN_INT64 <= step <= _MAX_INT64:  # type: ignore[operator]
-        return step  # type: ignore[return-value]  # the hot path: no slow numbers.Integral check
+    if step.__class__ is int and _MIN_INT64 <= step <= _MAX_INT64:
+        return step  # the hot path: no slow numbers.Integral check
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):

@@ -60,4 +60,4 @@ class RunyardCommands(Provider):
 
 async def _run_action(node: DOMNode, action: str) -> None:
     if isinstance(node, Widget) or hasattr(node, "run_action"):
-        await node.run_action(action)  # type: ignore[attr-defined]
+        await node.run_action(action)

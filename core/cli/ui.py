@@ -41,7 +41,7 @@ def launch_tui(uri: str, exit_after_first_render: bool = False) -> None:
     """Check the store, then hand it to runyard.tui.launch."""
     tracking_uri = check_store(uri)
     try:
-        from ..tui import launch  # type: ignore[attr-defined]
+        from ..tui import launch
     except ImportError as error:
         raise click.ClickException(f"The runyard TUI is not available in this install: {error}.") from None
     status = launch(tracking_uri, exit_after_first_render=exit_after_first_render)
@@ -116,7 +116,7 @@ def demo_command(directory: str, open_tui: bool | None, fresh: bool) -> None:
       runyard demo --path /tmp/runyard-demo --no-open
     """
     try:
-        from runyard.demo.build import write_demo_store  # type: ignore[attr-defined]
+        from runyard.demo.build import write_demo_store
     except ImportError as error:
         raise click.ClickException(f"The demo is not available in this build: {error}.") from None
     existing = Path(directory) / "runyard.db"

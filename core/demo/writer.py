@@ -95,7 +95,7 @@ class DemoWriter:
 
     def config(self, **values: object) -> TrainConfig:
         """A TrainConfig with its own seed for batch order and initial weights."""
-        return TrainConfig(seed=self.rng.getrandbits(32), **values)  # type: ignore[arg-type]
+        return TrainConfig(seed=self.rng.getrandbits(32), **values)
 
     def step_times(self, start: int, steps: int, step_ms: float) -> list[int]:
         """Absolute time of each step: a start-up pause, then steps of about step_ms (+-10%)."""

@@ -55,7 +55,7 @@ def metric_history_frame(
         blocks: list[tuple[Any, ...]] = []
         key_codes: dict[str, int] = {key: code for code, key in enumerate(key_list or [])}
         mark = store.db.paramstyle
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = conn.connection.dbapi_connection.cursor()
         try:
             for run_code, run_id in enumerate(run_list):
                 pk = pk_of[run_id]

@@ -542,7 +542,7 @@ def _load_runs(
                 artifact_uri = f"{str(local_path_of(location)).rstrip('/')}/{run_id}/artifacts"
                 values["experiment_id"] = experiment_id
                 inserted = conn.execute(insert(runs_t).values(**values, artifact_uri=artifact_uri))
-                run_pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+                run_pk = int(inserted.inserted_primary_key[0])
                 for kind, table in (("params", params_t), ("tags", tags_t)):
                     rows = [
                         {"run_pk": run_pk, "key": r["key"], "value": r["value"]}

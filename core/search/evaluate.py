@@ -90,7 +90,7 @@ def ascii_lower(text: str) -> str:
     return text.translate(_ASCII_LOWER)
 
 
-class _AnyOf(tuple):  # type: ignore[type-arg]
+class _AnyOf(tuple):
     """Several values of one run (its dataset inputs): a comparison holds when it holds for any."""
 
 
@@ -136,9 +136,9 @@ def _matches(comparison: Comparison, actual: Any) -> bool:
     if actual is None:
         return False
     if op == "IN":
-        return actual in expected  # type: ignore[operator]
+        return actual in expected
     if op == "NOT IN":
-        return actual not in expected  # type: ignore[operator]
+        return actual not in expected
     if op == "LIKE":
         return _like_regex(str(expected)).fullmatch(actual) is not None
     if op == "ILIKE":

@@ -21,7 +21,6 @@ from runyard.store.fork_gate import GATE
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-    from sqlmodel import Session
 
 _databases: dict[str, Database] = {}
 _databases_lock = threading.Lock()
@@ -217,33 +216,6 @@ class Database:
             if translated is error:
                 raise
             raise translated from error
-
-    @contextmanager
-    def session_scope(self, write: bool = False) -> Iterator[Session]:
-        """An ORM session: commits on success, rolls back on error, always closes."""
-        from sqlmodel import Session
-
-        try:
-            if not write and not self._schema_checked:
-                self._refuse_missing_file()
-            engine = self.engine if not write else self._writer()
-        except Exception as error:
-            translated = _translate(error, self)
-            if translated is error:
-                raise
-            raise translated from error
-        session = Session(engine, expire_on_commit=False)
-        try:
-            yield session
-            session.commit()
-        except Exception as error:
-            session.rollback()
-            translated = _translate(error, self)
-            if translated is error:
-                raise
-            raise translated from error
-        finally:
-            session.close()
 
     @contextmanager
     def translated_errors(self) -> Iterator[None]:

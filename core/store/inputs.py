@@ -28,10 +28,10 @@ if TYPE_CHECKING:
     from runyard.store.sql_store import SqlStore
     from sqlalchemy.engine import Connection
 
-datasets_t = DatasetRow.__table__  # type: ignore[attr-defined]
-inputs_t = InputRow.__table__  # type: ignore[attr-defined]
-input_tags_t = InputTagRow.__table__  # type: ignore[attr-defined]
-run_models_t = RunModelRow.__table__  # type: ignore[attr-defined]
+datasets_t = DatasetRow.__table__
+inputs_t = InputRow.__table__
+input_tags_t = InputTagRow.__table__
+run_models_t = RunModelRow.__table__
 
 # MLflow's limits (mlflow/utils/validation.py), so what one tool accepts the other stores.
 MAX_DATASETS_PER_CALL = 1000

@@ -415,7 +415,7 @@ def _tables_keyed_by(column: str, exclude: Sequence[Any]) -> list[Any]:
     """Every table of the schema with that column (so a table added later is purged too)."""
     from runyard.store.models import ALL_TABLES
 
-    tables = [model.__table__ for model in ALL_TABLES]  # type: ignore[attr-defined]
+    tables = [model.__table__ for model in ALL_TABLES]
     return [table for table in tables if column in table.c and table not in exclude]
 
 

@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from runyard.store.sql_store import SqlStore
     from sqlalchemy.engine import Connection
 
-models_t = LoggedModelRow.__table__  # type: ignore[attr-defined]
-model_tags_t = LoggedModelTagRow.__table__  # type: ignore[attr-defined]
-model_params_t = LoggedModelParamRow.__table__  # type: ignore[attr-defined]
-model_metrics_t = LoggedModelMetricRow.__table__  # type: ignore[attr-defined]
+models_t = LoggedModelRow.__table__
+model_tags_t = LoggedModelTagRow.__table__
+model_params_t = LoggedModelParamRow.__table__
+model_metrics_t = LoggedModelMetricRow.__table__
 CHILD_TABLES = (model_tags_t, model_params_t, model_metrics_t)
 
 MAX_SEARCH_RESULTS = 1000
@@ -139,7 +139,7 @@ def create_logged_model(
                 source_run_id=source_run_id or None,
             )
         )
-        model_pk = int(result.inserted_primary_key[0])  # type: ignore[index]
+        model_pk = int(result.inserted_primary_key[0])
         if clean_tags:
             conn.execute(
                 insert(model_tags_t),

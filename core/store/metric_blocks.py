@@ -98,8 +98,3 @@ def upsert_blocks_sql(placeholder: str) -> str:
         f"last_step = CASE WHEN {newer} THEN {x}.last_step ELSE {b}.last_step END, "
         f"count = {b}.count + {x}.count"
     )
-
-
-def write_blocks(cursor: Any, placeholder: str, points: Sequence[_Point]) -> None:
-    """Upsert the blocks of a batch of points with the caller's DBAPI cursor (same transaction)."""
-    cursor.executemany(upsert_blocks_sql(placeholder), fold_blocks(points))

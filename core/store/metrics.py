@@ -11,7 +11,7 @@ bound NaN as NULL by itself, other backends get NaN replaced by NULL in Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -65,56 +65,6 @@ def _summary_sql(placeholder: str) -> str:
     )
 
 
-def fold_summaries(
-    points: Iterable[tuple[Any, str, float, int, int]], run_pks: Mapping[Any, int] | None = None
-) -> list[SummaryRow]:
-    """Per (run, key): latest (greatest step, timestamp, value; NaN lowest), min, max, count.
-
-    The first element of a point is a run_pk, or a run id mapped to its run_pk through run_pks.
-    """
-    # entry: [latest_step, latest_timestamp, latest_value, min, max, count]; min/max start at
-    # +inf/-inf and NaN never compares, so min == +inf and max == -inf at the end means "all NaN".
-    folded: dict[tuple[Hashable, str], list[Any]] = {}
-    get = folded.get
-    for run, key, value, timestamp, step in points:
-        entry = get((run, key))
-        if entry is None:
-            if value == value:
-                folded[(run, key)] = [step, timestamp, value, value, value, 1]
-            else:
-                folded[(run, key)] = [step, timestamp, value, _INF, -_INF, 1]
-            continue
-        latest_step = entry[0]
-        if step > latest_step or (
-            step == latest_step
-            and (timestamp > entry[1] or (timestamp == entry[1] and value == value and not entry[2] > value))
-        ):
-            entry[0] = step
-            entry[1] = timestamp
-            entry[2] = value
-        if value < entry[3]:
-            entry[3] = value
-        if value > entry[4]:
-            entry[4] = value
-        entry[5] += 1
-    rows: list[SummaryRow] = []
-    for (run, key), (step, timestamp, value, low, high, count) in folded.items():
-        all_nan = low == _INF and high == -_INF
-        rows.append(
-            (
-                run if run_pks is None else run_pks[run],  # type: ignore[arg-type]
-                key,
-                None if value != value else value,
-                step,
-                timestamp,
-                None if all_nan else low,
-                None if all_nan else high,
-                count,
-            )
-        )
-    return rows
-
-
 def _point_rows(
     database: Database, points: Sequence[tuple[Any, str, float, int, int]], run_pks: Mapping[Any, int] | None
 ) -> tuple[str, Iterable[tuple[Any, ...]]]:
@@ -161,9 +111,9 @@ def write_buffered(
     if not points:
         return
     placeholder = database.paramstyle
-    blocks = fold_blocks(points)  # type: ignore[arg-type]  # keyed by whatever identifies the run
+    blocks = fold_blocks(points)  # keyed by whatever identifies the run
     if run_pks is not None:
-        blocks = [(run_pks[b[0]], *b[1:]) for b in blocks]  # type: ignore[misc]
+        blocks = [(run_pks[b[0]], *b[1:]) for b in blocks]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         insert_sql, rows = _point_rows(database, points, run_pks)

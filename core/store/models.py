@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 _BigIntPk = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _time_column(nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _time_column(nullable: bool = True, index: bool = False) -> Column:
     return Column(BigInteger(), nullable=nullable, index=index)
 
 
@@ -252,7 +252,7 @@ class LoggedModelRow(SQLModel, table=True):
     source_run_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
 
 
-def _model_key() -> Column:  # type: ignore[type-arg]
+def _model_key() -> Column:
     return Column(_BigIntPk, ForeignKey("logged_models.id", ondelete="CASCADE"), primary_key=True)
 
 

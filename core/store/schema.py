@@ -25,7 +25,7 @@ def _migrate_1(conn: Connection) -> None:
     from runyard.store import models
     from sqlmodel import SQLModel
 
-    tables = [model.__table__ for model in models.SCHEMA_2_TABLES]  # type: ignore[attr-defined]
+    tables = [model.__table__ for model in models.SCHEMA_2_TABLES]
     SQLModel.metadata.create_all(conn, tables=tables)
 
 
@@ -85,9 +85,9 @@ def ensure_schema(database: Database) -> None:
         _locked_transaction(database, conn)
         version = _read_version(conn)  # another process may have won the race
         if version is None:
-            _refuse_foreign_tables(database, conn, [m.__table__.name for m in models.ALL_TABLES])  # type: ignore[attr-defined]
-            SQLModel.metadata.create_all(conn, tables=[m.__table__ for m in models.ALL_TABLES])  # type: ignore[attr-defined]
-            version_table = models.SchemaVersionRow.__table__  # type: ignore[attr-defined]
+            _refuse_foreign_tables(database, conn, [m.__table__.name for m in models.ALL_TABLES])
+            SQLModel.metadata.create_all(conn, tables=[m.__table__ for m in models.ALL_TABLES])
+            version_table = models.SchemaVersionRow.__table__
             conn.execute(version_table.insert().values(id=1, version=CURRENT_SCHEMA_VERSION))
     if version is not None:
         _check(version, database)

@@ -108,7 +108,7 @@ def search_runs_page(
     compiler = FilterCompiler(store.db.dialect, clock)
     with store.db.connect() as conn:
         if not order_items and compiler.can_scan_in_order(node):
-            compiler.scan_in_order = _scan_in_order(conn, compiler, node, ids, max_results)  # type: ignore[arg-type]
+            compiler.scan_in_order = _scan_in_order(conn, compiler, node, ids, max_results)
         query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
         result = conn.execute(query)
         keys = list(result.keys())

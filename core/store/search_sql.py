@@ -59,16 +59,16 @@ _PULLED_UP = 8  # PostgreSQL: conditions of a top-level AND planned as joins (th
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     if op == "=":
-        return column == value  # type: ignore[no-any-return]
+        return column == value
     if op == "!=":
-        return column != value  # type: ignore[no-any-return]
+        return column != value
     if op == ">":
-        return column > value  # type: ignore[no-any-return]
+        return column > value
     if op == ">=":
-        return column >= value  # type: ignore[no-any-return]
+        return column >= value
     if op == "<":
-        return column < value  # type: ignore[no-any-return]
-    return column <= value  # type: ignore[no-any-return]
+        return column < value
+    return column <= value
 
 
 def _bindable_number(value: Any) -> Any:
@@ -218,7 +218,7 @@ class FilterCompiler:
 
     def _metric_test(self, column: Any, node: Comparison) -> ColumnElement[bool] | None:
         """The value test inside the key's rows; None when no row can match. NULL column = NaN."""
-        value = float(node.value)  # type: ignore[arg-type]
+        value = float(node.value)
         if math.isnan(value):
             return true() if node.op == "!=" else None
         if node.op == "!=":
@@ -228,23 +228,23 @@ class FilterCompiler:
     def _string_test(self, column: Any, node: Comparison) -> ColumnElement[bool]:
         op, value = node.op, node.value
         if op == "=":
-            return column == value  # type: ignore[no-any-return]
+            return column == value
         if op == "!=":
-            return column != value  # type: ignore[no-any-return]
+            return column != value
         if op == "IN":
-            return column.in_(list(value))  # type: ignore[arg-type,no-any-return]
+            return column.in_(list(value))
         if op == "NOT IN":
-            return column.not_in(list(value))  # type: ignore[arg-type,no-any-return]
+            return column.not_in(list(value))
         if op == "LIKE":
             if self.dialect == "sqlite":
-                return column.op("GLOB", is_comparison=True)(sql_glob_pattern(str(value)))  # type: ignore[no-any-return]
-            return column.like(sql_like_pattern(str(value)), escape="\\")  # type: ignore[no-any-return]
+                return column.op("GLOB", is_comparison=True)(sql_glob_pattern(str(value)))
+            return column.like(sql_like_pattern(str(value)), escape="\\")
         if op == "ILIKE":
             folded_pattern = ascii_lower(str(value))
             if self.dialect == "sqlite":
-                return func.lower(column).op("GLOB", is_comparison=True)(sql_glob_pattern(folded_pattern))  # type: ignore[no-any-return]
+                return func.lower(column).op("GLOB", is_comparison=True)(sql_glob_pattern(folded_pattern))
             folded = func.translate(column, _UPPER, _UPPER.lower())
-            return folded.like(sql_like_pattern(folded_pattern), escape="\\")  # type: ignore[no-any-return]
+            return folded.like(sql_like_pattern(folded_pattern), escape="\\")
         raise InvalidInput(f"Unsupported comparator {op!r}")  # the parser never lets this through
 
     # ------------------------------------------------------------------ attributes
@@ -258,12 +258,12 @@ class FilterCompiler:
         column = self.attribute_column(node.key)
         nullable = node.key in _NULLABLE_COLUMNS or node.key == "duration"
         if node.op == "IS NULL":
-            return column.is_(None)  # type: ignore[no-any-return]
+            return column.is_(None)
         if node.op == "IS NOT NULL":
-            return column.is_not(None)  # type: ignore[no-any-return]
+            return column.is_not(None)
         value = node.value
         if isinstance(value, float) and math.isnan(value):
-            return column.is_not(None) if node.op == "!=" else false()  # type: ignore[no-any-return]
+            return column.is_not(None) if node.op == "!=" else false()
         if node.op in ("IN", "NOT IN", "LIKE", "ILIKE"):
             test = self._string_test(column, node)
         else:

@@ -62,12 +62,12 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 Row = Mapping[Any, Any]  # a result row mapping (column name -> value)
 _IN_CHUNK = 900  # stay below SQLite's bound-parameter limit with room to spare
 
-runs_t = RunRow.__table__  # type: ignore[attr-defined]
-experiments_t = ExperimentRow.__table__  # type: ignore[attr-defined]
-experiment_tags_t = ExperimentTagRow.__table__  # type: ignore[attr-defined]
-params_t = ParamRow.__table__  # type: ignore[attr-defined]
-tags_t = TagRow.__table__  # type: ignore[attr-defined]
-summaries_t = MetricSummaryRow.__table__  # type: ignore[attr-defined]
+runs_t = RunRow.__table__
+experiments_t = ExperimentRow.__table__
+experiment_tags_t = ExperimentTagRow.__table__
+params_t = ParamRow.__table__
+tags_t = TagRow.__table__
+summaries_t = MetricSummaryRow.__table__
 
 
 def chunked(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -325,7 +325,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
                     artifact_uri=artifact_uri,
                 )
             )
-            run_pk = int(result.inserted_primary_key[0])  # type: ignore[index]
+            run_pk = int(result.inserted_primary_key[0])
             if clean_tags:
                 conn.execute(
                     insert(tags_t), [{"run_pk": run_pk, "key": k, "value": v} for k, v in clean_tags.items()]

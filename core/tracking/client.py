@@ -187,7 +187,7 @@ class TrackingClient:
         self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None
     ) -> None:
         """Write one metric point now (synchronously; the fluent API batches instead)."""
-        self.log_batch(run_id, metrics=[Metric(key, value, timestamp, step)])  # type: ignore[arg-type]
+        self.log_batch(run_id, metrics=[Metric(key, value, timestamp, step)])
 
     def log_batch(
         self,
@@ -334,7 +334,7 @@ class TrackingClient:
         """Write a dict as JSON (or YAML when artifact_file ends with .yaml/.yml and PyYAML is installed)."""
         if artifact_file.endswith((".yaml", ".yml")):
             try:
-                import yaml  # type: ignore[import-untyped]
+                import yaml
 
                 text = yaml.safe_dump(dictionary, sort_keys=False)
             except ImportError:

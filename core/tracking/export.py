@@ -115,7 +115,7 @@ def export_runs_csv(
             csv.writer(handle, lineterminator=line_end).writerows(rows)
         return len(run_list)
     if isinstance(path_or_file, io.BufferedIOBase | io.RawIOBase) or "b" in getattr(path_or_file, "mode", ""):
-        text = io.TextIOWrapper(path_or_file, encoding="utf-8", newline="")  # type: ignore[arg-type]
+        text = io.TextIOWrapper(path_or_file, encoding="utf-8", newline="")
         try:
             csv.writer(text, lineterminator=line_end).writerows(rows)
             text.flush()

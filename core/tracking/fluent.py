@@ -291,7 +291,7 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
         timestamp = clock.now_ms()
     else:
         timestamp = validate_timestamp(key, timestamp)
-    run.writer.add((run.info.run_id, key, number, timestamp, step_number))  # type: ignore[arg-type]
+    run.writer.add((run.info.run_id, key, number, timestamp, step_number))
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
@@ -304,7 +304,7 @@ def log_metrics(metrics: Mapping[str, float], step: int | None = None, timestamp
         points.append(
             (run.info.run_id, key, validate_metric_value(key, value), timestamp, validate_step(key, step))
         )
-    run.writer.add_many(points)  # type: ignore[arg-type]
+    run.writer.add_many(points)
 
 
 def set_tag(key: str, value: Any) -> None:

@@ -226,7 +226,7 @@ class ArtifactBrowser(Horizontal):
                 for entry in self.client.list_artifacts(self.run_id, pending.pop(0)):
                     entries.append(entry)
                     if entry.is_dir:
-                        pending.append(entry.path)  # type: ignore[arg-type]
+                        pending.append(entry.path)
         except Exception as error:  # any failure is shown: never a stuck screen
             if not worker.is_cancelled:
                 self.post_message(self.ListingLoaded([], error_text(error)))
