@@ -87,6 +87,7 @@ from runyard.tracking.fluent import (
     start_run,
 )
 from runyard.tracking.fluent_search import export_runs_csv, search_experiments, search_runs
+from runyard.tracking.system_metrics import disable_system_metrics_logging, enable_system_metrics_logging
 
 __version__ = "0.1.0"
 
@@ -101,6 +102,8 @@ __all__ = [
     "delete_run",
     "delete_runs",
     "delete_tag",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "Experiment",
     "ExperimentExists",

@@ -20,6 +20,7 @@ from runyard.config import choose_tracking_uri, default_tracking_uri, normalize_
 from runyard.entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from runyard.exceptions import InvalidInput, InvalidState
 from runyard.tracking import context as ctx
+from runyard.tracking import system_metrics
 from runyard.tracking.client import TrackingClient
 from runyard.tracking.writer import MetricWriter
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
@@ -40,6 +41,7 @@ class ActiveRun:
         self.client = client
         self.writer = writer
         self.owner_pid = os.getpid()
+        self.system_metrics: system_metrics.SystemMetricsSampler | None = None
 
     @property
     def info(self) -> RunInfo:
@@ -160,8 +162,13 @@ def start_run(
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
     log_system_info: bool = True,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a run (or resume one by run_id) and make it active; use it as a context manager."""
+    """Start a run (or resume one by run_id) and make it active; use it as a context manager.
+
+    log_system_metrics samples CPU, memory, disk, network and GPUs into `system/...` metrics (None: as
+    enable_system_metrics_logging() or RUNYARD_SYSTEM_METRICS / MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING say).
+    """
     client = _client()
     with _state_lock:
         if _run_stack and not nested and _run_stack[-1].owner_pid == os.getpid():
@@ -218,6 +225,8 @@ def start_run(
     writer = _writer_for(client)
     writer.watch_run(run.info.run_id)
     active_run_obj = ActiveRun(run, client, writer)
+    if system_metrics.wanted(log_system_metrics):
+        active_run_obj.system_metrics = system_metrics.start_sampler(run.info.run_id, writer.add_many)
     with _state_lock:
         _run_stack.append(active_run_obj)
     return active_run_obj
@@ -252,6 +261,8 @@ def _end_specific_run(run: ActiveRun, status: str) -> None:
 
 
 def _finish(run: ActiveRun, status: str) -> None:
+    if run.system_metrics is not None:
+        run.system_metrics.stop()
     try:
         run.writer.flush()
     finally:  # a failed flush (raised to the caller) must not leave the run RUNNING forever
