@@ -65,12 +65,14 @@ from runyard.tracking.fluent import (
     get_run,
     get_tracking_uri,
     list_artifacts,
+    load_model,
     log_artifact,
     log_artifacts,
     log_dict,
     log_input,
     log_metric,
     log_metrics,
+    log_model,
     log_param,
     log_params,
     log_text,
@@ -87,6 +89,7 @@ from runyard.tracking.fluent import (
     start_run,
 )
 from runyard.tracking.fluent_search import export_runs_csv, search_experiments, search_runs
+from runyard.tracking.models import ModelInfo, predict
 from runyard.tracking.system_metrics import disable_system_metrics_logging, enable_system_metrics_logging
 
 __version__ = "0.1.0"
@@ -131,6 +134,10 @@ __all__ = [
     "log_input",
     "log_metric",
     "log_metrics",
+    "log_model",
+    "load_model",
+    "predict",
+    "ModelInfo",
     "log_param",
     "log_params",
     "log_text",

@@ -22,6 +22,7 @@ PLATFORM = "runyard.platform"
 COMMAND = "runyard.command"
 RUN_NAME = "runyard.runName"
 EXPERIMENT_SOURCE_TYPE = "runyard.experimentType"
+MODEL_HISTORY = "runyard.log-model.history"  # JSON list of the run's logged models: name, flavor
 
 
 class RunStatus:

@@ -29,6 +29,7 @@ from runyard.validation import validate_key, validate_metric_value, validate_ste
 if TYPE_CHECKING:
     from runyard.entities import DownsampledHistory, ExperimentOverview, GcResult, RunKeys
     from runyard.store.interface import Store
+    from runyard.tracking.models import ModelInfo
 
 
 class TrackingClient:
@@ -353,6 +354,40 @@ class TrackingClient:
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """Entries directly under path in the run's artifacts."""
         return self.artifact_repository(run_id).list(path)
+
+    def log_model(
+        self,
+        run_id: str,
+        model: Any,
+        name: str = "model",
+        input_example: Any = None,
+        serialization_format: str | None = None,
+    ) -> ModelInfo:
+        """Store a model under `name/` in the run's artifacts with an MLflow-readable MLmodel descriptor."""
+        import tempfile
+
+        from runyard.entities import MODEL_HISTORY
+        from runyard.tracking.artifacts import check_relative_path
+        from runyard.tracking.models import save_model
+
+        name = check_relative_path(name, "model name")
+        self.get_run(run_id)  # an unknown run fails before anything is written
+        with tempfile.TemporaryDirectory(prefix="runyard-model-") as staging:
+            info = save_model(
+                model, Path(staging) / "model", input_example, serialization_format, run_id, name
+            )
+            self.log_artifacts(run_id, Path(staging) / "model", name)
+        history = json.loads(self.get_run(run_id).data.tags.get(MODEL_HISTORY) or "[]")
+        history = [entry for entry in history if entry.get("name") != name]
+        history.append({"name": name, "flavor": info.flavor})
+        self.store.set_tags(run_id, {MODEL_HISTORY: json.dumps(history)})
+        return info
+
+    def load_model(self, model_uri: str, trusted: bool = False) -> Any:
+        """The model at `runs:/<run_id>/<name>` or in a local directory (pickles need trusted=True)."""
+        from runyard.tracking.models import fetch_model, load_model_from_directory
+
+        return load_model_from_directory(fetch_model(self, model_uri), trusted)
 
     def download_artifacts(
         self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None

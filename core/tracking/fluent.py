@@ -22,6 +22,7 @@ from runyard.exceptions import InvalidInput, InvalidState
 from runyard.tracking import context as ctx
 from runyard.tracking import system_metrics
 from runyard.tracking.client import TrackingClient
+from runyard.tracking.models import ModelInfo
 from runyard.tracking.writer import MetricWriter
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
@@ -364,6 +365,19 @@ def log_dict(dictionary: Any, artifact_file: str) -> None:
     """Write a dict as a JSON (or YAML) artifact file of the active run."""
     run = _require_active()
     run.client.log_dict(run.info.run_id, dictionary, artifact_file)
+
+
+def log_model(
+    model: Any, name: str = "model", input_example: Any = None, serialization_format: str | None = None
+) -> ModelInfo:
+    """Store a model (scikit-learn, any picklable object, or a directory of files) in the active run."""
+    run = _require_active()
+    return run.client.log_model(run.info.run_id, model, name, input_example, serialization_format)
+
+
+def load_model(model_uri: str, trusted: bool = False) -> Any:
+    """The model at `runs:/<run_id>/<name>` or a local model directory (pickles need trusted=True)."""
+    return _client().load_model(model_uri, trusted)
 
 
 def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
