@@ -88,6 +88,44 @@ def export_command(
     )
 
 
+@click.command("export-parquet")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@_experiment_option
+@click.option("--filter", "-f", "filter_string", default="", metavar="QUERY", help="Only runs matching.")
+@store_option
+def export_parquet_command(
+    out_dir: str, experiments: tuple[str, ...], filter_string: str, store: str | None
+) -> None:
+    """Write runs and full metric histories to OUT_DIR as Parquet, for Spark, DuckDB and pandas.
+
+    Tables (folders): runs (one row a run: params.*, metrics.*, tags.* columns), params, tags, metrics
+    (latest per key), metric_history (every point) and experiments; partitioned as experiment_id=<id>/.
+
+    \b
+    Examples:
+      runyard export-parquet out/ -e /team/vision --filter "metrics.acc > 0.9"
+      duckdb -c "SELECT count(*) FROM read_parquet('out/metric_history/*/*.parquet', hive_partitioning=1)"
+      spark.read.parquet("out/runs")        # pd.read_parquet("out/runs") in pandas
+    """
+    import sys
+
+    from ..interop.parquet import export_parquet
+    from .common import open_client
+
+    client = open_client(store)
+    with click.progressbar(length=1, label="Exporting runs", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        counts = export_parquet(client, out_dir, list(experiments) or None, filter_string, progress)
+    click.echo(
+        f"Exported {counts['runs']} run(s) of {counts['experiments']} experiment(s) with "
+        f"{counts['metric_history']:,} metric points to {out_dir} as Parquet."
+    )
+
+
 @click.command("import")
 @click.argument("in_dir", type=click.Path(file_okay=False, exists=True))
 @_on_conflict_option
@@ -181,6 +219,12 @@ def import_mlflow_command(source: str, experiments: tuple[str, ...], store: str 
 
 
 def register(group: click.Group) -> None:
-    """Add export, import, copy and import-mlflow to the `runyard` command group."""
-    for command in (export_command, import_command, copy_command, import_mlflow_command):
+    """Add export, export-parquet, import, copy and import-mlflow to the `runyard` command group."""
+    for command in (
+        export_command,
+        export_parquet_command,
+        import_command,
+        copy_command,
+        import_mlflow_command,
+    ):
         group.add_command(command)

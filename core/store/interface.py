@@ -8,7 +8,7 @@ integer ms, ids are strings. The writer's hot path (`write_metric_points`) takes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -150,6 +150,10 @@ class Store(Protocol):
     def get_metric_history_frame(
         self, run_ids: Sequence[str] | str, keys: Sequence[str] | str | None = None
     ) -> Any: ...
+
+    def iter_metric_points(
+        self, run_id: str, chunk: int = 65_536
+    ) -> Iterator[list[tuple[str, int, int, float]]]: ...
 
     # browsing
     def experiment_overview(

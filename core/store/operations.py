@@ -6,7 +6,7 @@ interface.py); each method imports its module on first use, so opening a store s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,14 @@ class StoreOperations:
         from runyard.interop.frames import metric_history_frame
 
         return metric_history_frame(self, run_ids, keys)
+
+    def iter_metric_points(
+        self: SqlStore, run_id: str, chunk: int = 65_536
+    ) -> Iterator[list[tuple[str, int, int, float]]]:
+        """Every point of every metric of a run (key, step, timestamp, value), in chunks, streamed."""
+        from runyard.store.streams import iter_metric_points
+
+        return iter_metric_points(self, run_id, chunk)
 
     # ----------------------------------------------------------------- browsing
     def experiment_overview(

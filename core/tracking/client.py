@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -305,6 +305,12 @@ class TrackingClient:
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of a metric in MLflow's order: timestamp, then step (charts use step order)."""
         return self.store.get_metric_history(run_id, key)
+
+    def iter_metric_points(
+        self, run_id: str, chunk: int = 65_536
+    ) -> Iterator[list[tuple[str, int, int, float]]]:
+        """Every point of every metric of a run as (key, step, timestamp, value) rows, in chunks."""
+        return self.store.iter_metric_points(run_id, chunk)
 
     # ----------------------------------------------------------------- artifacts
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
