@@ -60,9 +60,8 @@ def main() -> None:
         uri = f"sqlite:///{Path(scratch) / 'runyard.db'}"
         began = time.perf_counter()
         subprocess.run([sys.executable, "-c", BUILD, uri, str(args.runs), str(args.points)], check=True)
-        print(
-            f"store of {args.points:,} points in {args.runs} runs built in {time.perf_counter() - began:.0f} s"
-        )
+        built = time.perf_counter() - began
+        print(f"store of {args.points:,} points in {args.runs} runs built in {built:.0f} s")
         out = subprocess.run(
             [sys.executable, "-c", EXPORT, uri, str(Path(scratch) / "out")],
             check=True,
