@@ -20,7 +20,7 @@ from runyard.config import choose_tracking_uri, default_tracking_uri, normalize_
 from runyard.entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from runyard.exceptions import InvalidInput, InvalidState
 from runyard.tracking import context as ctx
-from runyard.tracking import system_metrics
+from runyard.tracking import signals, system_metrics
 from runyard.tracking.client import TrackingClient
 from runyard.tracking.models import ModelInfo
 from runyard.tracking.writer import MetricWriter
@@ -181,6 +181,7 @@ def start_run(
         parent = _run_stack[-1] if (_run_stack and nested) else None
     _install_excepthook()
     client.store.db.create_if_missing()  # starting (or resuming) a run writes: a new store is created
+    signals.install_sigterm_handler(_end_runs_on_sigterm)
     extra_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     if description is not None:
         extra_tags[ctx.NOTE] = description
@@ -428,6 +429,15 @@ def _end_all(status: str) -> None:
             _end_specific_run(run, status)
         except Exception:  # noqa: BLE001 - at exit, do what can be done
             pass
+
+
+def _end_runs_on_sigterm() -> bool:
+    """End this process's runs as KILLED (buffered points written first); False when it owns none."""
+    with _state_lock:
+        owned = any(run.owner_pid == os.getpid() for run in _run_stack)
+    if owned:
+        _end_all(RunStatus.KILLED)
+    return owned
 
 
 def _end_runs_at_exit() -> None:
