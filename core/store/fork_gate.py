@@ -27,7 +27,9 @@ class ForkGate:
     """Counts open database transactions per thread; closed by the forking thread around os.fork()."""
 
     def __init__(self) -> None:
-        self._condition = threading.Condition(threading.Lock())
+        # Reentrant: a signal handler may interrupt this thread inside enter() or leave() and start a
+        # transaction of its own.
+        self._condition = threading.Condition(threading.RLock())
         # thread id -> its open transactions; one dict store per change, so that an exception raised
         # by a signal handler (KeyboardInterrupt) between two statements cannot leave a count behind
         self._depths: dict[int, int] = {}
@@ -92,7 +94,7 @@ class ForkGate:
     def reset_in_child(self) -> None:
         """A forked child: a fresh lock, and only the forking thread's counts (the others are gone)."""
         me = threading.get_ident()
-        self._condition = threading.Condition(threading.Lock())
+        self._condition = threading.Condition(threading.RLock())
         self._depths = {me: self._depths[me]} if me in self._depths else {}
         self._closers = {}
 

@@ -72,7 +72,10 @@ class MetricWriter:
         self.store = store
         self.flush_interval = flush_interval if flush_interval is not None else flush_interval_seconds()
         self.max_buffered_floor = max_buffered if max_buffered is not None else max_buffered_floor()
-        self._wake_at = min(MAX_BUFFERED_BEFORE_WAKE, self.max_buffered_floor)
+        # Below _wake_at the hot path does not look at the points in flight: the two together stay
+        # within the floor (a batch is at most floor - _wake_at points).
+        self._wake_at = min(MAX_BUFFERED_BEFORE_WAKE, max(1, self.max_buffered_floor // 2))
+        self._batch_size = min(BATCH_SIZE, max(1, self.max_buffered_floor - self._wake_at))
         self._buffer: deque[BufferedPoint] = deque()
         self._heartbeat_runs: set[str] = set()
         self._last_heartbeat = 0.0
@@ -81,16 +84,18 @@ class MetricWriter:
 
     def _init_process_state(self) -> None:
         self._lock = threading.Lock()  # guards starting the thread
-        self._write_lock = threading.Lock()  # one writer of batches at a time
+        # One writer of batches at a time; reentrant, so that a signal handler that interrupted this
+        # thread between two batches can flush (within a batch, _reentered() makes it return instead).
+        self._write_lock = threading.RLock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._last_error: BaseException | None = None
         self._dropped: BaseException | None = None  # points of a purged run were dropped
         self._stopping = False
-        self._writing_thread: int | None = None  # the thread inside _write_locked
+        self._batch_thread: int | None = None  # the thread with a batch taken and not yet settled
         self._in_flight = 0  # points taken from the buffer whose batch is not committed yet
-        self._rate_lock = threading.Lock()
+        self._rate_lock = threading.RLock()  # reentrant: a signal handler's flush may need it
         self._commits: deque[tuple[float, int]] = deque()  # (monotonic time, points) of recent commits
         self._committed_recently = 0  # sum of the points in _commits
         # The hot path's one comparison: 0 sends the first point to _make_room, which starts the thread.
@@ -193,8 +198,8 @@ class MetricWriter:
         return len(self._buffer) + self._in_flight
 
     def _reentered(self) -> bool:
-        """True when this thread is already writing (a signal handler interrupted it)."""
-        return self._writing_thread == threading.get_ident() or in_transaction()
+        """True when this thread is in the middle of a batch (a signal handler interrupted it)."""
+        return self._batch_thread == threading.get_ident() or in_transaction()
 
     def _take(self, limit: int) -> list[BufferedPoint]:
         """Remove and return up to limit of the oldest buffered points."""
@@ -212,31 +217,33 @@ class MetricWriter:
 
     def _write_locked(self, raise_errors: bool) -> None:
         """Write what is buffered now, in batches (the caller holds _write_lock)."""
-        self._writing_thread = threading.get_ident()
-        try:
-            # Only what was buffered when the flush began: a busy logger cannot keep flush() running.
-            remaining = len(self._buffer)
-            while remaining > 0:
-                batch = self._take(min(remaining, BATCH_SIZE))
+        me = threading.get_ident()
+        # Only what was buffered when the flush began: a busy logger cannot keep flush() running.
+        remaining = len(self._buffer)
+        while remaining > 0:
+            self._batch_thread = me
+            try:
+                batch = self._take(min(remaining, self._batch_size))
+                if not batch:  # a signal handler's flush on this thread took them meanwhile
+                    break
                 remaining -= len(batch)
                 try:
                     self._write_batch(batch)
                 except BaseException as error:
                     self._buffer.extendleft(reversed(batch))  # keep them, ahead of newer points
-                    self._in_flight = 0
                     self._last_error = error
                     if raise_errors:
                         raise
                     return
-                self._in_flight = 0
                 self._note_commit(len(batch))
-            self._last_error = None
-            dropped, self._dropped = self._dropped, None
-            if dropped is not None and raise_errors:
-                raise dropped
-            self._dropped = dropped  # the next flush() reports it
-        finally:
-            self._writing_thread = None
+            finally:
+                self._in_flight = 0
+                self._batch_thread = None
+        self._last_error = None
+        dropped, self._dropped = self._dropped, None
+        if dropped is not None and raise_errors:
+            raise dropped
+        self._dropped = dropped  # the next flush() reports it
 
     def _write_batch(self, batch: list[BufferedPoint]) -> None:
         from runyard.exceptions import RunNotFound
@@ -306,8 +313,8 @@ class MetricWriter:
         """Write everything and stop the thread (interpreter exit; safe from a signal handler)."""
         if self._pid != os.getpid():
             return
-        self._stopping = True
-        self._wake.set()
+        self._stopping = True  # the thread sees it within one flush interval (no Event.set here: a
+        # signal handler may have interrupted this thread inside it)
         if self._reentered():  # the interrupted write finishes; the exit path writes the rest
             return
         try:
