@@ -82,7 +82,7 @@ def linear_ticks(low: float, high: float, count: int = 5) -> tuple[list[float], 
     """Ticks at round numbers within low..high and their labels."""
     step = nice_step(high - low, count)
     first = math.ceil(low / step - 1e-9)
-    ticks = []
+    ticks: list[float] = []
     index = first
     while index * step <= high + step * 1e-9 and len(ticks) < 50:
         ticks.append(index * step)

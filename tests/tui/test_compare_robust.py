@@ -1,0 +1,117 @@
+"""Pilot tests of compare plots on awkward data: log axes across a resize, one diverged run, a constant
+field, infinite values, a continuous param to group by."""
+
+from __future__ import annotations
+
+import pytest
+from compare_helpers import CompareHostApp, settle
+from runyard import TrackingClient
+from runyard.tui.widgets.compare_plot import ComparePlot
+from runyard.tui.widgets.distribution_plot import DistributionView
+from runyard.tui.widgets.history_plot import HistoryView
+from runyard.tui.widgets.parallel_plot import ParallelView
+from runyard.tui.widgets.scatter_plot import ScatterView
+from textual.pilot import Pilot
+
+pytestmark = pytest.mark.anyio
+Store = tuple[TrackingClient, dict[str, str]]
+RUNS = ("baseline", "wide-resnet", "deep-resnet", "tuned", "live", "stalled")
+
+
+def y_labels(plot: ComparePlot) -> list[str]:
+    """The y tick labels as drawn (the text left of each '┤')."""
+    return [line.split("┤")[0].strip() for line in plot.canvas_text().splitlines() if "┤" in line]
+
+
+def add_diverged(client: TrackingClient, ids: dict[str, str]) -> None:
+    """val_loss near 0.3 for five runs; 'stalled' diverged to 1e5."""
+    for offset, name in enumerate(RUNS):
+        for step in range(3):
+            value = 1e5 if name == "stalled" and step == 2 else 0.3 + offset / 100 - step / 100
+            client.log_metric(ids[name], "val_loss", value, step=step)
+
+
+async def choose(pilot: Pilot[None], view: ScatterView | DistributionView | HistoryView, text: str) -> None:
+    """Type text into the view's filter and move into the list (its first match highlighted)."""
+    field = view.picker.query_one("Input")
+    field.focus()
+    field.value = ""  # type: ignore[attr-defined]
+    await pilot.press(*text, "down")
+    await settle(pilot)
+
+
+async def test_log_axes_survive_a_resize(store: Store) -> None:
+    client, ids = store
+    app = CompareHostApp(client, [ids[name] for name in RUNS], initial_view="history")
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        compare = app.compare
+        checks: list[tuple[str, ComparePlot, list[str]]] = []
+        for key, view_type, log_key in (
+            ("2", HistoryView, "l"),
+            ("3", ScatterView, "L"),
+            ("5", DistributionView, "l"),
+        ):
+            await pilot.press(key)
+            await settle(pilot)
+            await pilot.press(log_key)
+            await settle(pilot)
+            plot = compare.query_one(view_type).plot
+            assert "(log)" in plot.canvas_text()
+            checks.append((key, plot, y_labels(plot)))
+        await pilot.resize_terminal(130, 40)  # re-renders every figure without a new plot()
+        await settle(pilot)
+        for key, plot, before in checks:
+            await pilot.press(key)
+            await settle(pilot)
+            assert y_labels(plot) == before and "(log)" in plot.canvas_text()
+        assert checks[0][2][-1] in ("0.1", "1")  # decades, not the log of a log
+
+
+async def test_one_diverged_run_is_clipped_and_o_shows_it(store: Store) -> None:
+    client, ids = store
+    add_diverged(client, ids)
+    app = CompareHostApp(client, [ids[name] for name in RUNS], initial_view="history")
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        history = app.compare.query_one(HistoryView)
+        await choose(pilot, history, "val_loss")
+        canvas = history.plot.canvas_text()
+        assert "clipped: 1 beyond (o: show all)" in canvas and "▲" in canvas
+        assert max(float(label) for label in y_labels(history.plot)) < 1
+        await pilot.press("o")
+        await settle(pilot)
+        assert "clipped" not in history.plot.canvas_text()
+        assert max(float(label) for label in y_labels(history.plot)) >= 1e5
+
+        await pilot.press("3")
+        await settle(pilot)
+        scatter = app.compare.query_one(ScatterView)
+        await choose(pilot, scatter, "val_loss")
+        await pilot.press("y")
+        await settle(pilot)
+        canvas = scatter.plot.canvas_text()
+        assert "clipped: 1 beyond" in canvas and "▲" in canvas and "clipped: 1 beyond" in scatter.status_text
+        assert max(float(label) for label in y_labels(scatter.plot)) < 1
+
+        await pilot.press("5")
+        await settle(pilot)
+        distribution = app.compare.query_one(DistributionView)
+        await choose(pilot, distribution, "val_loss")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "clipped: 1 beyond" in distribution.plot.canvas_text()
+        assert max(float(label) for label in y_labels(distribution.plot)) < 1
+        await pilot.press("o")
+        await settle(pilot)
+        assert max(float(label) for label in y_labels(distribution.plot)) >= 1e5
+
+        await pilot.press("4")
+        await settle(pilot)
+        parallel = app.compare.query_one(ParallelView)
+        parallel.colour_field = "metrics.val_loss"
+        parallel.redraw()
+        await settle(pilot)
+        assert (
+            "colour: val_loss  0.28 " in parallel.legend_text and "clipped: 1 beyond" in parallel.legend_text
+        )
