@@ -115,3 +115,55 @@ async def test_one_diverged_run_is_clipped_and_o_shows_it(store: Store) -> None:
         assert (
             "colour: val_loss  0.28 " in parallel.legend_text and "clipped: 1 beyond" in parallel.legend_text
         )
+
+
+def x_labels(plot: ComparePlot) -> str:
+    """The line of x tick labels (under the frame's bottom edge)."""
+    lines = plot.canvas_text().splitlines()
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return lines[bottom + 1]
+
+
+async def test_scatter_of_a_constant_field_and_infinities(store: Store) -> None:
+    client, ids = store
+    for name in RUNS:
+        client.log_param(ids[name], "epochs", "2000")
+    client.log_metric(ids["tuned"], "loss", 0.21, step=3)  # tuned and wide-resnet share a point
+    client.log_metric(ids["live"], "loss", float("inf"), step=3)
+    app = CompareHostApp(client, [ids[name] for name in RUNS], initial_view="scatter")
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        view = app.compare.query_one(ScatterView)
+        await choose(pilot, view, "epochs")
+        await pilot.press("x")
+        await settle(pilot)
+        assert (view.x_field, view.y_field) == ("params.epochs", "metrics.loss")
+        labels = x_labels(view.plot).split()
+        assert "2000" in labels and all("." not in label for label in labels)  # not 2000.013
+        canvas = view.plot.canvas_text()
+        assert "1 with NaN/inf not drawn" in canvas and "1 with NaN/inf not drawn" in view.status_text
+        assert "tuned" in canvas and "wide-resnet" in canvas  # two names at one point, both readable
+
+
+async def test_distribution_grouped_by_a_continuous_param_uses_quantile_bins(store: Store) -> None:
+    client, ids = store
+    experiment = client.create_experiment("/sweep/lr")
+    run_ids = []
+    for index in range(54):
+        run = client.create_run(experiment, run_name=f"lr-{index}", start_time=1_000 + index)
+        client.log_batch(run.info.run_id, params={"lr": f"{0.0001 * (index + 1):.4f}"})
+        client.log_metric(run.info.run_id, "loss", 1.0 - index / 100, step=0)
+        run_ids.append(run.info.run_id)
+    app = CompareHostApp(client, run_ids, initial_view="distribution")
+    async with app.run_test(size=(160, 32)) as pilot:
+        await settle(pilot)
+        view = app.compare.query_one(DistributionView)
+        await choose(pilot, view, "lr")
+        await pilot.press("g")
+        await settle(pilot)
+        groups = view.plot.groups
+        assert len(groups) == 8 and sum(len(g.values) for g in groups) == 54
+        assert [g.name for g in groups][::7] == ["≤0.0007", "≤0.0054"]
+        assert "grouped by params.lr (8 quantile bins)" in view.status_text
+        canvas = view.plot.canvas_text()
+        assert "≤0.0007" in canvas and "≤0.0054" in canvas and "…" not in canvas

@@ -55,8 +55,8 @@ def whiskers(values: tuple[float, ...], q1: float, q3: float) -> tuple[float, fl
 
 
 def param_bins(data: CompareData, field: str) -> dict[str, str]:
-    """Group names of a numeric param with more than MAX_GROUPS values: each value -> its quantile bin
-    ('0.001–0.003'); empty when the param's values make few enough groups as they are."""
+    """Group names of a numeric param with more than MAX_GROUPS values: each value -> its quantile bin,
+    named by its highest value ('≤0.003'); empty when the values make few enough groups as they are."""
     key = field.split(".", 1)[1]
     raw = {run.run.data.params[key] for run in data.runs if key in run.run.data.params}
     numbers = {value: parse_number(value) for value in raw}
@@ -68,15 +68,21 @@ def param_bins(data: CompareData, field: str) -> dict[str, str]:
     for value in values:
         members.setdefault(bin_index(value, edges), []).append(value)
     names = {
-        index: short_number(vs[0]) if vs[0] == vs[-1] else f"{short_number(vs[0])}–{short_number(vs[-1])}"
+        index: short_number(vs[0]) if vs[0] == vs[-1] else f"≤{short_number(vs[-1])}"
         for index, vs in members.items()
     }
     return {text: names[bin_index(n, edges)] for text, n in numbers.items() if n is not None}
 
 
+def group_label(group: Group, room: int) -> str:
+    """'adam (n=2)', or the name alone when the count does not fit, cut in the middle when it must be."""
+    full = f"{group.name} (n={len(group.values)})"
+    return full if len(full) <= room else middle_truncate(group.name, room)
+
+
 def bin_order(name: str) -> float:
-    """The lower end of a bin named '0.001–0.003' (bins sort by value)."""
-    return parse_number(name.split("–")[0]) or 0.0
+    """The value of a bin named '≤0.003' or '0.003' (bins sort by value)."""
+    return parse_number(name.removeprefix("≤")) or 0.0
 
 
 class DistributionPlot(ComparePlot):
@@ -141,7 +147,7 @@ class DistributionPlot(ComparePlot):
         count = len(self.groups)
         plt.xlim(0.4, count + 0.6)
         room = max(4, (max(self.size.width, 40) - 10) // count - 1)
-        labels = [middle_truncate(f"{g.name} (n={len(g.values)})", room) for g in self.groups]
+        labels = [group_label(g, room) for g in self.groups]
         plt.xticks(list(range(1, count + 1)), labels)
         plt.xlabel(self.group_by if self.group_by else "all compared runs")
         plt.ylabel(self.metric + (" (log)" if log_y else ""))
