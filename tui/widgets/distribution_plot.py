@@ -168,6 +168,7 @@ class DistributionView(PlotView):
             "o",
             "toggle_clip",
             "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
             id="distribution.clip",
             tooltip="Clip y to the bulk of the runs, or show all",
         ),

@@ -149,6 +149,7 @@ class HistoryView(Horizontal):
             "o",
             "toggle_clip",
             "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
             id="history.clip",
             tooltip="Clip y to the bulk of the values, or show all",
         ),

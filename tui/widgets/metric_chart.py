@@ -212,6 +212,7 @@ class MetricsPanel(Vertical):
             "o",
             "toggle_clip",
             "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
             id="chart.clip",
             tooltip="Clip y to the bulk of the values, or show all",
         ),

@@ -169,6 +169,7 @@ class ParallelView(PlotView):
             "o",
             "toggle_clip",
             "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
             id="parallel.clip",
             tooltip="Scale axes to the bulk of the runs, or all",
         ),

@@ -188,6 +188,7 @@ class ScatterView(PlotView):
             "o",
             "toggle_clip",
             "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
             id="scatter.clip",
             tooltip="Clip to the bulk of the runs, or show all",
         ),
