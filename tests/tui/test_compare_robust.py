@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from compare_helpers import CompareHostApp, settle
 from runyard import TrackingClient
-from runyard.tui.widgets.compare_plot import ComparePlot
+from runyard.tui.widgets.compare_plot import ComparePlot, Legend
 from runyard.tui.widgets.distribution_plot import DistributionView
 from runyard.tui.widgets.history_plot import HistoryView
 from runyard.tui.widgets.parallel_plot import ParallelView
@@ -167,3 +167,20 @@ async def test_distribution_grouped_by_a_continuous_param_uses_quantile_bins(sto
         assert "grouped by params.lr (8 quantile bins)" in view.status_text
         canvas = view.plot.canvas_text()
         assert "≤0.0007" in canvas and "≤0.0054" in canvas and "…" not in canvas
+
+
+async def test_colours_stay_distinct_past_ten_runs(store: Store) -> None:
+    client, _ = store
+    experiment = client.create_experiment("/many")
+    run_ids = []
+    for index in range(14):
+        run = client.create_run(experiment, run_name=f"r{index}", start_time=1_000 + index)
+        client.log_metric(run.info.run_id, "loss", 1.0 + index / 10, step=0)
+        run_ids.append(run.info.run_id)
+    app = CompareHostApp(client, run_ids, initial_view="history")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        legend = app.compare.query_one("#history-legend", Legend).render()
+        plain, spans = legend.plain, legend.spans  # type: ignore[union-attr]
+        swatches = {str(span.style) for span in spans if plain[span.start] == "■"}
+        assert len(swatches) == 14  # one colour per run, none reused

@@ -4,6 +4,7 @@ draw, redraw on resize), run colours, a colour scale, and the legend line shown 
 
 from __future__ import annotations
 
+import colorsys
 from collections.abc import Sequence
 from typing import Literal
 
@@ -21,7 +22,7 @@ from .field_picker import FieldPicker
 RGB = tuple[int, int, int]
 Alignment = Literal["left", "center", "right"]
 
-# Tableau 10: distinguishable on dark and light themes; runs past ten reuse them (the legend names them).
+# Tableau 10: distinguishable on dark and light themes; runs past ten get generated hues (run_colour).
 RUN_COLOURS: tuple[RGB, ...] = (
     (31, 119, 180),
     (255, 127, 14),
@@ -40,8 +41,15 @@ SCALE: tuple[RGB, ...] = ((66, 133, 244), (0, 172, 193), (67, 160, 71), (251, 18
 
 
 def run_colour(index: int) -> RGB:
-    """The colour of the index-th run."""
-    return RUN_COLOURS[index % len(RUN_COLOURS)]
+    """The colour of the index-th run: Tableau 10, then hues a golden angle apart in three shades, so
+    that runs past ten stay distinct (the same run has the same colour in every plot of the screen)."""
+    if index < len(RUN_COLOURS):
+        return RUN_COLOURS[index]
+    extra = index - len(RUN_COLOURS)
+    hue = (0.07 + extra * 0.618033988749895) % 1.0
+    value = (0.95, 0.75, 0.6)[extra % 3]
+    red, green, blue = colorsys.hsv_to_rgb(hue, 0.7, value)
+    return round(red * 255), round(green * 255), round(blue * 255)
 
 
 def scale_colour(fraction: float) -> RGB:

@@ -40,6 +40,7 @@ class Group:
 
     name: str
     values: tuple[float, ...]
+    runs: tuple[int, ...] = ()  # the compared-run index of each value (its colour)
 
     @property
     def stats(self) -> tuple[float, float, float, float, float]:
@@ -134,12 +135,10 @@ class DistributionPlot(ComparePlot):
             plt.plot(
                 [position - w, position + w], [y(median), y(median)], marker="braille", color=MEDIAN_COLOUR
             )
-            for side, marker in ((0, "•"), (1, ABOVE), (-1, BELOW)):
-                dots = [y(v) for v in group.values if scale.side(v) == side]
-                if dots:
-                    plt.scatter(
-                        [position + w + 0.12] * len(dots), dots, marker=marker, color=run_colour(position - 1)
-                    )
+            runs = group.runs or tuple(range(len(group.values)))
+            for value, run in zip(group.values, runs, strict=True):  # each dot in its run's colour
+                marker = {1: ABOVE, -1: BELOW}.get(scale.side(value), "•")
+                plt.scatter([position + w + 0.12], [y(value)], marker=marker, color=run_colour(run))
         plt.ylim(*scale.limits(every))
         plt.yticks(*scale.ticks(every))
         if self.beyond:
@@ -216,9 +215,10 @@ class DistributionView(PlotView):
             return
         key = self.metric_field.split(".", 1)[1]
         buckets: dict[str, list[float]] = {}
+        members: dict[str, list[int]] = {}
         missing = nan = 0
         binned = param_bins(data, self.group_field) if self.group_field else {}
-        for run in data.runs:
+        for index, run in enumerate(data.runs):
             value = data.metric(run, key)
             if value is None:
                 missing += 1
@@ -231,6 +231,7 @@ class DistributionView(PlotView):
                 group = run.run.data.params.get(self.group_field.split(".", 1)[1], NO_VALUE)
                 group = binned.get(group, group)
             buckets.setdefault(group, []).append(value)
+            members.setdefault(group, []).append(index)
         parts = [self.metric_field]
         if self.group_field:
             bins = f" ({len(set(binned.values()))} quantile bins)" if binned else ""
@@ -248,7 +249,7 @@ class DistributionView(PlotView):
             name: index for index, name in enumerate(dict.fromkeys(sorted(binned.values(), key=bin_order)))
         }
         names = sorted(buckets, key=lambda n: (n == NO_VALUE, order.get(n, 0), natural_key(n)))
-        groups = [Group(name, tuple(buckets[name])) for name in names]
+        groups = [Group(name, tuple(buckets[name]), tuple(members[name])) for name in names]
         plot.set_groups(key, self.group_field, groups)
         legend = "  ".join(
             f"{g.name}: median {number(g.stats[2])}, {number(g.stats[0])}..{number(g.stats[4])}"
