@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from compare_helpers import CompareHostApp, settle
 from runyard import TrackingClient
-from runyard.tui.widgets.compare_plot import ComparePlot, Legend
+from runyard.tui.widgets.compare_plot import ComparePlot, Legend, RunLegend
 from runyard.tui.widgets.distribution_plot import DistributionView
 from runyard.tui.widgets.history_plot import HistoryView
 from runyard.tui.widgets.parallel_plot import ParallelView
@@ -184,3 +184,26 @@ async def test_colours_stay_distinct_past_ten_runs(store: Store) -> None:
         plain, spans = legend.plain, legend.spans  # type: ignore[union-attr]
         swatches = {str(span.style) for span in spans if plain[span.start] == "■"}
         assert len(swatches) == 14  # one colour per run, none reused
+
+
+async def test_legend_space_hides_a_run_and_i_isolates_it(store: Store) -> None:
+    client, ids = store
+    app = CompareHostApp(client, [ids[name] for name in RUNS], initial_view="history")
+    async with app.run_test(size=(130, 36)) as pilot:
+        await settle(pilot)
+        view = app.compare.query_one(HistoryView)
+        legend = view.query_one(RunLegend)
+        legend.focus()
+        await pilot.press("right", "space")  # hide wide-resnet
+        await settle(pilot)
+        assert "□\u00a0wide-resnet" in str(legend.render()) and "1 hidden" in view.status_text
+        assert view.plot.hidden == {1}
+        await pilot.press("space")  # show it again
+        await settle(pilot)
+        assert "□" not in str(legend.render()) and "hidden" not in view.status_text
+        await pilot.press("i")  # only wide-resnet
+        await settle(pilot)
+        assert str(legend.render()).count("□") == len(RUNS) - 1 and view.plot.hidden == {0, 2, 3, 4, 5}
+        await pilot.press("i")  # every run again
+        await settle(pilot)
+        assert not view.plot.hidden and "□" not in str(legend.render())

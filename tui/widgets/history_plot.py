@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from .compare_plot import ComparePlot, Legend, legend_text, run_colour
+from .compare_plot import ComparePlot, RunLegend, run_colour
 from .compare_values import CompareData, default_metric
 from .field_picker import FieldPicker
 from .metric_chart import EMA_WEIGHTS, X_MODES, _finite_pairs, beyond_markers, ema, x_ticks
@@ -50,6 +50,7 @@ class HistoryPlot(ComparePlot):
         self.log_y = False
         self.ema_index = 0
         self.clip = True  # the y axis cut to robust bounds (o toggles)
+        self.hidden: frozenset[int] = frozenset()  # runs hidden from the legend (space / i)
         self.beyond = 0  # points drawn at the edge by the clipping
 
     @property
@@ -82,9 +83,11 @@ class HistoryPlot(ComparePlot):
         """Rebuild the figure from the fetched histories."""
         plt = self.plt
         plt.clear_figure()
-        drawable = [s for _, s in sorted(self.series.items()) if s.history.steps]
+        drawable = [s for i, s in sorted(self.series.items()) if s.history.steps and i not in self.hidden]
         if self.key is None or not drawable:
-            if self.key is not None and self.series:  # histories arrived, all empty
+            if self.key is not None and set(self.series) <= self.hidden:
+                self.message = "Every run is hidden: space on a legend entry shows it again."
+            elif self.key is not None and self.series:  # histories arrived, all empty
                 self.message = f"{self.key}: the runs logged no points."
             self.refresh()
             return
@@ -189,7 +192,7 @@ class HistoryView(Horizontal):
         with Vertical():
             yield Static("", classes="plot-status", id="history-status")
             yield HistoryPlot(id="history-plot")
-            yield Legend("", id="history-legend")
+            yield RunLegend(id="history-legend")
 
     @property
     def plot(self) -> HistoryPlot:
@@ -303,9 +306,12 @@ class HistoryView(Horizontal):
             parts.append(f"EMA {plot.ema_weight:g}")
         if plot.beyond:
             parts.append(clip_note(plot.beyond))
+        hidden = len(plot.hidden & set(plot.series))
+        if hidden:
+            parts.append(f"{hidden} hidden (legend: space / i)")
         self._status(" · ".join(parts))
-        entries = [(data.runs[i].label, run_colour(i)) for i in sorted(plot.series)]
-        self.query_one(Legend).update(legend_text(entries))
+        entries = [(i, data.runs[i].label, run_colour(i)) for i in sorted(plot.series)]
+        self.query_one(RunLegend).set_entries(entries)
 
     def _status(self, text: str) -> None:
         self.query_one("#history-status", Static).update(text)
@@ -341,6 +347,12 @@ class HistoryView(Horizontal):
     def action_toggle_clip(self) -> None:
         """Clip the y axis to robust bounds (outliers marked at the edge) or show every value."""
         self.plot.clip = not self.plot.clip
+        self.plot.plot()
+        self._update_status()
+
+    @on(RunLegend.Changed)
+    def _legend_changed(self, message: RunLegend.Changed) -> None:
+        self.plot.hidden = message.hidden
         self.plot.plot()
         self._update_status()
 
