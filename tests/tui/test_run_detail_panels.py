@@ -288,3 +288,46 @@ async def test_a_run_with_1000_params_1000_tags_and_500_metrics(sqlite_uri: str,
         await settle(pilot)
         chart = screen.query_one(MetricChart)
         assert chart.history is not None and chart.history.key == "metric-499"
+
+
+def chart_canvas(chart: MetricChart) -> str:
+    """The chart as the user sees it, built from its figure as a render does."""
+    from rich.text import Text
+
+    return Text.from_ansi(chart.plt.build()).plain
+
+
+def y_labels(canvas: str) -> list[str]:
+    """The y tick labels of a plotext canvas (the text left of each '┤')."""
+    return [line.split("┤")[0].strip() for line in canvas.splitlines() if "┤" in line]
+
+
+async def test_log_axis_survives_a_resize(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
+    client, ids = seeded
+    app = HostApp(client, ids["run"])
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        chart = app.screen.query_one(MetricChart)
+        await pilot.press("3", "l")
+        await settle(pilot)
+        before = chart_canvas(chart)
+        assert "log y" in before and y_labels(before) == ["100", "10", "1"]
+        await pilot.resize_terminal(100, 40)  # re-renders the figure without a new plot()
+        await settle(pilot)
+        after = chart_canvas(chart)
+        assert "log y" in after and y_labels(after) == ["100", "10", "1"]
+
+
+async def test_a_spike_is_clipped_and_o_shows_it(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
+    client, ids = seeded
+    app = HostApp(client, ids["run"])
+    async with app.run_test(size=(120, 50)) as pilot:
+        await settle(pilot)
+        chart = app.screen.query_one(MetricChart)
+        canvas = chart_canvas(chart)
+        assert "clipped: 1 beyond (o: show all)" in canvas and "▲" in canvas
+        assert max(float(label) for label in y_labels(canvas)) < 10  # the curve fills the chart
+        await pilot.press("3", "o")
+        await settle(pilot)
+        canvas = chart_canvas(chart)
+        assert "clipped" not in canvas and "▲" not in canvas and float(y_labels(canvas)[0]) >= 99

@@ -40,10 +40,10 @@ VIEW_TITLES = {
 }
 HINTS = {
     "tables": "←→↑↓ move · d differences only · m latest/min/max · b lower/higher is best",
-    "history": "/ filter · ↑↓ metric · x step/wall/relative · l log y · +/- smoothing",
-    "scatter": "/ filter · ↑↓ field · x set X · y/enter set Y · s swap · l/L log x/y",
-    "parallel": "/ filter · ↑↓ field · space axis on/off · c/enter colour by · [ ] move axis",
-    "distribution": "/ filter · enter metric · g group by param · G no groups · l log y",
+    "history": "/ filter · ↑↓ metric · x step/wall/relative · l log y · o outliers · +/- smooth · tab legend",
+    "scatter": "/ filter · ↑↓ field · x set X · y/enter set Y · s swap · l/L log x/y · o outliers",
+    "parallel": "/ filter · ↑↓ field · space axis on/off · c/enter colour by · [ ] move axis · o outliers",
+    "distribution": "/ filter · enter metric · g group by param · G no groups · l log y · o outliers",
 }
 
 

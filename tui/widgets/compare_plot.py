@@ -4,14 +4,17 @@ draw, redraw on resize), run colours, a colour scale, and the legend line shown 
 
 from __future__ import annotations
 
+import colorsys
 from collections.abc import Sequence
 from typing import Literal
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult, RenderResult
+from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -21,7 +24,7 @@ from .field_picker import FieldPicker
 RGB = tuple[int, int, int]
 Alignment = Literal["left", "center", "right"]
 
-# Tableau 10: distinguishable on dark and light themes; runs past ten reuse them (the legend names them).
+# Tableau 10: distinguishable on dark and light themes; runs past ten get generated hues (run_colour).
 RUN_COLOURS: tuple[RGB, ...] = (
     (31, 119, 180),
     (255, 127, 14),
@@ -40,8 +43,15 @@ SCALE: tuple[RGB, ...] = ((66, 133, 244), (0, 172, 193), (67, 160, 71), (251, 18
 
 
 def run_colour(index: int) -> RGB:
-    """The colour of the index-th run."""
-    return RUN_COLOURS[index % len(RUN_COLOURS)]
+    """The colour of the index-th run: Tableau 10, then hues a golden angle apart in three shades, so
+    that runs past ten stay distinct (the same run has the same colour in every plot of the screen)."""
+    if index < len(RUN_COLOURS):
+        return RUN_COLOURS[index]
+    extra = index - len(RUN_COLOURS)
+    hue = (0.07 + extra * 0.618033988749895) % 1.0
+    value = (0.95, 0.75, 0.6)[extra % 3]
+    red, green, blue = colorsys.hsv_to_rgb(hue, 0.7, value)
+    return round(red * 255), round(green * 255), round(blue * 255)
 
 
 def scale_colour(fraction: float) -> RGB:
@@ -142,6 +152,88 @@ class Legend(Static):
     DEFAULT_CSS = """
     Legend { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
     """
+
+
+class RunLegend(Legend, can_focus=True):
+    """A legend of runs to act on: ←/→ move along the entries, space hides or shows a run, i isolates it
+    (again: shows every run)."""
+
+    COMMAND_AREA = "Legend"
+
+    DEFAULT_CSS = """
+    RunLegend:focus { background: $boost; }
+    """
+
+    BINDINGS = [
+        Binding("left", "move(-1)", "Previous run", show=False, id="legend.previous"),
+        Binding("right", "move(1)", "Next run", show=False, id="legend.next"),
+        Binding("space", "toggle_run", "Hide/show run", id="legend.toggle"),
+        Binding("i", "isolate_run", "Isolate run", id="legend.isolate"),
+    ]
+
+    class Changed(Message):
+        """The set of hidden runs changed."""
+
+        def __init__(self, hidden: frozenset[int]) -> None:
+            self.hidden = hidden
+            super().__init__()
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.entries: list[tuple[int, str, RGB]] = []
+        self.hidden: set[int] = set()
+        self.cursor = 0
+
+    def set_entries(self, entries: Sequence[tuple[int, str, RGB]]) -> None:
+        """The runs drawn (run index, name, colour)."""
+        self.entries = list(entries)
+        self.cursor = min(self.cursor, max(0, len(self.entries) - 1))
+        self._show()
+
+    def _show(self) -> None:
+        text = Text()
+        for position, (index, name, colour) in enumerate(self.entries):
+            if position:
+                text.append("  ")
+            hidden = index in self.hidden
+            style = "reverse" if self.has_focus and position == self.cursor else ""
+            text.append("□\u00a0" if hidden else "■\u00a0", style=hex_colour(colour))
+            label = middle_truncate(name, 24).replace(" ", "\u00a0")
+            text.append(label, style=f"{style} strike dim" if hidden else style)
+        self.update(text)
+
+    def on_focus(self) -> None:
+        """Show the cursor."""
+        self._show()
+
+    def on_blur(self) -> None:
+        """Hide the cursor."""
+        self._show()
+
+    def action_move(self, step: int) -> None:
+        """Move the cursor to the previous or next run."""
+        if self.entries:
+            self.cursor = (self.cursor + step) % len(self.entries)
+            self._show()
+
+    def action_toggle_run(self) -> None:
+        """Hide or show the run under the cursor."""
+        if self.entries:
+            index = self.entries[self.cursor][0]
+            self.hidden.symmetric_difference_update({index})
+            self._changed()
+
+    def action_isolate_run(self) -> None:
+        """Show only the run under the cursor (again: show every run)."""
+        if self.entries:
+            index = self.entries[self.cursor][0]
+            others = {i for i, _, _ in self.entries if i != index}
+            self.hidden = set() if self.hidden == others else others
+            self._changed()
+
+    def _changed(self) -> None:
+        self._show()
+        self.post_message(self.Changed(frozenset(self.hidden)))
 
 
 class PlotView(Horizontal):

@@ -15,13 +15,23 @@ from textual.binding import Binding
 
 from ..formatting import number
 from .compare_plot import ComparePlot, PlotView, run_colour
-from .compare_values import CompareData, default_metric, middle_truncate, natural_key, quartiles
+from .compare_values import (
+    CompareData,
+    default_metric,
+    middle_truncate,
+    natural_key,
+    parse_number,
+    quartiles,
+    short_number,
+)
 from .field_picker import FieldPicker
+from .plot_axes import ABOVE, BELOW, bin_index, clip_note, quantile_bins, value_scale
 
 BOX_HALF_WIDTH = 0.22
 BOX_COLOUR = (31, 119, 180)
 MEDIAN_COLOUR = (255, 127, 14)
 NO_VALUE = "(no value)"
+MAX_GROUPS = 8  # a numeric param with more distinct values is grouped in this many quantile bins
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class Group:
 
     name: str
     values: tuple[float, ...]
+    runs: tuple[int, ...] = ()  # the compared-run index of each value (its colour)
 
     @property
     def stats(self) -> tuple[float, float, float, float, float]:
@@ -44,6 +55,37 @@ def whiskers(values: tuple[float, ...], q1: float, q3: float) -> tuple[float, fl
     return min(inside), max(inside)
 
 
+def param_bins(data: CompareData, field: str) -> dict[str, str]:
+    """Group names of a numeric param with more than MAX_GROUPS values: each value -> its quantile bin,
+    named by its highest value ('≤0.003'); empty when the values make few enough groups as they are."""
+    key = field.split(".", 1)[1]
+    raw = {run.run.data.params[key] for run in data.runs if key in run.run.data.params}
+    numbers = {value: parse_number(value) for value in raw}
+    if len(raw) <= MAX_GROUPS or any(n is None for n in numbers.values()):
+        return {}
+    values = sorted(n for n in numbers.values() if n is not None)
+    edges = quantile_bins(values, MAX_GROUPS)
+    members: dict[int, list[float]] = {}
+    for value in values:
+        members.setdefault(bin_index(value, edges), []).append(value)
+    names = {
+        index: short_number(vs[0]) if vs[0] == vs[-1] else f"≤{short_number(vs[-1])}"
+        for index, vs in members.items()
+    }
+    return {text: names[bin_index(n, edges)] for text, n in numbers.items() if n is not None}
+
+
+def group_label(group: Group, room: int) -> str:
+    """'adam (n=2)', or the name alone when the count does not fit, cut in the middle when it must be."""
+    full = f"{group.name} (n={len(group.values)})"
+    return full if len(full) <= room else middle_truncate(group.name, room)
+
+
+def bin_order(name: str) -> float:
+    """The value of a bin named '≤0.003' or '0.003' (bins sort by value)."""
+    return parse_number(name.removeprefix("≤")) or 0.0
+
+
 class DistributionPlot(ComparePlot):
     """Draws the groups it was given as boxes side by side."""
 
@@ -53,6 +95,8 @@ class DistributionPlot(ComparePlot):
         self.group_by: str | None = None
         self.groups: list[Group] = []
         self.log_y = False
+        self.clip = True  # the y axis cut to robust bounds (o toggles)
+        self.beyond = 0  # values drawn at an edge by the clipping
 
     def set_groups(self, metric: str, group_by: str | None, groups: list[Group]) -> None:
         """Draw these groups."""
@@ -68,33 +112,41 @@ class DistributionPlot(ComparePlot):
             self.refresh()
             return
         log_y = self.log_y and all(v > 0 for g in self.groups for v in g.values)
-        if log_y:
-            plt.yscale("log")
+        every = [v for g in self.groups for v in g.values]
+        scale = value_scale(every, log_y, self.clip)
+        self.beyond = scale.beyond(every)
+        y = scale.position  # data -> plot coordinates (clamped, log10): plotext never rescales them
         w = BOX_HALF_WIDTH
         for position, group in enumerate(self.groups, start=1):
             _, q1, median, q3, _ = group.stats
             low, high = whiskers(group.values, q1, q3)
-            plt.plot([position, position], [low, q1], marker="braille", color=BOX_COLOUR)
-            plt.plot([position, position], [q3, high], marker="braille", color=BOX_COLOUR)
-            plt.plot([position - w / 2, position + w / 2], [low, low], marker="braille", color=BOX_COLOUR)
-            plt.plot([position - w / 2, position + w / 2], [high, high], marker="braille", color=BOX_COLOUR)
+            plt.plot([position, position], [y(low), y(q1)], marker="braille", color=BOX_COLOUR)
+            plt.plot([position, position], [y(q3), y(high)], marker="braille", color=BOX_COLOUR)
+            for end in (low, high):
+                plt.plot(
+                    [position - w / 2, position + w / 2], [y(end), y(end)], marker="braille", color=BOX_COLOUR
+                )
             plt.plot(
                 [position - w, position + w, position + w, position - w, position - w],
-                [q1, q1, q3, q3, q1],
+                [y(q1), y(q1), y(q3), y(q3), y(q1)],
                 marker="braille",
                 color=BOX_COLOUR,
             )
-            plt.plot([position - w, position + w], [median, median], marker="braille", color=MEDIAN_COLOUR)
-            plt.scatter(
-                [position + w + 0.12] * len(group.values),
-                list(group.values),
-                marker="•",
-                color=run_colour(position - 1),
+            plt.plot(
+                [position - w, position + w], [y(median), y(median)], marker="braille", color=MEDIAN_COLOUR
             )
+            runs = group.runs or tuple(range(len(group.values)))
+            for value, run in zip(group.values, runs, strict=True):  # each dot in its run's colour
+                marker = {1: ABOVE, -1: BELOW}.get(scale.side(value), "•")
+                plt.scatter([position + w + 0.12], [y(value)], marker=marker, color=run_colour(run))
+        plt.ylim(*scale.limits(every))
+        plt.yticks(*scale.ticks(every))
+        if self.beyond:
+            plt.title(clip_note(self.beyond))
         count = len(self.groups)
         plt.xlim(0.4, count + 0.6)
         room = max(4, (max(self.size.width, 40) - 10) // count - 1)
-        labels = [middle_truncate(f"{g.name} (n={len(g.values)})", room) for g in self.groups]
+        labels = [group_label(g, room) for g in self.groups]
         plt.xticks(list(range(1, count + 1)), labels)
         plt.xlabel(self.group_by if self.group_by else "all compared runs")
         plt.ylabel(self.metric + (" (log)" if log_y else ""))
@@ -111,6 +163,14 @@ class DistributionView(PlotView):
         Binding("g", "group_by", "Group by", id="distribution.group_by", tooltip="Group by this param"),
         Binding("G", "ungroup", "No groups", id="distribution.ungroup"),
         Binding("l", "toggle_log", "Log y", id="distribution.log_y"),
+        Binding(
+            "o",
+            "toggle_clip",
+            "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
+            id="distribution.clip",
+            tooltip="Clip y to the bulk of the runs, or show all",
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -155,8 +215,10 @@ class DistributionView(PlotView):
             return
         key = self.metric_field.split(".", 1)[1]
         buckets: dict[str, list[float]] = {}
+        members: dict[str, list[int]] = {}
         missing = nan = 0
-        for run in data.runs:
+        binned = param_bins(data, self.group_field) if self.group_field else {}
+        for index, run in enumerate(data.runs):
             value = data.metric(run, key)
             if value is None:
                 missing += 1
@@ -167,10 +229,13 @@ class DistributionView(PlotView):
             group = "all runs"
             if self.group_field is not None:
                 group = run.run.data.params.get(self.group_field.split(".", 1)[1], NO_VALUE)
+                group = binned.get(group, group)
             buckets.setdefault(group, []).append(value)
+            members.setdefault(group, []).append(index)
         parts = [self.metric_field]
         if self.group_field:
-            parts.append(f"grouped by {self.group_field}")
+            bins = f" ({len(set(binned.values()))} quantile bins)" if binned else ""
+            parts.append(f"grouped by {self.group_field}{bins}")
         if missing:
             parts.append(f"{missing} without it")
         if nan:
@@ -180,8 +245,11 @@ class DistributionView(PlotView):
             plot.show_message(f"The selected runs have {why} for {self.metric_field}: nothing to draw.")
             self.set_status(" · ".join(parts))
             return
-        names = sorted(buckets, key=lambda n: (n == NO_VALUE, natural_key(n)))
-        groups = [Group(name, tuple(buckets[name])) for name in names]
+        order = {
+            name: index for index, name in enumerate(dict.fromkeys(sorted(binned.values(), key=bin_order)))
+        }
+        names = sorted(buckets, key=lambda n: (n == NO_VALUE, order.get(n, 0), natural_key(n)))
+        groups = [Group(name, tuple(buckets[name]), tuple(members[name])) for name in names]
         plot.set_groups(key, self.group_field, groups)
         legend = "  ".join(
             f"{g.name}: median {number(g.stats[2])}, {number(g.stats[0])}..{number(g.stats[4])}"
@@ -218,3 +286,8 @@ class DistributionView(PlotView):
         """Linear <-> log y."""
         self.plot.log_y = not self.plot.log_y
         self.plot.plot()
+
+    def action_toggle_clip(self) -> None:
+        """Clip the y axis to robust bounds (outliers marked at the edge) or show every value."""
+        self.plot.clip = not self.plot.clip
+        self.redraw()

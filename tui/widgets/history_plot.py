@@ -21,10 +21,11 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ..screens.worker_posts import error_text
-from .compare_plot import ComparePlot, Legend, legend_text, run_colour
+from .compare_plot import ComparePlot, RunLegend, run_colour
 from .compare_values import CompareData, default_metric
 from .field_picker import FieldPicker
-from .metric_chart import EMA_WEIGHTS, X_MODES, _finite_pairs, ema, x_ticks
+from .metric_chart import EMA_WEIGHTS, X_MODES, _finite_pairs, beyond_markers, ema, x_ticks
+from .plot_axes import clip_note, value_scale
 
 X_LABELS = {"step": "step", "wall time": "wall time (UTC)", "relative time": "time since run start"}
 
@@ -49,6 +50,9 @@ class HistoryPlot(ComparePlot):
         self.x_mode = "step"
         self.log_y = False
         self.ema_index = 0
+        self.clip = True  # the y axis cut to robust bounds (o toggles)
+        self.hidden: frozenset[int] = frozenset()  # runs hidden from the legend (space / i)
+        self.beyond = 0  # points drawn at the edge by the clipping
 
     @property
     def ema_weight(self) -> float:
@@ -80,14 +84,15 @@ class HistoryPlot(ComparePlot):
         """Rebuild the figure from the fetched histories."""
         plt = self.plt
         plt.clear_figure()
-        drawable = [s for _, s in sorted(self.series.items()) if s.history.steps]
+        drawable = [s for i, s in sorted(self.series.items()) if s.history.steps and i not in self.hidden]
         if self.key is None or not drawable:
-            if self.key is not None and self.series:  # histories arrived, all empty
+            if self.key is not None and set(self.series) <= self.hidden:
+                self.message = "Every run is hidden: space on a legend entry shows it again."
+            elif self.key is not None and self.series:  # histories arrived, all empty
                 self.message = f"{self.key}: the runs logged no points."
             self.refresh()
             return
-        all_xs: list[float] = []
-        drawn = 0
+        lines: list[tuple[int, list[float], list[float]]] = []
         for series in drawable:
             xs = self._xs(series)
             values = list(series.history.values)
@@ -98,12 +103,10 @@ class HistoryPlot(ComparePlot):
             if self.ema_weight:
                 values = ema(values, self.ema_weight)
             px, py = _finite_pairs(xs, values, self.log_y)
-            if not px:
-                continue
-            drawn += 1
-            all_xs += px
-            plt.plot(px, py, marker="braille", color=run_colour(series.index))
-        if not drawn:
+            if px:
+                lines.append((series.index, px, py))
+        self.beyond = 0
+        if not lines:
             self.message = (
                 f"{self.key}: no positive values to draw on a log axis (press l)."
                 if self.log_y
@@ -112,8 +115,20 @@ class HistoryPlot(ComparePlot):
             self.refresh()
             return
         self.message = None
-        if self.log_y:
-            plt.yscale("log")
+        drawn = [y for _, _, ys in lines for y in ys]
+        scale = value_scale(drawn, self.log_y, self.clip)
+        self.beyond = scale.beyond(drawn)
+        all_xs: list[float] = []
+        for index, xs, ys in lines:  # lists built per plot(): plotext never keeps data between renders
+            all_xs += xs
+            plt.plot(xs, [scale.position(y) for y in ys], marker="braille", color=run_colour(index))
+        if scale.clipped:
+            for _, xs, ys in lines:
+                beyond_markers(plt, scale, xs, ys)
+        plt.ylim(*scale.limits(drawn))
+        plt.yticks(*scale.ticks(drawn))
+        if self.beyond:
+            plt.title(clip_note(self.beyond))
         plt.xticks(*x_ticks(self.x_mode, all_xs))
         plt.xlabel(X_LABELS[self.x_mode])
         plt.ylabel(self.key + (" (log)" if self.log_y else ""))
@@ -134,6 +149,14 @@ class HistoryView(Horizontal):
     BINDINGS = [
         Binding("x", "cycle_x", "X axis", id="history.x_axis", tooltip="step, wall time, relative time"),
         Binding("l", "toggle_log", "Log y", id="history.log_y"),
+        Binding(
+            "o",
+            "toggle_clip",
+            "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
+            id="history.clip",
+            tooltip="Clip y to the bulk of the values, or show all",
+        ),
         Binding("plus,equals_sign", "smooth(1)", "Smooth +", id="history.smooth_more"),
         Binding("minus", "smooth(-1)", "Smooth -", id="history.smooth_less"),
     ]
@@ -170,7 +193,7 @@ class HistoryView(Horizontal):
         with Vertical():
             yield Static("", classes="plot-status", id="history-status")
             yield HistoryPlot(id="history-plot")
-            yield Legend("", id="history-legend")
+            yield RunLegend(id="history-legend")
 
     @property
     def plot(self) -> HistoryPlot:
@@ -282,9 +305,14 @@ class HistoryView(Horizontal):
             parts.append("log y")
         if plot.ema_weight:
             parts.append(f"EMA {plot.ema_weight:g}")
+        if plot.beyond:
+            parts.append(clip_note(plot.beyond))
+        hidden = len(plot.hidden & set(plot.series))
+        if hidden:
+            parts.append(f"{hidden} hidden (legend: space / i)")
         self._status(" · ".join(parts))
-        entries = [(data.runs[i].label, run_colour(i)) for i in sorted(plot.series)]
-        self.query_one(Legend).update(legend_text(entries))
+        entries = [(i, data.runs[i].label, run_colour(i)) for i in sorted(plot.series)]
+        self.query_one(RunLegend).set_entries(entries)
 
     def _status(self, text: str) -> None:
         self.query_one("#history-status", Static).update(text)
@@ -314,6 +342,18 @@ class HistoryView(Horizontal):
     def action_toggle_log(self) -> None:
         """Linear <-> log y."""
         self.plot.log_y = not self.plot.log_y
+        self.plot.plot()
+        self._update_status()
+
+    def action_toggle_clip(self) -> None:
+        """Clip the y axis to robust bounds (outliers marked at the edge) or show every value."""
+        self.plot.clip = not self.plot.clip
+        self.plot.plot()
+        self._update_status()
+
+    @on(RunLegend.Changed)
+    def _legend_changed(self, message: RunLegend.Changed) -> None:
+        self.plot.hidden = message.hidden
         self.plot.plot()
         self._update_status()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from runyard import MetricSummary, TrackingClient
 from runyard.entities import DownsampledHistory
@@ -26,6 +27,7 @@ from ..formatting import duration
 from ..formatting import number as format_number
 from ..screens.worker_posts import error_text
 from .kv_table import KVRow, KVTable
+from .plot_axes import ABOVE, BELOW, ValueScale, clip_note, value_scale
 
 X_MODES = ("step", "wall time", "relative time")
 EMA_WEIGHTS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -58,6 +60,15 @@ def _finite_pairs(xs: Sequence[float], ys: Sequence[float], log_y: bool) -> tupl
     return keep_x, keep_y
 
 
+def beyond_markers(plt: Any, scale: ValueScale, xs: Sequence[float], ys: Sequence[float]) -> None:
+    """▲ / ▼ at the edge where values lie beyond the clip bounds (shared with the compare charts)."""
+    for side, marker in ((1, ABOVE), (-1, BELOW)):
+        px = [x for x, y in zip(xs, ys, strict=True) if scale.side(y) == side]
+        edge = scale.high if side > 0 else scale.low
+        if px and edge is not None:
+            plt.scatter(px, [scale.position(edge)] * len(px), marker=marker, color="red")
+
+
 class MetricChart(PlotextPlot):
     """Draws the history it was given: last value per bucket as a line, min and max as a faint band."""
 
@@ -72,6 +83,8 @@ class MetricChart(PlotextPlot):
         self.x_mode = "step"
         self.log_y = False
         self.ema_index = 0
+        self.clip = True  # the y axis cut to robust bounds (o toggles)
+        self.beyond = 0  # points drawn at the edge by the clipping
         self.message_text = "Select a metric above (enter) to draw its history."
 
     @property
@@ -95,6 +108,8 @@ class MetricChart(PlotextPlot):
         if self.ema_weight:
             parts.append(f"EMA {self.ema_weight:g}")
         parts.append(f"{self.history.total_points:,} points in {len(self.history):,} buckets")
+        if self.beyond:
+            parts.append(clip_note(self.beyond))
         return " · ".join(parts)
 
     def _xs(self, history: DownsampledHistory) -> list[float]:
@@ -105,15 +120,18 @@ class MetricChart(PlotextPlot):
         return [(ts - self.run_start_ms) / 1000.0 for ts in history.timestamps]
 
     def plot(self) -> None:
-        """Rebuild the plotext figure from the fetched history (no store access here)."""
+        """Rebuild the plotext figure from the fetched history (no store access here).
+
+        Every list handed to plotext is built here, in plot coordinates (log10 and clipping applied by
+        ValueScale), so a re-render without a new plot() (a resize) draws the same figure."""
         plt = self.plt
         plt.clear_figure()
         history = self.history
+        self.beyond = 0
         if history is None or not history.steps:
             plt.title(self.message_text if history is None else f"{history.key}: no points")
             self.refresh()
             return
-        plt.title(self.describe())
         xs = self._xs(history)
         if self.x_mode != "step":
             order = sorted(range(len(xs)), key=xs.__getitem__)
@@ -122,18 +140,37 @@ class MetricChart(PlotextPlot):
             mins = [history.mins[i] for i in order]
             maxs = [history.maxs[i] for i in order]
         else:
-            values, mins, maxs = history.values, history.mins, history.maxs
-        if self.log_y:
-            plt.yscale("log")
-        bucketed = any(count > 1 for count in history.counts)
-        if bucketed:
-            plt.plot(*_finite_pairs(xs, maxs, self.log_y), marker="braille", color="gray")
-            plt.plot(*_finite_pairs(xs, mins, self.log_y), marker="braille", color="gray")
+            values, mins, maxs = list(history.values), list(history.mins), list(history.maxs)
+        lines: list[tuple[list[float], list[float], str | None]] = []
+        if any(count > 1 for count in history.counts):
+            lines.append((*_finite_pairs(xs, maxs, self.log_y), "gray"))
+            lines.append((*_finite_pairs(xs, mins, self.log_y), "gray"))
         if self.ema_weight:
-            plt.plot(*_finite_pairs(xs, values, self.log_y), marker="braille", color="gray")
-            plt.plot(*_finite_pairs(xs, ema(values, self.ema_weight), self.log_y), marker="braille")
+            lines.append((*_finite_pairs(xs, values, self.log_y), "gray"))
+            lines.append((*_finite_pairs(xs, ema(values, self.ema_weight), self.log_y), None))
         else:
-            plt.plot(*_finite_pairs(xs, values, self.log_y), marker="braille")
+            lines.append((*_finite_pairs(xs, values, self.log_y), None))
+        drawn = [y for _, ys, _ in lines for y in ys]
+        if not drawn:
+            plt.title(f"{history.key}: no positive values to draw on a log axis (press l)")
+            self.refresh()
+            return
+        scale = value_scale(drawn, self.log_y, self.clip)
+        # points beyond: buckets whose last value, maximum or minimum lies outside the bounds
+        outside = {x for line_xs, ys, _ in lines for x, y in zip(line_xs, ys, strict=True) if scale.side(y)}
+        self.beyond = len(outside)
+        for line_xs, line_ys, colour in lines:
+            plot_ys = [scale.position(y) for y in line_ys]
+            if colour is None:
+                plt.plot(line_xs, plot_ys, marker="braille")
+            else:
+                plt.plot(line_xs, plot_ys, marker="braille", color=colour)
+        if scale.clipped:
+            for line_xs, line_ys, _ in lines:
+                beyond_markers(plt, scale, line_xs, line_ys)
+        plt.ylim(*scale.limits(drawn))
+        plt.yticks(*scale.ticks(drawn))
+        plt.title(self.describe())
         self._time_ticks(xs)
         plt.xlabel(
             {"step": "step", "wall time": "time (UTC)", "relative time": "time since start"}[self.x_mode]
@@ -172,6 +209,14 @@ class MetricsPanel(Vertical):
     BINDINGS = [
         Binding("x", "cycle_x", "X axis", id="chart.x_axis"),
         Binding("l", "toggle_log", "Log y", id="chart.log_y"),
+        Binding(
+            "o",
+            "toggle_clip",
+            "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
+            id="chart.clip",
+            tooltip="Clip y to the bulk of the values, or show all",
+        ),
         Binding("plus,equals_sign", "smooth(1)", "Smooth +", id="chart.smooth_more"),
         Binding("minus", "smooth(-1)", "Smooth -", id="chart.smooth_less"),
     ]
@@ -205,7 +250,9 @@ class MetricsPanel(Vertical):
         yield KVTable(
             ["key", "latest", "min", "max", "steps", "last step"], noun="metrics", id="metrics-table"
         )
-        yield Static("enter: draw · x: x axis · l: log y · +/-: smoothing", classes="chart-hint")
+        yield Static(
+            "enter: draw · x: x axis · l: log y · o: outliers · +/-: smoothing", classes="chart-hint"
+        )
         yield MetricChart(id="metric-chart")
 
     @property
@@ -291,6 +338,11 @@ class MetricsPanel(Vertical):
     def action_toggle_log(self) -> None:
         """Linear <-> log y."""
         self.chart.log_y = not self.chart.log_y
+        self.chart.plot()
+
+    def action_toggle_clip(self) -> None:
+        """Clip the y axis to robust bounds (outliers marked at the edge) or show every value."""
+        self.chart.clip = not self.chart.clip
         self.chart.plot()
 
     def action_smooth(self, direction: int) -> None:

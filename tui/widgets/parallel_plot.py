@@ -19,6 +19,7 @@ from ..formatting import number
 from .compare_plot import MISSING_COLOUR, ComparePlot, PlotView, scale_colour, scale_text
 from .compare_values import Axis, CompareData, default_metric, middle_truncate, short_number, varying_params
 from .field_picker import FieldPicker
+from .plot_axes import clip_note, robust_bounds
 
 MAX_DEFAULT_AXES = 5
 MAX_CATEGORY_LABELS = 8
@@ -46,8 +47,20 @@ def is_log_axis(axis: Axis) -> bool:
     return max(present) >= LOG_RATIO * min(present)
 
 
-def normalise(axis: Axis) -> list[float | None]:
-    """Positions scaled to 0..1 (0.5 when all equal; log-scaled when is_log_axis); categories evenly."""
+def clip_bounds(axis: Axis, clip: bool) -> tuple[float, float] | None:
+    """Robust bounds of a linear numeric axis whose outliers would flatten the other runs (None: none)."""
+    if not clip or axis.kind != "numeric":
+        return None
+    return robust_bounds(axis.present)
+
+
+def normalise(axis: Axis, clip: bool = False) -> list[float | None]:
+    """Positions scaled to 0..1 (0.5 when all equal; log-scaled when is_log_axis); categories evenly;
+    with clip, a numeric axis scaled to its robust bounds and outliers held at 0 or 1."""
+    bounds = clip_bounds(axis, clip)
+    if bounds is not None:
+        low, high = bounds
+        return [None if p is None else min(max((p - low) / (high - low), 0.0), 1.0) for p in axis.positions]
     if is_log_axis(axis):
         axis = Axis(axis.field, axis.kind, [None if p is None else math.log10(p) for p in axis.positions])
     present = axis.present
@@ -69,6 +82,7 @@ class ParallelPlot(ComparePlot):
         super().__init__(id=id)
         self.axes: list[Axis] = []
         self.lines: list[Polyline] = []
+        self.clip = True  # numeric axes cut to robust bounds (o toggles)
 
     def set_lines(self, axes: list[Axis], lines: list[Polyline]) -> None:
         """Draw these axes and polylines."""
@@ -125,9 +139,14 @@ class ParallelPlot(ComparePlot):
         if not present:
             self.label("(none)", position, 1.08, alignment)
             return
-        highest = short_number(max(present)) + (" log" if is_log_axis(axis) else "")  # says it is log
+        bounds = clip_bounds(axis, self.clip)
+        low, high = bounds or (min(present), max(present))
+        highest = short_number(high) + (" log" if bounds is None and is_log_axis(axis) else "")  # says log
+        if high < max(present):
+            highest = "▲" + highest  # values above are held at the top
+        lowest = ("▼" if low > min(present) else "") + short_number(low)
         self.label(middle_truncate(highest, room), position, 1.08, alignment)
-        self.label(middle_truncate(short_number(min(present)), room), position, -0.08, alignment)
+        self.label(middle_truncate(lowest, room), position, -0.08, alignment)
 
 
 class ParallelView(PlotView):
@@ -139,6 +158,14 @@ class ParallelView(PlotView):
     BINDINGS = [
         Binding("space", "toggle_axis", "Axis on/off", id="parallel.toggle_axis"),
         Binding("c", "colour_by", "Colour by", id="parallel.colour_by"),
+        Binding(
+            "o",
+            "toggle_clip",
+            "Outliers",
+            show=False,  # in the hint line and ? help: the footer keeps its room
+            id="parallel.clip",
+            tooltip="Scale axes to the bulk of the runs, or all",
+        ),
         Binding("left_square_bracket", "move_axis(-1)", "Axis left", id="parallel.axis_left"),
         Binding("right_square_bracket", "move_axis(1)", "Axis right", id="parallel.axis_right"),
     ]
@@ -193,16 +220,27 @@ class ParallelView(PlotView):
             )
             self.set_status(f"{len(self.axis_fields)} axis chosen · nothing to draw")
             return
+        clip = plot.clip
         axes = [data.axis(field) for field in self.axis_fields]
-        columns = [normalise(axis) for axis in axes]
+        columns = [normalise(axis, clip) for axis in axes]
         colour_values: list[float | None] = [None] * len(data.runs)
         legend: Text | str = ""
+        beyond = 0
+        for axis in axes:
+            bounds = clip_bounds(axis, clip)
+            if bounds is not None:
+                beyond += sum(1 for v in axis.present if not bounds[0] <= v <= bounds[1])
         if self.colour_field is not None:
             colour_axis = data.axis(self.colour_field)
-            colour_values = normalise(colour_axis)
+            colour_values = normalise(colour_axis, clip)
             present = colour_axis.present
             if present and colour_axis.kind == "numeric":
-                legend = scale_text(colour_axis.name, number(min(present)), number(max(present)))
+                bounds = clip_bounds(colour_axis, clip)
+                low, high = bounds or (min(present), max(present))
+                legend = scale_text(colour_axis.name, number(low), number(high))
+                if bounds is not None:
+                    outside = sum(1 for v in present if not low <= v <= high)
+                    legend.append(f"  (clipped: {outside} beyond, drawn at the ends · o: show all)")
             elif present:
                 cats = colour_axis.categories
                 legend = scale_text(colour_axis.name, cats[0], cats[-1])
@@ -225,6 +263,8 @@ class ParallelView(PlotView):
         parts = [f"{len(axes)} axes (each scaled to its min..max)", f"{len(lines)} of {len(data.runs)} runs"]
         if empty:
             parts.append("no values on " + ", ".join(empty))
+        if beyond:
+            parts.append(clip_note(beyond))
         self.set_status(" · ".join(parts), legend)
 
     @on(FieldPicker.Chosen)
@@ -260,4 +300,9 @@ class ParallelView(PlotView):
         index = self.axis_fields.index(field)
         target = min(max(index + direction, 0), len(self.axis_fields) - 1)
         self.axis_fields.insert(target, self.axis_fields.pop(index))
+        self.redraw()
+
+    def action_toggle_clip(self) -> None:
+        """Scale numeric axes and the colours to robust bounds (outliers at the ends) or to min..max."""
+        self.plot.clip = not self.plot.clip
         self.redraw()
