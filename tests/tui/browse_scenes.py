@@ -13,6 +13,7 @@ from typing import Any
 from runyard import TrackingClient
 from runyard.tui.app import RunyardApp
 from runyard.tui.settings import Settings
+from textual.widgets import Input
 
 Scene = Callable[[Any], Awaitable[None]]
 
@@ -52,6 +53,9 @@ async def search(pilot: Any, query: str) -> None:
     await pilot.press("slash")
     await type_text(pilot, query)
     await pilot.press("enter")
+    await settle(pilot)
+    for field in pilot.app.screen.query(Input):  # a blinking cursor would make the picture timing-dependent
+        field.cursor_blink = False
     await settle(pilot)
 
 
