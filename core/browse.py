@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, or_, select, text
 
 from .entities import LifecycleStage, Run, RunStatus, ViewType
 
@@ -47,9 +47,10 @@ def experiment_overview(
     store: SqlStore, experiment_ids: Sequence[str], now_ms: int | None = None
 ) -> ExperimentOverview:
     """Total, running, lost and failed active runs, the latest activity time and runs per user."""
-    from .config import STALE_HEARTBEAT_MS
+    from .config import STALE_HEARTBEAT_MS, STALE_WRITES_MS
+    from .context import HEARTBEAT_FROM_WRITES, HEARTBEAT_SOURCE
     from .store import now_ms as clock_now_ms
-    from .store import runs_t
+    from .store import runs_t, tags_t
 
     ids = [str(e) for e in experiment_ids]
     if not ids:
@@ -59,13 +60,25 @@ def experiment_overview(
         per_status = conn.execute(
             select(runs_t.c.status, func.count()).where(where).group_by(runs_t.c.status)
         ).all()
-        # the same rule as RunInfo.is_lost: the last sign of life is the heartbeat, else the start
+        # the same rule as RunInfo.is_lost: the last sign of life is the heartbeat, else the start;
+        # a run whose only signs of life are writes (MLflow clients) gets the longer STALE_WRITES_MS
         last_sign_of_life = func.coalesce(runs_t.c.heartbeat_time, runs_t.c.start_time, 0)
-        stale_before = (clock_now_ms() if now_ms is None else now_ms) - STALE_HEARTBEAT_MS
-        lost = conn.execute(
-            select(func.count()).where(
-                where, runs_t.c.status == RunStatus.RUNNING, last_sign_of_life < stale_before
+        clock = clock_now_ms() if now_ms is None else now_ms
+        from_writes = (
+            select(tags_t.c.run_pk)
+            .where(
+                tags_t.c.run_pk == runs_t.c.id,
+                tags_t.c.key == HEARTBEAT_SOURCE,
+                tags_t.c.value == HEARTBEAT_FROM_WRITES,
             )
+            .exists()
+        )
+        stale = or_(
+            and_(~from_writes, last_sign_of_life < clock - STALE_HEARTBEAT_MS),
+            and_(from_writes, last_sign_of_life < clock - max(STALE_HEARTBEAT_MS, STALE_WRITES_MS)),
+        )
+        lost = conn.execute(
+            select(func.count()).where(where, runs_t.c.status == RunStatus.RUNNING, stale)
         ).scalar_one()
         last = conn.execute(
             select(

@@ -27,6 +27,9 @@ PYTHON_VERSION = "runyard.python.version"
 PLATFORM = "runyard.platform"
 COMMAND = "runyard.command"
 RUN_NAME = "runyard.runName"
+# Set on runs whose only signs of life are their writes (runs logged through the server by MLflow clients).
+HEARTBEAT_SOURCE = "runyard.heartbeatSource"
+HEARTBEAT_FROM_WRITES = "writes"
 EXPERIMENT_SOURCE_TYPE = "runyard.experimentType"
 REQUIREMENTS_ARTIFACT = "environment/requirements.txt"
 

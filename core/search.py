@@ -210,7 +210,7 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
             tags=tags[pk],
             metric_summaries=run_summaries,
         )
-        runs.append(Run(info=run_info_entity(row), data=data))
+        runs.append(Run(info=run_info_entity(row, data.tags), data=data))
     return runs
 
 
