@@ -208,3 +208,21 @@ def read_history(conn: Connection, run_pk: int, key: str) -> list[Metric]:
     )
     nan = math.nan
     return [Metric(key, nan if v is None else v, ts, step) for v, ts, step in result]
+
+
+def history_rows(conn: Connection, run_pk: int, key: str) -> list[tuple[float | None, int, int]]:
+    """(value, timestamp, step) of every point of one metric, ordered as read_history (NULL value = NaN).
+
+    Raw DBAPI rows without entities: the server streams 100,000-point histories straight to JSON.
+    """
+    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            "SELECT value, timestamp, step FROM metrics "
+            f'WHERE run_pk = {placeholder} AND "key" = {placeholder} ORDER BY step, timestamp, id',
+            (run_pk, key),
+        )
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    finally:
+        cursor.close()

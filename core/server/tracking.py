@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from .. import context as ctx
 from ..entities import Metric, Run, RunStatus, SourceType
 from ..exceptions import ExperimentNotFound, InvalidInput
 from ..rest import protocol as p
-from .http import request_fields
+from .http import JsonResponse, request_fields
 from .state import ServerState
 
 JsonDict = dict[str, Any]
@@ -301,7 +302,16 @@ async def _log_batch(
 
 
 # ----------------------------------------------------------------------------- metric histories
-async def get_metric_history(state: ServerState, request: Request) -> JsonDict:
+def _history_rows(state: ServerState, run_id: str, key: str) -> list[tuple[float | None, int, int]]:
+    """Every (value, timestamp, step) of a run's metric, by step then time (unknown run: 404)."""
+    from ..metric_store import history_rows
+
+    pk = state.store.run_pk(run_id)
+    with state.store.db.connect() as conn:
+        return history_rows(conn, pk, key)
+
+
+async def get_metric_history(state: ServerState, request: Request) -> Response:
     """GET metrics/get-history ?run_id&metric_key&max_results&page_token (paged, by step then time)."""
     body = await request_fields(request)
     run_id = p.run_id_of(body)
@@ -310,12 +320,16 @@ async def get_metric_history(state: ServerState, request: Request) -> JsonDict:
     if max_results is not None and max_results < 1:
         raise InvalidInput(f"max_results must be a positive integer, got {max_results}.")
     offset = p.decode_offset_token(p.get_string(body, "page_token"))
-    history = await state.call(state.client.get_metric_history, run_id, key)
+    rows = await state.call(_history_rows, state, run_id, key)
     if max_results is None:
-        page, token = history[offset:], None
+        page, token = rows[offset:], None
     else:
-        page, token = _page(history, offset, max_results)
-    return _with_token({"metrics": [p.metric_json(m) for m in page]} if page else {}, token)
+        page, token = _page(rows, offset, max_results)
+    if not page:
+        return JsonResponse(_with_token({}, token))
+    items = await state.call(p.metrics_json_items, key, page)
+    tail = b"]" if token is None else b'],"next_page_token":' + p.dumps(token)
+    return Response(b'{"metrics":[' + items + tail + b"}", media_type="application/json")
 
 
 async def get_metric_history_bulk_interval(state: ServerState, request: Request) -> JsonDict:
