@@ -223,6 +223,6 @@ def history_rows(conn: Connection, run_pk: int, key: str) -> list[tuple[float | 
             f'WHERE run_pk = {placeholder} AND "key" = {placeholder} ORDER BY step, timestamp, id',
             (run_pk, key),
         )
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        return list(cursor.fetchall())
     finally:
         cursor.close()

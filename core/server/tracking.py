@@ -220,18 +220,13 @@ async def search_runs(state: ServerState, request: Request) -> JsonDict:
 # ----------------------------------------------------------------------------- logging (grouped writes)
 async def log_metric(state: ServerState, request: Request) -> JsonDict:
     """POST runs/log-metric {run_id, key, value, timestamp, step}."""
+    from ..store import now_ms
+
     body = await request_fields(request)
     run_id = p.run_id_of(body)
-    key = p.require_string(body, "key")
-    if body.get("value") is None:
-        raise p.missing("value")
-    metric = Metric(
-        key,
-        p.parse_double(body["value"], "value"),
-        p.get_int64(body, "timestamp"),  # type: ignore[arg-type]  # None: the time it arrives
-        p.get_int64(body, "step") or 0,
-    )
-    await _log_batch(state, run_id, [metric], [], [])
+    p.require_string(body, "key")
+    points = p.get_points({"metrics": [body]}, now_ms())
+    await _log_batch(state, run_id, points, [], [])
     return {}
 
 
@@ -271,7 +266,9 @@ async def log_batch(state: ServerState, request: Request) -> JsonDict:
     """POST runs/log-batch {run_id, metrics, params, tags}: all or nothing, MLflow's size limits."""
     body = await request_fields(request)
     run_id = p.run_id_of(body)
-    metrics = p.get_metrics(body)
+    from ..store import now_ms
+
+    metrics = p.get_points(body, now_ms())
     params = p.get_key_values(body, "params", "param")
     tags = [(p.runyard_tag_key(k), v) for k, v in p.get_key_values(body, "tags", "tag")]
     p.check_batch_limits(len(metrics), len(params), len(tags))
@@ -282,15 +279,13 @@ async def log_batch(state: ServerState, request: Request) -> JsonDict:
 async def _log_batch(
     state: ServerState,
     run_id: str,
-    metrics: list[Metric],
+    points: list[tuple[str, float, int, int]],
     params: list[tuple[str, str]],
     tags: list[tuple[str, str]],
 ) -> None:
-    from ..client import key_values, validated_points
+    from ..client import key_values
     from ..entities import Param, RunTag
-    from ..store import now_ms
 
-    points = validated_points(metrics, now_ms())
     clean_params = key_values([Param(k, v) for k, v in params], "param")
     clean_tags = key_values([RunTag(k, v) for k, v in tags], "tag")
     if clean_tags.get(ctx.RUN_NAME) is not None:
