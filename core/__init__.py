@@ -156,3 +156,34 @@ __all__ += ["copy_runs", "export_runs", "import_mlflow", "import_runs"]
 from .fluent_search import export_runs_csv, search_experiments, search_runs  # noqa: E402
 
 __all__ += ["export_runs_csv", "search_experiments", "search_runs"]
+
+# ----------------------------------------------------------------------------- datasets and logged models
+from .entities import (  # noqa: E402
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModel,
+    LoggedModelInput,
+    LoggedModelMetric,
+    LoggedModelOutput,
+    LoggedModelStatus,
+    RunInputs,
+    RunOutputs,
+)
+from .exceptions import LoggedModelNotFound  # noqa: E402
+from .fluent import log_input  # noqa: E402
+
+__all__ += [
+    "Dataset",
+    "DatasetInput",
+    "InputTag",
+    "LoggedModel",
+    "LoggedModelInput",
+    "LoggedModelMetric",
+    "LoggedModelNotFound",
+    "LoggedModelOutput",
+    "LoggedModelStatus",
+    "RunInputs",
+    "RunOutputs",
+    "log_input",
+]

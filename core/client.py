@@ -10,7 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 from .artifacts import ArtifactRepository
 from .config import default_tracking_uri, normalize_tracking_uri
-from .entities import Experiment, FileInfo, Metric, PagedList, Param, Run, RunStatus, RunTag
+from .entities import (
+    DatasetInput,
+    Experiment,
+    FileInfo,
+    LoggedModel,
+    LoggedModelInput,
+    LoggedModelOutput,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunStatus,
+    RunTag,
+)
 from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:
@@ -178,6 +191,82 @@ class TrackingClient:
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag."""
         self.store.delete_tag(run_id, key)
+
+    # ----------------------------------------------------------------- inputs and logged models
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[LoggedModelInput] | None = None,
+    ) -> int:
+        """Record datasets (and models) a run used, once per (run, dataset, context); returns new inputs."""
+        return self.store.log_inputs(run_id, datasets, models)
+
+    def log_input(
+        self, run_id: str, dataset: Any, context: str | None = "training", name: str | None = None
+    ) -> DatasetInput:
+        """Record a DataFrame, numpy array, file, directory or URI as a dataset the run used; returns it.
+
+        Once per (run, dataset, context): logging the same data again for the same purpose changes nothing.
+        """
+        from .datasets import dataset_input
+
+        item = dataset_input(dataset, context, name)
+        self.store.log_inputs(run_id, [item])
+        return item
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        """Record logged models a run produced."""
+        self.store.log_outputs(run_id, models)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """Create a PENDING logged model; its files go under its artifact_location."""
+        return self.store.create_logged_model(experiment_id, name, source_run_id, tags, params, model_type)
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """A logged model with its tags, params and metrics."""
+        return self.store.get_logged_model(model_id, allow_deleted)
+
+    def finalize_logged_model(self, model_id: str, status: str = "READY") -> LoggedModel:
+        """Mark a logged model READY (or FAILED) once its files are written."""
+        return self.store.finalize_logged_model(model_id, status)
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, object]) -> None:
+        """Set or replace tags of a logged model."""
+        self.store.set_logged_model_tags(model_id, tags)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Remove a tag of a logged model."""
+        self.store.delete_logged_model_tag(model_id, key)
+
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, object]) -> None:
+        """Write params of a logged model (write-once)."""
+        self.store.log_logged_model_params(model_id, params)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Move a logged model to the trash."""
+        self.store.delete_logged_model(model_id)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """One page of logged models of the experiments matching the filter; `.token` continues."""
+        return self.store.search_logged_models(
+            experiment_ids, filter_string, max_results, order_by, page_token
+        )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of a metric, by step then timestamp."""

@@ -47,6 +47,10 @@ class ExperimentNotFound(RunyardError, KeyError):
     """No experiment has that id or name."""
 
 
+class LoggedModelNotFound(RunyardError, KeyError):
+    """No logged model has that id."""
+
+
 class ExperimentExists(InvalidInput):
     """An experiment with that name already exists (maybe in the trash)."""
 

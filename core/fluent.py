@@ -18,7 +18,7 @@ from typing import Any
 from . import context as ctx
 from .client import TrackingClient
 from .config import default_tracking_uri, normalize_tracking_uri
-from .entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
+from .entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from .exceptions import InvalidInput, InvalidState
 from .validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 from .writer import MetricWriter
@@ -334,6 +334,12 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
     """Copy a local directory into the active run's artifacts."""
     run = _require_active()
     run.client.log_artifacts(run.info.run_id, local_dir, artifact_path)
+
+
+def log_input(dataset: Any, context: str | None = "training", name: str | None = None) -> DatasetInput:
+    """Record a DataFrame, numpy array, file, directory or URI as a dataset the active run used."""
+    run = _require_active()
+    return run.client.log_input(run.info.run_id, dataset, context, name)
 
 
 def log_text(text: str, artifact_file: str) -> None:

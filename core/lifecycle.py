@@ -452,17 +452,29 @@ def _tables_keyed_by(column: str, exclude: Sequence[Any]) -> list[Any]:
 
 def _purge_runs(conn: Connection, pks: Sequence[int]) -> None:
     """Delete runs and every row that hangs off them (explicitly: FK cascade may be off)."""
+    from .inputs import input_tags_t, inputs_t
+    from .logged_models import models_t, purge_models
+
     dependents = _tables_keyed_by("run_pk", exclude=[runs_t])
     for chunk in chunked(list(pks)):
+        conn.execute(
+            delete(input_tags_t).where(
+                input_tags_t.c.input_pk.in_(select(inputs_t.c.id).where(inputs_t.c.run_pk.in_(chunk)))
+            )
+        )
+        purge_models(conn, models_t.c.run_pk.in_(chunk))
         for table in dependents:
             conn.execute(delete(table).where(table.c.run_pk.in_(chunk)))
         conn.execute(delete(runs_t).where(runs_t.c.id.in_(chunk)))
 
 
 def _purge_experiments(conn: Connection, experiment_ids: Sequence[str]) -> None:
-    """Delete experiments and their tags (their runs are purged first)."""
+    """Delete experiments with their tags, datasets and logged models (their runs are purged first)."""
+    from .logged_models import models_t, purge_models
+
     dependents = _tables_keyed_by("experiment_id", exclude=[runs_t, experiments_t])
     for chunk in chunked(list(experiment_ids)):
+        purge_models(conn, models_t.c.experiment_id.in_(chunk))
         for table in dependents:
             conn.execute(delete(table).where(table.c.experiment_id.in_(chunk)))
         conn.execute(delete(experiments_t).where(experiments_t.c.experiment_id.in_(chunk)))
@@ -496,12 +508,18 @@ def gc(
     with store.db.connect(write=True) as conn:
         experiments = _experiments_to_purge(conn, named_experiments, cutoff if by_age else None)
         run_rows = _runs_to_purge(conn, named_runs, experiments, cutoff if by_age else None)
+        model_locations = _unattached_model_locations(
+            conn, [str(row["experiment_id"]) for row in experiments]
+        )
         if not dry_run:
             _purge_runs(conn, [int(row["id"]) for row in run_rows])
             _purge_experiments(conn, [str(row["experiment_id"]) for row in experiments])
     if not dry_run:  # files only once the rows are gone for good
         for row in run_rows:
             _remove_artifacts(row["artifact_uri"])
+        for location in model_locations:  # <experiment>/models/<model_id>/artifacts
+            _remove_artifacts(location)
+            _remove_empty_directory(os.path.dirname(os.path.dirname(location.rstrip("/"))))
         for row in experiments:
             _remove_empty_directory(row["artifact_location"])
     return GcResult(
@@ -509,6 +527,19 @@ def gc(
         experiment_ids=[str(row["experiment_id"]) for row in experiments],
         dry_run=dry_run,
     )
+
+
+def _unattached_model_locations(conn: Connection, experiment_ids: Sequence[str]) -> list[str]:
+    """Artifact locations of the experiments' models that belong to no run (their files go too)."""
+    from .logged_models import models_t
+
+    locations: list[str] = []
+    for chunk in chunked(list(experiment_ids)):
+        query = select(models_t.c.artifact_location).where(
+            and_(models_t.c.experiment_id.in_(chunk), models_t.c.run_pk.is_(None))
+        )
+        locations += [str(row[0]) for row in conn.execute(query)]
+    return locations
 
 
 def _experiments_to_purge(

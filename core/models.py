@@ -11,7 +11,7 @@ metric has no row at all).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias; PostgreSQL wants BIGINT.
@@ -177,6 +177,148 @@ class MetricBlockRow(SQLModel, table=True):
     count: int = Field(sa_column=Column(BigInteger(), nullable=False))
 
 
+class DatasetRow(SQLModel, table=True):
+    """A dataset of an experiment (MLflow's dataset entity), unique per (experiment, name, digest)."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_experiment_name_digest"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    experiment_id: str = Field(
+        sa_column=Column(
+            String(64), ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    name: str = Field(sa_column=Column(String(500), nullable=False))
+    digest: str = Field(sa_column=Column(String(36), nullable=False))
+    source_type: str = Field(sa_column=Column(String(36), nullable=False))
+    source: str = Field(sa_column=Column(Text(), nullable=False))
+    schema_: str | None = Field(default=None, sa_column=Column("schema", Text(), nullable=True))
+    profile: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+
+
+class InputRow(SQLModel, table=True):
+    """A dataset a run used, once per (run, dataset, context); context mirrors the context input tag."""
+
+    __tablename__ = "inputs"
+    __table_args__ = (
+        UniqueConstraint("run_pk", "dataset_pk", "context", name="uq_inputs_run_dataset_context"),
+        Index("ix_inputs_dataset", "dataset_pk"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    )
+    dataset_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False)
+    )
+    context: str = Field(default="", sa_column=Column(String(500), nullable=False))  # "" = no context tag
+
+
+class InputTagRow(SQLModel, table=True):
+    """A tag of a dataset input, such as mlflow.data.context = training."""
+
+    __tablename__ = "input_tags"
+    __table_args__ = (Index("ix_input_tags_name_value", "name", "value"),)
+    input_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("inputs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    name: str = Field(sa_column=Column(String(255), primary_key=True))
+    value: str = Field(sa_column=Column(String(500), nullable=False))
+
+
+class LoggedModelRow(SQLModel, table=True):
+    """A model logged to an experiment (MLflow 3's logged model); its files live as run artifacts."""
+
+    __tablename__ = "logged_models"
+    __table_args__ = (Index("ix_logged_models_experiment_created", "experiment_id", "creation_time"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    model_id: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    experiment_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("experiments.experiment_id"), nullable=False)
+    )
+    run_pk: int | None = Field(
+        default=None, sa_column=Column(_BigIntPk, ForeignKey("runs.id"), nullable=True, index=True)
+    )
+    name: str = Field(sa_column=Column(String(500), nullable=False))
+    artifact_location: str = Field(sa_column=Column(Text(), nullable=False))
+    creation_time: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    last_updated_time: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    status: str = Field(sa_column=Column(String(20), nullable=False))
+    status_message: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    lifecycle_stage: str = Field(default="active", sa_column=Column(String(20), nullable=False))
+    model_type: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    source_run_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+
+
+def _model_key() -> Column:  # type: ignore[type-arg]
+    return Column(_BigIntPk, ForeignKey("logged_models.id", ondelete="CASCADE"), primary_key=True)
+
+
+class LoggedModelTagRow(SQLModel, table=True):
+    """An editable tag of a logged model."""
+
+    __tablename__ = "logged_model_tags"
+    model_pk: int = Field(sa_column=_model_key())
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    value: str = Field(sa_column=Column(String(8000), nullable=False))
+
+
+class LoggedModelParamRow(SQLModel, table=True):
+    """A param of a logged model."""
+
+    __tablename__ = "logged_model_params"
+    model_pk: int = Field(sa_column=_model_key())
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    value: str = Field(sa_column=Column(Text(), nullable=False))
+
+
+class LoggedModelMetricRow(SQLModel, table=True):
+    """A metric of a logged model, as MLflow keeps it: per run, step and (optionally) dataset."""
+
+    __tablename__ = "logged_model_metrics"
+    __table_args__ = (Index("ix_logged_model_metrics_model", "model_pk", "key"),)
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    model_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("logged_models.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(250), nullable=False))
+    value: float | None = Field(default=None)  # NULL means NaN
+    timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    step: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    run_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    dataset_name: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    dataset_digest: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+
+
+class RunModelRow(SQLModel, table=True):
+    """A logged model a run used (direction "input") or produced ("output", at a step)."""
+
+    __tablename__ = "run_models"
+    __table_args__ = (Index("ix_run_models_model", "model_id"),)
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    direction: str = Field(sa_column=Column(String(10), primary_key=True))
+    step: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False))
+
+
+# Tables added by schema version 2 (schema.py creates them on upgrade), children after parents.
+SCHEMA_2_TABLES = [
+    DatasetRow,
+    InputRow,
+    InputTagRow,
+    LoggedModelRow,
+    LoggedModelTagRow,
+    LoggedModelParamRow,
+    LoggedModelMetricRow,
+    RunModelRow,
+]
+
+# Purge order (lifecycle.py deletes every table keyed by run_pk / experiment_id in this order):
+# a table's children come before it.
 ALL_TABLES = [
     SchemaVersionRow,
     ExperimentRow,
@@ -187,4 +329,12 @@ ALL_TABLES = [
     MetricRow,
     MetricSummaryRow,
     MetricBlockRow,
+    InputTagRow,
+    InputRow,
+    DatasetRow,
+    LoggedModelTagRow,
+    LoggedModelParamRow,
+    LoggedModelMetricRow,
+    RunModelRow,
+    LoggedModelRow,
 ]

@@ -6,7 +6,8 @@ MLflow's search syntax plus OR, NOT and parentheses (precedence NOT > AND > OR):
     MIN(metrics.loss) < 0.1 AND NOT status IN ('FAILED', 'KILLED')
 
 Identifiers are ``<entity>.<key>`` with entity metrics/params/tags/attributes (or an alias such as
-``metric``, ``param``, ``tag``, ``attr``, ``run``); a bare name is an attribute. The key is
+``metric``, ``param``, ``tag``, ``attr``, ``run``); a bare name is an attribute. ``datasets.name``,
+``datasets.digest`` and ``datasets.context`` hold when any dataset input of the run matches. The key is
 everything after the first dot and may hold ``-`` and ``/`` unquoted (``metrics.val-loss``,
 ``metrics.train/loss``); a key with spaces or other punctuation is quoted with backticks or double
 quotes. Values are numbers or strings in single or double quotes; a doubled quote inside a quoted
@@ -45,7 +46,7 @@ __all__ = [
     "parse_order_by",
 ]
 
-Entity = Literal["metric", "param", "tag", "attribute"]
+Entity = Literal["metric", "param", "tag", "attribute", "dataset"]
 Aggregate = Literal["latest", "min", "max"]
 
 NUMERIC_ATTRIBUTES: frozenset[str] = frozenset({"start_time", "end_time", "duration", "deleted_time"})
@@ -67,10 +68,12 @@ _ENTITY_PREFIXES = {
         "param": "param params parameter parameters",
         "tag": "tag tags",
         "attribute": "attribute attributes attr run",
+        "dataset": "dataset datasets",
     }.items()
     for alias in aliases.split()
 }
-_PLURAL = {"metric": "metrics", "param": "params", "tag": "tags"}
+_PLURAL = {"metric": "metrics", "param": "params", "tag": "tags", "dataset": "datasets"}
+DATASET_KEYS = ("name", "digest", "context")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class _Schema:
 
 
 _RUNS = _Schema(
-    frozenset({"metric", "param", "tag", "attribute"}),
+    frozenset({"metric", "param", "tag", "attribute", "dataset"}),
     NUMERIC_ATTRIBUTES,
     STRING_ATTRIBUTES,
     _LISTABLE_ATTRIBUTES,
@@ -333,6 +336,8 @@ def _allowed_ops(entity: str, key: str, schema: _Schema = _RUNS) -> tuple[str, .
         return _NUMBER_OPS + _NULL_OPS
     if entity in ("param", "tag"):
         return _STRING_OPS + _LIST_OPS + _NULL_OPS
+    if entity == "dataset":
+        return _STRING_OPS + _LIST_OPS
     ops: tuple[str, ...] = _NUMBER_OPS if key in schema.numeric else _STRING_OPS
     if key in schema.listable:
         ops += _LIST_OPS
@@ -473,7 +478,9 @@ class _Parser:
             return "attribute", self.attribute_name(parts[0])
         entity = _ENTITY_PREFIXES.get(parts[0].text.lower())
         if entity is None or entity not in self.schema.entities:
-            valid = "metrics, params, tags, attributes" if self.schema is _RUNS else "tags, attributes"
+            valid = (
+                "metrics, params, tags, attributes, datasets" if self.schema is _RUNS else "tags, attributes"
+            )
             self.fail(f"Invalid entity type '{parts[0].text}'. Valid: {valid}", parts[0].pos)
         if parts[1].quoted:
             key = parts[1].text
@@ -481,6 +488,15 @@ class _Parser:
             key = ".".join(part.text for part in parts[1:])
         if entity == "attribute":
             key = self.attribute_name(_Part(key, parts[1].quoted, parts[1].pos))
+        if entity == "dataset":
+            if self.ordering:
+                self.fail(
+                    "Runs cannot be ordered by datasets: order by an attribute, metric, param or tag",
+                    token.pos,
+                )
+            if key.lower() not in DATASET_KEYS:
+                self.fail(f"Invalid dataset key '{key}'. Valid: {', '.join(DATASET_KEYS)}", parts[1].pos)
+            key = key.lower()
         return entity, key
 
     def attribute_name(self, part: _Part) -> str:

@@ -88,8 +88,21 @@ def ascii_lower(text: str) -> str:
     return text.translate(_ASCII_LOWER)
 
 
+class _AnyOf(tuple):  # type: ignore[type-arg]
+    """Several values of one run (its dataset inputs): a comparison holds when it holds for any."""
+
+
+def _dataset_values(run: Run, key: str) -> _AnyOf:
+    inputs = run.inputs.dataset_inputs
+    if key == "context":  # only inputs that have a context tag take part, as in MLflow
+        return _AnyOf(item.context for item in inputs if item.context is not None)
+    return _AnyOf(getattr(item.dataset, key) for item in inputs)
+
+
 def _value_of(run: Run, entity: str, key: str, aggregate: str | None, now_ms: int) -> Any:
     """The run's value for an entity key (None when missing); metrics via their summaries."""
+    if entity == "dataset":
+        return _dataset_values(run, key)
     if entity == "metric":
         summary = run.data.metric_summaries.get(key)
         if summary is not None:
@@ -141,7 +154,10 @@ def _evaluate(node: Node | None, value_of: Callable[[Comparison], Any]) -> bool:
         return any(_evaluate(item, value_of) for item in node.items)
     if isinstance(node, Not):
         return not _evaluate(node.item, value_of)
-    return _matches(node, value_of(node))
+    value = value_of(node)
+    if isinstance(value, _AnyOf):
+        return any(_matches(node, item) for item in value)
+    return _matches(node, value)
 
 
 def evaluate(node: Node | None, run: Run, now_ms: int) -> bool:

@@ -18,10 +18,21 @@ if TYPE_CHECKING:
 
     from .db import Database
 
-CURRENT_SCHEMA_VERSION = 1
+CURRENT_SCHEMA_VERSION = 2
+
+
+def _migrate_1(conn: Connection) -> None:
+    """Version 2: dataset inputs (datasets, inputs, input_tags) and logged models with their links."""
+    from sqlmodel import SQLModel
+
+    from . import models
+
+    tables = [model.__table__ for model in models.SCHEMA_2_TABLES]  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(conn, tables=tables)
+
 
 # MIGRATIONS[n] upgrades a store from version n to n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1}
 
 # Any constant will do: it only has to be the same in every runyard process.
 _PG_SCHEMA_LOCK_KEY = 0x52554E59  # "RUNY"

@@ -158,6 +158,7 @@ def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
 
 def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
     from .entities import MetricSummary, RunData
+    from .inputs import load_inputs
     from .store import run_info_entity
 
     pks = [int(row["id"]) for row in rows]
@@ -200,6 +201,7 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
                 )
     finally:
         cursor.close()
+    inputs, outputs = load_inputs(conn, pks)
     runs = []
     for row in rows:
         pk = int(row["id"])
@@ -210,7 +212,14 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
             tags=tags[pk],
             metric_summaries=run_summaries,
         )
-        runs.append(Run(info=run_info_entity(row, data.tags), data=data))
+        runs.append(
+            Run(
+                info=run_info_entity(row, data.tags),
+                data=data,
+                inputs=inputs[pk],
+                outputs=outputs[pk],
+            )
+        )
     return runs
 
 

@@ -112,7 +112,7 @@ class FilterCompiler:
 
     @staticmethod
     def _can_drive(node: Comparison) -> bool:
-        return node.entity != "attribute" and node.op not in ("IS NULL", "IS NOT NULL")
+        return node.entity in ("metric", "param", "tag") and node.op not in ("IS NULL", "IS NOT NULL")
 
     def _probe(self, node: Comparison) -> ColumnElement[bool]:
         """A condition as a correlated EXISTS on the (run_pk, key) primary key (entities only)."""
@@ -139,7 +139,33 @@ class FilterCompiler:
             return not_(self.compile(node.item))
         if node.entity == "attribute":
             return self._attribute(node)
+        if node.entity == "dataset":
+            return self._dataset(node)
         return self._entity(node)
+
+    def _dataset(self, node: Comparison) -> ColumnElement[bool]:
+        """Runs with at least one dataset input whose name, digest or context tag passes the test."""
+        from .entities import DATASET_CONTEXT_TAG
+        from .inputs import datasets_t, input_tags_t, inputs_t
+
+        if node.key == "context":
+            matching = (
+                select(inputs_t.c.run_pk)
+                .join(input_tags_t, input_tags_t.c.input_pk == inputs_t.c.id)
+                .where(
+                    and_(
+                        input_tags_t.c.name == DATASET_CONTEXT_TAG,
+                        self._string_test(input_tags_t.c.value, node),
+                    )
+                )
+            )
+        else:
+            matching = (
+                select(inputs_t.c.run_pk)
+                .join(datasets_t, datasets_t.c.id == inputs_t.c.dataset_pk)
+                .where(self._string_test(datasets_t.c[node.key], node))
+            )
+        return runs_t.c.id.in_(matching)
 
     # ------------------------------------------------------------------ params, tags, metrics
     def _entity(self, node: Comparison) -> ColumnElement[bool]:

@@ -38,6 +38,8 @@ from .exceptions import (
     ParamImmutable,
     RunNotFound,
 )
+from .inputs import DatasetInputOps, load_inputs
+from .logged_models import LoggedModelOps
 from .models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
 from .validation import (
     validate_experiment_name,
@@ -76,8 +78,8 @@ def float_or_nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-class SqlStore:
-    """Experiments, runs, params and tags in a SQL database; plain entities out."""
+class SqlStore(DatasetInputOps, LoggedModelOps):
+    """Experiments, runs, params, tags, dataset inputs and logged models in SQL; plain entities out."""
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None, must_exist: bool = False) -> None:
         self.tracking_uri = tracking_uri
@@ -370,6 +372,7 @@ class SqlStore:
                 tags[t[0]][t[1]] = t[2]
             for s in conn.execute(select(summaries_t).where(summaries_t.c.run_pk.in_(chunk))).mappings():
                 summaries[s["run_pk"]][s["key"]] = summary_entity(s)
+        inputs, outputs = load_inputs(conn, pks)
         runs = []
         for row in rows:
             pk = int(row["id"])
@@ -380,7 +383,14 @@ class SqlStore:
                 tags=dict(sorted(tags[pk].items())),
                 metric_summaries=run_summaries,
             )
-            runs.append(Run(info=run_info_entity(row, data.tags), data=data))
+            runs.append(
+                Run(
+                    info=run_info_entity(row, data.tags),
+                    data=data,
+                    inputs=inputs[pk],
+                    outputs=outputs[pk],
+                )
+            )
         return runs
 
     def update_run(

@@ -10,7 +10,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +142,10 @@ class DumpWriter:
             {"run_id": run_id, "path": relative, "size": size, "sha256": digest.hexdigest()}
         )
         self.artifact_bytes += size
+
+    def dataset_input(self, run_id: str, dataset: dict[str, Any], tags: dict[str, str]) -> None:
+        """Write one dataset input of the current run (dataset fields as in entities.Dataset)."""
+        self.writers["inputs"].write({"run_id": run_id, "dataset": dataset, "tags": tags})
 
     def close(self) -> dict[str, int]:
         """Close the files and write manifest.json; returns the line count of each file."""
@@ -277,6 +281,7 @@ def _write_run_page(conn: Connection, writer: DumpWriter, rows: list[Any], inclu
     from sqlalchemy import select
 
     from ..artifacts import local_path_of
+    from ..inputs import load_inputs
     from ..store import params_t, tags_t
 
     pks = [int(row["id"]) for row in rows]
@@ -287,6 +292,7 @@ def _write_run_page(conn: Connection, writer: DumpWriter, rows: list[Any], inclu
             select(table.c.run_pk, table.c.key, table.c.value).where(table.c.run_pk.in_(pks))
         ):
             into[pk].append((key, value))
+    inputs, _ = load_inputs(conn, pks)
     for row in rows:
         pk, run_id = int(row["id"]), row["run_id"]
         record = {name: row[name] for name in _RUN_FIELDS}
@@ -297,6 +303,8 @@ def _write_run_page(conn: Connection, writer: DumpWriter, rows: list[Any], inclu
         for key, value in sorted(tags[pk]):
             writer.tag(run_id, key, value)
         _write_metrics(conn, writer, pk, run_id)
+        for item in inputs[pk].dataset_inputs:
+            writer.dataset_input(run_id, asdict(item.dataset), {tag.key: tag.value for tag in item.tags})
         if include_artifacts:
             writer.artifact_tree(run_id, local_path_of(row["artifact_uri"]))
 

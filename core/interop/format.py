@@ -10,6 +10,8 @@ A dump is a directory:
     metrics.jsonl        one (run, key) chunk of up to CHUNK_POINTS points a line, as columns:
                          {"run_id", "key", "step": [...], "timestamp": [...], "value": [...]}
     artifacts.jsonl      {"run_id", "path", "size", "sha256"} of each file under artifacts/<run_id>/
+    inputs.jsonl         {"run_id", "dataset": {name, digest, source_type, source, schema, profile},
+                         "tags": {...}}: one dataset input a line, grouped by run (older dumps lack it)
     artifacts/           the artifact files
 
 NaN and infinities are written as the strings "NaN", "Infinity" and "-Infinity" (strict JSON).
@@ -30,7 +32,8 @@ FORMAT_NAME = "runyard-dump"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARTIFACTS_DIR = "artifacts"
-ENTITY_FILES = ("experiments", "runs", "params", "tags", "metrics", "artifacts")
+ENTITY_FILES = ("experiments", "runs", "params", "tags", "metrics", "artifacts", "inputs")
+OPTIONAL_FILES = frozenset({"inputs"})  # added after the first dumps were written: absent means empty
 CHUNK_POINTS = 10_000
 HASH_BLOCK = 1 << 20
 
@@ -151,8 +154,9 @@ def read_manifest(in_dir: Path) -> dict[str, Any]:
             "Export again with this runyard, or import with the runyard that wrote it."
         )
     files = manifest.get("files")
-    if not isinstance(files, dict) or any(not isinstance(files.get(kind), dict) for kind in ENTITY_FILES):
-        raise DumpError(f"{path} does not list every entity file ({', '.join(ENTITY_FILES)}).")
+    required = [kind for kind in ENTITY_FILES if kind not in OPTIONAL_FILES]
+    if not isinstance(files, dict) or any(not isinstance(files.get(kind), dict) for kind in required):
+        raise DumpError(f"{path} does not list every entity file ({', '.join(required)}).")
     return manifest
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..artifacts import check_relative_path, local_path_of
 from ..config import normalize_tracking_uri
-from ..entities import LifecycleStage, RunStatus, SourceType
+from ..entities import Dataset, DatasetInput, InputTag, LifecycleStage, RunStatus, SourceType
 from ..exceptions import InvalidInput, InvalidState, UnsafeArtifactPath
 from ..validation import (
     MAX_EXPERIMENT_NAME_LENGTH,
@@ -34,6 +34,7 @@ from .format import (
     ARTIFACTS_DIR,
     ENTITY_FILES,
     HASH_BLOCK,
+    OPTIONAL_FILES,
     DumpError,
     all_ints,
     check_experiment_id,
@@ -150,6 +151,10 @@ def check_dump(in_dir: str | os.PathLike[str]) -> CheckedDump:
     for record in iter_records(path / "artifacts.jsonl"):
         grouped.check(record)
         _check_artifact(path, record)
+    grouped = _GroupCheck("inputs", run_order)
+    for record in iter_records(path / "inputs.jsonl") if (path / "inputs.jsonl").exists() else ():
+        grouped.check(record)
+        dataset_input(record)
     return CheckedDump(path, manifest, experiments, run_order)
 
 
@@ -157,6 +162,8 @@ def _verify_files(in_dir: Path, files: dict[str, Any]) -> None:
     """Line count and SHA-256 of every entity file against the manifest, before any record is read."""
     for kind in ENTITY_FILES:
         path = in_dir / f"{kind}.jsonl"  # fixed names: the manifest never chooses a path to read
+        if kind in OPTIONAL_FILES and kind not in files and not path.exists():
+            continue
         if not path.is_file():
             raise DumpError(f"The dump has no {path.name}: it is incomplete.")
         digest = hashlib.sha256()
@@ -165,7 +172,7 @@ def _verify_files(in_dir: Path, files: dict[str, Any]) -> None:
             while block := handle.read(HASH_BLOCK):
                 digest.update(block)
                 lines += block.count(b"\n")
-        entry = files[kind]
+        entry = files.get(kind) or {}
         if digest.hexdigest() != entry.get("sha256") or lines != entry.get("count"):
             raise DumpError(
                 f"{path.name} does not match its checksum in manifest.json (expected {entry.get('count')} "
@@ -275,6 +282,25 @@ def _check_artifact(in_dir: Path, record: dict[str, Any]) -> None:
         raise DumpError(f"Artifact {relative!r} of run {run_id} does not match its checksum: export again.")
 
 
+def dataset_input(record: dict[str, Any]) -> DatasetInput:
+    """A DatasetInput from an inputs.jsonl record, checked against MLflow's limits (DumpError if bad)."""
+    from ..inputs import validate_dataset_inputs
+
+    dataset, tags = record.get("dataset"), record.get("tags") or {}
+    if not isinstance(dataset, dict) or not isinstance(tags, dict):
+        raise DumpError(f"An inputs.jsonl line of run {record.get('run_id')} lacks its dataset or tags.")
+    fields = ("name", "digest", "source_type", "source", "schema", "profile")
+    try:
+        item = DatasetInput(
+            Dataset(**{name: dataset.get(name) for name in fields}),  # type: ignore[arg-type]
+            [InputTag(key, value) for key, value in tags.items()],
+        )
+        validate_dataset_inputs([item])
+    except InvalidInput as error:
+        raise DumpError(f"Bad dataset input of run {record.get('run_id')} in the dump: {error}") from None
+    return item
+
+
 # ----------------------------------------------------------------- writing
 def _existing_run_ids(target: SqlStore, run_ids: list[str]) -> set[str]:
     from sqlalchemy import select
@@ -347,7 +373,7 @@ class _Grouped:
     """Reads a grouped entity file alongside runs.jsonl: `take(run_id)` yields that run's records."""
 
     def __init__(self, path: Path) -> None:
-        self._records = iter_records(path)
+        self._records = iter_records(path) if path.exists() else iter(())
         self._next: dict[str, Any] | None = next(self._records, None)
 
     def take(self, run_id: str) -> Iterator[dict[str, Any]]:
@@ -371,6 +397,7 @@ def _load_runs(
     """Each run in one transaction: row, params, tags, metric points, artifact files."""
     from sqlalchemy import insert
 
+    from ..inputs import write_inputs
     from ..metric_store import write_points
     from ..store import params_t, runs_t, tags_t
 
@@ -406,6 +433,9 @@ def _load_runs(
                 ]
                 write_points(target.db, conn, points)
                 result.metric_points += len(points)
+            inputs = [dataset_input(r) for r in readers["inputs"].take(run_id)]
+            if inputs:
+                write_inputs(target, conn, run_pk, experiment_id, inputs)
             result.artifact_files += _copy_artifacts(dump.in_dir, run_id, artifact_uri, readers["artifacts"])
         result.runs_imported += 1
 

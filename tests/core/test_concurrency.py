@@ -94,10 +94,13 @@ def test_four_processes_start_on_a_brand_new_store(tracking_uri: str, tmp_path: 
     if tracking_uri.startswith("sqlite"):
         import sqlite3
 
+        from runyard.schema import CURRENT_SCHEMA_VERSION
+
         with sqlite3.connect(tracking_uri[len("sqlite:///") :]) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert connection.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+            version = connection.execute("SELECT version FROM schema_version").fetchall()
+            assert version == [(CURRENT_SCHEMA_VERSION,)]
 
 
 @pytest.mark.parametrize("round_number", [1])
