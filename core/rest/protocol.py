@@ -18,7 +18,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..context import HEARTBEAT_SOURCE
-from ..entities import Experiment, FileInfo, Metric, Run, RunInfo
+from ..entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    FileInfo,
+    InputTag,
+    LoggedModelInput,
+    Metric,
+    Run,
+    RunInfo,
+)
 from ..exceptions import InvalidInput
 
 MLFLOW_TAG_PREFIX = "mlflow."
@@ -29,6 +39,7 @@ HIDDEN_TAGS = frozenset({HEARTBEAT_SOURCE})
 # MLflow's limits (mlflow/utils/validation.py and the tracking handlers).
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_DATASETS_PER_BATCH = 1000
 MAX_RUNS_GET_METRIC_HISTORY_BULK = 100
 MAX_RESULTS_PER_RUN = 2500
 SEARCH_MAX_RESULTS_DEFAULT = 1000
@@ -357,7 +368,77 @@ def run_json(run: Run) -> JsonDict:
     tags = key_values_json(run.data.tags, mlflow_tags=True)
     if tags:
         data["tags"] = tags
-    return {"info": run_info_json(run.info), "data": data, "inputs": {}}
+    result: JsonDict = {"info": run_info_json(run.info), "data": data, "inputs": run_inputs_json(run)}
+    if run.outputs.model_outputs:
+        result["outputs"] = {
+            "model_outputs": [{"model_id": m.model_id, "step": m.step} for m in run.outputs.model_outputs]
+        }
+    return result
+
+
+def dataset_json(dataset: Dataset) -> JsonDict:
+    """A Dataset message (schema and profile only when recorded)."""
+    result: JsonDict = {
+        "name": dataset.name,
+        "digest": dataset.digest,
+        "source_type": dataset.source_type,
+        "source": dataset.source,
+    }
+    if dataset.schema is not None:
+        result["schema"] = dataset.schema
+    if dataset.profile is not None:
+        result["profile"] = dataset.profile
+    return result
+
+
+def run_inputs_json(run: Run) -> JsonDict:
+    """A RunInputs message: dataset inputs with their tags, and logged-model inputs ({} when none)."""
+    result: JsonDict = {}
+    if run.inputs.dataset_inputs:
+        result["dataset_inputs"] = [
+            {
+                **({"tags": [{"key": t.key, "value": t.value} for t in item.tags]} if item.tags else {}),
+                "dataset": dataset_json(item.dataset),
+            }
+            for item in run.inputs.dataset_inputs
+        ]
+    if run.inputs.model_inputs:
+        result["model_inputs"] = [{"model_id": m.model_id} for m in run.inputs.model_inputs]
+    return result
+
+
+def get_dataset_inputs(body: Body) -> list[DatasetInput]:
+    """The `datasets` of a log-inputs body: [{dataset: {name, digest, source_type, source, ...}, tags}]."""
+    inputs = []
+    for item in get_objects(body, "datasets"):
+        dataset = item.get("dataset")
+        if not isinstance(dataset, dict):
+            raise missing("datasets.dataset")
+        inputs.append(
+            DatasetInput(
+                Dataset(
+                    name=str(get_string(dataset, "name", required=True)),
+                    digest=str(get_string(dataset, "digest", required=True)),
+                    source_type=get_string(dataset, "source_type", default="") or "",
+                    source=get_string(dataset, "source", default="") or "",
+                    schema=get_string(dataset, "schema"),
+                    profile=get_string(dataset, "profile"),
+                ),
+                [InputTag(k, v) for k, v in get_key_values(item, "tags", "tag")],
+            )
+        )
+    if len(inputs) > MAX_DATASETS_PER_BATCH:
+        raise InvalidInput(
+            f"A log-inputs request can contain at most {MAX_DATASETS_PER_BATCH} datasets, got {len(inputs)}."
+        )
+    return inputs
+
+
+def get_model_inputs(body: Body) -> list[LoggedModelInput]:
+    """The `models` of a log-inputs body: [{model_id}]."""
+    return [
+        LoggedModelInput(str(get_string(m, "model_id", required=True))) for m in get_objects(body, "models")
+    ]
 
 
 def metric_json(metric: Metric, run_id: str | None = None) -> JsonDict:

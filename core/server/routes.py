@@ -101,6 +101,7 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("POST", f"{R}/set-tag", t.set_tag, "edit", "run_id"),
     _rule("POST", f"{R}/delete-tag", t.delete_tag, "edit", "run_id"),
     _rule("POST", f"{R}/log-batch", t.log_batch, "edit", "run_id"),
+    _rule("POST", f"{R}/log-inputs", t.log_inputs, "edit", "run_id"),
     # metric histories and artifact listing
     _rule("GET", f"{MLFLOW}/metrics/get-history", t.get_metric_history, "read", "run_id"),
     _rule(

@@ -296,6 +296,16 @@ async def _log_batch(
     )
 
 
+async def log_inputs(state: ServerState, request: Request) -> JsonDict:
+    """POST runs/log-inputs {run_id, datasets, models}: once per (run, dataset, context)."""
+    body = await request_fields(request)
+    run_id = p.run_id_of(body)
+    datasets = p.get_dataset_inputs(body)
+    models = p.get_model_inputs(body)
+    await state.call(state.client.log_inputs, run_id, datasets, models)
+    return {}
+
+
 # ----------------------------------------------------------------------------- metric histories
 def _history_rows(state: ServerState, run_id: str, key: str) -> list[tuple[float | None, int, int]]:
     """Every (value, timestamp, step) of a run's metric, by step then time (unknown run: 404)."""

@@ -157,3 +157,24 @@ def test_delete_restore_and_set_terminated(server: ServerProcess, mlflow_uri: st
     assert client.get_experiment(experiment_id).lifecycle_stage == "deleted"
     client.restore_experiment(experiment_id)
     assert _local(server).get_experiment(experiment_id).lifecycle_stage == "active"
+
+
+def test_dataset_inputs_through_the_server(server: ServerProcess, mlflow_uri: str) -> None:
+    import pandas as pd
+
+    experiment = mlflow.set_experiment("/team/datasets")
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
+    dataset = mlflow.data.from_pandas(frame, name="toy", targets="y")
+    with mlflow.start_run() as run:
+        mlflow.log_input(dataset, context="training")
+        mlflow.log_input(dataset, context="training")  # once per (run, dataset, context)
+    got = MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+    assert [(d.dataset.name, d.dataset.digest) for d in got] == [("toy", dataset.digest)]
+    assert {t.key: t.value for t in got[0].tags}["mlflow.data.context"] == "training"
+    mine = _local(server).get_run(run.info.run_id).inputs.dataset_inputs
+    assert [(d.dataset.name, d.dataset.digest, d.context) for d in mine] == [
+        ("toy", dataset.digest, "training")
+    ]
+    found = mlflow.search_runs([experiment.experiment_id], "datasets.name = 'toy'", output_format="list")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
+    assert found[0].inputs.dataset_inputs[0].dataset.name == "toy"

@@ -179,7 +179,7 @@ def test_deleted_run_refuses_writes_with_a_4xx(api: httpx.Client) -> None:
 def test_unknown_endpoints_and_meta_routes(api: httpx.Client) -> None:
     _error(api.get(f"{API}/registered-models/search"), 404, "ENDPOINT_NOT_FOUND")
     _error(api.get(f"{API}/runs/log-batch"), 404, "ENDPOINT_NOT_FOUND")  # wrong method
-    _error(api.post(f"{API}/runs/log-inputs", json={}), 404, "ENDPOINT_NOT_FOUND")
+    _error(api.post("/api/3.0/mlflow/traces", json={}), 404, "ENDPOINT_NOT_FOUND")
     assert api.get("/health").text == "OK"
     version = api.get("/version")
     assert version.headers["content-type"].startswith("text/plain") and version.text[0].isdigit()
