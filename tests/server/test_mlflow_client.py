@@ -164,11 +164,13 @@ def test_dataset_inputs_through_the_server(server: ServerProcess, mlflow_uri: st
 
     experiment = mlflow.set_experiment("/team/datasets")
     frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
-    dataset = mlflow.data.from_pandas(frame, name="toy", targets="y")
+    dataset = mlflow.data.from_pandas(frame, name="toy", targets="y")  # type: ignore[attr-defined]
     with mlflow.start_run() as run:
         mlflow.log_input(dataset, context="training")
         mlflow.log_input(dataset, context="training")  # once per (run, dataset, context)
-    got = MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+    inputs = MlflowClient().get_run(run.info.run_id).inputs
+    assert inputs is not None
+    got = inputs.dataset_inputs
     assert [(d.dataset.name, d.dataset.digest) for d in got] == [("toy", dataset.digest)]
     assert {t.key: t.value for t in got[0].tags}["mlflow.data.context"] == "training"
     mine = _local(server).get_run(run.info.run_id).inputs.dataset_inputs
@@ -177,4 +179,5 @@ def test_dataset_inputs_through_the_server(server: ServerProcess, mlflow_uri: st
     ]
     found = mlflow.search_runs([experiment.experiment_id], "datasets.name = 'toy'", output_format="list")
     assert [r.info.run_id for r in found] == [run.info.run_id]
-    assert found[0].inputs.dataset_inputs[0].dataset.name == "toy"
+    found_inputs = found[0].inputs
+    assert found_inputs is not None and found_inputs.dataset_inputs[0].dataset.name == "toy"
