@@ -143,3 +143,27 @@ def test_two_workers_on_postgresql(postgres_database_url: str | None, tmp_path: 
         for database in list(runyard_db._databases.values()):
             if database.uri == uri:
                 database.dispose()
+
+
+def test_an_answered_write_survives_kill_9(tmp_path: Path) -> None:
+    import httpx
+
+    killed = start_server(tmp_path / "kill")
+    try:
+        api = f"{killed.url}/api/2.0/mlflow"
+        experiment_id = httpx.post(f"{api}/experiments/create", json={"name": "durable"}).json()[
+            "experiment_id"
+        ]
+        run_id = httpx.post(f"{api}/runs/create", json={"experiment_id": experiment_id}).json()["run"][
+            "info"
+        ]["run_id"]
+        metrics = [{"key": "loss", "value": float(s), "timestamp": 1, "step": s} for s in range(1000)]
+        assert httpx.post(f"{api}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}).json() == {}
+        killed.process.kill()  # SIGKILL right after the answer: no shutdown, no flush
+        killed.process.wait(timeout=30)
+    finally:
+        killed.stop()
+    assert (
+        TrackingClient(killed.store_uri, must_exist=True).get_run(run_id).data.metric_summaries["loss"].count
+        == 1000
+    )
