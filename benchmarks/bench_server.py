@@ -194,12 +194,13 @@ def call(url: str, method: str, path: str, payload: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------- the load generator
-def _client(args: tuple[str, str, str, list[bytes], int]) -> tuple[list[float], float]:
+def _client(args: tuple[str, str, str, list[bytes], int]) -> tuple[list[float], float, list[int]]:
     url, method, path, bodies, count = args
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=600)
     headers = {"Content-Type": "application/json"}
     latencies = []
+    failures = []
     cpu_start = time.process_time()
     for index in range(count):
         body = bodies[index % len(bodies)] if bodies else None
@@ -209,18 +210,19 @@ def _client(args: tuple[str, str, str, list[bytes], int]) -> tuple[list[float], 
         response.read()
         latencies.append(time.perf_counter() - started)
         if response.status != 200:
-            raise RuntimeError(f"{method} {path}: {response.status}")
+            failures.append(response.status)
     conn.close()
-    return latencies, time.process_time() - cpu_start
+    return latencies, time.process_time() - cpu_start, failures
 
 
 @dataclass
 class Load:
-    """Latencies of every request, wall time, and the load generator's CPU seconds."""
+    """Latencies of every request, wall time, the load generator's CPU seconds, failed statuses."""
 
     latencies: list[float]
     wall: float
     cpu: float
+    failures: list[int]
 
     def median_ms(self) -> float:
         """Median latency in ms."""
@@ -239,7 +241,12 @@ def load(url: str, method: str, path: str, bodies_per_client: list[list[bytes]],
         started = time.perf_counter()
         results = pool.map(_client, jobs)
         wall = time.perf_counter() - started
-    return Load([x for lat, _ in results for x in lat], wall, sum(cpu for _, cpu in results))
+    return Load(
+        [x for lat, _, _ in results for x in lat],
+        wall,
+        sum(cpu for _, cpu, _ in results),
+        [status for _, _, failed in results for status in failed],
+    )
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -342,8 +349,10 @@ def run_scenarios(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         for r in ingest_runs
     ]
     ingestion = load(url, "POST", f"{API}/runs/log-batch", ingest, args.ingest_batches)
-    figures["ingest_points_per_s"] = 8 * args.ingest_batches * 1000 / ingestion.wall
+    stored = 8 * args.ingest_batches - len(ingestion.failures)
+    figures["ingest_points_per_s"] = stored * 1000 / ingestion.wall
     figures["ingest_cpu"] = ingestion.cpu
+    figures["ingest_failures"] = ingestion.failures
     return figures
 
 
@@ -365,6 +374,8 @@ def _print(name: str, figures: dict[str, Any], other: dict[str, Any] | None) -> 
     print(f"-- {name}")
     for (scenario, clients), measured in figures["loads"].items():
         note = f"{len(measured.latencies)} requests, load generator CPU {measured.cpu:.2f} s"
+        if measured.failures:
+            note += f", {len(measured.failures)} FAILED (status {sorted(set(measured.failures))})"
         server_ms = figures["server_ms"].get((scenario, clients))
         if server_ms is not None:
             note += f", server-side median {server_ms:.2f} ms"
@@ -378,7 +389,10 @@ def _print(name: str, figures: dict[str, Any], other: dict[str, Any] | None) -> 
         )
     ingest = figures["ingest_points_per_s"]
     note = f"load generator CPU {figures['ingest_cpu']:.2f} s"
-    if other is not None:
+    if figures["ingest_failures"]:
+        failed = figures["ingest_failures"]
+        note += f", {len(failed)} batches FAILED (status {sorted(set(failed))}), counted as not stored"
+    if other is not None and other["ingest_points_per_s"]:
         note += f"; runyard/MLflow {ingest / other['ingest_points_per_s']:.1f}x"
     row("ingestion, 8 clients x log-batch(1000)", f"{ingest:,.0f} points/s", note)
 
@@ -406,6 +420,7 @@ def main() -> None:
             ours = run_scenarios(server, args)
         finally:
             server.stop()
+        _print("runyard server", ours, None)
         theirs = None
         python = None if args.no_mlflow else mlflow_python()
         if python is None:
@@ -420,9 +435,9 @@ def main() -> None:
                 theirs = run_scenarios(mlflow_server, args)
             finally:
                 mlflow_server.stop()
-        _print("runyard server", ours, theirs)
         if theirs is not None:
             _print("mlflow server", theirs, None)
+            _print("runyard server, with MLflow/runyard ratios", ours, theirs)
     finally:
         cleanup(work)
 
