@@ -415,6 +415,8 @@ def main() -> None:
     try:
         runyard_store = work / "runyard.db"
         build_store(str(runyard_store), n_runs=args.runs)
+        upgrade = [sys.executable, "-m", "runyard.cli", "db", "upgrade", "--store", str(runyard_store)]
+        subprocess.run(upgrade, check=False, capture_output=True)  # the cached store may predate the schema
         server = start_runyard(runyard_store, work)
         try:
             ours = run_scenarios(server, args)
