@@ -83,7 +83,7 @@ class AccessLog:
 def create_app(
     store_uri: str,
     artifacts_destination: str | Path | None = None,
-    linger_seconds: float = 0.002,
+    linger_seconds: float = 0.0,
     state_hook: Callable[[ServerState], Any] | None = None,
 ) -> Starlette:
     """A Starlette app serving the store at store_uri; artifacts under artifacts_destination.

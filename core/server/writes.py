@@ -1,9 +1,12 @@
 """Grouped durable writes: concurrent write requests share one transaction, committed before they answer.
 
-One writer thread per server process takes the pending write operations (waiting a few milliseconds
-for more once the first arrives), runs each inside its own SAVEPOINT of one transaction (a refused
-operation rolls back alone and nothing of it is written), records the writes as signs of life of the
-RUNNING runs they touched, commits once, and only then resolves each request. A busy database
+One writer thread per server process takes every pending write operation at once (group commit:
+while one transaction commits, the requests that arrive meanwhile queue up and form the next group,
+so a lone request waits for nothing and a busy server commits hundreds of requests together; an
+optional linger waits a little longer for more), runs each inside its own SAVEPOINT of one
+transaction (a refused operation rolls back alone and nothing of it is written), records the
+writes as signs of life of the RUNNING runs they touched, commits once, and only then resolves
+each request. A busy database
 (another process holding SQLite's write lock past the busy timeout, a PostgreSQL serialization
 failure) is retried with backoff; a client sees "database is locked" never, at worst a 503 that
 MLflow's client retries.
@@ -47,7 +50,7 @@ class WriteGroup:
     def __init__(
         self,
         store: SqlStore,
-        linger_seconds: float = 0.002,
+        linger_seconds: float = 0.0,
         max_operations: int = 512,
         retry_seconds: float = 30.0,
     ) -> None:
