@@ -19,6 +19,9 @@ DEFAULT_RETENTION_DAYS = 30
 HEARTBEAT_INTERVAL_SECONDS = 30.0
 # A RUNNING run whose heartbeat is older than this is shown as lost.
 STALE_HEARTBEAT_MS = 3 * int(HEARTBEAT_INTERVAL_SECONDS * 1000)
+# A RUNNING run that never sent a runyard heartbeat (logged by an MLflow client through the server, where
+# every accepted write counts as one) is shown as lost only after this long without a write.
+STALE_WRITES_MS = 30 * 60 * 1000
 
 
 MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"

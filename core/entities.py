@@ -22,6 +22,9 @@ PLATFORM = "runyard.platform"
 COMMAND = "runyard.command"
 RUN_NAME = "runyard.runName"
 EXPERIMENT_SOURCE_TYPE = "runyard.experimentType"
+# Set on runs whose only signs of life are their writes (runs logged through the server by MLflow clients).
+HEARTBEAT_SOURCE = "runyard.heartbeatSource"
+HEARTBEAT_FROM_WRITES = "writes"
 MODEL_HISTORY = "runyard.log-model.history"  # JSON list of the run's logged models: name, flavor
 
 
@@ -137,6 +140,7 @@ class RunInfo:
     source_version: str | None = None
     parent_run_id: str | None = None
     heartbeat_time: int | None = None
+    heartbeat_from_writes: bool = False  # no runyard heartbeat ever: only writes show it alive
 
     @property
     def run_uuid(self) -> str:
@@ -151,13 +155,21 @@ class RunInfo:
         return self.end_time - self.start_time
 
     def is_lost(self, now_ms: int, stale_after_ms: int | None = None) -> bool:
-        """True for a RUNNING run whose writer stopped sending heartbeats (killed, OOM, preempted)."""
+        """True for a RUNNING run whose writer stopped sending heartbeats (killed, OOM, preempted).
+
+        A run that never sent a runyard heartbeat (an MLflow client logging through the server, where
+        each write counts as one) is lost only after config.STALE_WRITES_MS without a write.
+        """
         if stale_after_ms is None:  # the same threshold everywhere (TUI, CLI): config.STALE_HEARTBEAT_MS
             from .config import STALE_HEARTBEAT_MS
 
             stale_after_ms = STALE_HEARTBEAT_MS
         if self.status != RunStatus.RUNNING:
             return False
+        if self.heartbeat_from_writes:
+            from .config import STALE_WRITES_MS
+
+            stale_after_ms = max(stale_after_ms, STALE_WRITES_MS)
         last_sign_of_life = self.heartbeat_time or self.start_time or 0
         return now_ms - last_sign_of_life > stale_after_ms
 

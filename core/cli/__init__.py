@@ -87,6 +87,7 @@ def _register() -> None:
     from .experiments import experiments_group
     from .maintenance import db_group, export_csv_command, gc_command
     from .runs import runs_group
+    from .server import server_command
     from .ui import demo_command, ui_command
 
     for command in (
@@ -97,6 +98,7 @@ def _register() -> None:
         db_group,
         ui_command,
         demo_command,
+        server_command,
     ):
         cli.add_command(command)
 

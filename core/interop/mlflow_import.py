@@ -21,12 +21,11 @@ from typing import Any
 from ..config import mask_uri, normalize_tracking_uri
 from ..entities import LifecycleStage, SourceType
 from ..exceptions import ExperimentNotFound, MissingExtra, StoreError
+from ..rest.protocol import runyard_tag_key as map_tag_key
 from .dump import DumpWriter
 from .format import CHUNK_POINTS, RUN_ID_PATTERN
 from .load import ImportResult, _existing_run_ids, import_runs
 
-MLFLOW_TAG_PREFIX = "mlflow."
-RUNYARD_TAG_PREFIX = "runyard."
 PAGE_SIZE = 1000
 _ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"
 _SOURCE_TYPES = {
@@ -46,11 +45,6 @@ def _mlflow() -> Any:
             "Importing from MLflow needs the mlflow package: pip install 'runyard[mlflow]'"
         ) from None
     return mlflow
-
-
-def map_tag_key(key: str) -> str:
-    """mlflow.X system tags become runyard.X (mlflow.note.content -> runyard.note.content); others stay."""
-    return RUNYARD_TAG_PREFIX + key[len(MLFLOW_TAG_PREFIX) :] if key.startswith(MLFLOW_TAG_PREFIX) else key
 
 
 def import_mlflow(

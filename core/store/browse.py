@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import ExperimentOverview, Run, RunKeys, RunStatus, ViewType
+from runyard.entities import (
+    HEARTBEAT_FROM_WRITES,
+    HEARTBEAT_SOURCE,
+    ExperimentOverview,
+    Run,
+    RunKeys,
+    RunStatus,
+    ViewType,
+)
 from runyard.store.views import stage_condition
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 
 if TYPE_CHECKING:
     from runyard.store.sql_store import SqlStore
@@ -18,8 +26,8 @@ def experiment_overview(
 ) -> ExperimentOverview:
     """Total, running, lost and failed active runs, the latest activity time and runs per user."""
     from runyard.clock import now_ms as clock_now_ms
-    from runyard.config import STALE_HEARTBEAT_MS
-    from runyard.store.sql_store import runs_t
+    from runyard.config import STALE_HEARTBEAT_MS, STALE_WRITES_MS
+    from runyard.store.sql_store import runs_t, tags_t
 
     ids = [str(e) for e in experiment_ids]
     if not ids:
@@ -27,10 +35,24 @@ def experiment_overview(
     where = and_(
         runs_t.c.experiment_id.in_(ids), stage_condition(runs_t.c.lifecycle_stage, ViewType.ACTIVE_ONLY)
     )
-    # the same rule as RunInfo.is_lost: the last sign of life is the heartbeat, else the start
+    # the same rule as RunInfo.is_lost: the last sign of life is the heartbeat, else the start; a run
+    # whose only signs of life are writes (MLflow clients through the server) gets STALE_WRITES_MS
     last_sign_of_life = func.coalesce(runs_t.c.heartbeat_time, runs_t.c.start_time, 0)
-    stale_before = (clock_now_ms() if now_ms is None else now_ms) - STALE_HEARTBEAT_MS
-    is_lost = case((and_(runs_t.c.status == RunStatus.RUNNING, last_sign_of_life < stale_before), 1), else_=0)
+    clock = clock_now_ms() if now_ms is None else now_ms
+    from_writes = (
+        select(tags_t.c.run_pk)
+        .where(
+            tags_t.c.run_pk == runs_t.c.id,
+            tags_t.c.key == HEARTBEAT_SOURCE,
+            tags_t.c.value == HEARTBEAT_FROM_WRITES,
+        )
+        .exists()
+    )
+    stale = or_(
+        and_(~from_writes, last_sign_of_life < clock - STALE_HEARTBEAT_MS),
+        and_(from_writes, last_sign_of_life < clock - max(STALE_HEARTBEAT_MS, STALE_WRITES_MS)),
+    )
+    is_lost = case((and_(runs_t.c.status == RunStatus.RUNNING, stale), 1), else_=0)
     query = (  # one pass over the runs (it was four), grouped by status and user
         select(
             runs_t.c.status,

@@ -254,3 +254,21 @@ def _translate(error: Exception, database: Database) -> Exception:
     if type(error) is DatabaseError:  # not a constraint or data error: the file is no SQLite database
         return StoreError(f"Cannot open store {database.display_uri}: {_first_line(error)}")
     return error
+
+
+def is_transient_error(error: BaseException) -> bool:
+    """A lock or serialization conflict of the database (worth retrying), not a refusal of the request."""
+    if isinstance(error, StoreError):
+        text = str(error).lower()
+        return "locked" in text or "busy" in text or "could not serialize" in text or "deadlock" in text
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError):
+        text = str(error.orig).lower()
+        return (
+            "database is locked" in text
+            or "database is busy" in text
+            or "could not serialize" in text
+            or "deadlock" in text
+        )
+    return False

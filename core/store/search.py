@@ -192,7 +192,7 @@ _RUN_INFO_FIELDS = (
 
 
 def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
-    from runyard.entities import MetricSummary, RunData, RunInfo
+    from runyard.entities import HEARTBEAT_FROM_WRITES, HEARTBEAT_SOURCE, MetricSummary, RunData, RunInfo
     from runyard.store.inputs import load_inputs
 
     # Entities are frozen dataclasses whose generated __init__ sets every field through
@@ -262,7 +262,9 @@ def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
             },
         )
         info = new(RunInfo)
-        set_dict(info, "__dict__", {name: row[name] for name in _RUN_INFO_FIELDS})
+        fields = {name: row[name] for name in _RUN_INFO_FIELDS}
+        fields["heartbeat_from_writes"] = tags[pk].get(HEARTBEAT_SOURCE) == HEARTBEAT_FROM_WRITES
+        set_dict(info, "__dict__", fields)
         run = new(Run)
         set_dict(run, "__dict__", {"info": info, "data": data, "inputs": inputs[pk], "outputs": outputs[pk]})
         runs.append(run)

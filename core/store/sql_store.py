@@ -7,7 +7,8 @@ the trash and garbage collection by `lifecycle.py`; all of them share this store
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from runyard import clock
@@ -408,7 +409,14 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
                 tags=dict(sorted(tags[pk].items())),
                 metric_summaries=run_summaries,
             )
-            runs.append(Run(info=run_info_entity(row), data=data, inputs=inputs[pk], outputs=outputs[pk]))
+            runs.append(
+                Run(
+                    info=run_info_entity(row, data.tags),
+                    data=data,
+                    inputs=inputs[pk],
+                    outputs=outputs[pk],
+                )
+            )
         return runs
 
     def update_run(
@@ -440,23 +448,45 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
                 self._upsert(conn, tags_t, int(row["id"]), {ctx.RUN_NAME: values["run_name"]})
 
     def heartbeat(self, run_ids: Sequence[str], timestamp: int | None = None) -> None:
-        """Record that the processes logging these runs are alive."""
+        """Record that the processes logging these runs are alive (runyard heartbeats: the short timeout)."""
         if not run_ids:
             return
         with self.db.connect(write=True) as conn:
+            self.touch_runs(conn, run_ids, timestamp)
+            conn.execute(
+                delete(tags_t).where(
+                    and_(
+                        tags_t.c.run_pk.in_(select(runs_t.c.id).where(runs_t.c.run_id.in_(list(run_ids)))),
+                        tags_t.c.key == ctx.HEARTBEAT_SOURCE,
+                    )
+                )
+            )
+
+    def touch_runs(self, conn: Connection, run_ids: Sequence[str], timestamp: int | None = None) -> None:
+        """Inside the caller's transaction: a write to these runs is a sign of life of the RUNNING ones."""
+        if run_ids:
             conn.execute(
                 update(runs_t)
                 .where(and_(runs_t.c.run_id.in_(list(run_ids)), runs_t.c.status == RunStatus.RUNNING))
                 .values(heartbeat_time=timestamp or clock.now_ms())
             )
 
+    @contextmanager
+    def _writing(self, conn: Connection | None) -> Iterator[Connection]:
+        """The caller's connection (a grouped write of the server), else a new write transaction."""
+        if conn is not None:
+            yield conn
+            return
+        with self.db.connect(write=True) as new:
+            yield new
+
     # ----------------------------------------------------------------- params and tags
-    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+    def log_params(self, run_id: str, params: Mapping[str, object], conn: Connection | None = None) -> None:
         """Write params; the same value again is fine, a different value is an error (nothing written)."""
         clean = {validate_key(k, "param"): validate_param_value(k, v) for k, v in params.items()}
         if not clean:
             return
-        with self.db.connect(write=True) as conn:
+        with self._writing(conn) as conn:
             pk = int(self._require_run(conn, run_id, active=True)["id"])
             self._insert_params(conn, pk, run_id, clean)
 
@@ -508,13 +538,13 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
 
         return postgresql_insert(table)
 
-    def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
+    def set_tags(self, run_id: str, tags: Mapping[str, object], conn: Connection | None = None) -> None:
         """Set (or replace) tags of a run."""
         clean = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in tags.items()}
         if not clean:
             return
         changes = split_user_tags(clean)
-        with self.db.connect(write=True) as conn:
+        with self._writing(conn) as conn:
             self._apply_user_tags(conn, self._require_run(conn, run_id, active=True), changes)
 
     def _apply_user_tags(self, conn: Connection, row: Row, changes: TagChanges) -> None:
@@ -545,11 +575,11 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         )
         conn.execute(statement, [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()])
 
-    def delete_tag(self, run_id: str, key: str) -> None:
+    def delete_tag(self, run_id: str, key: str, conn: Connection | None = None) -> None:
         """Remove a tag; a missing key is an error naming it; a parent tag detaches the run."""
         if key in RUN_NAME_TAGS or is_read_only(key):
             raise InvalidInput(f"Tag {key!r} is written by runyard and cannot be deleted.", key=key)
-        with self.db.connect(write=True) as conn:
+        with self._writing(conn) as conn:
             pk = int(self._require_run(conn, run_id, active=True)["id"])
             if key in PARENT_TAGS:
                 conn.execute(update(runs_t).where(runs_t.c.id == pk).values(parent_run_id=None))
@@ -564,6 +594,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         metrics: Sequence[tuple[str, float, int, int]] = (),
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, object] | None = None,
+        conn: Connection | None = None,
     ) -> None:
         """Params, tags and metric points (key, value, timestamp, step) in one transaction: all or nothing."""
         from runyard.store.metrics import write_points
@@ -573,7 +604,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         }
         clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
         changes = split_user_tags(clean_tags)
-        with self.db.connect(write=True) as conn:
+        with self._writing(conn) as conn:
             row = self._require_run(conn, run_id, active=True)
             pk = int(row["id"])
             if clean_params:
@@ -621,8 +652,8 @@ def summary_entity(row: Row) -> MetricSummary:
     )
 
 
-def run_info_entity(row: Row) -> RunInfo:
-    """A RunInfo from a runs row."""
+def run_info_entity(row: Row, tags: Mapping[str, str] | None = None) -> RunInfo:
+    """A RunInfo from a runs row (and the run's tags, which say how its liveness is judged)."""
     return RunInfo(
         run_id=row["run_id"],
         run_name=row["run_name"],
@@ -640,6 +671,8 @@ def run_info_entity(row: Row) -> RunInfo:
         source_version=row["source_version"],
         parent_run_id=row["parent_run_id"],
         heartbeat_time=row["heartbeat_time"],
+        heartbeat_from_writes=tags is not None
+        and tags.get(ctx.HEARTBEAT_SOURCE) == ctx.HEARTBEAT_FROM_WRITES,
     )
 
 

@@ -200,19 +200,8 @@ class TrackingClient:
         """Write metrics, params and tags (dicts, or Param/RunTag lists as in MLflow) in one transaction."""
         from runyard.clock import now_ms
 
-        now = now_ms()
-        points: list[tuple[str, float, int, int]] = []
-        for metric in metrics or ():
-            key = validate_key(metric.key, "metric")
-            points.append(
-                (
-                    key,
-                    validate_metric_value(key, metric.value),
-                    _or(validate_timestamp(key, metric.timestamp), now),
-                    validate_step(key, metric.step),
-                )
-            )
-        self.store.log_batch(run_id, points, _key_values(params, "param"), _key_values(tags, "tag"))
+        points = validated_points(metrics or (), now_ms())
+        self.store.log_batch(run_id, points, key_values(params, "param"), key_values(tags, "tag"))
 
     def set_tag(self, run_id: str, key: str, value: object) -> None:
         """Set or replace a tag."""
@@ -541,7 +530,23 @@ def _unwritable_text(artifact_file: str, where: str) -> Exception:
     )
 
 
-def _key_values(
+def validated_points(metrics: Sequence[Metric], now: int) -> list[tuple[str, float, int, int]]:
+    """(key, value, timestamp, step) of each metric, checked; a missing timestamp becomes now."""
+    points: list[tuple[str, float, int, int]] = []
+    for metric in metrics:
+        key = validate_key(metric.key, "metric")
+        points.append(
+            (
+                key,
+                validate_metric_value(key, metric.value),
+                _or(validate_timestamp(key, metric.timestamp), now),
+                validate_step(key, metric.step),
+            )
+        )
+    return points
+
+
+def key_values(
     items: Mapping[str, object] | Sequence[Param] | Sequence[RunTag] | None, kind: str
 ) -> dict[str, object]:
     """A dict from a mapping or from MLflow-style Param/RunTag entities; a param given twice must agree."""

@@ -18,6 +18,8 @@ from runyard.entities import (
     GIT_COMMIT,
     GIT_DIRTY,
     GIT_REPO_URL,
+    HEARTBEAT_FROM_WRITES,
+    HEARTBEAT_SOURCE,
     NOTE,
     PARENT_RUN_ID,
     PLATFORM,
@@ -32,6 +34,8 @@ from runyard.entities import (
 
 # The system tag names live in entities; callers that capture context find them here too.
 __all__ = [
+    "HEARTBEAT_FROM_WRITES",
+    "HEARTBEAT_SOURCE",
     "TAG_PREFIX",
     "PARENT_RUN_ID",
     "NOTE",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("textual", "rich", "plotext", "sqlalchemy", "sqlmodel")
+HEAVY = ("textual", "rich", "plotext", "sqlalchemy", "sqlmodel", "starlette", "uvicorn", "httpx")
 
 
 def _modules_after(code: str, cwd: Path) -> list[str]:
@@ -44,3 +44,8 @@ def test_logging_setup_calls_do_not_import_the_ui(tmp_path: Path) -> None:
 def test_tui_package_never_imports_sqlalchemy(tmp_path: Path) -> None:
     modules = _modules_after("import runyard.tui, runyard.tui.app", tmp_path)
     assert _loaded(modules, ("sqlalchemy", "sqlmodel")) == []
+
+
+def test_cli_and_protocol_do_not_import_the_server_stack(tmp_path: Path) -> None:
+    modules = _modules_after("import runyard.cli, runyard.rest.protocol", tmp_path)
+    assert _loaded(modules, ("starlette", "uvicorn", "httpx", "sqlalchemy")) == []

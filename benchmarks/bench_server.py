@@ -1,0 +1,448 @@
+"""Tracking server speed: `runyard server` side by side with `mlflow server`, same store kind (SQLite).
+
+Run: python benchmarks/bench_server.py [--runs 20000] [--requests 200] [--ingest-batches 30]
+     [--history-points 100000] [--no-mlflow]
+
+Both servers serve a copy of a store holding the same generated runs (build_store.py for runyard;
+the same rows written into MLflow's own tables, as bench_search.py does), one worker each, artifacts
+proxied. A plain HTTP load generator (http.client, one process per client, request bodies serialized
+before the clock starts) sends:
+- CreateRun, LogMetric, LogBatch of 500 metrics: each client to its own run;
+- SearchRuns: 1,000 of the 20,000 runs, `params.optimizer = 'adam' AND metrics.accuracy > 0.3 AND
+  tags.team != 'rl'` ordered by `metrics.val_loss DESC`;
+- GetMetricHistory of one metric of 100,000 points;
+with 1 and with 8 concurrent clients, and reports per-request latency median and p99 (client side),
+the load generator's own CPU, and for runyard the server-side time from its access log. Ingestion:
+8 clients sending log-batch of 1,000 points, in points per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    cleanup,
+    header,
+    mlflow_python,
+    mlflow_version,
+    row,
+    run_python,
+    scratch_dir,
+    skip_mlflow_note,
+)
+from build_store import CACHE_DIR, EXPERIMENT_NAME, build_store  # noqa: E402
+
+FILTER = "params.optimizer = 'adam' AND metrics.accuracy > 0.3 AND tags.team != 'rl'"
+ORDER = ["metrics.val_loss DESC"]
+API = "/api/2.0/mlflow"
+_ACCESS = re.compile(r" (GET|POST|PUT|DELETE) (\S+) (\d{3}) ([\d.]+) ms$")
+
+_MLFLOW_BUILD = r"""
+import os, sqlite3, sys
+sys.path.insert(0, {bench_dir!r})
+from build_store import generate, EXPERIMENT_NAME
+from mlflow.tracking import MlflowClient
+path, n_runs = {path!r}, {n_runs}
+partial = path + ".partial"
+if os.path.exists(partial):
+    os.remove(partial)
+client = MlflowClient(tracking_uri="sqlite:///" + partial)
+experiment_id = client.create_experiment(EXPERIMENT_NAME)
+db = sqlite3.connect(partial, isolation_level=None)
+db.execute("PRAGMA synchronous = OFF")
+db.execute("BEGIN")
+uuids = {{}}
+for table, rows in generate(n_runs, 7, experiment_id):
+    if table == "runs":
+        for r in rows:
+            uuids[r[0]] = r[1]
+        db.executemany(
+            "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, "
+            "status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) "
+            "VALUES (?, ?, 'LOCAL', ?, '', ?, ?, ?, ?, '', 'active', ?, ?)",
+            [(r[1], r[3], r[11], r[4], r[5], r[6], r[7], r[12], experiment_id) for r in rows],
+        )
+    elif table in ("params", "tags"):
+        db.executemany(f"INSERT INTO {{table}} (key, value, run_uuid) VALUES (?, ?, ?)",
+                       [(k, v, uuids[pk]) for pk, k, v in rows])
+    elif table == "metrics":
+        db.executemany("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+                       "VALUES (?, ?, ?, ?, ?, 0)",
+                       [(k, v, ts, uuids[pk], step) for pk, k, v, ts, step in rows])
+    else:
+        db.executemany("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+                       "VALUES (?, ?, ?, ?, 0, ?)",
+                       [(k, latest, ts, step, uuids[pk]) for pk, k, latest, step, ts, *_ in rows])
+db.execute("COMMIT")
+db.close()
+os.replace(partial, path)
+print("built")
+"""
+
+
+@dataclass
+class Server:
+    """A running server process: its name, URL, log file and process."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_offset(self) -> int:
+        """The log's current size (server-side times are read after this offset)."""
+        return self.log_path.stat().st_size
+
+    def server_ms(self, offset: int, path_part: str) -> list[float]:
+        """Milliseconds of the requests logged since offset whose path contains path_part (runyard only)."""
+        with open(self.log_path, errors="replace") as log:
+            log.seek(offset)
+            return [
+                float(m.group(4))
+                for m in (_ACCESS.search(line.rstrip()) for line in log)
+                if m is not None and path_part in m.group(2)
+            ]
+
+    def stop(self) -> None:
+        """Terminate the server (kill after a bounded wait)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=20)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(name: str, command: list[str], port: int, log_path: Path, env: dict[str, str]) -> Server:
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = Server(name, f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            if request(server.url, "GET", "/health", None)[0] == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"{name} did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+def start_runyard(store: Path, work: Path) -> Server:
+    """`runyard server` on the store (one process; writes grouped)."""
+    port = _free_port()
+    command = [sys.executable, "-m", "runyard.cli", "server", "--store", str(store)]
+    command += ["--artifacts-destination", str(work / "ry-artifacts"), "--port", str(port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_TRACKING", "MLFLOW_"))}
+    return _start("runyard", command, port, work / "runyard-server.log", env)
+
+
+def start_mlflow(python: str, store: Path, work: Path) -> Server:
+    """`mlflow server` on its SQLite store, one worker, artifacts proxied."""
+    port = _free_port()
+    command = [python, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{store}"]
+    command += ["--serve-artifacts", "--artifacts-destination", str(work / "ml-artifacts")]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return _start("mlflow", command, port, work / "mlflow-server.log", env)
+
+
+def request(url: str, method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
+    """One request on a new connection (setup only; the load generator keeps its connections)."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=600)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def call(url: str, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A setup request that must succeed; its JSON answer."""
+    status, data = request(url, method, path, json.dumps(payload).encode() if payload is not None else None)
+    if status != 200:
+        raise RuntimeError(f"{method} {path}: {status} {data[:500]!r}")
+    return json.loads(data or b"{}")
+
+
+# ----------------------------------------------------------------------------- the load generator
+def _client(args: tuple[str, str, str, list[bytes], int]) -> tuple[list[float], float, list[int]]:
+    url, method, path, bodies, count = args
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=600)
+    headers = {"Content-Type": "application/json"}
+    latencies = []
+    failures = []
+    cpu_start = time.process_time()
+    for index in range(count):
+        body = bodies[index % len(bodies)] if bodies else None
+        started = time.perf_counter()
+        conn.request(method, path, body=body, headers=headers if body is not None else {})
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        if response.status != 200:
+            failures.append(response.status)
+    conn.close()
+    return latencies, time.process_time() - cpu_start, failures
+
+
+@dataclass
+class Load:
+    """Latencies of every request, wall time, the load generator's CPU seconds, failed statuses."""
+
+    latencies: list[float]
+    wall: float
+    cpu: float
+    failures: list[int]
+
+    def median_ms(self) -> float:
+        """Median latency in ms."""
+        return statistics.median(self.latencies) * 1000
+
+    def p99_ms(self) -> float:
+        """99th percentile latency in ms."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+
+def load(url: str, method: str, path: str, bodies_per_client: list[list[bytes]], per_client: int) -> Load:
+    """Every client (a process) sends per_client requests at once; bodies are already serialized."""
+    jobs = [(url, method, path, bodies, per_client) for bodies in bodies_per_client]
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        started = time.perf_counter()
+        results = pool.map(_client, jobs)
+        wall = time.perf_counter() - started
+    return Load(
+        [x for lat, _, _ in results for x in lat],
+        wall,
+        sum(cpu for _, cpu, _ in results),
+        [status for _, _, failed in results for status in failed],
+    )
+
+
+# ----------------------------------------------------------------------------- scenarios
+def _metric_batch(count: int, first_step: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f"m{i % 10}",
+            "value": i * 0.5,
+            "timestamp": 1_700_000_000_000 + i,
+            "step": first_step + i // 10,
+        }
+        for i in range(count)
+    ]
+
+
+def run_scenarios(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure for one server: {(name, clients): Load}, server-side ms, ingestion points/s."""
+    url = server.url
+    search_experiment = call(url, "GET", f"{API}/experiments/get-by-name?experiment_name={EXPERIMENT_NAME}")
+    big_id = search_experiment["experiment"]["experiment_id"]
+    experiment_id = call(
+        url, "POST", f"{API}/experiments/create", {"name": f"bench-server-{time.time_ns()}"}
+    )["experiment_id"]
+
+    def new_run() -> str:
+        answer = call(url, "POST", f"{API}/runs/create", {"experiment_id": experiment_id, "start_time": 1})
+        return str(answer["run"]["info"]["run_id"])
+
+    history_run = new_run()
+    for start in range(0, args.history_points, 1000):
+        steps = range(start, min(start + 1000, args.history_points))
+        metrics = [
+            {"key": "loss", "value": s * 0.001, "timestamp": 1_700_000_000_000 + s, "step": s} for s in steps
+        ]
+        call(url, "POST", f"{API}/runs/log-batch", {"run_id": history_run, "metrics": metrics})
+    history_path = f"{API}/metrics/get-history?run_id={history_run}&metric_key=loss"
+    got = call(url, "GET", history_path)
+    assert len(got["metrics"]) == args.history_points, len(got.get("metrics", []))
+    search_body = json.dumps(
+        {"experiment_ids": [big_id], "filter": FILTER, "max_results": 1000, "order_by": ORDER}
+    ).encode()
+    assert len(json.loads(request(url, "POST", f"{API}/runs/search", search_body)[1])["runs"]) == 1000
+
+    figures: dict[str, Any] = {"loads": {}, "server_ms": {}}
+    n = args.requests
+    for clients in (1, 8):
+        runs = [new_run() for _ in range(clients)]
+        create = [[json.dumps({"experiment_id": experiment_id, "start_time": 1}).encode()]] * clients
+        log_metric = [
+            [
+                json.dumps(
+                    {
+                        "run_id": r,
+                        "key": "single",
+                        "value": i * 0.1,
+                        "timestamp": 1_700_000_000_000,
+                        "step": i,
+                    }
+                ).encode()
+                for i in range(n)
+            ]
+            for r in runs
+        ]
+        log_batch = [
+            [json.dumps({"run_id": r, "metrics": _metric_batch(500, b * 50)}).encode() for b in range(4)]
+            for r in runs
+        ]
+        scenarios = [
+            ("CreateRun", "POST", f"{API}/runs/create", create, max(n // clients, 5)),
+            ("LogMetric", "POST", f"{API}/runs/log-metric", log_metric, max(n // clients, 5)),
+            ("LogBatch(500)", "POST", f"{API}/runs/log-batch", log_batch, max(n // (4 * clients), 5)),
+            (
+                "SearchRuns",
+                "POST",
+                f"{API}/runs/search",
+                [[search_body]] * clients,
+                max(args.search_requests // clients, 2),
+            ),
+            (
+                "GetMetricHistory",
+                "GET",
+                history_path,
+                [[]] * clients,
+                max(args.history_requests // clients, 1),
+            ),
+        ]
+        for name, method, path, bodies, per_client in scenarios:
+            offset = server.log_offset()
+            figures["loads"][(name, clients)] = load(url, method, path, bodies, per_client)
+            served = server.server_ms(offset, path.split("?")[0].rsplit("/", 1)[-1])
+            if served:
+                figures["server_ms"][(name, clients)] = statistics.median(served)
+            print(f"   .. {server.name} {name} x{clients} done", flush=True)
+    ingest_runs = [new_run() for _ in range(8)]
+    ingest = [
+        [
+            json.dumps({"run_id": r, "metrics": _metric_batch(1000, b * 100)}).encode()
+            for b in range(args.ingest_batches)
+        ]
+        for r in ingest_runs
+    ]
+    ingestion = load(url, "POST", f"{API}/runs/log-batch", ingest, args.ingest_batches)
+    stored = 8 * args.ingest_batches - len(ingestion.failures)
+    figures["ingest_points_per_s"] = stored * 1000 / ingestion.wall
+    figures["ingest_cpu"] = ingestion.cpu
+    figures["ingest_failures"] = ingestion.failures
+    return figures
+
+
+def _mlflow_store(python: str, n_runs: int) -> Path:
+    """MLflow's SQLite store with the generated rows (cached, shared with bench_search.py)."""
+    path = CACHE_DIR / f"mlflow-v1-runs{n_runs}-seed7.db"
+    if not path.exists():
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        code = _MLFLOW_BUILD.format(
+            bench_dir=str(Path(__file__).resolve().parent), path=str(path), n_runs=n_runs
+        )
+        result = run_python(code, python, timeout=3600)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr[-3000:])
+    return path
+
+
+def _print(name: str, figures: dict[str, Any], other: dict[str, Any] | None) -> None:
+    print(f"-- {name}")
+    for (scenario, clients), measured in figures["loads"].items():
+        note = f"{len(measured.latencies)} requests, load generator CPU {measured.cpu:.2f} s"
+        if measured.failures:
+            note += f", {len(measured.failures)} FAILED (status {sorted(set(measured.failures))})"
+        server_ms = figures["server_ms"].get((scenario, clients))
+        if server_ms is not None:
+            note += f", server-side median {server_ms:.2f} ms"
+        if other is not None and (scenario, clients) in other["loads"]:
+            theirs = other["loads"][(scenario, clients)]
+            note += f"; MLflow/runyard median {theirs.median_ms() / measured.median_ms():.1f}x"
+        row(
+            f"{scenario:<17} {clients} client{'s' if clients > 1 else ' '}",
+            f"median {measured.median_ms():8.2f} ms   p99 {measured.p99_ms():8.2f} ms",
+            note,
+        )
+    ingest = figures["ingest_points_per_s"]
+    note = f"load generator CPU {figures['ingest_cpu']:.2f} s"
+    if figures["ingest_failures"]:
+        failed = figures["ingest_failures"]
+        note += f", {len(failed)} batches FAILED (status {sorted(set(failed))}), counted as not stored"
+    if other is not None and other["ingest_points_per_s"]:
+        note += f"; runyard/MLflow {ingest / other['ingest_points_per_s']:.1f}x"
+    row("ingestion, 8 clients x log-batch(1000)", f"{ingest:,.0f} points/s", note)
+
+
+def main() -> None:
+    """Measure both servers and print the figures."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=20_000, help="runs in the searched experiment")
+    parser.add_argument("--requests", type=int, default=200, help="CreateRun/LogMetric requests per scenario")
+    parser.add_argument("--search-requests", type=int, default=16)
+    parser.add_argument("--history-requests", type=int, default=8)
+    parser.add_argument("--history-points", type=int, default=100_000)
+    parser.add_argument("--ingest-batches", type=int, default=30, help="log-batch(1000) requests per client")
+    parser.add_argument("--no-mlflow", action="store_true")
+    args = parser.parse_args()
+    header("runyard server vs mlflow server (SQLite store, one worker each)")
+    work = scratch_dir("server")
+    try:
+        runyard_store = work / "runyard.db"
+        build_store(str(runyard_store), n_runs=args.runs)
+        upgrade = [sys.executable, "-m", "runyard.cli", "db", "upgrade", "--store", str(runyard_store)]
+        subprocess.run(upgrade, check=False, capture_output=True)  # the cached store may predate the schema
+        server = start_runyard(runyard_store, work)
+        try:
+            ours = run_scenarios(server, args)
+        finally:
+            server.stop()
+        _print("runyard server", ours, None)
+        theirs = None
+        python = None if args.no_mlflow else mlflow_python()
+        if python is None:
+            if not args.no_mlflow:
+                skip_mlflow_note()
+        else:
+            print(f"   mlflow {mlflow_version(python)}")
+            store = work / "mlflow.db"
+            shutil.copyfile(_mlflow_store(python, args.runs), store)
+            mlflow_server = start_mlflow(python, store, work)
+            try:
+                theirs = run_scenarios(mlflow_server, args)
+            finally:
+                mlflow_server.stop()
+        if theirs is not None:
+            _print("mlflow server", theirs, None)
+            _print("runyard server, with MLflow/runyard ratios", ours, theirs)
+    finally:
+        cleanup(work)
+
+
+if __name__ == "__main__":
+    main()

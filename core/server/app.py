@@ -1,0 +1,152 @@
+"""The ASGI application: the route table mounted on Starlette, JSON errors, one access-log line a request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import EndpointNotFound
+from .http import JsonResponse, error_response
+from .routes import ROUTES, Handler
+from .state import ServerState
+
+access_logger = logging.getLogger("runyard.server.access")
+
+
+def _endpoint(state: ServerState, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            result = await handler(state, request)
+        except Exception as error:  # noqa: BLE001 - every failure answers MLflow's JSON error
+            return error_response(error)
+        if isinstance(result, Response):
+            return result
+        return JsonResponse(result)
+
+    endpoint.__name__ = getattr(handler, "__name__", "endpoint")
+    return endpoint
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response(
+        EndpointNotFound(
+            f"No endpoint {request.method} {request.url.path} on this server (runyard speaks MLflow's "
+            "tracking API; the model registry and traces are not implemented)."
+        )
+    )
+
+
+class AccessLog:
+    """ASGI middleware: one line per request (client, method, path, status, milliseconds)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on and log it when the answer started."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            client = scope.get("client")
+            access_logger.info(
+                "%s %s %s %d %.1f ms",
+                client[0] if client else "-",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def create_app(
+    store_uri: str,
+    artifacts_destination: str | Path | None = None,
+    linger_seconds: float = 0.0,
+    state_hook: Callable[[ServerState], Any] | None = None,
+) -> Starlette:
+    """A Starlette app serving the store at store_uri; artifacts under artifacts_destination.
+
+    artifacts_destination defaults to the store's artifact root (runyard-artifacts/ beside a SQLite
+    file, or RUNYARD_ARTIFACT_ROOT), so runyard's own clients read the files the server writes.
+    """
+    from runyard.tracking.client import TrackingClient
+
+    from ..config import normalize_tracking_uri
+    from .writes import WriteGroup
+
+    destination = str(Path(artifacts_destination).absolute()) if artifacts_destination else None
+    client = TrackingClient(normalize_tracking_uri(store_uri), artifact_root=destination)
+    store = client.store
+    root = Path(destination or store.artifact_root)
+    state = ServerState(client=client, writes=WriteGroup(store, linger_seconds), artifacts_destination=root)
+    if state_hook is not None:
+        state_hook(state)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.call(_ensure_default_experiment, state)
+        state.writes.start()
+        try:
+            yield
+        finally:
+            await state.call(state.writes.stop)
+
+    routes = [
+        Route(path, _endpoint(state, rule.handler), methods=[rule.method], name=f"{rule.method} {path}")
+        for rule in ROUTES
+        for path in rule.paths()
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found},
+        lifespan=lifespan,
+    )
+    app.state.runyard = state
+    app.add_middleware(AccessLog)
+    return app
+
+
+def _ensure_default_experiment(state: ServerState) -> None:
+    """MLflow clients log to experiment "0" when none is set: make sure it exists, as MLflow's server does."""
+    from ..exceptions import ExperimentExists, ExperimentNotFound
+
+    try:
+        state.store.get_experiment("0")
+    except ExperimentNotFound:
+        try:
+            state.store.get_or_create_experiment("Default")
+        except ExperimentExists:
+            pass  # a "Default" in the trash, or one with another id: leave the user's store as it is
+
+
+def serve(store_uri: str, artifact_root: str, host: str, port: int, workers: int, factory: str) -> None:
+    """Run the server with uvicorn: in this process, or `workers` processes built by `factory` (a path)."""
+    import uvicorn
+
+    options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_level": "warning"}
+    if workers == 1:
+        uvicorn.run(create_app(store_uri, artifact_root), **options)
+    else:
+        uvicorn.run(factory, factory=True, workers=workers, **options)

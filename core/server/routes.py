@@ -1,0 +1,123 @@
+"""The server's one route table: method, path, handler, required permission and how the experiment is found.
+
+Access control enforces `permission` on the experiment that `finds` names, and its matrix test is
+generated from this table, so a route cannot exist without a rule. Permissions, weakest first:
+
+- public: anyone, even without credentials (health, version)
+- read / edit / manage: that permission on the experiment found; with `finds="none"` any signed-in user
+- admin: administrators only
+
+`finds` says where the experiment comes from: `experiment_id`, `experiment_name` or `run_id` (a
+request field), `artifact_path` (the first component of an artifact path: `<experiment>/<run>/...`),
+`filtered` (a search: results are filtered to readable experiments), or `none`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from . import artifacts, bulk, tracking
+from .state import ServerState
+
+Handler = Callable[[ServerState, Request], Awaitable[Any]]
+PERMISSIONS = ("public", "read", "edit", "manage", "admin")
+FINDERS = ("none", "experiment_id", "experiment_name", "run_id", "artifact_path", "filtered")
+MLFLOW = "/api/2.0/mlflow"
+# Older R clients call the same endpoints under /preview/.
+ALIASES = {MLFLOW: ("/api/2.0/preview/mlflow",)}
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """One endpoint: who may call it and on which experiment."""
+
+    method: str
+    path: str
+    handler: Handler
+    permission: str
+    finds: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.permission not in PERMISSIONS:
+            raise ValueError(f"{self.method} {self.path}: unknown permission {self.permission!r}")
+        if self.finds not in FINDERS:
+            raise ValueError(f"{self.method} {self.path}: unknown experiment finder {self.finds!r}")
+
+    def paths(self) -> list[str]:
+        """The path and its aliases."""
+        for prefix, aliases in ALIASES.items():
+            if self.path.startswith(prefix + "/"):
+                return [self.path] + [alias + self.path[len(prefix) :] for alias in aliases]
+        return [self.path]
+
+
+def _rule(method: str, path: str, handler: Handler, permission: str, finds: str = "none") -> RouteRule:
+    return RouteRule(method, path, handler, permission, finds)
+
+
+async def health(state: ServerState, request: Request) -> PlainTextResponse:
+    """GET /health: OK while the process serves requests."""
+    return PlainTextResponse("OK")
+
+
+async def version(state: ServerState, request: Request) -> PlainTextResponse:
+    """GET /version: runyard's version as plain text (MLflow clients gate features on it)."""
+    from .. import __version__
+
+    return PlainTextResponse(__version__)
+
+
+t, a, b = tracking, artifacts, bulk
+E, R = f"{MLFLOW}/experiments", f"{MLFLOW}/runs"
+
+ROUTES: tuple[RouteRule, ...] = (
+    _rule("GET", "/health", health, "public"),
+    _rule("GET", "/version", version, "public"),
+    # experiments
+    _rule("POST", f"{E}/create", t.create_experiment, "read"),  # any signed-in user; creator gets MANAGE
+    _rule("GET", f"{E}/get", t.get_experiment, "read", "experiment_id"),
+    _rule("GET", f"{E}/get-by-name", t.get_experiment_by_name, "read", "experiment_name"),
+    _rule("POST", f"{E}/search", t.search_experiments, "read", "filtered"),
+    _rule("GET", f"{E}/search", t.search_experiments, "read", "filtered"),
+    _rule("POST", f"{E}/update", t.update_experiment, "edit", "experiment_id"),
+    _rule("POST", f"{E}/delete", t.delete_experiment, "manage", "experiment_id"),
+    _rule("POST", f"{E}/restore", t.restore_experiment, "manage", "experiment_id"),
+    _rule("POST", f"{E}/set-experiment-tag", t.set_experiment_tag, "edit", "experiment_id"),
+    # runs
+    _rule("POST", f"{R}/create", t.create_run, "edit", "experiment_id"),
+    _rule("GET", f"{R}/get", t.get_run, "read", "run_id"),
+    _rule("POST", f"{R}/update", t.update_run, "edit", "run_id"),
+    _rule("POST", f"{R}/delete", t.delete_run, "manage", "run_id"),
+    _rule("POST", f"{R}/restore", t.restore_run, "manage", "run_id"),
+    _rule("POST", f"{R}/search", t.search_runs, "read", "filtered"),
+    _rule("POST", f"{R}/log-metric", t.log_metric, "edit", "run_id"),
+    _rule("POST", f"{R}/log-parameter", t.log_param, "edit", "run_id"),
+    _rule("POST", f"{R}/set-tag", t.set_tag, "edit", "run_id"),
+    _rule("POST", f"{R}/delete-tag", t.delete_tag, "edit", "run_id"),
+    _rule("POST", f"{R}/log-batch", t.log_batch, "edit", "run_id"),
+    _rule("POST", f"{R}/log-inputs", t.log_inputs, "edit", "run_id"),
+    # metric histories and artifact listing
+    _rule("GET", f"{MLFLOW}/metrics/get-history", t.get_metric_history, "read", "run_id"),
+    _rule(
+        "GET",
+        f"{MLFLOW}/metrics/get-history-bulk-interval",
+        t.get_metric_history_bulk_interval,
+        "read",
+        "run_id",  # every run of run_ids
+    ),
+    _rule("GET", f"{MLFLOW}/artifacts/list", t.list_artifacts, "read", "run_id"),
+    # Databricks' bulk lifecycle endpoints
+    _rule("POST", f"{MLFLOW}/databricks/runs/delete-runs", b.delete_runs, "manage", "experiment_id"),
+    _rule("POST", f"{MLFLOW}/databricks/runs/restore-runs", b.restore_runs, "manage", "experiment_id"),
+    # the artifact proxy
+    _rule("GET", ARTIFACTS, a.list_directory, "read", "artifact_path"),  # ?path=
+    _rule("GET", f"{ARTIFACTS}/{{path:path}}", a.download, "read", "artifact_path"),
+    _rule("PUT", f"{ARTIFACTS}/{{path:path}}", a.upload, "edit", "artifact_path"),
+    _rule("DELETE", f"{ARTIFACTS}/{{path:path}}", a.delete, "manage", "artifact_path"),
+)

@@ -1,0 +1,57 @@
+"""The write group: concurrent operations share transactions; a refused one rolls back alone."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+
+import pytest
+from runyard import TrackingClient
+from runyard.exceptions import ParamImmutable
+from runyard.server.writes import WriteGroup
+
+
+def test_concurrent_operations_share_transactions_and_fail_alone(client: TrackingClient) -> None:
+    experiment_id = client.create_experiment("group")
+    run_id = client.create_run(experiment_id).info.run_id
+    client.log_param(run_id, "fixed", "1")
+    store = client.store
+    group = WriteGroup(store, linger_seconds=0.05)
+    release = threading.Event()
+    group.submit(None, lambda conn: release.wait(10))  # holds the writer while the others queue up
+    futures = [
+        group.submit(run_id, lambda conn, i=i: store.log_batch(run_id, [("m", float(i), 1, i)], conn=conn))
+        for i in range(50)
+    ]
+    refused = group.submit(
+        run_id, lambda conn: store.log_batch(run_id, [("bad", 1.0, 1, 0)], {"fixed": "2"}, conn=conn)
+    )
+    release.set()
+    for future in futures:
+        future.result(timeout=30)
+    with pytest.raises(ParamImmutable):
+        refused.result(timeout=30)
+    group.stop()
+    assert group.operations == 52
+    assert group.transactions <= 3  # the 51 queued operations committed together, not one by one
+    run = client.get_run(run_id)
+    assert run.data.metric_summaries["m"].count == 50
+    assert "bad" not in run.data.metrics  # the refused batch wrote nothing
+    assert run.data.params == {"fixed": "1"}
+
+
+def test_an_unexpected_error_fails_only_its_request(client: TrackingClient) -> None:
+    run_id = client.create_run(client.create_experiment("group-errors")).info.run_id
+    group = WriteGroup(client.store)
+
+    def broken(conn: object) -> None:
+        raise RuntimeError("boom")
+
+    failing = group.submit(run_id, broken)
+    working = group.submit(run_id, lambda conn: client.store.set_tags(run_id, {"k": "v"}, conn=conn))
+    with pytest.raises(RuntimeError):
+        failing.result(timeout=30)
+    working.result(timeout=30)
+    group.stop()
+    assert client.get_run(run_id).data.tags["k"] == "v"
+    assert isinstance(failing, concurrent.futures.Future)
