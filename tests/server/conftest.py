@@ -20,13 +20,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def mlflow_uri(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> str:
-    """MLFLOW_TRACKING_URI pointed at the module's server (the stock client's usual setup)."""
+def mlflow_uri(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """MLFLOW_TRACKING_URI pointed at the module's server (the stock client's usual setup).
+
+    mlflow.set_tracking_uri also writes os.environ: both are undone after the test, so that later
+    tests' subprocesses never inherit the URL of a server that is gone.
+    """
+    import os
+
     import mlflow
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
     mlflow.set_tracking_uri(server.url)
-    return server.url
+    try:
+        yield server.url
+    finally:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
 @pytest.fixture
