@@ -109,7 +109,8 @@ def server_command(
 
     destination = os.path.abspath(artifacts_destination) if artifacts_destination else None
     client = TrackingClient(uri, artifact_root=destination)
-    client.list_experiments()  # opens (or creates) the store now: a bad URI fails before the banner
+    client.store.db.create_if_missing()  # opens (or creates) the store now: a bad URI fails before the banner
+    client.list_experiments()
     root = destination or client.store.artifact_root
     _configure_logging()
     shown_host = f"[{host}]" if ":" in host else host

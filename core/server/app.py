@@ -99,6 +99,7 @@ def create_app(
     destination = str(Path(artifacts_destination).absolute()) if artifacts_destination else None
     client = TrackingClient(normalize_tracking_uri(store_uri), artifact_root=destination)
     store = client.store
+    store.db.create_if_missing()  # a server writes: serving a new SQLite file creates the store
     root = Path(destination or store.artifact_root)
     state = ServerState(client=client, writes=WriteGroup(store, linger_seconds), artifacts_destination=root)
     if state_hook is not None:

@@ -220,7 +220,7 @@ async def search_runs(state: ServerState, request: Request) -> JsonDict:
 # ----------------------------------------------------------------------------- logging (grouped writes)
 async def log_metric(state: ServerState, request: Request) -> JsonDict:
     """POST runs/log-metric {run_id, key, value, timestamp, step}."""
-    from runyard.store.sql_store import now_ms
+    from runyard.clock import now_ms
 
     body = await request_fields(request)
     run_id = p.run_id_of(body)
@@ -266,7 +266,7 @@ async def log_batch(state: ServerState, request: Request) -> JsonDict:
     """POST runs/log-batch {run_id, metrics, params, tags}: all or nothing, MLflow's size limits."""
     body = await request_fields(request)
     run_id = p.run_id_of(body)
-    from runyard.store.sql_store import now_ms
+    from runyard.clock import now_ms
 
     metrics = p.get_points(body, now_ms())
     params = p.get_key_values(body, "params", "param")

@@ -48,7 +48,7 @@ _STRINGS = frozenset({"name", "model_id", "model_type", "status", "source_run_id
 
 
 def _now() -> int:
-    from runyard.store.sql_store import now_ms
+    from runyard.clock import now_ms
 
     return now_ms()
 
