@@ -15,6 +15,7 @@ from browse_scenes import DEMO_BROWSE, DEMO_NOW_MS, NARROW_SIZE, SIZE, Scene, br
 from compare_screenshots import compare_scenes
 from run_detail_screenshots import run_detail_scenes
 from runyard import TrackingClient
+from textual.widgets import Input
 from trash_screenshots import trash_scenes
 
 BROWSE = scenes(**DEMO_BROWSE)
@@ -36,12 +37,24 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> TrackingClient:
     return demo_client(Path(tmp_path_factory.mktemp("demo")) / "demo")
 
 
+def steady(scene: Scene) -> Scene:
+    """The scene, then every text cursor stops blinking: the picture must not depend on timing."""
+
+    async def run(pilot: Any) -> None:
+        await scene(pilot)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+    return run
+
+
 @pytest.mark.parametrize("name", sorted(GUARDED))
 def test_screen(name: str, demo_store: TrackingClient, snap_compare: Any) -> None:
     app = browse_app(demo_store, DEMO_NOW_MS)
-    assert snap_compare(app, terminal_size=SIZE, run_before=GUARDED[name])
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady(GUARDED[name]))
 
 
 def test_narrow_terminal(demo_store: TrackingClient, snap_compare: Any) -> None:
     app = browse_app(demo_store, DEMO_NOW_MS)
-    assert snap_compare(app, terminal_size=NARROW_SIZE, run_before=BROWSE["experiments"])
+    assert snap_compare(app, terminal_size=NARROW_SIZE, run_before=steady(BROWSE["experiments"]))
