@@ -69,7 +69,7 @@ class DumpReader:
         inputs, _ = load_inputs(self._conn, run_pks)
         return inputs
 
-    def metric_rows(self, run_pk: int, fetch: int) -> Iterator[list[MetricRow]]:
+    def metric_rows(self, run_pk: int, fetch: int) -> Iterator[Sequence[MetricRow]]:
         """Every point of one run ordered by key, step, timestamp, through a streaming DBAPI cursor.
 
         Yields lists of at most `fetch` (key, step, timestamp, value) rows.
@@ -147,8 +147,9 @@ class RunTransaction:
 
     def insert_run(self, values: dict[str, Any]) -> int:
         """Insert a run row (columns of the runs table); returns its integer key."""
-        inserted = self._conn.execute(insert(runs_t).values(**values))
-        return int(inserted.inserted_primary_key[0])
+        key = self._conn.execute(insert(runs_t).values(**values)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def insert_params(self, run_pk: int, items: Sequence[tuple[str, str]]) -> None:
         """Insert (key, value) params of a run."""
