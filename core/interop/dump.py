@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from runyard.tracking.artifacts import is_temporary
 
 from .. import __version__
 from ..config import mask_uri, normalize_tracking_uri
-from ..entities import LifecycleStage, ViewType
+from ..entities import ViewType
 from ..exceptions import ExperimentNotFound, InvalidInput
 from .format import (
     ARTIFACTS_DIR,
@@ -34,8 +34,8 @@ from .format import (
 )
 
 if TYPE_CHECKING:
+    from runyard.store.dump_io import DumpReader
     from runyard.store.sql_store import SqlStore
-    from sqlalchemy.engine import Connection
 
 RUN_PAGE = 500
 _RUN_FIELDS = (
@@ -189,6 +189,7 @@ def export_runs(
     include_artifacts: bool = True,
 ) -> ExportResult:
     """Write the runs of a store (all, or of the named experiments, matching the filter) to a new dump."""
+    from runyard.store.dump_io import open_dump_reader
     from runyard.store.sql_store import SqlStore
 
     started = time.perf_counter()
@@ -211,12 +212,12 @@ def export_runs(
                     "tags": experiment.tags,
                 }
             )
-        with sql_store.db.connect() as conn:
-            for page in _run_pages(conn, experiment_ids, include_deleted):
+        with open_dump_reader(sql_store) as reader:
+            for page in reader.run_pages(experiment_ids, include_deleted, RUN_PAGE):
                 if wanted is not None:
                     page = [row for row in page if row["run_id"] in wanted]
                 if page:
-                    _write_run_page(conn, writer, page, include_artifacts)
+                    _write_run_page(reader, writer, page, include_artifacts)
         counts = writer.close()
     except BaseException:
         writer.abort()
@@ -261,40 +262,12 @@ def _filtered_run_ids(
             return matched
 
 
-def _run_pages(conn: Connection, experiment_ids: list[str], include_deleted: bool) -> Iterator[list[Any]]:
-    """Run rows of the experiments, RUN_PAGE at a time, by integer key (keyset paging)."""
-    from runyard.store.sql_store import runs_t
-    from sqlalchemy import select
-
-    if not experiment_ids:
-        return
-    last_pk = -1
-    while True:
-        query = select(runs_t).where(runs_t.c.id > last_pk, runs_t.c.experiment_id.in_(experiment_ids))
-        if not include_deleted:
-            query = query.where(runs_t.c.lifecycle_stage == LifecycleStage.ACTIVE)
-        rows = [dict(row) for row in conn.execute(query.order_by(runs_t.c.id).limit(RUN_PAGE)).mappings()]
-        if not rows:
-            return
-        yield rows
-        last_pk = int(rows[-1]["id"])
-
-
-def _write_run_page(conn: Connection, writer: DumpWriter, rows: list[Any], include_artifacts: bool) -> None:
-    from runyard.store.inputs import load_inputs
-    from runyard.store.sql_store import params_t, tags_t
+def _write_run_page(reader: DumpReader, writer: DumpWriter, rows: list[Any], include_artifacts: bool) -> None:
     from runyard.tracking.artifacts import local_path_of
-    from sqlalchemy import select
 
     pks = [int(row["id"]) for row in rows]
-    params: dict[int, list[tuple[str, str]]] = {pk: [] for pk in pks}
-    tags: dict[int, list[tuple[str, str]]] = {pk: [] for pk in pks}
-    for table, into in ((params_t, params), (tags_t, tags)):
-        for pk, key, value in conn.execute(
-            select(table.c.run_pk, table.c.key, table.c.value).where(table.c.run_pk.in_(pks))
-        ):
-            into[pk].append((key, value))
-    inputs, _ = load_inputs(conn, pks)
+    params, tags = reader.params_and_tags(pks)
+    inputs = reader.inputs(pks)
     for row in rows:
         pk, run_id = int(row["id"]), row["run_id"]
         record = {name: row[name] for name in _RUN_FIELDS}
@@ -304,41 +277,27 @@ def _write_run_page(conn: Connection, writer: DumpWriter, rows: list[Any], inclu
             writer.param(run_id, key, value)
         for key, value in sorted(tags[pk]):
             writer.tag(run_id, key, value)
-        _write_metrics(conn, writer, pk, run_id)
+        _write_metrics(reader, writer, pk, run_id)
         for item in inputs[pk].dataset_inputs:
             writer.dataset_input(run_id, asdict(item.dataset), {tag.key: tag.value for tag in item.tags})
         if include_artifacts:
             writer.artifact_tree(run_id, local_path_of(row["artifact_uri"]))
 
 
-def _write_metrics(conn: Connection, writer: DumpWriter, run_pk: int, run_id: str) -> None:
-    """Every point of one run through a streaming DBAPI cursor, in per-key column chunks."""
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    sqlite = conn.dialect.name == "sqlite"
-    # sqlite3 cursors step lazily; on PostgreSQL a named (server-side) cursor streams the rows.
-    cursor = dbapi.cursor() if sqlite else dbapi.cursor(name=f"runyard_export_{run_pk}")
-    try:
-        cursor.execute(
-            'SELECT "key", step, timestamp, value FROM metrics WHERE run_pk = '
-            + ("?" if sqlite else "%s")
-            + ' ORDER BY "key", step, timestamp, id',
-            (run_pk,),
-        )
-        current: str | None = None
-        steps: list[int] = []
-        timestamps: list[int] = []
-        values: list[float | None] = []
-        while rows := cursor.fetchmany(CHUNK_POINTS):
-            for key, step, timestamp, value in rows:
-                if key != current or len(steps) >= CHUNK_POINTS:
-                    if steps:
-                        writer.metric_chunk(run_id, current or "", steps, timestamps, values)
-                    current, steps, timestamps, values = key, [], [], []
-                steps.append(step)
-                timestamps.append(timestamp)
-                values.append(value)
-        if steps:
-            writer.metric_chunk(run_id, current or "", steps, timestamps, values)
-    finally:
-        cursor.close()
+def _write_metrics(reader: DumpReader, writer: DumpWriter, run_pk: int, run_id: str) -> None:
+    """Every point of one run through the store's streaming cursor, in per-key column chunks."""
+    current: str | None = None
+    steps: list[int] = []
+    timestamps: list[int] = []
+    values: list[float | None] = []
+    for rows in reader.metric_rows(run_pk, CHUNK_POINTS):
+        for key, step, timestamp, value in rows:
+            if key != current or len(steps) >= CHUNK_POINTS:
+                if steps:
+                    writer.metric_chunk(run_id, current or "", steps, timestamps, values)
+                current, steps, timestamps, values = key, [], [], []
+            steps.append(step)
+            timestamps.append(timestamp)
+            values.append(value)
+    if steps:
+        writer.metric_chunk(run_id, current or "", steps, timestamps, values)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import InvalidInput, MissingExtra, RunNotFound
+from ..exceptions import InvalidInput, MissingExtra
 
 if TYPE_CHECKING:
     from runyard.store.sql_store import SqlStore
@@ -35,44 +35,18 @@ def metric_history_frame(
 ) -> Any:
     """Every point of the keys (all when None) of the runs, ordered by run (as given), key name, step."""
     pandas, numpy = _pandas()
-    from runyard.store.sql_store import chunked, runs_t
-    from sqlalchemy import select
+    from runyard.store.frames import iter_history_blocks
 
     run_list = [run_ids] if isinstance(run_ids, str) else list(dict.fromkeys(run_ids))
     key_list = None if keys is None else ([keys] if isinstance(keys, str) else list(dict.fromkeys(keys)))
     if key_list is not None and not all(isinstance(k, str) for k in key_list):
         raise InvalidInput("keys must be metric names (strings).")
-    pk_of: dict[str, int] = {}
-    with store.db.connect() as conn:
-        for chunk in chunked(run_list):
-            for run_id, pk in conn.execute(
-                select(runs_t.c.run_id, runs_t.c.id).where(runs_t.c.run_id.in_(list(chunk)))
-            ):
-                pk_of[run_id] = int(pk)
-        missing = [r for r in run_list if r not in pk_of]
-        if missing:
-            raise RunNotFound(f"Run {missing[0]!r} not found (and {len(missing) - 1} more).")
-        blocks: list[tuple[Any, ...]] = []
-        key_codes: dict[str, int] = {key: code for code, key in enumerate(key_list or [])}
-        mark = store.db.paramstyle
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            for run_code, run_id in enumerate(run_list):
-                pk = pk_of[run_id]
-                cursor.execute(f'SELECT "key" FROM metric_summaries WHERE run_pk = {mark}', (pk,))
-                run_keys = {row[0] for row in cursor.fetchall()}
-                wanted = sorted(run_keys if key_list is None else run_keys.intersection(key_list))
-                for key in wanted:
-                    code = key_codes.setdefault(key, len(key_codes))
-                    cursor.execute(
-                        f"SELECT step, timestamp, value FROM metrics WHERE run_pk = {mark} "
-                        f'AND "key" = {mark} ORDER BY step, timestamp, id',
-                        (pk, key),
-                    )
-                    while rows := cursor.fetchmany(FETCH_BLOCK):
-                        blocks.append(_block(numpy, rows, run_code, code))
-        finally:
-            cursor.close()
+    blocks: list[tuple[Any, ...]] = []
+    key_codes: dict[str, int] = {key: code for code, key in enumerate(key_list or [])}
+    for run_code, key, rows in iter_history_blocks(store, run_list, key_list, FETCH_BLOCK):
+        code = key_codes.setdefault(key, len(key_codes))
+        if rows:
+            blocks.append(_block(numpy, rows, run_code, code))
     if blocks:
         run_codes, codes, steps, timestamps, values = (
             numpy.concatenate(parts) for parts in zip(*blocks, strict=True)

@@ -55,8 +55,8 @@ from .format import (
 )
 
 if TYPE_CHECKING:
+    from runyard.store.dump_io import RunTransaction
     from runyard.store.sql_store import SqlStore
-    from sqlalchemy import Connection
 
 T = TypeVar("T")
 
@@ -393,18 +393,9 @@ def dataset_input(record: dict[str, Any]) -> DatasetInput:
 
 # ----------------------------------------------------------------- writing
 def _existing_run_ids(target: SqlStore, run_ids: list[str]) -> set[str]:
-    from runyard.store.sql_store import chunked, runs_t
-    from sqlalchemy import select
+    from runyard.store.dump_io import existing_run_ids
 
-    found: set[str] = set()
-    if target.db.is_missing():  # a new store holds no run yet (and looking must not create it)
-        return found
-    with target.db.connect() as conn:
-        for chunk in chunked(run_ids):
-            found.update(
-                row[0] for row in conn.execute(select(runs_t.c.run_id).where(runs_t.c.run_id.in_(chunk)))
-            )
-    return found
+    return existing_run_ids(target, run_ids)
 
 
 class _Experiments:
@@ -418,12 +409,12 @@ class _Experiments:
         self.known: dict[str, tuple[str, str]] = {}
         self.pending: dict[str, tuple[tuple[str, str], bool, str | None]] = {}
 
-    def locate(self, conn: Connection, dump_id: str) -> tuple[str, str]:
-        """(target id, artifact location) of a dump experiment, created in conn's transaction if new."""
+    def locate(self, transaction: RunTransaction, dump_id: str) -> tuple[str, str]:
+        """(target id, artifact location) of a dump experiment, created in the transaction if new."""
         if dump_id in self.known:
             return self.known[dump_id]
         if dump_id not in self.pending:
-            self.pending[dump_id] = self._find_or_create(conn, self.records[dump_id])
+            self.pending[dump_id] = self._find_or_create(transaction, self.records[dump_id])
         return self.pending[dump_id][0]
 
     def committed(self) -> None:
@@ -444,53 +435,41 @@ class _Experiments:
 
     def finish(self) -> None:
         """Match or create the experiments no imported run needed (empty ones, or all runs skipped)."""
+        from runyard.store.dump_io import write_transaction
+
         for dump_id in self.records:
             if dump_id not in self.known:
-                with self.target.db.connect(write=True) as conn:
-                    self.locate(conn, dump_id)
+                with write_transaction(self.target) as transaction:
+                    self.locate(transaction, dump_id)
                 self.committed()
 
     def _find_or_create(
-        self, conn: Connection, record: dict[str, Any]
+        self, transaction: RunTransaction, record: dict[str, Any]
     ) -> tuple[tuple[str, str], bool, str | None]:
-        from runyard.store.sql_store import experiment_tags_t, experiments_t
-        from sqlalchemy import insert, select
-
-        by_name = conn.execute(
-            select(experiments_t.c.experiment_id, experiments_t.c.artifact_location).where(
-                experiments_t.c.name == record["name"]
-            )
-        ).first()
+        by_name = transaction.experiment_by_name(record["name"])
         if by_name is not None:
-            return (str(by_name[0]), str(by_name[1])), False, None
+            return by_name, False, None
         new_id, note = record["experiment_id"], None
-        holder = conn.execute(
-            select(experiments_t.c.name).where(experiments_t.c.experiment_id == new_id)
-        ).first()
+        holder = transaction.experiment_name_of(new_id)
         if holder is not None:
             new_id = uuid.uuid4().hex
             note = (
                 f"Experiment {record['name']!r}: id {record['experiment_id']} is already used by "
-                f"experiment {holder[0]!r} in the target, so it was created with id {new_id}."
+                f"experiment {holder!r} in the target, so it was created with id {new_id}."
             )
         location = f"{self.target.artifact_root}/{new_id}"
-        conn.execute(
-            insert(experiments_t).values(
-                experiment_id=new_id,
-                name=record["name"],
-                artifact_location=location,
-                lifecycle_stage=record["lifecycle_stage"],
-                creation_time=record.get("creation_time"),
-                last_update_time=record.get("last_update_time"),
-                deleted_time=record.get("deleted_time"),
-            )
+        transaction.insert_experiment(
+            {
+                "experiment_id": new_id,
+                "name": record["name"],
+                "artifact_location": location,
+                "lifecycle_stage": record["lifecycle_stage"],
+                "creation_time": record.get("creation_time"),
+                "last_update_time": record.get("last_update_time"),
+                "deleted_time": record.get("deleted_time"),
+            },
+            record.get("tags") or {},
         )
-        tags = record.get("tags") or {}
-        if tags:
-            conn.execute(
-                insert(experiment_tags_t),
-                [{"experiment_id": new_id, "key": k, "value": v} for k, v in tags.items()],
-            )
         return (new_id, location), True, note
 
 
@@ -507,6 +486,10 @@ class _Grouped:
             self._next = next(self._records, None)
             yield record
 
+    def pairs(self, run_id: str) -> list[tuple[str, str]]:
+        """(key, value) of that run's records (params or tags)."""
+        return [(record["key"], record["value"]) for record in self.take(run_id)]
+
     def skip(self, run_id: str) -> None:
         for _ in self.take(run_id):
             pass
@@ -520,10 +503,7 @@ def _load_runs(
     result: ImportResult,
 ) -> None:
     """Each run in one transaction: its new experiment, row, params, tags, metric points, artifact files."""
-    from runyard.store.inputs import write_inputs
-    from runyard.store.metrics import write_points
-    from runyard.store.sql_store import params_t, runs_t, tags_t
-    from sqlalchemy import insert
+    from runyard.store.dump_io import write_transaction
 
     readers = {kind: _Grouped(dump.in_dir / f"{kind}.jsonl") for kind in ENTITY_FILES[2:]}
     for record in iter_records(dump.in_dir / "runs.jsonl"):
@@ -537,19 +517,13 @@ def _load_runs(
         written: list[Path] = []
         points_of_run = files_of_run = 0
         try:
-            with target.db.connect(write=True) as conn:
-                experiment_id, location = experiments.locate(conn, record["experiment_id"])
+            with write_transaction(target) as transaction:
+                experiment_id, location = experiments.locate(transaction, record["experiment_id"])
                 artifact_uri = f"{str(local_path_of(location)).rstrip('/')}/{run_id}/artifacts"
                 values["experiment_id"] = experiment_id
-                inserted = conn.execute(insert(runs_t).values(**values, artifact_uri=artifact_uri))
-                run_pk = int(inserted.inserted_primary_key[0])
-                for kind, table in (("params", params_t), ("tags", tags_t)):
-                    rows = [
-                        {"run_pk": run_pk, "key": r["key"], "value": r["value"]}
-                        for r in readers[kind].take(run_id)
-                    ]
-                    if rows:
-                        conn.execute(insert(table), rows)
+                run_pk = transaction.insert_run({**values, "artifact_uri": artifact_uri})
+                transaction.insert_params(run_pk, readers["params"].pairs(run_id))
+                transaction.insert_tags(run_pk, readers["tags"].pairs(run_id))
                 for chunk in readers["metrics"].take(run_id):
                     key = chunk["key"]
                     points = [
@@ -558,11 +532,11 @@ def _load_runs(
                             decode_values(chunk["value"]), chunk["timestamp"], chunk["step"], strict=True
                         )
                     ]
-                    write_points(target.db, conn, points)
+                    transaction.write_points(points)
                     points_of_run += len(points)
                 inputs = [dataset_input(r) for r in readers["inputs"].take(run_id)]
                 if inputs:
-                    write_inputs(target, conn, run_pk, experiment_id, inputs)
+                    transaction.write_inputs(run_pk, experiment_id, inputs)
                 files_of_run = _copy_artifacts(
                     dump.in_dir, run_id, artifact_uri, readers["artifacts"], written
                 )

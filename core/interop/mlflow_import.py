@@ -112,11 +112,11 @@ def _dump_with_sql(
     experiment_names: Sequence[str] | None,
     progress: Callable[[int, int], None] | None,
 ) -> int:
-    import sqlalchemy
+    from runyard.store.mlflow_tables import open_engine
 
     from .mlflow_sql import dump_database
 
-    engine = sqlalchemy.create_engine(source_uri)
+    engine = open_engine(source_uri)
     try:
         return dump_database(
             engine,
@@ -197,10 +197,10 @@ def _sqlite_copy(source: Path, copy: Path) -> None:
 
 def _upgrade_copy(copy_uri: str) -> None:
     """Bring the temporary copy to MLflow's current schema (the source stays as it was)."""
-    import sqlalchemy
     from mlflow.store.db import utils
+    from runyard.store.mlflow_tables import open_engine
 
-    engine = sqlalchemy.create_engine(copy_uri)
+    engine = open_engine(copy_uri)
     try:
         if not _looks_like_mlflow(engine):
             raise StoreError("The SQLite file is not an MLflow tracking database (its tables are missing).")
@@ -212,11 +212,11 @@ def _upgrade_copy(copy_uri: str) -> None:
 
 def _check_database(uri: str) -> None:
     """A database source must already be an MLflow store at the current schema (we never migrate it)."""
-    import sqlalchemy
     from mlflow.store.db import utils
+    from runyard.store.mlflow_tables import open_engine
 
     try:
-        engine = sqlalchemy.create_engine(uri)
+        engine = open_engine(uri)
     except Exception as error:  # noqa: BLE001 - bad URL or missing driver: one line
         raise StoreError(f"Cannot open {mask_uri(uri)}: {error}") from None
     try:
@@ -234,10 +234,10 @@ def _check_database(uri: str) -> None:
 
 def _looks_like_mlflow(engine: Any) -> bool:
     """True when the database has MLflow's core tables and an alembic version (of any age)."""
-    import sqlalchemy
+    from runyard.store.mlflow_tables import table_names
 
     try:
-        names = set(sqlalchemy.inspect(engine).get_table_names())
+        names = table_names(engine)
     except Exception as error:  # noqa: BLE001 - unreachable server, bad credentials: one line
         raise StoreError(f"Cannot open the MLflow database: {str(error).splitlines()[0]}") from None
     return {"experiments", "runs", "metrics", "alembic_version"} <= names
@@ -257,13 +257,10 @@ def _deleted_times(client: Any) -> dict[str, int]:
     engine = getattr(engine, "engine", None)
     if engine is None:
         return {}
-    from sqlalchemy import text
+    from runyard.store.mlflow_tables import deleted_run_times
 
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT run_uuid, deleted_time FROM runs WHERE lifecycle_stage = 'deleted'")
-            ).all()
+        rows = deleted_run_times(engine)
     except Exception:  # noqa: BLE001 - older schema without the column: fall back to end times
         return {}
     return {row[0]: int(row[1]) for row in rows if row[1] is not None}

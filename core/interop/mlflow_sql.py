@@ -1,4 +1,4 @@
-"""Read an MLflow SQL tracking store with plain SQL, in streaming batches, into a runyard dump.
+"""Read an MLflow SQL tracking store (plain SQL in store.mlflow_tables), in streaming batches, into a dump.
 
 MlflowClient costs one query per run and per metric key (20,000 runs with 500,000 points took over
 half an hour); reading MLflow's tables directly takes seconds. Used after MLflow's own schema check
@@ -18,29 +18,16 @@ from .dump import DumpWriter
 from .format import CHUNK_POINTS
 
 RUN_BATCH = 500
-_RUN_COLUMNS = (
-    "run_uuid, name, user_id, status, start_time, end_time, deleted_time, lifecycle_stage, "
-    "artifact_uri, experiment_id"
-)
 
 
 def _experiments(conn: Any, names: Sequence[str] | None) -> list[dict[str, Any]]:
     """Experiment records (tags mapped as the client path maps them), by id; only `names` if given."""
-    from sqlalchemy import text
+    from runyard.store.mlflow_tables import experiment_rows, experiment_tags
 
     from .mlflow_import import experiment_record
 
-    rows = conn.execute(
-        text(
-            "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
-            "last_update_time FROM experiments ORDER BY experiment_id"
-        )
-    ).all()
-    tags: dict[str, dict[str, str]] = {}
-    for experiment_id, key, value in conn.execute(
-        text("SELECT experiment_id, key, value FROM experiment_tags")
-    ):
-        tags.setdefault(str(experiment_id), {})[key] = value
+    rows = experiment_rows(conn)
+    tags = experiment_tags(conn)
     found = {
         row[1]: experiment_record(
             str(row[0]), row[1], row[2], row[3], row[4], row[5], tags.get(str(row[0]), {})
@@ -57,61 +44,6 @@ def _experiments(conn: Any, names: Sequence[str] | None) -> list[dict[str, Any]]
     return chosen
 
 
-def count_runs(conn: Any, experiment_ids: Sequence[str]) -> int:
-    """How many runs those experiments hold (every lifecycle stage)."""
-    from sqlalchemy import bindparam, text
-
-    if not experiment_ids:
-        return 0
-    query = text("SELECT COUNT(*) FROM runs WHERE experiment_id IN :ids").bindparams(
-        bindparam("ids", expanding=True)
-    )
-    return int(conn.execute(query, {"ids": [int(e) for e in experiment_ids]}).scalar_one())
-
-
-def _run_batches(conn: Any, experiment_id: str) -> Iterator[list[Any]]:
-    """The runs of one experiment, RUN_BATCH at a time (keyset on run_uuid)."""
-    from sqlalchemy import text
-
-    last = ""
-    while True:
-        rows = conn.execute(
-            text(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment_id = :experiment AND run_uuid > :after "
-                "ORDER BY run_uuid LIMIT :limit"
-            ),
-            {"experiment": int(experiment_id), "after": last, "limit": RUN_BATCH},
-        ).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
-
-
-def _by_run(conn: Any, table: str, run_ids: list[str]) -> dict[str, dict[str, str]]:
-    from sqlalchemy import bindparam, text
-
-    assert table in ("params", "tags")  # fixed names, never user input
-    query = text(f"SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN :ids").bindparams(
-        bindparam("ids", expanding=True)
-    )
-    found: dict[str, dict[str, str]] = {run_id: {} for run_id in run_ids}
-    for run_id, key, value in conn.execute(query, {"ids": run_ids}):
-        found[run_id][key] = value
-    return found
-
-
-def _metric_rows(conn: Any, run_ids: list[str]) -> Iterator[Any]:
-    """Every point of these runs, by run and key, each history in MLflow's order (timestamp, step, value)."""
-    from sqlalchemy import bindparam, text
-
-    query = text(
-        "SELECT run_uuid, key, step, timestamp, value, is_nan FROM metrics WHERE run_uuid IN :ids "
-        "ORDER BY run_uuid, key, timestamp, step, value"
-    ).bindparams(bindparam("ids", expanding=True))
-    yield from conn.execution_options(stream_results=True, yield_per=20_000).execute(query, {"ids": run_ids})
-
-
 def dump_database(
     engine: Any,
     writer: DumpWriter,
@@ -126,6 +58,8 @@ def dump_database(
     write_artifacts(run_id, artifact_uri): copies one run's artifacts into the dump.
     progress(done, total): called after each batch of runs.
     """
+    from runyard.store.mlflow_tables import count_runs, run_batches
+
     skipped = done = 0
     try:
         with engine.connect() as conn:
@@ -135,7 +69,7 @@ def dump_database(
                 progress(0, total)
             for experiment in experiments:
                 writer.experiment(experiment)
-                for rows in _run_batches(conn, experiment["experiment_id"]):
+                for rows in run_batches(conn, experiment["experiment_id"], RUN_BATCH):
                     run_ids = [row[0] for row in rows]
                     present = existing_run_ids(run_ids)
                     wanted = [run_id for run_id in run_ids if run_id not in present]
@@ -160,11 +94,13 @@ def dump_database(
 
 def _write_batch(conn: Any, writer: DumpWriter, rows: list[Any], run_ids: list[str]) -> None:
     """Runs, params, tags and metric chunks of one batch, run by run in the dump's order."""
+    from runyard.store.mlflow_tables import metric_rows, values_by_run
+
     from .mlflow_import import run_record
 
-    params = _by_run(conn, "params", run_ids)
-    tags = _by_run(conn, "tags", run_ids)
-    points = _grouped_points(_metric_rows(conn, run_ids))
+    params = values_by_run(conn, "params", run_ids)
+    tags = values_by_run(conn, "tags", run_ids)
+    points = _grouped_points(metric_rows(conn, run_ids))
     pending = next(points, None)
     nan = math.nan
     for run_id, name, user, status, start, end, deleted_time, stage, artifact_uri, experiment_id in rows:
