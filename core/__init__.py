@@ -57,6 +57,8 @@ from runyard.tracking.fluent import (
     delete_run,
     delete_runs,
     delete_tag,
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
     end_run,
     flush,
     gc,
@@ -76,6 +78,7 @@ from runyard.tracking.fluent import (
     log_param,
     log_params,
     log_text,
+    predict,
     rename_experiment,
     rename_experiment_folder,
     rename_run,
@@ -89,8 +92,6 @@ from runyard.tracking.fluent import (
     start_run,
 )
 from runyard.tracking.fluent_search import export_runs_csv, search_experiments, search_runs
-from runyard.tracking.models import ModelInfo, predict
-from runyard.tracking.system_metrics import disable_system_metrics_logging, enable_system_metrics_logging
 
 __version__ = "0.1.0"
 
@@ -182,3 +183,12 @@ __all__ = [
     "UnsafeArtifactPath",
     "ViewType",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Names loaded on first use, so that `import runyard` stays cheap."""
+    if name == "ModelInfo":
+        from runyard.tracking.models import ModelInfo
+
+        return ModelInfo
+    raise AttributeError(f"module 'runyard' has no attribute {name!r}")

@@ -52,7 +52,6 @@ __all__ = [
     "RUN_NAME",
     "EXPERIMENT_SOURCE_TYPE",
 ]
-from runyard.redact import mask_secrets
 
 REQUIREMENTS_ARTIFACT = "environment/requirements.txt"
 
@@ -147,6 +146,8 @@ def git_info(path: Path) -> dict[str, str]:
             timeout=5,
         )
         if remote.returncode == 0 and remote.stdout.strip():
+            from runyard.redact import mask_secrets
+
             info[GIT_REPO_URL] = mask_secrets(remote.stdout.strip())  # https://TOKEN@host/... is common
         if GIT_COMMIT in info:
             status = subprocess.run(
@@ -180,7 +181,7 @@ def capture_context() -> RunContext:
         SOURCE_TYPE: source_type,
         PYTHON_VERSION: platform.python_version(),
         PLATFORM: platform.platform(),
-        COMMAND: _fit_tag(mask_secrets(command_line())),
+        COMMAND: _fit_tag(_masked(command_line())),
     }
     git = git_info(Path(script)) if script else git_info(Path.cwd())
     tags.update(git)
@@ -223,3 +224,9 @@ def installed_requirements() -> str:
         if name and name.lower() not in seen:
             seen[name.lower()] = f"{name}=={version}"
     return "\n".join(seen[key] for key in sorted(seen)) + "\n"
+
+
+def _masked(text: str) -> str:
+    from runyard.redact import mask_secrets
+
+    return mask_secrets(text)

@@ -13,18 +13,20 @@ import sys
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runyard import clock
 from runyard.config import choose_tracking_uri, default_tracking_uri, normalize_tracking_uri
 from runyard.entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from runyard.exceptions import InvalidInput, InvalidState
 from runyard.tracking import context as ctx
-from runyard.tracking import signals, system_metrics
 from runyard.tracking.client import TrackingClient
-from runyard.tracking.models import ModelInfo
 from runyard.tracking.writer import MetricWriter
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
+
+if TYPE_CHECKING:  # loaded when first used: `import runyard` stays cheap
+    from runyard.tracking.models import ModelInfo
+    from runyard.tracking.system_metrics import SystemMetricsSampler
 
 _state_lock = threading.RLock()
 _active_experiment_id: str | None = None
@@ -42,7 +44,7 @@ class ActiveRun:
         self.client = client
         self.writer = writer
         self.owner_pid = os.getpid()
-        self.system_metrics: system_metrics.SystemMetricsSampler | None = None
+        self.system_metrics: SystemMetricsSampler | None = None
 
     @property
     def info(self) -> RunInfo:
@@ -181,6 +183,8 @@ def start_run(
         parent = _run_stack[-1] if (_run_stack and nested) else None
     _install_excepthook()
     client.store.db.create_if_missing()  # starting (or resuming) a run writes: a new store is created
+    from runyard.tracking import signals, system_metrics
+
     signals.install_sigterm_handler(_end_runs_on_sigterm)
     extra_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     if description is not None:
@@ -374,6 +378,27 @@ def log_model(
     """Store a model (scikit-learn, any picklable object, or a directory of files) in the active run."""
     run = _require_active()
     return run.client.log_model(run.info.run_id, model, name, input_example, serialization_format)
+
+
+def predict(model: Any, data: Any) -> Any:
+    """The model's predictions for a pandas DataFrame (or anything its predict method takes)."""
+    from runyard.tracking.models import predict as predict_with
+
+    return predict_with(model, data)
+
+
+def enable_system_metrics_logging() -> None:
+    """Sample system metrics in every run started from now on (MLflow's name)."""
+    from runyard.tracking import system_metrics
+
+    system_metrics.enable_system_metrics_logging()
+
+
+def disable_system_metrics_logging() -> None:
+    """Stop sampling system metrics in runs started from now on (MLflow's name)."""
+    from runyard.tracking import system_metrics
+
+    system_metrics.disable_system_metrics_logging()
 
 
 def load_model(model_uri: str, trusted: bool = False) -> Any:
