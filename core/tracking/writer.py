@@ -231,6 +231,8 @@ class MetricWriter:
                     self._write_batch(batch)
                 except BaseException as error:
                     self._buffer.extendleft(reversed(batch))  # keep them, ahead of newer points
+                    if not isinstance(error, Exception):
+                        raise  # sys.exit() or Ctrl-C from a signal handler: never swallowed
                     self._last_error = error
                     if raise_errors:
                         raise

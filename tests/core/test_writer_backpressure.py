@@ -51,6 +51,26 @@ def _points(n: int) -> list[BufferedPoint]:
     return [("run", "loss", float(i), 1_000 + i, i) for i in range(n)]
 
 
+def test_sys_exit_from_a_signal_handler_during_a_write_is_never_swallowed() -> None:
+    # A SIGTERM handler calling sys.exit() can interrupt the logging thread while it writes the
+    # backlog itself: the SystemExit must end the program (it was kept as a write error, and the
+    # training loop went on logging forever), and the batch stays buffered for the exit flush.
+    store = SlowStore(0.0)
+
+    def interrupted() -> None:
+        store.on_write = None
+        raise SystemExit(0)
+
+    store.on_write = interrupted
+    writer = MetricWriter(store, flush_interval=60)
+    writer.add_many(_points(10))
+    with pytest.raises(SystemExit):
+        writer._write_pending(raise_errors=False)
+    assert writer.pending() == 10
+    writer.flush()
+    assert [point[4] for point in store.written] == list(range(10))
+
+
 def test_unwritten_points_never_exceed_the_bound() -> None:
     # A batch takes longer than the flush interval, so one interval never commits more than one
     # batch (at most the bound): the bound is RUNYARD_MAX_BUFFERED's 2,000 all along.
