@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from helpers import NOW_MS
 from runyard import TrackingClient
 from runyard.tui.screens.compare import CompareScreen
 from textual.app import App
-from textual.pilot import Pilot
-
-NOW_MS = 1_790_000_000_000
 
 
 class CompareHostApp(App[None]):
@@ -33,14 +31,6 @@ class CompareHostApp(App[None]):
         screen = self.screen
         assert isinstance(screen, CompareScreen)
         return screen
-
-
-async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
-    """Let workers finish and their messages be handled (no sleeping)."""
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def demo_sweep_ids(client: TrackingClient, limit: int = 100) -> list[str]:

@@ -8,7 +8,8 @@ import threading
 from typing import Any
 
 import pytest
-from compare_helpers import CompareHostApp, settle
+from compare_helpers import CompareHostApp
+from helpers import settle
 from runyard import TrackingClient
 from runyard.tui.widgets.history_plot import HistoryView
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from compare_helpers import CompareHostApp, settle
+from compare_helpers import CompareHostApp
+from helpers import settle
 from runyard import TrackingClient
 from runyard.tui.widgets.compare_plot import MISSING_COLOUR
 from runyard.tui.widgets.distribution_plot import DistributionView

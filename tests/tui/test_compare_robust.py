@@ -4,7 +4,8 @@ field, infinite values, a continuous param to group by."""
 from __future__ import annotations
 
 import pytest
-from compare_helpers import CompareHostApp, settle
+from compare_helpers import CompareHostApp
+from helpers import settle
 from runyard import TrackingClient
 from runyard.tui.widgets.compare_plot import ComparePlot, Legend, RunLegend
 from runyard.tui.widgets.distribution_plot import DistributionView

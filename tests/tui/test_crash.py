@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_app
+from helpers import make_app
 from runyard import TrackingClient
 from runyard.tui.crash import run_and_report
 from runyard.tui.screens.experiments import ExperimentsScreen

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, settle
 from runyard import TrackingClient
 from runyard.tui.modals.prompt import PromptModal
 from runyard.tui.screens.experiments import ExperimentsScreen
