@@ -1,13 +1,15 @@
-"""TUI test fixtures: a small seeded store with a fixed clock, and an app factory on it."""
+"""TUI test fixtures: a seeded store with a fixed clock, and a guard against store calls on the UI thread."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import build_store
 from runyard import TrackingClient
+from ui_thread_guard import guard_store_calls
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +39,12 @@ def store(
 def anyio_backend() -> str:
     """Pilot tests run on asyncio (anyio's pytest plugin runs the async tests)."""
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def ui_thread_store_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail the test when TUI code calls the store on the UI thread: every store call belongs in a worker."""
+    calls = guard_store_calls(monkeypatch)
+    yield calls
+    if calls:
+        pytest.fail("store calls on the UI thread:\n" + "\n".join(dict.fromkeys(calls)), pytrace=False)
