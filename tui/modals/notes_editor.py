@@ -11,9 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
-from textual.worker import get_current_worker
 
-from ..screens.worker_posts import error_text
+from ..workers import post_outcome
 
 
 class NotesEditorModal(ModalScreen[str | None]):
@@ -82,15 +81,7 @@ class NotesEditorModal(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="notes", exit_on_error=False)
     def write_notes(self, text: str) -> None:
         """Call the save callback off the UI thread."""
-        worker = get_current_worker()
-        try:
-            self.save_notes(text)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.SaveFailed(error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Saved(text))
+        post_outcome(self, lambda: self.save_notes(text), lambda _: self.Saved(text), self.SaveFailed)
 
     def on_notes_editor_modal_save_failed(self, message: SaveFailed) -> None:
         """Show the error and keep the text."""

@@ -17,7 +17,7 @@ from ..modals.prompt import PromptModal
 from ..settings import Settings, ViewState
 from ..widgets.experiment_tree import ExperimentTree
 from ..widgets.run_table import RunTable
-from .worker_posts import error_text
+from ..workers import error_text
 
 if TYPE_CHECKING:
     from runyard.entities import RunKeys

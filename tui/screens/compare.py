@@ -16,7 +16,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
 
 from ..formatting import system_clock_ms
 from ..widgets.compare_plot import PlotView
@@ -28,7 +27,7 @@ from ..widgets.history_plot import HistoryView
 from ..widgets.key_bar import KeyBar
 from ..widgets.parallel_plot import ParallelView
 from ..widgets.scatter_plot import ScatterView
-from .worker_posts import error_text
+from ..workers import post_outcome
 
 VIEWS = ("tables", "history", "scatter", "parallel", "distribution")
 VIEW_TITLES = {
@@ -141,18 +140,15 @@ class CompareScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="compare-runs", exit_on_error=False)
     def load_runs(self, run_ids: list[str]) -> None:
         """Fetch the runs and the names of their experiments."""
-        worker = get_current_worker()
-        try:
+
+        def read() -> CompareScreen.RunsLoaded:
             runs = self.client.get_runs(run_ids)
             names: dict[str, str] = {}
             for experiment_id in dict.fromkeys(run.info.experiment_id for run in runs):
                 names[experiment_id] = self.client.get_experiment(experiment_id).name
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.RunsFailed(error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.RunsLoaded(runs, names))
+            return self.RunsLoaded(runs, names)
+
+        post_outcome(self, read, lambda loaded: loaded, self.RunsFailed)
 
     def on_compare_screen_runs_loaded(self, message: RunsLoaded) -> None:
         """Hand the runs to every view."""

@@ -19,8 +19,7 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.run_rows import default_dynamic_columns, order_by_clause, status_text
 from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
-from .browse_actions import BrowseActions
-from .worker_posts import (
+from ..workers import (
     LoadingHint,
     action_failed,
     error_text,
@@ -30,6 +29,7 @@ from .worker_posts import (
     report_load_error,
     set_search_error,
 )
+from .browse_actions import BrowseActions
 
 NARROW_WIDTH = 100  # below this the tree and the table take turns on the full screen
 STATE_LABELS = {"ACTIVE_ONLY": "Active", "DELETED_ONLY": "Deleted", "ALL": "All"}

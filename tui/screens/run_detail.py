@@ -22,7 +22,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Collapsible, DataTable, Markdown, Static
-from textual.worker import get_current_worker
 
 from ..formatting import duration, relative_time, system_clock_ms
 from ..modals.confirm import ConfirmModal
@@ -37,7 +36,7 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.kv_table import KVRow, KVTable, TagTable
 from ..widgets.metric_chart import MetricsPanel, metric_rows
 from ..widgets.run_rows import is_lost, run_duration
-from .worker_posts import error_text
+from ..workers import error_text, post_outcome
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns
 SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
@@ -228,15 +227,9 @@ class RunDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="run-detail", exit_on_error=False)
     def load_run(self) -> None:
         """Fetch the run, its experiment, parent and children off the UI thread."""
-        worker = get_current_worker()
-        try:
-            details = load_details(self.client, self.run_id)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.LoadFailed(error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.DetailsLoaded(details))
+        post_outcome(
+            self, lambda: load_details(self.client, self.run_id), self.DetailsLoaded, self.LoadFailed
+        )
 
     def _refresh_if_running(self) -> None:
         details = self.details

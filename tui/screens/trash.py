@@ -29,7 +29,7 @@ from ..modals.confirm import ConfirmModal
 from ..widgets.key_bar import KeyBar
 from ..widgets.search_box import SearchBox
 from ..widgets.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
-from .worker_posts import (
+from ..workers import (
     LoadingHint,
     action_failed,
     error_text,
