@@ -139,6 +139,12 @@ class ExperimentsScreen(BrowseActions):
             self.set_class(not show, "sidebar-hidden")
         (self.experiment_tree if show else self.table).focus()
 
+    def trash_scope(self) -> tuple[list[str], str] | None:
+        """The shown experiment or folder (None when all experiments are shown)."""
+        if self.entry is None or self.entry.path == "/":
+            return None
+        return list(self.entry.experiment_ids), self.entry.path
+
     def action_reload(self) -> None:
         """Re-read experiments, runs and the header."""
         self.load_experiments()

@@ -416,6 +416,12 @@ class RunDetailScreen(Screen[None]):
         self.app.copy_to_clipboard(self.run_id)
         self.notify(f"Copied run id {self.run_id}")
 
+    def trash_scope(self) -> tuple[list[str], str] | None:
+        """The run's experiment (None until the run has loaded)."""
+        if self.details is None:
+            return None
+        return [self.details.run.info.experiment_id], self.details.experiment_name
+
     def action_reload(self) -> None:
         """Read the run again."""
         self.load_run()
