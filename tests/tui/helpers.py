@@ -10,8 +10,8 @@ from runyard.store import lifecycle
 from runyard.tui.app import RunyardApp
 from runyard.tui.screens.trash import TrashScreen
 from runyard.tui.settings import Settings
-from runyard.tui.widgets.run_table import RunTable
-from runyard.tui.widgets.trash_table import TrashTable
+from runyard.tui.widgets.tables.run_table import RunTable
+from runyard.tui.widgets.tables.trash_table import TrashTable
 from textual.pilot import Pilot
 
 NOW_MS = 1_790_000_000_000  # the fixed clock of every TUI test (2026-09-21)

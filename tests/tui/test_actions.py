@@ -220,7 +220,7 @@ async def test_e_without_selection_exports_every_matching_run_not_only_loaded_pa
     assert experiment is not None
     every = client.search_runs([experiment.experiment_id], max_results=1000)
     assert len(every) > 3
-    from runyard.tui.widgets.run_table import RunTable
+    from runyard.tui.widgets.tables.run_table import RunTable
 
     monkeypatch.setattr(RunTable, "_maybe_want_more", lambda self: None)  # the user never scrolls down
     async with make_app(client, page_size=2, first_page_size=2).run_test(size=(100, 30)) as pilot:

@@ -10,7 +10,7 @@ from helpers import NOW_MS, cell, make_app, names, open_resnet, settle
 from runyard import TrackingClient
 from runyard.tui.modals.help import HelpModal
 from runyard.tui.settings import Settings
-from runyard.tui.widgets.run_table import RunTable
+from runyard.tui.widgets.tables.run_table import RunTable
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]

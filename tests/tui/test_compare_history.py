@@ -11,7 +11,7 @@ import pytest
 from compare_helpers import CompareHostApp
 from helpers import settle
 from runyard import TrackingClient
-from runyard.tui.widgets.history_plot import HistoryView
+from runyard.tui.widgets.plots.history_plot import HistoryView
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]

@@ -9,10 +9,10 @@ import pytest
 from compare_helpers import CompareHostApp
 from helpers import settle
 from runyard import TrackingClient
-from runyard.tui.widgets.compare_plot import MISSING_COLOUR
-from runyard.tui.widgets.distribution_plot import DistributionView
-from runyard.tui.widgets.parallel_plot import ParallelView
-from runyard.tui.widgets.scatter_plot import ScatterView
+from runyard.tui.widgets.plots.compare_plot import MISSING_COLOUR
+from runyard.tui.widgets.plots.distribution_plot import DistributionView
+from runyard.tui.widgets.plots.parallel_plot import ParallelView
+from runyard.tui.widgets.plots.scatter_plot import ScatterView
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]

@@ -7,11 +7,11 @@ import pytest
 from compare_helpers import CompareHostApp
 from helpers import settle
 from runyard import TrackingClient
-from runyard.tui.widgets.compare_plot import ComparePlot, Legend, RunLegend
-from runyard.tui.widgets.distribution_plot import DistributionView
-from runyard.tui.widgets.history_plot import HistoryView
-from runyard.tui.widgets.parallel_plot import ParallelView
-from runyard.tui.widgets.scatter_plot import ScatterView
+from runyard.tui.widgets.plots.compare_plot import ComparePlot, Legend, RunLegend
+from runyard.tui.widgets.plots.distribution_plot import DistributionView
+from runyard.tui.widgets.plots.history_plot import HistoryView
+from runyard.tui.widgets.plots.parallel_plot import ParallelView
+from runyard.tui.widgets.plots.scatter_plot import ScatterView
 from textual.pilot import Pilot
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ from runyard.tui.modals.pick_run import PickRunModal
 from runyard.tui.modals.prompt import PromptModal
 from runyard.tui.modals.text_viewer import TextViewerModal
 from runyard.tui.screens.run_detail import RunDetailScreen
-from runyard.tui.widgets.kv_table import KVTable
+from runyard.tui.widgets.tables.kv_table import KVTable
 from textual.widgets import Input, Markdown, Static, TextArea
 
 pytestmark = pytest.mark.anyio

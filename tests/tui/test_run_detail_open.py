@@ -10,7 +10,7 @@ from runyard import TrackingClient
 from runyard.tui.modals.prompt import PromptModal
 from runyard.tui.screens.experiments import ExperimentsScreen
 from runyard.tui.screens.run_detail import RunDetailScreen
-from runyard.tui.widgets.run_table import RunTable
+from runyard.tui.widgets.tables.run_table import RunTable
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ from runyard.tui.modals.text_viewer import TextViewerModal
 from runyard.tui.screens.run_detail import RunDetailScreen
 from runyard.tui.widgets import artifact_browser
 from runyard.tui.widgets.artifact_browser import ArtifactBrowser
-from runyard.tui.widgets.kv_table import KVTable
-from runyard.tui.widgets.metric_chart import EMA_WEIGHTS, MetricChart, MetricsPanel, ema
+from runyard.tui.widgets.plots.metric_chart import EMA_WEIGHTS, MetricChart, MetricsPanel, ema
+from runyard.tui.widgets.tables.kv_table import KVTable
 from textual.widgets import Input, Tree
 
 pytestmark = pytest.mark.anyio
@@ -172,7 +172,7 @@ def test_png_decoder_without_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
     from run_detail_helpers import tiny_png
-    from runyard.tui.widgets.halfblock import decode_image
+    from runyard.tui.widgets.plots.halfblock import decode_image
 
     real_import = builtins.__import__
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from helpers import cell, make_app, names, open_resnet, settle
 from runyard import TrackingClient
-from runyard.tui.widgets.run_table import RunTable
+from runyard.tui.widgets.tables.run_table import RunTable
 
 pytestmark = pytest.mark.anyio
 

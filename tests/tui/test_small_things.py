@@ -60,7 +60,7 @@ async def test_the_restored_message_gives_way_once_the_user_selects_again(store:
 
 
 def test_min_max_headers_keep_the_whole_metric_name_and_the_sort_marker() -> None:
-    from runyard.tui.widgets.run_rows import build_columns
+    from runyard.tui.widgets.tables.run_rows import build_columns
 
     columns = {c.id: c for c in build_columns(["metrics.val_accuracy"], "min")}
     column = columns["metrics.val_accuracy"]

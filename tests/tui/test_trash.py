@@ -10,7 +10,7 @@ from runyard import RunNotFound, TrackingClient
 from runyard.tracking.artifacts import local_path_of
 from runyard.tui.modals.confirm import ConfirmModal
 from runyard.tui.screens.trash import TrashScreen
-from runyard.tui.widgets.trash_table import TrashTable
+from runyard.tui.widgets.tables.trash_table import TrashTable
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]

@@ -18,15 +18,15 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
 from ..formatting import system_clock_ms
-from ..widgets.compare_plot import PlotView
-from ..widgets.compare_tables import CompareTable
 from ..widgets.compare_values import MAX_COMPARED, CompareData
-from ..widgets.distribution_plot import DistributionView
 from ..widgets.field_picker import FieldPicker
-from ..widgets.history_plot import HistoryView
 from ..widgets.key_bar import KeyBar
-from ..widgets.parallel_plot import ParallelView
-from ..widgets.scatter_plot import ScatterView
+from ..widgets.plots.compare_plot import PlotView
+from ..widgets.plots.distribution_plot import DistributionView
+from ..widgets.plots.history_plot import HistoryView
+from ..widgets.plots.parallel_plot import ParallelView
+from ..widgets.plots.scatter_plot import ScatterView
+from ..widgets.tables.compare_tables import CompareTable
 from ..workers import post_outcome
 
 VIEWS = ("tables", "history", "scatter", "parallel", "distribution")

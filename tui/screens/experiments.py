@@ -16,9 +16,9 @@ from ..messages import ExperimentsLoaded, KeysLoaded, OverviewLoaded, RunsFailed
 from ..settings import STATE_FILTERS, Settings, ViewState
 from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
 from ..widgets.key_bar import KeyBar
-from ..widgets.run_rows import default_dynamic_columns, order_by_clause, status_text
-from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
+from ..widgets.tables.run_rows import default_dynamic_columns, order_by_clause, status_text
+from ..widgets.tables.run_table import RunTable
 from ..workers import (
     LoadingHint,
     action_failed,

@@ -33,9 +33,9 @@ from ..modals.text_viewer import TextViewerModal
 from ..reproduce import environment_facts, is_dirty, reproduce_script, script_filename
 from ..widgets.artifact_browser import ArtifactBrowser
 from ..widgets.key_bar import KeyBar
-from ..widgets.kv_table import KVRow, KVTable, TagTable
-from ..widgets.metric_chart import MetricsPanel, metric_rows
-from ..widgets.run_rows import is_lost, run_duration
+from ..widgets.plots.metric_chart import MetricsPanel, metric_rows
+from ..widgets.tables.kv_table import KVRow, KVTable, TagTable
+from ..widgets.tables.run_rows import is_lost, run_duration
 from ..workers import error_text, post_outcome
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns

@@ -28,7 +28,7 @@ from ..modals.bulk_restore import BulkRestoreModal
 from ..modals.confirm import ConfirmModal
 from ..widgets.key_bar import KeyBar
 from ..widgets.search_box import SearchBox
-from ..widgets.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
+from ..widgets.tables.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
 from ..workers import (
     LoadingHint,
     action_failed,

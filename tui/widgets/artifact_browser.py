@@ -32,7 +32,7 @@ from textual.widgets import Static, Tree
 
 from ..modals.prompt import PromptModal
 from ..workers import error_text, post_outcome
-from .halfblock import decode_image, halfblock_text
+from .plots.halfblock import decode_image, halfblock_text
 
 PREVIEW_BYTES = 1 << 20
 CSV_ROWS = 1000

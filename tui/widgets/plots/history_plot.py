@@ -20,10 +20,10 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from ..workers import post_outcome
+from ...workers import post_outcome
+from ..compare_values import CompareData, default_metric
+from ..field_picker import FieldPicker
 from .compare_plot import ComparePlot, RunLegend, run_colour
-from .compare_values import CompareData, default_metric
-from .field_picker import FieldPicker
 from .metric_chart import EMA_WEIGHTS, X_MODES, _finite_pairs, beyond_markers, ema, x_ticks
 from .plot_axes import clip_note, value_scale
 

@@ -22,10 +22,10 @@ from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ..formatting import duration
-from ..formatting import number as format_number
-from ..workers import post_outcome
-from .kv_table import KVRow, KVTable
+from ...formatting import duration
+from ...formatting import number as format_number
+from ...workers import post_outcome
+from ..tables.kv_table import KVRow, KVTable
 from .plot_axes import ABOVE, BELOW, ValueScale, clip_note, value_scale
 
 X_MODES = ("step", "wall time", "relative time")
@@ -370,7 +370,7 @@ def metric_rows(summaries: Sequence[MetricSummary]) -> list[KVRow]:
 
 def default_chart_metric(keys: Sequence[str]) -> str:
     """The metric drawn first: a validation loss, else a loss, else lower-is-better, else the first."""
-    from .compare_values import lower_is_better
+    from ..compare_values import lower_is_better
 
     def rank(key: str) -> int:
         lowered = key.lower()
