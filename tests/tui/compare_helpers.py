@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from helpers import NOW_MS
+from helpers import APP_CSS, NOW_MS
 from runyard import TrackingClient
 from runyard.tui.screens.compare import CompareScreen
 from textual.app import App
@@ -12,6 +12,8 @@ from textual.app import App
 
 class CompareHostApp(App[None]):
     """A bare app that opens the compare screen on the given runs (until the run table wires `c`)."""
+
+    CSS_PATH = APP_CSS
 
     def __init__(self, client: TrackingClient, run_ids: Sequence[str], initial_view: str = "tables") -> None:
         super().__init__()

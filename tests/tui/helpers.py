@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import runyard.tui
 from runyard import TrackingClient
 from runyard.store import lifecycle
 from runyard.tui.app import RunyardApp
@@ -17,6 +18,7 @@ from textual.pilot import Pilot
 NOW_MS = 1_790_000_000_000  # the fixed clock of every TUI test (2026-09-21)
 MINUTE = 60_000
 DAY = 86_400_000
+APP_CSS = Path(runyard.tui.__file__).parent / "app.tcss"  # for test apps that host one screen
 
 
 def build_store(client: TrackingClient, now_ms: int = NOW_MS) -> dict[str, str]:

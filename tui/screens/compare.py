@@ -51,16 +51,6 @@ class CompareScreen(Screen[None]):
 
     COMMAND_AREA = "Compare"
 
-    DEFAULT_CSS = """
-    CompareScreen #compare-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    CompareScreen #compare-warning { height: auto; padding: 0 1; color: $warning; display: none; }
-    CompareScreen #compare-warning.shown { display: block; }
-    CompareScreen #compare-views { height: 1fr; }
-    CompareScreen #compare-views > ContentSwitcher { height: 1fr; }
-    CompareScreen TabPane { padding: 0; height: 1fr; }
-    CompareScreen .view-hint { height: 1; padding: 0 1; color: $text-muted; }
-    """
-
     BINDINGS = [
         Binding("escape", "back", "Back", id="compare.back"),
         *(

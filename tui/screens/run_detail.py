@@ -114,19 +114,6 @@ class RunDetailScreen(Screen[None]):
 
     COMMAND_AREA = "Run"
 
-    DEFAULT_CSS = """
-    RunDetailScreen #run-header { height: auto; padding: 0 1; background: $boost; }
-    RunDetailScreen #run-body { height: 1fr; }
-    RunDetailScreen Collapsible { padding-bottom: 0; border-top: none; }
-    RunDetailScreen Collapsible > Contents { padding: 0 0 0 2; }
-    RunDetailScreen #notes-md { height: auto; max-height: 20; margin: 0; padding: 0 1; }
-    RunDetailScreen #notes-md MarkdownHeader { margin: 0; padding: 0; content-align: left middle; }
-    RunDetailScreen .section-hint { color: $text-muted; height: 1; padding: 0 1; }
-    RunDetailScreen #environment { height: auto; padding: 0 1; }
-    RunDetailScreen #run-error { color: $error; height: auto; padding: 0 1; }
-    RunDetailScreen.wide #run-body { layout: grid; grid-size: 2; grid-rows: auto; grid-gutter: 0 2; }
-    """
-
     BINDINGS = [
         Binding("escape", "back", "Back", id="run_detail.back"),
         Binding("y", "copy_run_id", "Copy id", id="run_detail.copy_id"),

@@ -167,15 +167,6 @@ class TrashScreen(Screen[bool]):
         Binding("ctrl+r", "reload", "Reload", show=False, id="trash.reload", tooltip="Reload the trash"),
     ]
 
-    DEFAULT_CSS = """
-    TrashScreen #trash-title { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
-    TrashScreen #trash-search { border: none; height: 1; padding: 0 1; background: $boost; }
-    TrashScreen #trash-search:focus { background: $primary 20%; }
-    TrashScreen .trash-section { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    TrashScreen #trash-experiments { height: auto; max-height: 6; }
-    TrashScreen #trash-status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
-    """
-
     def __init__(
         self,
         client: TrackingClient,
