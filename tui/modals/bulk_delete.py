@@ -60,15 +60,6 @@ class BulkByTimeModal(ModalScreen[int | None]):
 
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="bulk.cancel")]
 
-    DEFAULT_CSS = """
-    BulkByTimeModal .bulk-label { color: $text-muted; }
-    BulkByTimeModal Input { width: 1fr; border: none; height: 1; padding: 0 1; background: $boost; }
-    BulkByTimeModal Input:focus { border: none; background: $primary 20%; }
-    BulkByTimeModal #bulk-experiment-name, BulkByTimeModal Input { margin-bottom: 1; }
-    BulkByTimeModal #bulk-count { margin-top: 1; text-style: bold; height: auto; }
-    BulkByTimeModal #bulk-count.error { color: $text-error; text-style: none; }
-    """
-
     class Counted(Message):
         """The dry-run count of a request."""
 

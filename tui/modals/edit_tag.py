@@ -24,18 +24,6 @@ from ..workers import post_outcome
 class EditTagModal(ModalScreen[tuple[str, str] | None]):
     """Key and value inputs; Enter or ctrl+s saves, Escape cancels. The key is fixed when editing."""
 
-    DEFAULT_CSS = """
-    EditTagModal { align: center middle; }
-    EditTagModal > #tag-dialog {
-        width: 80; max-width: 95%; height: auto; padding: 1 2;
-        border: thick $primary; background: $surface;
-    }
-    EditTagModal .tag-title { text-style: bold; margin-bottom: 1; }
-    EditTagModal #tag-error { color: $error; height: auto; }
-    EditTagModal .tag-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    EditTagModal .tag-buttons Button { margin-left: 1; }
-    """
-
     BINDINGS = [
         Binding("escape,q", "cancel", "Cancel", id="edit_tag.cancel"),
         Binding("ctrl+s", "save", "Save", id="edit_tag.save"),

@@ -18,19 +18,6 @@ from ..workers import post_outcome
 class NotesEditorModal(ModalScreen[str | None]):
     """A Markdown TextArea; dismisses with the saved text, or None when cancelled."""
 
-    DEFAULT_CSS = """
-    NotesEditorModal { align: center middle; }
-    NotesEditorModal > #notes-dialog {
-        width: 100; max-width: 95%; height: 80%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
-    NotesEditorModal .notes-title { text-style: bold; height: 1; }
-    NotesEditorModal TextArea { height: 1fr; }
-    NotesEditorModal #notes-error { color: $error; height: auto; }
-    NotesEditorModal .notes-buttons { height: auto; align-horizontal: right; }
-    NotesEditorModal .notes-buttons Button { margin-left: 1; }
-    """
-
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="notes.save"),
         Binding("escape,q", "cancel", "Cancel", id="notes.cancel"),
