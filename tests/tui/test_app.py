@@ -89,11 +89,11 @@ async def test_tab_moves_focus_between_tree_search_and_table(store: Store) -> No
 async def test_q_quits(store: Store) -> None:
     client, _ = store
     app = make_app(client)
-    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("q")
         await pilot.pause()
-        assert not app.is_running  # type: ignore[attr-defined]
+        assert not app.is_running
 
 
 async def test_narrow_terminal_shows_table_full_screen_and_b_toggles_the_tree(store: Store) -> None:
@@ -240,7 +240,7 @@ async def test_pages_load_as_the_cursor_nears_the_end(tmp_path: Path) -> None:
             experiment, f"run-{index:04d}", "alice", start_time=NOW_MS - index * 1000, status="FINISHED"
         )
     app = make_app(client, page_size=500, first_page_size=200)
-    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = pilot.app.screen.query_one(RunTable)
         assert len(table.rows) == 200 and table.has_more

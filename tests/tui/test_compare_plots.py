@@ -23,7 +23,7 @@ async def pick(pilot: object, view: ScatterView | ParallelView | DistributionVie
     """Type text into the view's filter, then move into the list (its first match highlighted)."""
     field = view.picker.query_one("Input")
     field.focus()
-    field.value = ""  # type: ignore[attr-defined]
+    field.value = ""
     await pilot.press(*text, "down")  # type: ignore[attr-defined]
     await pilot.pause()  # type: ignore[attr-defined]
 

@@ -36,7 +36,7 @@ async def choose(pilot: Pilot[None], view: ScatterView | DistributionView | Hist
     """Type text into the view's filter and move into the list (its first match highlighted)."""
     field = view.picker.query_one("Input")
     field.focus()
-    field.value = ""  # type: ignore[attr-defined]
+    field.value = ""
     await pilot.press(*text, "down")
     await settle(pilot)
 
@@ -182,7 +182,7 @@ async def test_colours_stay_distinct_past_ten_runs(store: Store) -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         legend = app.compare.query_one("#history-legend", Legend).render()
-        plain, spans = legend.plain, legend.spans  # type: ignore[union-attr]
+        plain, spans = legend.plain, legend.spans
         swatches = {str(span.style) for span in spans if plain[span.start] == "■"}
         assert len(swatches) == 14  # one colour per run, none reused
 

@@ -19,7 +19,7 @@ Store = tuple[TrackingClient, dict[str, str]]
 async def test_q_goes_back_from_details_compare_trash_and_modals(store: Store) -> None:
     client, _ = store
     app = make_app(client)
-    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with app.run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -74,7 +74,7 @@ async def test_escape_in_the_notes_editor_asks_before_dropping_typed_text(store:
         await settle(pilot)
         editor = pilot.app.screen
         assert isinstance(editor, NotesEditorModal)
-        assert "needs a rerun" in editor.query_one("#notes-text").text  # type: ignore[attr-defined]
+        assert "needs a rerun" in editor.query_one("#notes-text").text
         await pilot.press("escape", "y")
         await settle(pilot)
         assert isinstance(pilot.app.screen, RunDetailScreen)
