@@ -90,8 +90,8 @@ async def one_repetition(client: TrackingClient, experiment_id: str, runs: int) 
     """Open the app, select all, press c then 2; time the history view filling, then a metric switch."""
     from conftest import make_app
     from runyard.tui.screens.compare import CompareScreen
-    from runyard.tui.widgets.compare_tables import CompareTable
-    from runyard.tui.widgets.history_plot import HistoryPlot, HistoryView
+    from runyard.tui.widgets.plots.history_plot import HistoryPlot, HistoryView
+    from runyard.tui.widgets.tables.compare_tables import CompareTable
 
     app: Any = make_app(client)
     figures: dict[str, float] = {}
@@ -147,7 +147,7 @@ def measure_parts(client: TrackingClient, experiment_id: str, repetitions: int) 
     after another (as the view does) and two at a time, and plotext building 10 lines."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from runyard.tui.widgets.history_plot import HistoryPlot, Series
+    from runyard.tui.widgets.plots.history_plot import HistoryPlot, Series
 
     run_ids = [r.info.run_id for r in client.search_runs([experiment_id], max_results=100)]
     reads, builds, sequential, threaded = [], [], [], []

@@ -152,7 +152,7 @@ async def interactive(uri: str, repeat: int) -> dict[str, Stat]:
 async def table_choice(uri: str) -> dict[str, float]:
     """Seconds to show 100,000 runs in DataTable, fastdatatable and RunTable (all rows in memory)."""
     from runyard import TrackingClient
-    from runyard.tui.widgets.run_table import RunTable
+    from runyard.tui.widgets.tables.run_table import RunTable
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 

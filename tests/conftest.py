@@ -10,15 +10,9 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-
-POSTGRES_ENV = "RUNYARD_TEST_POSTGRES_URL"
-
-
-def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
+from backends import POSTGRES_ENV, backend_names, make_postgres_uri
 
 
 @pytest.fixture(scope="session")
@@ -47,18 +41,7 @@ def postgres_database_url() -> Iterator[str | None]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_postgres_uri(database_url: str) -> str:
-    """A URI on a brand-new schema of the session database (tables are unqualified: search_path isolates)."""
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    plain = database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return f"{database_url}?options={quote(f'-csearch_path={schema}')}"
-
-
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backend_names())
 def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path, postgres_database_url: str | None) -> str:
     """A fresh, empty store URI for one test: SQLite always, PostgreSQL when configured."""
     if request.param == "sqlite":

@@ -14,6 +14,7 @@ from .commands import NAVIGATION_PREFIXES, RunyardCommands
 from .crash import crash_directory, save_crash_report
 from .modals.help import HelpModal
 from .screens.experiments import ExperimentsScreen
+from .screens.trash_scope import TrashScope
 from .settings import Settings
 
 SEARCH_NOTES = (
@@ -107,7 +108,7 @@ class RunyardApp(App[None]):
         """Save the remembered state."""
         self.settings.save()
 
-    # ----------------------------------------------------------------- trash (issue 8)
+    # ----------------------------------------------------------------- trash
     def action_trash(self) -> None:
         """Open the trash of the shown experiment, folder or run's experiment (else all); reload after."""
         from .screens.trash import TrashScreen
@@ -115,19 +116,13 @@ class RunyardApp(App[None]):
         screen = self.screen
         if isinstance(screen, TrashScreen) or isinstance(screen, ModalScreen):
             return
-        entry = getattr(screen, "entry", None)
-        path = getattr(entry, "path", "/")
-        scope = list(entry.experiment_ids) if entry is not None and path != "/" else None
-        name = path if scope is not None else None
-        details = getattr(screen, "details", None)  # run details: the trash of the run's experiment
-        if entry is None and details is not None and hasattr(details, "experiment_name"):
-            scope, name = [details.run.info.experiment_id], details.experiment_name
-        trash = TrashScreen(self.client, scope, name, clock=self.settings.clock)
+        scope = screen.trash_scope() if isinstance(screen, TrashScope) else None
+        experiment_ids, name = scope if scope is not None else (None, None)
+        trash = TrashScreen(self.client, experiment_ids, name, clock=self.settings.clock)
 
         def closed(changed: bool | None) -> None:
-            reload = getattr(screen, "action_reload", None)
-            if changed and callable(reload):
-                reload()
+            if changed and isinstance(screen, TrashScope):
+                screen.action_reload()
 
         self.push_screen(trash, closed)
 

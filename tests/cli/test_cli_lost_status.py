@@ -55,7 +55,7 @@ def test_runs_list_and_search_show_lost(tracking_uri: str, tmp_path: Path) -> No
 
 
 def test_one_rule_decides_the_shown_status(tracking_uri: str) -> None:
-    from runyard.tui.widgets.run_rows import status_text
+    from runyard.tui.widgets.tables.run_rows import status_text
 
     ids = _store(tracking_uri)
     client = TrackingClient(tracking_uri)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import _backends, make_postgres_uri
+from backends import backend_names, make_postgres_uri
 from runyard import InvalidInput, InvalidQuery, Metric, TrackingClient
 from runyard.search.evaluate import evaluate, sort_runs
 from runyard.search.parser import parse_filter, parse_order_by
@@ -115,7 +115,7 @@ def seed(client: TrackingClient) -> Store:
     return Store(client, exp_a, exp_b, exp_t, ids)
 
 
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backend_names())
 def store(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import _backends, make_postgres_uri
+from backends import backend_names, make_postgres_uri
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runyard import InvalidInput, InvalidQuery, TrackingClient
@@ -61,7 +61,7 @@ class Store:
         return [run.info.run_id for run in ordered if evaluate(node, run, now_ms=0)]
 
 
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backend_names())
 def store(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

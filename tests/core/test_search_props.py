@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _backends, make_postgres_uri
+from backends import backend_names, make_postgres_uri
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runyard import Metric, TrackingClient
@@ -37,7 +37,7 @@ EXAMPLES = settings(
 )
 
 
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backend_names())
 def client(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

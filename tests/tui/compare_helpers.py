@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from helpers import APP_CSS, NOW_MS
 from runyard import TrackingClient
 from runyard.tui.screens.compare import CompareScreen
 from textual.app import App
-from textual.pilot import Pilot
-
-NOW_MS = 1_790_000_000_000
 
 
 class CompareHostApp(App[None]):
     """A bare app that opens the compare screen on the given runs (until the run table wires `c`)."""
+
+    CSS_PATH = APP_CSS
 
     def __init__(self, client: TrackingClient, run_ids: Sequence[str], initial_view: str = "tables") -> None:
         super().__init__()
@@ -33,14 +33,6 @@ class CompareHostApp(App[None]):
         screen = self.screen
         assert isinstance(screen, CompareScreen)
         return screen
-
-
-async def settle(pilot: Pilot[None], rounds: int = 3) -> None:
-    """Let workers finish and their messages be handled (no sleeping)."""
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def demo_sweep_ids(client: TrackingClient, limit: int = 100) -> list[str]:

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers import APP_CSS
 from rich.console import Console, RenderableType
 from runyard import Metric, TrackingClient
 from runyard.tui.screens.run_detail import RunDetailScreen
@@ -93,6 +94,8 @@ def seed_run(client: TrackingClient, tmp_path: Path, spike: bool = True) -> dict
 
 class HostApp(App[None]):
     """A tiny app that opens the run-details screen (the real app pushes it from the run table)."""
+
+    CSS_PATH = APP_CSS
 
     def __init__(
         self, client: TrackingClient, run_id: str, clock: Callable[[], int] = lambda: FIXED_NOW

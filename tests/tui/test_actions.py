@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 import runyard
-from conftest import make_app, settle
+from helpers import make_app, names, open_resnet, settle
 from runyard import TrackingClient
 from runyard.tui.modals.confirm import ConfirmModal
 from runyard.tui.modals.prompt import PromptModal
-from test_run_table import names, open_resnet
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -32,7 +31,7 @@ def tree_labels(pilot: Any) -> list[str]:
 
 async def test_n_creates_an_experiment_and_shows_duplicate_errors_in_place(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         tree = pilot.app.screen.experiment_tree
         tree.focus()
@@ -59,7 +58,7 @@ async def test_n_creates_an_experiment_and_shows_duplicate_errors_in_place(store
 
 async def test_r_renames_the_highlighted_experiment(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         tree = pilot.app.screen.experiment_tree
         tree.focus()
@@ -78,7 +77,7 @@ async def test_r_renames_the_highlighted_experiment(store: Store) -> None:
 
 async def test_d_in_the_tree_moves_the_experiment_to_the_trash_after_confirmation(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         tree = pilot.app.screen.experiment_tree
         tree.focus()
@@ -100,7 +99,7 @@ async def test_d_in_the_tree_moves_the_experiment_to_the_trash_after_confirmatio
 
 async def test_tree_filter_narrows_experiments_by_name(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         pilot.app.screen.experiment_tree.focus()
         await pilot.press("slash")
@@ -116,7 +115,7 @@ async def test_tree_filter_narrows_experiments_by_name(store: Store) -> None:
 
 async def test_tree_filter_narrows_the_runs_of_the_highlighted_folder(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         screen = pilot.app.screen
         assert screen.experiment_tree.select_view("folder:/")  # All experiments, on the first line
@@ -132,7 +131,7 @@ async def test_tree_filter_narrows_the_runs_of_the_highlighted_folder(store: Sto
 
 async def test_d_deletes_selected_runs_naming_count_and_children(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_row = names(table).index("sweep (3)")
         await pilot.press("space")
@@ -153,7 +152,7 @@ async def test_d_deletes_selected_runs_naming_count_and_children(store: Store) -
 
 async def test_d_without_selection_deletes_the_cursor_run_and_cancel_keeps_it(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_row = names(table).index("tuned")
         await pilot.press("d")
@@ -174,7 +173,7 @@ async def test_d_without_selection_deletes_the_cursor_run_and_cancel_keeps_it(st
 async def test_v_cycles_active_deleted_all(store: Store) -> None:
     client, ids = store
     client.delete_run([ids["baseline"]])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         assert len(table.rows) == 9
         await pilot.press("v")
@@ -197,7 +196,7 @@ async def test_e_exports_selected_runs_to_the_typed_path(
         pytest.skip("runyard.export_runs_csv is not in the core yet")
     client, _ = store
     monkeypatch.chdir(tmp_path)
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("space", "space", "e")
         await pilot.pause()
@@ -221,10 +220,10 @@ async def test_e_without_selection_exports_every_matching_run_not_only_loaded_pa
     assert experiment is not None
     every = client.search_runs([experiment.experiment_id], max_results=1000)
     assert len(every) > 3
-    from runyard.tui.widgets.run_table import RunTable
+    from runyard.tui.widgets.tables.run_table import RunTable
 
     monkeypatch.setattr(RunTable, "_maybe_want_more", lambda self: None)  # the user never scrolls down
-    async with make_app(client, page_size=2, first_page_size=2).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client, page_size=2, first_page_size=2).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         assert len(table.runs) < len(every)  # only the first page is loaded
         await pilot.press("e")
@@ -247,7 +246,7 @@ async def test_export_to_a_bad_path_keeps_the_dialog_with_the_error_and_the_type
 ) -> None:
     client, _ = store
     monkeypatch.chdir(tmp_path)
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_row = names(table).index("tuned")
         await pilot.press("space", "e")
@@ -270,7 +269,7 @@ async def test_export_to_a_bad_path_keeps_the_dialog_with_the_error_and_the_type
 
 async def test_d_and_e_on_an_empty_table_say_there_is_nothing_to_act_on(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("slash", *"tags.team = 'nobody'", "enter")
         await settle(pilot)

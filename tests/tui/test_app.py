@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOW_MS, make_app, settle
+from helpers import NOW_MS, cell, make_app, names, open_resnet, settle
 from runyard import TrackingClient
 from runyard.tui.modals.help import HelpModal
 from runyard.tui.settings import Settings
-from runyard.tui.widgets.run_table import RunTable
-from test_run_table import cell, names, open_resnet
+from runyard.tui.widgets.tables.run_table import RunTable
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -19,7 +18,7 @@ Store = tuple[TrackingClient, dict[str, str]]
 
 async def test_question_mark_lists_every_key_by_area(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
@@ -51,7 +50,7 @@ async def test_question_mark_lists_every_key_by_area(store: Store) -> None:
 
 async def test_command_palette_offers_the_table_and_tree_actions(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -71,7 +70,7 @@ async def test_command_palette_offers_the_table_and_tree_actions(store: Store) -
 
 async def test_tab_moves_focus_between_tree_search_and_table(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         screen = pilot.app.screen
         assert pilot.app.focused is screen.table  # the app opens on the runs
@@ -90,16 +89,16 @@ async def test_tab_moves_focus_between_tree_search_and_table(store: Store) -> No
 async def test_q_quits(store: Store) -> None:
     client, _ = store
     app = make_app(client)
-    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("q")
         await pilot.pause()
-        assert not app.is_running  # type: ignore[attr-defined]
+        assert not app.is_running
 
 
 async def test_narrow_terminal_shows_table_full_screen_and_b_toggles_the_tree(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = pilot.app.screen
         sidebar = screen.query_one("#sidebar")
@@ -117,7 +116,7 @@ async def test_narrow_terminal_shows_table_full_screen_and_b_toggles_the_tree(st
 
 async def test_wide_terminal_b_hides_and_shows_the_tree(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(160, 40)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         screen = pilot.app.screen
         wide = screen.table.region.width
@@ -135,7 +134,7 @@ async def test_live_refresh_updates_running_runs_and_adds_new_ones_keeping_curso
     store: Store,
 ) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_row = names(table).index("tuned")
         await pilot.press("space")
@@ -167,7 +166,7 @@ async def test_idle_refresh_ticks_do_not_reread_the_overview_until_runs_change(
         return original(experiment_ids, now_ms)
 
     monkeypatch.setattr(client, "experiment_overview", counted)
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         screen = pilot.app.screen
         assert screen.overview is not None and screen.overview.lost == 1  # a lost run in view
@@ -192,7 +191,7 @@ async def test_idle_refresh_ticks_do_not_reread_the_overview_until_runs_change(
 async def test_view_is_remembered_between_launches(store: Store, tmp_path: Path) -> None:
     client, _ = store
     settings_file = tmp_path / "state.json"
-    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_column = table.column_index("metrics.loss")
         await pilot.press("s", "m", "v", "v")
@@ -200,7 +199,7 @@ async def test_view_is_remembered_between_launches(store: Store, tmp_path: Path)
         await settle(pilot)
         pilot.app.theme = "nord"
         await pilot.press("q")
-    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         screen = pilot.app.screen
         assert screen.entry is not None and screen.entry.path == "/vision/resnet"
@@ -216,7 +215,7 @@ async def test_sort_and_columns_are_saved_as_they_change(store: Store, tmp_path:
     """A dropped SSH session (no clean exit) keeps what was set: the state file follows each change."""
     client, _ = store
     settings_file = tmp_path / "state.json"
-    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_column = table.column_index("metrics.loss")
         await pilot.press("s")
@@ -241,7 +240,7 @@ async def test_pages_load_as_the_cursor_nears_the_end(tmp_path: Path) -> None:
             experiment, f"run-{index:04d}", "alice", start_time=NOW_MS - index * 1000, status="FINISHED"
         )
     app = make_app(client, page_size=500, first_page_size=200)
-    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = pilot.app.screen.query_one(RunTable)
         assert len(table.rows) == 200 and table.has_more
@@ -262,7 +261,7 @@ async def test_pages_load_as_the_cursor_nears_the_end(tmp_path: Path) -> None:
 
 async def test_key_bar_shows_the_keys_of_the_focused_widget(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(160, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(160, 30)) as pilot:
         await settle(pilot)
         screen = pilot.app.screen
         bar = screen.query_one("#keys")
@@ -276,7 +275,7 @@ async def test_key_bar_shows_the_keys_of_the_focused_widget(store: Store) -> Non
 
 async def test_overview_wraps_instead_of_cutting_off_last_activity(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         await settle(pilot)
         overview = pilot.app.screen.query_one("#overview")
@@ -287,7 +286,7 @@ async def test_overview_wraps_instead_of_cutting_off_last_activity(store: Store)
 
 async def test_overview_counts_a_stalled_run_as_lost_not_running(store: Store) -> None:
     client, _ = store  # "live" beat 10 s ago, "stalled" 60 min ago
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         await settle(pilot)
         text = str(pilot.app.screen.query_one("#overview").render())

@@ -8,9 +8,10 @@ import threading
 from typing import Any
 
 import pytest
-from compare_helpers import CompareHostApp, settle
+from compare_helpers import CompareHostApp
+from helpers import settle
 from runyard import TrackingClient
-from runyard.tui.widgets.history_plot import HistoryView
+from runyard.tui.widgets.plots.history_plot import HistoryView
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -47,7 +48,7 @@ async def test_lines_appear_run_by_run_with_progress_while_the_rest_load(store: 
         fetched.append(run_id)
         return real_fetch(run_id, key, max_points, **kwargs)
 
-    client.get_metric_history_downsampled = slow_after_first  # type: ignore[method-assign]
+    client.get_metric_history_downsampled = slow_after_first
     runs = [ids["baseline"], ids["wide-resnet"], ids["tuned"], ids["bert-base"]]
     app = CompareHostApp(client, runs, initial_view="history")
     async with app.run_test(size=(100, 30)) as pilot:

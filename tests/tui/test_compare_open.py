@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, settle
 from runyard import TrackingClient
 from runyard.tui.screens.compare import CompareScreen
 from runyard.tui.screens.experiments import ExperimentsScreen
-from runyard.tui.widgets.compare_tables import CompareTable
+from runyard.tui.widgets.tables.compare_tables import CompareTable
 
 pytestmark = pytest.mark.anyio
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from compare_helpers import CompareHostApp, settle
+from compare_helpers import CompareHostApp
+from helpers import settle
 from runyard import TrackingClient
-from runyard.tui.widgets.compare_plot import MISSING_COLOUR
-from runyard.tui.widgets.distribution_plot import DistributionView
-from runyard.tui.widgets.parallel_plot import ParallelView
-from runyard.tui.widgets.scatter_plot import ScatterView
+from runyard.tui.widgets.plots.compare_plot import MISSING_COLOUR
+from runyard.tui.widgets.plots.distribution_plot import DistributionView
+from runyard.tui.widgets.plots.parallel_plot import ParallelView
+from runyard.tui.widgets.plots.scatter_plot import ScatterView
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -22,7 +23,7 @@ async def pick(pilot: object, view: ScatterView | ParallelView | DistributionVie
     """Type text into the view's filter, then move into the list (its first match highlighted)."""
     field = view.picker.query_one("Input")
     field.focus()
-    field.value = ""  # type: ignore[attr-defined]
+    field.value = ""
     await pilot.press(*text, "down")  # type: ignore[attr-defined]
     await pilot.pause()  # type: ignore[attr-defined]
 

@@ -4,13 +4,14 @@ field, infinite values, a continuous param to group by."""
 from __future__ import annotations
 
 import pytest
-from compare_helpers import CompareHostApp, settle
+from compare_helpers import CompareHostApp
+from helpers import settle
 from runyard import TrackingClient
-from runyard.tui.widgets.compare_plot import ComparePlot, Legend, RunLegend
-from runyard.tui.widgets.distribution_plot import DistributionView
-from runyard.tui.widgets.history_plot import HistoryView
-from runyard.tui.widgets.parallel_plot import ParallelView
-from runyard.tui.widgets.scatter_plot import ScatterView
+from runyard.tui.widgets.plots.compare_plot import ComparePlot, Legend, RunLegend
+from runyard.tui.widgets.plots.distribution_plot import DistributionView
+from runyard.tui.widgets.plots.history_plot import HistoryView
+from runyard.tui.widgets.plots.parallel_plot import ParallelView
+from runyard.tui.widgets.plots.scatter_plot import ScatterView
 from textual.pilot import Pilot
 
 pytestmark = pytest.mark.anyio
@@ -35,7 +36,7 @@ async def choose(pilot: Pilot[None], view: ScatterView | DistributionView | Hist
     """Type text into the view's filter and move into the list (its first match highlighted)."""
     field = view.picker.query_one("Input")
     field.focus()
-    field.value = ""  # type: ignore[attr-defined]
+    field.value = ""
     await pilot.press(*text, "down")
     await settle(pilot)
 
@@ -181,7 +182,7 @@ async def test_colours_stay_distinct_past_ten_runs(store: Store) -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         legend = app.compare.query_one("#history-legend", Legend).render()
-        plain, spans = legend.plain, legend.spans  # type: ignore[union-attr]
+        plain, spans = legend.plain, legend.spans
         swatches = {str(span.style) for span in spans if plain[span.start] == "■"}
         assert len(swatches) == 14  # one colour per run, none reused
 

@@ -7,10 +7,11 @@ import math
 from pathlib import Path
 
 import pytest
-from compare_helpers import CompareHostApp, settle
+from compare_helpers import CompareHostApp
+from helpers import settle
 from runyard import TrackingClient
 from runyard.tui.screens.compare import CompareScreen
-from runyard.tui.widgets.compare_tables import CompareTable
+from runyard.tui.widgets.tables.compare_tables import CompareTable
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]

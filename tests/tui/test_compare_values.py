@@ -18,7 +18,7 @@ from runyard.tui.widgets.compare_values import (
     unique_labels,
     values_differ,
 )
-from runyard.tui.widgets.parallel_plot import is_log_axis, normalise
+from runyard.tui.widgets.plots.parallel_plot import is_log_axis, normalise
 
 
 def make_run(name: str, params: dict[str, str], metrics: dict[str, float], run_id: str = "") -> Run:
@@ -106,7 +106,7 @@ def test_quartiles_interpolate_linearly() -> None:
 
 
 def test_scatter_labels_every_point_up_to_25_then_only_the_extremes() -> None:
-    from runyard.tui.widgets.scatter_plot import Point, labelled_points
+    from runyard.tui.widgets.plots.scatter_plot import Point, labelled_points
 
     few = [Point(i, f"run-{i}", float(i), float(i % 7)) for i in range(25)]
     assert labelled_points(few) == few

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_app
+from helpers import make_app
 from runyard import TrackingClient
 from runyard.tui.crash import run_and_report
 from runyard.tui.screens.experiments import ExperimentsScreen
@@ -23,7 +23,7 @@ def test_a_crash_exits_1_and_saves_the_traceback(
 
     monkeypatch.setattr(ExperimentsScreen, "on_mount", broken_mount)
     app = make_app(client, settings_path=tmp_path / "state" / "tui-state.json")
-    status = run_and_report(app, headless=True)  # type: ignore[arg-type]
+    status = run_and_report(app, headless=True)
     assert status == 1
     reports = list((tmp_path / "state").glob("runyard-crash-*.txt"))
     assert len(reports) == 1

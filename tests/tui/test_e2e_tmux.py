@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import build_store
+from helpers import build_store
 from runyard import TrackingClient
 
 pytestmark = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, open_resnet, settle
 from runyard import TrackingClient
 from runyard.tui.modals.confirm import ConfirmModal
 from runyard.tui.modals.notes_editor import NotesEditorModal
@@ -11,7 +11,6 @@ from runyard.tui.screens.compare import CompareScreen
 from runyard.tui.screens.experiments import ExperimentsScreen
 from runyard.tui.screens.run_detail import RunDetailScreen
 from runyard.tui.screens.trash import TrashScreen
-from test_run_table import open_resnet
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -20,7 +19,7 @@ Store = tuple[TrackingClient, dict[str, str]]
 async def test_q_goes_back_from_details_compare_trash_and_modals(store: Store) -> None:
     client, _ = store
     app = make_app(client)
-    async with app.run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with app.run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -56,7 +55,7 @@ async def test_q_goes_back_from_details_compare_trash_and_modals(store: Store) -
 
 async def test_escape_in_the_notes_editor_asks_before_dropping_typed_text(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -75,7 +74,7 @@ async def test_escape_in_the_notes_editor_asks_before_dropping_typed_text(store:
         await settle(pilot)
         editor = pilot.app.screen
         assert isinstance(editor, NotesEditorModal)
-        assert "needs a rerun" in editor.query_one("#notes-text").text  # type: ignore[attr-defined]
+        assert "needs a rerun" in editor.query_one("#notes-text").text
         await pilot.press("escape", "y")
         await settle(pilot)
         assert isinstance(pilot.app.screen, RunDetailScreen)
@@ -83,7 +82,7 @@ async def test_escape_in_the_notes_editor_asks_before_dropping_typed_text(store:
 
 async def test_vim_keys_move_in_the_run_table_and_the_tree(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("j", "j")
         assert table.cursor_row == 2
@@ -111,7 +110,7 @@ async def test_vim_keys_move_in_the_run_table_and_the_tree(store: Store) -> None
 
 async def test_a_double_click_on_a_run_opens_it(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.click(table, offset=(20, 2))
         await settle(pilot)

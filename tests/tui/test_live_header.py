@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NOW_MS, make_app, settle
+from helpers import NOW_MS, make_app, settle
 from runyard import TrackingClient
 
 pytestmark = pytest.mark.anyio
@@ -40,7 +40,7 @@ async def open_bert(pilot: object) -> None:
 
 async def test_header_counts_new_runs_of_an_experiment_without_running_ones(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         await open_bert(pilot)
         assert "/nlp/bert · 2 runs" in header(pilot)
         bert = client.get_experiment_by_name("/nlp/bert")
@@ -59,7 +59,7 @@ async def test_header_counts_new_runs_of_an_experiment_without_running_ones(stor
 
 async def test_the_tree_shows_experiments_and_counts_another_process_wrote(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         await open_bert(pilot)
         assert not any("audio" in label for label in tree_labels(pilot))
         other = TrackingClient(client.tracking_uri)  # another process writing to the same store

@@ -14,7 +14,7 @@ from runyard.tui.modals.pick_run import PickRunModal
 from runyard.tui.modals.prompt import PromptModal
 from runyard.tui.modals.text_viewer import TextViewerModal
 from runyard.tui.screens.run_detail import RunDetailScreen
-from runyard.tui.widgets.kv_table import KVTable
+from runyard.tui.widgets.tables.kv_table import KVTable
 from textual.widgets import Input, Markdown, Static, TextArea
 
 pytestmark = pytest.mark.anyio
@@ -83,12 +83,12 @@ async def test_running_run_shows_running_then_lost_when_heartbeat_is_stale(
     fresh = HostApp(client, run_id, clock=lambda: T0 + 10_000)
     async with fresh.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert "● RUNNING" in header_text(fresh.screen)  # type: ignore[arg-type]
-        assert "(running)" in header_text(fresh.screen)  # type: ignore[arg-type]
+        assert "● RUNNING" in header_text(fresh.screen)
+        assert "(running)" in header_text(fresh.screen)
     stale = HostApp(client, run_id, clock=lambda: T0 + 3_600_000)
     async with stale.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        header = header_text(stale.screen)  # type: ignore[arg-type]
+        header = header_text(stale.screen)
         assert "LOST" in header and "RUNNING" not in header
         # a lost run is not still running: its duration stops at the last heartbeat, as in the run table
         assert "(running)" not in header
@@ -101,11 +101,11 @@ async def test_a_deleted_run_says_it_is_in_the_trash(seeded: tuple[TrackingClien
     app = HostApp(client, ids["child1"], clock=lambda: T0 + 10_000)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert "in the trash" in header_text(app.screen)  # type: ignore[arg-type]
+        assert "in the trash" in header_text(app.screen)
     live = HostApp(client, ids["child0"], clock=lambda: T0 + 10_000)
     async with live.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert "in the trash" not in header_text(live.screen)  # type: ignore[arg-type]
+        assert "in the trash" not in header_text(live.screen)
 
 
 async def test_jump_to_parent_and_to_a_child(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
@@ -113,7 +113,7 @@ async def test_jump_to_parent_and_to_a_child(seeded: tuple[TrackingClient, dict[
     app = HostApp(client, ids["child1"])
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert "Parent sweep-parent" in header_text(app.screen)  # type: ignore[arg-type]
+        assert "Parent sweep-parent" in header_text(app.screen)
         await pilot.press("u")
         await settle(pilot)
         parent_screen = app.screen
@@ -147,8 +147,8 @@ async def test_add_tag_shows_core_validation_error_and_keeps_text(
         modal.query_one("#tag-value", Input).focus()
         await pilot.press("enter")
         await settle(pilot)
-        assert app.screen is modal
         assert "Invalid tag key 'bad key!'" in modal.error_text
+        assert app.screen is modal
         assert modal.query_one("#tag-key", Input).value == "bad key!"
         assert modal.query_one("#tag-value", Input).value == "some value"
         assert app.focused is modal.query_one("#tag-key", Input)  # the cursor goes to the faulty field
@@ -171,7 +171,7 @@ async def test_edit_and_delete_a_tag(seeded: tuple[TrackingClient, dict[str, str
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("4")
-        keys = table_keys(app.screen, "#tags-table")  # type: ignore[arg-type]
+        keys = table_keys(app.screen, "#tags-table")
         await pilot.press(*["down"] * keys.index("dataset"), "enter")
         await pilot.pause()
         modal = app.screen
@@ -181,7 +181,7 @@ async def test_edit_and_delete_a_tag(seeded: tuple[TrackingClient, dict[str, str
         await pilot.press("enter")
         await settle(pilot)
         assert client.get_run(ids["run"]).data.tags["dataset"] == "imagenet"
-        tags = app.screen.query_one("#tags-table", KVTable)  # type: ignore[union-attr]
+        tags = app.screen.query_one("#tags-table", KVTable)
         assert [row.cells[1] for row in tags.shown if row.key == "dataset"] == ["imagenet"]
         # delete asks first; "n" keeps the tag, "y" removes it
         assert tags.selected_key == "dataset"
@@ -196,7 +196,7 @@ async def test_edit_and_delete_a_tag(seeded: tuple[TrackingClient, dict[str, str
         await pilot.press("y")
         await settle(pilot)
         assert "dataset" not in client.get_run(ids["run"]).data.tags
-        assert "dataset" not in table_keys(app.screen, "#tags-table")  # type: ignore[arg-type]
+        assert "dataset" not in table_keys(app.screen, "#tags-table")
 
 
 async def test_system_tags_are_read_only(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
@@ -205,7 +205,7 @@ async def test_system_tags_are_read_only(seeded: tuple[TrackingClient, dict[str,
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("4")
-        keys = table_keys(app.screen, "#tags-table")  # type: ignore[arg-type]
+        keys = table_keys(app.screen, "#tags-table")
         await pilot.press(*["down"] * keys.index("runyard.platform"), "enter")
         await pilot.pause()
         assert isinstance(app.screen, TextViewerModal) and "read-only" in app.screen.title_text
@@ -248,12 +248,12 @@ async def test_rename_with_an_error_then_success(seeded: tuple[TrackingClient, d
         field.value = "n" * 300
         await pilot.press("enter")
         await settle(pilot)
-        assert app.screen is prompt and "at most 250" in prompt.error_text
+        assert "at most 250" in prompt.error_text and app.screen is prompt
         field.value = "resnet-final"
         await pilot.press("enter")
         await settle(pilot)
         assert client.get_run(ids["run"]).info.run_name == "resnet-final"
-        assert header_text(app.screen).startswith("resnet-final")  # type: ignore[arg-type]
+        assert header_text(app.screen).startswith("resnet-final")
 
 
 async def test_copy_run_id_and_view_a_long_param(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
@@ -277,11 +277,11 @@ async def test_params_filter_and_sort(seeded: tuple[TrackingClient, dict[str, st
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("2", "s")  # sort by value: numbers first (0.1, 128), then text
-        assert table_keys(app.screen, "#params-table") == ["lr", "batch_size", "optimizer", "notes_long"]  # type: ignore[arg-type]
+        assert table_keys(app.screen, "#params-table") == ["lr", "batch_size", "optimizer", "notes_long"]
         await pilot.press("r")
-        assert table_keys(app.screen, "#params-table")[0] == "notes_long"  # type: ignore[arg-type]
+        assert table_keys(app.screen, "#params-table")[0] == "notes_long"
         await pilot.press("slash", "o", "p", "t")
-        assert table_keys(app.screen, "#params-table") == ["optimizer"]  # type: ignore[arg-type]
+        assert table_keys(app.screen, "#params-table") == ["optimizer"]
         assert "1 of 4 params" in render_text(
             app.screen.query_one("#params-table .kv-count", Static).render()
         )

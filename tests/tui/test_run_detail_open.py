@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, settle
 from runyard import TrackingClient
 from runyard.tui.modals.prompt import PromptModal
 from runyard.tui.screens.experiments import ExperimentsScreen
 from runyard.tui.screens.run_detail import RunDetailScreen
-from runyard.tui.widgets.run_table import RunTable
+from runyard.tui.widgets.tables.run_table import RunTable
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ async def test_enter_opens_details_and_a_rename_shows_in_the_table(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = app.screen
-        experiment_id = client.get_experiment_by_name("/vision/resnet").experiment_id  # type: ignore[union-attr]
+        experiment_id = client.get_experiment_by_name("/vision/resnet").experiment_id
         assert screen.experiment_tree.select_view(f"experiment:{experiment_id}")
         await settle(pilot)
         table: RunTable = screen.table

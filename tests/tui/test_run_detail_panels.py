@@ -15,8 +15,8 @@ from runyard.tui.modals.text_viewer import TextViewerModal
 from runyard.tui.screens.run_detail import RunDetailScreen
 from runyard.tui.widgets import artifact_browser
 from runyard.tui.widgets.artifact_browser import ArtifactBrowser
-from runyard.tui.widgets.kv_table import KVTable
-from runyard.tui.widgets.metric_chart import EMA_WEIGHTS, MetricChart, MetricsPanel, ema
+from runyard.tui.widgets.plots.metric_chart import EMA_WEIGHTS, MetricChart, MetricsPanel, ema
+from runyard.tui.widgets.tables.kv_table import KVTable
 from textual.widgets import Input, Tree
 
 pytestmark = pytest.mark.anyio
@@ -50,15 +50,15 @@ async def test_chart_draws_selected_metric_and_toggles(seeded: tuple[TrackingCli
         assert "train/loss · x: step" in chart.describe()
         await pilot.press("x")
         await settle(pilot)
-        assert chart.x_mode == "wall time" and chart.history.x_axis == "time"  # type: ignore[union-attr]
-        assert chart.history.total_points == 2000  # type: ignore[union-attr]
+        assert chart.x_mode == "wall time" and chart.history.x_axis == "time"
+        assert chart.history.total_points == 2000
         await pilot.press("x")
         await settle(pilot)
         assert chart.x_mode == "relative time" and "x: relative time" in chart.describe()
-        assert chart._xs(chart.history)[0] >= 0  # type: ignore[arg-type]  # seconds since the run started
+        assert chart._xs(chart.history)[0] >= 0  # seconds since the run started
         await pilot.press("x")
         await settle(pilot)
-        assert chart.x_mode == "step" and chart.history.x_axis == "step"  # type: ignore[union-attr]
+        assert chart.x_mode == "step" and chart.history.x_axis == "step"
         await pilot.press("l")
         assert chart.log_y and "log y" in chart.describe()
         await pilot.press("l")
@@ -69,8 +69,8 @@ async def test_chart_draws_selected_metric_and_toggles(seeded: tuple[TrackingCli
         assert chart.ema_weight == 0 and "EMA" not in chart.describe()
         await pilot.press("down", "enter")  # val/acc: 20 points, drawn as they are
         await settle(pilot)
-        assert chart.history.key == "val/acc" and chart.history.steps[-1] == 1900  # type: ignore[union-attr]
-        assert chart.history.source == "points"  # type: ignore[union-attr]
+        assert chart.history.key == "val/acc" and chart.history.steps[-1] == 1900
+        assert chart.history.source == "points"
 
 
 def test_ema_smooths_and_keeps_nan() -> None:
@@ -108,7 +108,7 @@ async def test_live_refresh_appends_only_newer_points(seeded: tuple[TrackingClie
         assert app.screen.query_one(MetricsPanel).selected_key == "loss"
 
 
-async def select_artifact(pilot, app: HostApp, path: str) -> str:  # type: ignore[no-untyped-def]
+async def select_artifact(pilot, app: HostApp, path: str) -> str:
     """Move the tree cursor to an artifact and return its preview as text."""
     browser = app.screen.query_one(ArtifactBrowser)
     tree = browser.query_one(Tree)
@@ -162,7 +162,7 @@ def test_a_very_wide_csv_previews_its_first_columns_and_says_so() -> None:
     rows = "\n".join(",".join(str(row * index) for index in range(5000)) for row in range(3))
     head = f"{header}\n{rows}\n".encode()
     preview = artifact_browser.build_preview("wide.csv", head, len(head), "/x/wide.csv")
-    table = preview.renderables[1]  # type: ignore[attr-defined]
+    table = preview.renderables[1]
     assert len(table.columns) == artifact_browser.CSV_COLUMNS == 50
     assert [column.header for column in table.columns][-1] == "c49"
     assert "first 50 of 5,000 columns" in str(table.caption)
@@ -172,11 +172,11 @@ def test_png_decoder_without_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
     from run_detail_helpers import tiny_png
-    from runyard.tui.widgets.halfblock import decode_image
+    from runyard.tui.widgets.plots.halfblock import decode_image
 
     real_import = builtins.__import__
 
-    def no_pillow(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def no_pillow(name: str, *args, **kwargs):
         if name == "PIL" or name.startswith("PIL."):
             raise ImportError(name)
         return real_import(name, *args, **kwargs)

@@ -5,46 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
+from helpers import cell, make_app, names, open_resnet, settle
 from runyard import TrackingClient
-from runyard.tui.widgets.run_table import RunTable
+from runyard.tui.widgets.tables.run_table import RunTable
 
 pytestmark = pytest.mark.anyio
 
 Store = tuple[TrackingClient, dict[str, str]]
 
 
-def names(table: RunTable) -> list[str]:
-    """The run names as shown (indentation and markers stripped)."""
-    column = table.column_index("name")
-    return [table.row_text(i)[column].strip(" ▾▸") for i in range(len(table.rows))]
-
-
-def cell(table: RunTable, run_name: str, column_id: str) -> str:
-    """The text of one cell of the row whose run has that name."""
-    for index, row in enumerate(table.rows):
-        if row.run.info.run_name == run_name:
-            return table.row_text(index)[table.column_index(column_id)]
-    raise AssertionError(f"{run_name} is not shown")
-
-
-async def open_resnet(pilot: Any) -> RunTable:
-    """Highlight /vision/resnet in the tree and wait for its runs; focus the table."""
-    screen = pilot.app.screen
-    await settle(pilot)  # the experiments are in the tree
-    assert screen.experiment_tree.select_view(
-        f"experiment:{screen.client.get_experiment_by_name('/vision/resnet').experiment_id}"
-    )
-    await settle(pilot)
-    table = screen.table
-    table.focus()
-    await pilot.pause()
-    return table
-
-
 async def test_rows_show_status_times_and_children_under_parent(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         shown = names(table)
         assert len(shown) == 10
@@ -67,7 +39,7 @@ async def test_rows_show_status_times_and_children_under_parent(store: Store) ->
 
 async def test_folder_shows_runs_of_every_experiment_below_it(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         screen = pilot.app.screen
         await settle(pilot)
         assert screen.experiment_tree.select_view("folder:/")
@@ -80,7 +52,7 @@ async def test_folder_shows_runs_of_every_experiment_below_it(store: Store) -> N
 
 async def test_sort_key_and_header_click_reverse_with_missing_last(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_column = table.column_index("metrics.accuracy")
         await pilot.press("s")
@@ -112,7 +84,7 @@ async def test_sort_key_and_header_click_reverse_with_missing_last(store: Store)
 
 async def test_space_selects_and_a_A_select_all_and_none(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("space", "space")
         await pilot.pause()
@@ -130,7 +102,7 @@ async def test_space_selects_and_a_A_select_all_and_none(store: Store) -> None:
 
 async def test_m_cycles_latest_min_max_in_metric_columns(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         assert cell(table, "tuned", "metrics.loss").strip() == "0.17"
         await pilot.press("m")
@@ -148,7 +120,7 @@ async def test_m_cycles_latest_min_max_in_metric_columns(store: Store) -> None:
 
 async def test_z_folds_children_and_Z_folds_all(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_row = names(table).index("trial-1")
         await pilot.press("z")
@@ -166,7 +138,7 @@ async def test_z_folds_children_and_Z_folds_all(store: Store) -> None:
 
 async def test_column_chooser_filters_keys_and_adds_a_column(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("C")
         await settle(pilot)
@@ -188,7 +160,7 @@ async def test_column_chooser_filters_keys_and_adds_a_column(store: Store) -> No
 
 async def test_cursor_moves_and_keeps_visible(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("end")
         assert table.cursor_row == 9
@@ -201,7 +173,7 @@ async def test_cursor_moves_and_keeps_visible(store: Store) -> None:
 async def test_open_and_compare_messages_for_later_screens(store: Store) -> None:
     client, ids = store
     received: list[Any] = []
-    async with make_app(client).run_test(size=(100, 30), message_hook=received.append) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30), message_hook=received.append) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("space", "space")
         table.request_compare()
@@ -223,7 +195,7 @@ async def test_hundreds_of_metric_keys_keep_the_table_and_chooser_usable(tmp_pat
     client.log_batch(
         run.info.run_id, metrics=[Metric(f"layer{i:03d}.grad_norm", i, 1_000, 0) for i in range(600)]
     )
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = pilot.app.screen.table
         assert len(table.dynamic_columns) == 3  # a few columns by default, not 600
@@ -253,7 +225,7 @@ async def test_default_columns_are_the_keys_most_runs_have_and_fit_at_100_column
         )
         client.log_metric(trial.info.run_id, "val_accuracy", 0.5 + index / 10, timestamp=2_000, step=0)
         client.log_param(trial.info.run_id, "lr", str(0.1 / (index + 1)))
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = pilot.app.screen.table
         chosen = table.dynamic_columns
@@ -266,7 +238,7 @@ async def test_default_columns_are_the_keys_most_runs_have_and_fit_at_100_column
 
 async def test_scrolling_sideways_never_cuts_a_cell_on_its_left(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(80, 24)) as pilot:
         table = await open_resnet(pilot)
         scrolling = table.columns[2:]
         starts = {sum(c.width + 1 for c in scrolling[:i]) for i in range(len(scrolling) + 1)}
@@ -294,7 +266,7 @@ async def test_scrolling_sideways_never_cuts_a_cell_on_its_left(store: Store) ->
 
 async def test_first_s_on_a_metric_sorts_best_first_by_the_lower_is_better_rule(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         table = await open_resnet(pilot)
         table.cursor_column = table.column_index("metrics.loss")
         await pilot.press("s")

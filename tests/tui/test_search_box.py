@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, names, open_resnet, settle
 from runyard import TrackingClient
 from runyard.tui.widgets.search_box import KeySuggester, SearchBox
-from test_run_table import names, open_resnet
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -22,7 +21,7 @@ def error_text(pilot: Any) -> str:
 
 async def test_slash_query_enter_filters_rows(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("slash")
         assert isinstance(pilot.app.focused, SearchBox)
@@ -41,7 +40,7 @@ async def test_slash_query_enter_filters_rows(store: Store) -> None:
 
 async def test_invalid_query_shows_message_with_caret_and_keeps_text(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("slash", *"metrics.accuracy >> 0.9", "enter")
         await settle(pilot)
@@ -61,7 +60,7 @@ async def test_invalid_query_shows_message_with_caret_and_keeps_text(store: Stor
 
 async def test_escape_returns_to_the_table_without_applying(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("slash", *"params.lr = '0.1'", "escape")
         await settle(pilot)
@@ -72,7 +71,7 @@ async def test_escape_returns_to_the_table_without_applying(store: Store) -> Non
 
 async def test_escape_after_an_invalid_query_shows_the_applied_one_and_no_error(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("slash", *"metrics.accuracy > 0.9", "enter")
         await settle(pilot)
@@ -91,7 +90,7 @@ async def test_escape_after_an_invalid_query_shows_the_applied_one_and_no_error(
 
 async def test_typing_in_the_search_box_never_fires_table_keys(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("slash", *"sadezmCvq")
         await pilot.pause()
@@ -102,7 +101,7 @@ async def test_typing_in_the_search_box_never_fires_table_keys(store: Store) -> 
 
 async def test_completion_of_prefixes_and_known_keys(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         await pilot.press("slash", *"metr")
         await settle(pilot)
@@ -135,7 +134,7 @@ def test_suggester_quotes_unusual_keys_and_knows_aggregates() -> None:
 
 async def test_history_walks_older_and_newer_queries(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         for query in ("params.optimizer = 'adam'", "metrics.accuracy > 0.9"):
             await pilot.press("slash", *query, "enter")
@@ -157,7 +156,7 @@ async def test_history_walks_older_and_newer_queries(store: Store) -> None:
 
 async def test_up_after_applying_a_query_shows_the_one_before_it(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         for query in ("params.optimizer = 'adam'", "metrics.accuracy > 0.9"):
             pilot.app.screen.search_box.value = ""
@@ -171,7 +170,7 @@ async def test_a_stale_tree_highlight_neither_switches_views_nor_wipes_typed_tex
     from runyard.tui.widgets.experiment_tree import ExperimentTree, FolderEntry
 
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         screen = pilot.app.screen
         await pilot.press("slash")
@@ -200,7 +199,7 @@ async def type_burst(pilot: Any, *keys: str) -> None:
 
 async def test_keys_typed_at_once_after_slash_and_ctrl_u_are_all_kept(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         await type_burst(pilot, "/", "ctrl+u", *"metrics.acc >> 1")
         search = pilot.app.screen.search_box

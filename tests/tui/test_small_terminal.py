@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, open_resnet, settle
 from runyard import TrackingClient
 from runyard.tui.modals.text_viewer import TextViewerModal
 from runyard.tui.widgets.key_bar import KeyBar
-from test_run_table import open_resnet
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
@@ -35,7 +34,7 @@ def on_screen(widget: Widget) -> bool:
 
 async def test_footers_at_80_columns_keep_what_a_newcomer_needs(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(80, 24)) as pilot:
         await open_resnet(pilot)
         await settle(pilot)
         main = footer(pilot)
@@ -54,7 +53,7 @@ async def test_footers_at_80_columns_keep_what_a_newcomer_needs(store: Store) ->
 
 async def test_dialogs_fit_or_scroll_at_80x24(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(80, 24)) as pilot:
         await open_resnet(pilot)
         await pilot.press("C")
         await settle(pilot)
@@ -77,7 +76,7 @@ async def test_dialogs_fit_or_scroll_at_80x24(store: Store) -> None:
 
 async def test_run_details_page_down_scrolls_and_the_chart_starts_on_the_loss(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(80, 24)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(80, 24)) as pilot:
         await open_resnet(pilot)
         await pilot.press("enter")
         await settle(pilot)
@@ -98,7 +97,7 @@ async def test_run_details_page_down_scrolls_and_the_chart_starts_on_the_loss(st
 
 async def test_run_details_use_two_columns_on_a_wide_terminal(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(200, 50)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(200, 50)) as pilot:
         await open_resnet(pilot)
         await pilot.press("enter")
         await settle(pilot)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, open_resnet, open_trash, settle, trash_delete
 from runyard import TrackingClient
-from test_run_table import open_resnet
-from test_trash import open_trash, trash_delete
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -14,7 +12,7 @@ Store = tuple[TrackingClient, dict[str, str]]
 
 async def test_one_run_is_1_run_in_the_header_and_the_status_line(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         table = await open_resnet(pilot)
         await pilot.press("slash", *"attributes.run_name = 'tuned'", "enter")
         await settle(pilot)
@@ -34,7 +32,7 @@ async def test_one_run_is_1_run_in_the_header_and_the_status_line(store: Store) 
 async def test_the_trash_scope_key_says_what_it_does(store: Store) -> None:
     client, ids = store
     trash_delete(client, [ids["baseline"]])
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         await open_trash(pilot, [ids["vision"]])
         texts = [b.tooltip for b in pilot.app.screen._bindings.key_to_bindings.get("a", [])]
         texts += [
@@ -50,7 +48,7 @@ async def test_the_trash_scope_key_says_what_it_does(store: Store) -> None:
 async def test_the_restored_message_gives_way_once_the_user_selects_again(store: Store) -> None:
     client, ids = store
     trash_delete(client, [ids["baseline"], ids["tuned"]])
-    async with make_app(client).run_test(size=(120, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
         trash = await open_trash(pilot, [ids["vision"]])
         await pilot.press("u", "y")
         await settle(pilot)
@@ -62,7 +60,7 @@ async def test_the_restored_message_gives_way_once_the_user_selects_again(store:
 
 
 def test_min_max_headers_keep_the_whole_metric_name_and_the_sort_marker() -> None:
-    from runyard.tui.widgets.run_rows import build_columns
+    from runyard.tui.widgets.tables.run_rows import build_columns
 
     columns = {c.id: c for c in build_columns(["metrics.val_accuracy"], "min")}
     column = columns["metrics.val_accuracy"]
@@ -75,7 +73,7 @@ async def test_typing_in_the_child_picker_filters_it(store: Store) -> None:
 
     client, _ = store
     picker = PickRunModal("Children", [("a1", "trial-1 lr=0.1"), ("a2", "trial-2 lr=0.01"), ("a3", "other")])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         chosen: list[str | None] = []
         pilot.app.push_screen(picker, chosen.append)

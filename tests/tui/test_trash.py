@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import NOW_MS, make_app, settle
+from helpers import make_app, open_trash, settle, trash_delete, trash_names
 from runyard import RunNotFound, TrackingClient
-from runyard.store import lifecycle
 from runyard.tracking.artifacts import local_path_of
 from runyard.tui.modals.confirm import ConfirmModal
 from runyard.tui.screens.trash import TrashScreen
-from runyard.tui.widgets.trash_table import TrashTable
+from runyard.tui.widgets.tables.trash_table import TrashTable
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
-DAY = 86_400_000
-
-
-def trash_names(table: TrashTable) -> list[str]:
-    """The run names of the trash rows, in the order shown."""
-    return [row.run.info.run_name for row in table.rows]
-
-
-def trash_delete(client: TrackingClient, run_ids: str | list[str], days_ago: float = 1) -> list[str]:
-    """Delete runs as if it happened days_ago before the tests' fixed clock."""
-    return lifecycle.delete_run(client.store, run_ids, now_ms=int(NOW_MS - days_ago * DAY))
-
-
-async def open_trash(pilot: Any, experiment_ids: list[str] | None = None) -> TrashScreen:
-    """Push the trash screen on the app and wait for it to load."""
-    app = pilot.app
-    await settle(pilot)
-    screen = TrashScreen(app.client, experiment_ids, clock=app.settings.clock)
-    app.push_screen(screen)
-    await settle(pilot)
-    return screen
 
 
 def move_cursor_to(table: TrashTable, run_name: str) -> None:
@@ -48,7 +25,7 @@ async def test_T_opens_the_trash_of_the_shown_experiment_and_restored_runs_reapp
     client, ids = store
     trash_delete(client, ids["tuned"], days_ago=3)
     trash_delete(client, ids["bert-base"], days_ago=1)
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         browse = pilot.app.screen
         assert browse.experiment_tree.select_view(f"experiment:{ids['vision']}")
@@ -83,7 +60,7 @@ async def test_T_opens_the_trash_of_the_shown_experiment_and_restored_runs_reapp
 async def test_T_is_in_the_command_palette_and_shows_all_experiments_elsewhere(store: Store) -> None:
     client, ids = store
     trash_delete(client, [ids["tuned"], ids["bert-base"]])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         titles = [command.title for command in pilot.app.get_system_commands(pilot.app.screen)]
         assert "Trash" in titles
@@ -105,7 +82,7 @@ async def test_restoring_a_parent_brings_back_the_children_deleted_with_it(store
     trash_delete(client, ids["trial-0"], days_ago=5)  # on its own, earlier: stays in the trash
     cascaded = trash_delete(client, ids["sweep"], days_ago=2)
     assert len(cascaded) == 3  # sweep, trial-1, trial-2
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot, [ids["vision"]])
         table = trash.table
         assert trash_names(table) == ["sweep", "trial-2", "trial-1", "trial-0"]
@@ -131,7 +108,7 @@ async def test_restoring_a_parent_brings_back_the_children_deleted_with_it(store
 async def test_restore_selected_runs_and_cancel_changes_nothing(store: Store) -> None:
     client, ids = store
     trash_delete(client, [ids["baseline"], ids["tuned"], ids["live"]])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot, [ids["vision"]])
         table = trash.table
         table.focus()
@@ -160,7 +137,7 @@ async def test_purge_removes_the_run_and_its_artifacts_for_good(store: Store, tm
     directory = local_path_of(client.get_run(ids["baseline"]).info.artifact_uri)
     assert (directory / "model" / "weights.txt").is_file()
     trash_delete(client, [ids["baseline"], ids["tuned"]])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot, [ids["vision"]])
         move_cursor_to(trash.table, "baseline")
         await pilot.press("P")
@@ -185,7 +162,7 @@ async def test_deleted_experiments_restore_and_purge(store: Store) -> None:
     bert_dir = local_path_of(client.get_run(ids["bert-base"]).info.artifact_uri)
     client.delete_experiment(ids["nlp"])
     client.delete_experiment(ids["vision"])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot)
         experiments = trash.experiments_table
         assert [e.name for e in experiments.experiments] == ["/vision/resnet", "/nlp/bert"] or [
@@ -221,7 +198,7 @@ async def test_deleted_experiments_restore_and_purge(store: Store) -> None:
 async def test_search_in_the_trash_with_valid_and_invalid_queries(store: Store) -> None:
     client, ids = store
     trash_delete(client, [ids["baseline"], ids["wide-resnet"], ids["tuned"]])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot, [ids["vision"]])
         trash.table.focus()
         await pilot.press("slash")
@@ -250,7 +227,7 @@ async def test_o_switches_between_the_opened_experiment_and_all_and_search_compl
 ) -> None:
     client, ids = store
     trash_delete(client, [ids["tuned"], ids["bert-base"]])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot, [ids["nlp"]])
         assert trash_names(trash.table) == ["bert-base"]
         await pilot.press("o")
@@ -270,7 +247,7 @@ async def test_o_switches_between_the_opened_experiment_and_all_and_search_compl
 async def test_purging_a_parent_says_its_children_stay_in_the_trash(store: Store) -> None:
     client, ids = store
     trash_delete(client, ids["sweep"])  # with its three trials
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot, [ids["vision"]])
         move_cursor_to(trash.table, "sweep")
         await pilot.press("P")
@@ -287,7 +264,7 @@ async def test_trash_actions_are_in_the_help_and_the_command_palette(store: Stor
     from runyard.tui.commands import screen_commands
 
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot)
         titles = [title for title, _, _, _ in screen_commands(trash)]
         for expected in ("Deleted runs: Restore", "Deleted runs: Delete the selected runs permanently"):
@@ -301,7 +278,7 @@ async def test_trash_actions_are_in_the_help_and_the_command_palette(store: Stor
 async def test_the_run_tables_deleted_filter_points_to_the_trash(store: Store) -> None:
     client, ids = store
     trash_delete(client, ids["tuned"])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         browse = pilot.app.screen
         assert browse.experiment_tree.select_view(f"experiment:{ids['vision']}")
@@ -322,7 +299,7 @@ async def test_T_in_run_details_opens_the_trash_of_the_runs_experiment(store: St
     client, ids = store
     trash_delete(client, ids["tuned"])
     trash_delete(client, ids["bert-base"])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         browse = pilot.app.screen
         assert browse.experiment_tree.select_view(f"experiment:{ids['vision']}")
@@ -339,7 +316,7 @@ async def test_T_in_run_details_opens_the_trash_of_the_runs_experiment(store: St
 async def test_o_in_the_trash_of_all_experiments_says_so(store: Store) -> None:
     client, ids = store
     trash_delete(client, ids["tuned"])
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot)
         await pilot.press("o")
         await settle(pilot)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import NOW_MS, make_app, settle
+from helpers import NOW_MS, make_app, open_trash, settle, trash_delete, trash_names
 from runyard import TrackingClient
 from runyard.tui.modals.bulk_delete import BulkDeleteModal, parse_max_runs
 from runyard.tui.modals.bulk_restore import BulkRestoreModal
-from test_trash import open_trash, trash_delete, trash_names
 from textual.widgets import Button, Input, Select
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +29,7 @@ def stages(client: TrackingClient, ids: dict[str, str], names: list[str]) -> dic
 
 async def test_bulk_delete_shows_the_dry_run_count_then_deletes_the_oldest(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot, [ids["vision"]])
         await pilot.press("D")
         await settle(pilot)
@@ -63,7 +62,7 @@ async def test_bulk_delete_shows_the_dry_run_count_then_deletes_the_oldest(store
 
 async def test_bulk_delete_refuses_bad_input_in_place(store: Store) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_trash(pilot, [ids["vision"]])
         await pilot.press("D")
         await settle(pilot)
@@ -91,7 +90,7 @@ async def test_bulk_restore_counts_then_restores_runs_deleted_since_a_date(store
     trash_delete(client, ids["baseline"], days_ago=5)
     trash_delete(client, [ids["tuned"], ids["wide-resnet"]], days_ago=1)
     trash_delete(client, ids["bert-base"], days_ago=1)
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         trash = await open_trash(pilot)  # all experiments: the dialog offers a choice
         trash.table.cursor_row = trash_names(trash.table).index("tuned")
         await pilot.press("U")

@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import make_app, settle
+from helpers import make_app, names, open_resnet, settle
 from runyard import TrackingClient
 from runyard.tui.modals.edit_tag import EditTagModal
 from runyard.tui.screens.compare import CompareScreen
 from runyard.tui.screens.run_detail import RunDetailScreen
 from runyard.tui.screens.trash import TrashScreen
-from test_run_table import names, open_resnet
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -44,7 +43,7 @@ async def test_browse_search_that_raises_shows_the_error_and_stops_loading(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         table = await open_resnet(pilot)
         search_runs = client.search_runs
         monkeypatch.setattr(
@@ -66,7 +65,7 @@ async def test_run_detail_load_that_raises_shows_the_error(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         monkeypatch.setattr(client, "get_run", fail_with(RuntimeError("the disk went away")))
         pilot.app.push_screen(RunDetailScreen(client, ids["tuned"], refresh_seconds=None))
@@ -81,7 +80,7 @@ async def test_compare_load_that_raises_shows_the_error_and_stops_loading(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, ids = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         monkeypatch.setattr(client, "get_runs", fail_with(RuntimeError("connection reset")))
         pilot.app.push_screen(CompareScreen(client, [ids["tuned"], ids["baseline"]]))
@@ -95,7 +94,7 @@ async def test_trash_load_that_raises_shows_the_error_and_stops_loading(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         monkeypatch.setattr(
             client, "search_runs", fail_with(RecursionError("maximum recursion depth exceeded"))
@@ -110,7 +109,7 @@ async def test_trash_load_that_raises_shows_the_error_and_stops_loading(
 
 async def test_a_modal_save_that_raises_shows_the_error_and_stays_open(store: Store) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         modal = EditTagModal(fail_with(RuntimeError("database is locked")), "team", "cv")
         pilot.app.push_screen(modal)
@@ -125,7 +124,7 @@ async def test_an_unexpected_error_in_a_background_refresh_is_notified(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, _ = store
-    async with make_app(client).run_test(size=(100, 30)) as pilot:  # type: ignore[attr-defined]
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
         await open_resnet(pilot)
         monkeypatch.setattr(client, "run_keys", fail_with(RuntimeError("lost the connection")))
         screen = pilot.app.screen

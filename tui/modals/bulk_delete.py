@@ -19,10 +19,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 from textual.widgets.button import ButtonVariant
-from textual.worker import get_current_worker
 
-from ..screens.worker_posts import error_text
 from ..widgets.in_order_input import InOrderInput
+from ..workers import error_text, post_outcome
 
 MAX_BULK_RUNS = 10_000
 Request = tuple[str, int, int]  # (experiment id, timestamp ms, max runs)
@@ -60,15 +59,6 @@ class BulkByTimeModal(ModalScreen[int | None]):
     VERB_BUTTON = ""  # "Delete"
 
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="bulk.cancel")]
-
-    DEFAULT_CSS = """
-    BulkByTimeModal .bulk-label { color: $text-muted; }
-    BulkByTimeModal Input { width: 1fr; border: none; height: 1; padding: 0 1; background: $boost; }
-    BulkByTimeModal Input:focus { border: none; background: $primary 20%; }
-    BulkByTimeModal #bulk-experiment-name, BulkByTimeModal Input { margin-bottom: 1; }
-    BulkByTimeModal #bulk-count { margin-top: 1; text-style: bold; height: auto; }
-    BulkByTimeModal #bulk-count.error { color: $text-error; text-style: none; }
-    """
 
     class Counted(Message):
         """The dry-run count of a request."""
@@ -175,14 +165,12 @@ class BulkByTimeModal(ModalScreen[int | None]):
     @work(thread=True, exclusive=True, group="bulk-count", exit_on_error=False)
     def count_runs(self, request: Request) -> None:
         """The dry-run count of the core."""
-        try:
-            count = self.operation(request, dry_run=True)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not get_current_worker().is_cancelled:
-                self.post_message(self.Failed(request, error_text(error)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Counted(request, count))
+        post_outcome(
+            self,
+            lambda: self.operation(request, dry_run=True),
+            lambda count: self.Counted(request, count),
+            lambda error: self.Failed(request, error),
+        )
 
     def on_bulk_by_time_modal_counted(self, message: Counted) -> None:
         """Show 'N runs will be ...' and enable the button (when the inputs are still the same)."""

@@ -16,26 +16,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
-from textual.worker import get_current_worker
 
-from ..screens.worker_posts import error_text
 from ..widgets.in_order_input import InOrderInput
+from ..workers import post_outcome
 
 
 class EditTagModal(ModalScreen[tuple[str, str] | None]):
     """Key and value inputs; Enter or ctrl+s saves, Escape cancels. The key is fixed when editing."""
-
-    DEFAULT_CSS = """
-    EditTagModal { align: center middle; }
-    EditTagModal > #tag-dialog {
-        width: 80; max-width: 95%; height: auto; padding: 1 2;
-        border: thick $primary; background: $surface;
-    }
-    EditTagModal .tag-title { text-style: bold; margin-bottom: 1; }
-    EditTagModal #tag-error { color: $error; height: auto; }
-    EditTagModal .tag-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    EditTagModal .tag-buttons Button { margin-left: 1; }
-    """
 
     BINDINGS = [
         Binding("escape,q", "cancel", "Cancel", id="edit_tag.cancel"),
@@ -108,15 +95,12 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
     @work(thread=True, exclusive=True, group="edit-tag", exit_on_error=False)
     def write_tag(self, key: str, value: str) -> None:
         """Call the save callback off the UI thread; post the outcome."""
-        worker = get_current_worker()
-        try:
-            self.save_tag(key, value)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.SaveFailed(error_text(error).strip("'\"")))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Saved(key, value))
+        post_outcome(
+            self,
+            lambda: self.save_tag(key, value),
+            lambda _: self.Saved(key, value),
+            lambda error: self.SaveFailed(error.strip("'\"")),
+        )
 
     def on_edit_tag_modal_save_failed(self, message: SaveFailed) -> None:
         """Show the core's message; the inputs keep their text, the cursor goes where the fault is."""

@@ -11,26 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
-from textual.worker import get_current_worker
 
-from ..screens.worker_posts import error_text
+from ..workers import post_outcome
 
 
 class NotesEditorModal(ModalScreen[str | None]):
     """A Markdown TextArea; dismisses with the saved text, or None when cancelled."""
-
-    DEFAULT_CSS = """
-    NotesEditorModal { align: center middle; }
-    NotesEditorModal > #notes-dialog {
-        width: 100; max-width: 95%; height: 80%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
-    NotesEditorModal .notes-title { text-style: bold; height: 1; }
-    NotesEditorModal TextArea { height: 1fr; }
-    NotesEditorModal #notes-error { color: $error; height: auto; }
-    NotesEditorModal .notes-buttons { height: auto; align-horizontal: right; }
-    NotesEditorModal .notes-buttons Button { margin-left: 1; }
-    """
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="notes.save"),
@@ -82,15 +68,7 @@ class NotesEditorModal(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="notes", exit_on_error=False)
     def write_notes(self, text: str) -> None:
         """Call the save callback off the UI thread."""
-        worker = get_current_worker()
-        try:
-            self.save_notes(text)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.SaveFailed(error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Saved(text))
+        post_outcome(self, lambda: self.save_notes(text), lambda _: self.Saved(text), self.SaveFailed)
 
     def on_notes_editor_modal_save_failed(self, message: SaveFailed) -> None:
         """Show the error and keep the text."""

@@ -18,17 +18,6 @@ from ..widgets.in_order_input import InOrderInput
 class PickRunModal(ModalScreen[str | None]):
     """An option list of (run_id, label); typing filters, Enter picks, Escape cancels."""
 
-    DEFAULT_CSS = """
-    PickRunModal { align: center middle; }
-    PickRunModal > #pick-dialog {
-        width: 80; max-width: 95%; height: auto; max-height: 80%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
-    PickRunModal .pick-title { text-style: bold; height: 1; }
-    PickRunModal #pick-filter { height: 1; border: none; padding: 0 1; background: $boost; }
-    PickRunModal OptionList { height: auto; max-height: 30; }
-    """
-
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick_run.cancel")]
 
     def __init__(self, title: str, runs: Sequence[tuple[str, str]]) -> None:

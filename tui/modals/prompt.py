@@ -11,10 +11,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
-from textual.worker import get_current_worker
 
-from ..screens.worker_posts import error_text
 from ..widgets.in_order_input import InOrderInput
+from ..workers import post_outcome
 
 
 class PromptModal(ModalScreen[str | None]):
@@ -84,14 +83,13 @@ class PromptModal(ModalScreen[str | None]):
     def apply_value(self, value: str) -> None:
         """Run the action off the UI thread."""
         assert self.action is not None
-        try:
-            self.action(value)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not get_current_worker().is_cancelled:
-                self.post_message(self.ActionFailed(error_text(error).strip("'\"")))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.ActionDone(value))
+        action = self.action
+        post_outcome(
+            self,
+            lambda: action(value),
+            lambda _: self.ActionDone(value),
+            lambda error: self.ActionFailed(error.strip("'\"")),
+        )
 
     def on_prompt_modal_action_failed(self, message: ActionFailed) -> None:
         """Show the error; the typed text stays."""

@@ -14,17 +14,6 @@ from textual.widgets import Static
 class TextViewerModal(ModalScreen[None]):
     """Title and a scrollable body; Escape or q closes, y copies the text."""
 
-    DEFAULT_CSS = """
-    TextViewerModal { align: center middle; }
-    TextViewerModal > #viewer-dialog {
-        width: 100; max-width: 95%; height: auto; max-height: 85%; padding: 0 1;
-        border: thick $primary; background: $surface;
-    }
-    TextViewerModal .viewer-title { text-style: bold; height: auto; }
-    TextViewerModal .viewer-hint { color: $text-muted; height: 1; }
-    TextViewerModal VerticalScroll { height: auto; max-height: 60vh; }
-    """
-
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="viewer.close"),
         Binding("y", "copy", "Copy", id="viewer.copy"),

@@ -16,19 +16,18 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
 
 from ..formatting import system_clock_ms
-from ..widgets.compare_plot import PlotView
-from ..widgets.compare_tables import CompareTable
 from ..widgets.compare_values import MAX_COMPARED, CompareData
-from ..widgets.distribution_plot import DistributionView
 from ..widgets.field_picker import FieldPicker
-from ..widgets.history_plot import HistoryView
 from ..widgets.key_bar import KeyBar
-from ..widgets.parallel_plot import ParallelView
-from ..widgets.scatter_plot import ScatterView
-from .worker_posts import error_text
+from ..widgets.plots.compare_plot import PlotView
+from ..widgets.plots.distribution_plot import DistributionView
+from ..widgets.plots.history_plot import HistoryView
+from ..widgets.plots.parallel_plot import ParallelView
+from ..widgets.plots.scatter_plot import ScatterView
+from ..widgets.tables.compare_tables import CompareTable
+from ..workers import post_outcome
 
 VIEWS = ("tables", "history", "scatter", "parallel", "distribution")
 VIEW_TITLES = {
@@ -51,16 +50,6 @@ class CompareScreen(Screen[None]):
     """2 to 100 runs (from one or several experiments) compared side by side."""
 
     COMMAND_AREA = "Compare"
-
-    DEFAULT_CSS = """
-    CompareScreen #compare-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    CompareScreen #compare-warning { height: auto; padding: 0 1; color: $warning; display: none; }
-    CompareScreen #compare-warning.shown { display: block; }
-    CompareScreen #compare-views { height: 1fr; }
-    CompareScreen #compare-views > ContentSwitcher { height: 1fr; }
-    CompareScreen TabPane { padding: 0; height: 1fr; }
-    CompareScreen .view-hint { height: 1; padding: 0 1; color: $text-muted; }
-    """
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="compare.back"),
@@ -141,18 +130,15 @@ class CompareScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="compare-runs", exit_on_error=False)
     def load_runs(self, run_ids: list[str]) -> None:
         """Fetch the runs and the names of their experiments."""
-        worker = get_current_worker()
-        try:
+
+        def read() -> CompareScreen.RunsLoaded:
             runs = self.client.get_runs(run_ids)
             names: dict[str, str] = {}
             for experiment_id in dict.fromkeys(run.info.experiment_id for run in runs):
                 names[experiment_id] = self.client.get_experiment(experiment_id).name
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.RunsFailed(error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.RunsLoaded(runs, names))
+            return self.RunsLoaded(runs, names)
+
+        post_outcome(self, read, lambda loaded: loaded, self.RunsFailed)
 
     def on_compare_screen_runs_loaded(self, message: RunsLoaded) -> None:
         """Hand the runs to every view."""

@@ -16,11 +16,10 @@ from ..messages import ExperimentsLoaded, KeysLoaded, OverviewLoaded, RunsFailed
 from ..settings import STATE_FILTERS, Settings, ViewState
 from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
 from ..widgets.key_bar import KeyBar
-from ..widgets.run_rows import default_dynamic_columns, order_by_clause, status_text
-from ..widgets.run_table import RunTable
 from ..widgets.search_box import SearchBox
-from .browse_actions import BrowseActions
-from .worker_posts import (
+from ..widgets.tables.run_rows import default_dynamic_columns, order_by_clause, status_text
+from ..widgets.tables.run_table import RunTable
+from ..workers import (
     LoadingHint,
     action_failed,
     error_text,
@@ -30,6 +29,7 @@ from .worker_posts import (
     report_load_error,
     set_search_error,
 )
+from .browse_actions import BrowseActions
 
 NARROW_WIDTH = 100  # below this the tree and the table take turns on the full screen
 STATE_LABELS = {"ACTIVE_ONLY": "Active", "DELETED_ONLY": "Deleted", "ALL": "All"}
@@ -138,6 +138,12 @@ class ExperimentsScreen(BrowseActions):
             show = self.has_class("sidebar-hidden")
             self.set_class(not show, "sidebar-hidden")
         (self.experiment_tree if show else self.table).focus()
+
+    def trash_scope(self) -> tuple[list[str], str] | None:
+        """The shown experiment or folder (None when all experiments are shown)."""
+        if self.entry is None or self.entry.path == "/":
+            return None
+        return list(self.entry.experiment_ids), self.entry.path
 
     def action_reload(self) -> None:
         """Re-read experiments, runs and the header."""

@@ -22,7 +22,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Collapsible, DataTable, Markdown, Static
-from textual.worker import get_current_worker
 
 from ..formatting import duration, relative_time, system_clock_ms
 from ..modals.confirm import ConfirmModal
@@ -34,10 +33,10 @@ from ..modals.text_viewer import TextViewerModal
 from ..reproduce import environment_facts, is_dirty, reproduce_script, script_filename
 from ..widgets.artifact_browser import ArtifactBrowser
 from ..widgets.key_bar import KeyBar
-from ..widgets.kv_table import KVRow, KVTable, TagTable
-from ..widgets.metric_chart import MetricsPanel, metric_rows
-from ..widgets.run_rows import is_lost, run_duration
-from .worker_posts import error_text
+from ..widgets.plots.metric_chart import MetricsPanel, metric_rows
+from ..widgets.tables.kv_table import KVRow, KVTable, TagTable
+from ..widgets.tables.run_rows import is_lost, run_duration
+from ..workers import error_text, post_outcome
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns
 SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
@@ -114,19 +113,6 @@ class RunDetailScreen(Screen[None]):
     """One run on one screen; keys 1..6 jump to its sections."""
 
     COMMAND_AREA = "Run"
-
-    DEFAULT_CSS = """
-    RunDetailScreen #run-header { height: auto; padding: 0 1; background: $boost; }
-    RunDetailScreen #run-body { height: 1fr; }
-    RunDetailScreen Collapsible { padding-bottom: 0; border-top: none; }
-    RunDetailScreen Collapsible > Contents { padding: 0 0 0 2; }
-    RunDetailScreen #notes-md { height: auto; max-height: 20; margin: 0; padding: 0 1; }
-    RunDetailScreen #notes-md MarkdownHeader { margin: 0; padding: 0; content-align: left middle; }
-    RunDetailScreen .section-hint { color: $text-muted; height: 1; padding: 0 1; }
-    RunDetailScreen #environment { height: auto; padding: 0 1; }
-    RunDetailScreen #run-error { color: $error; height: auto; padding: 0 1; }
-    RunDetailScreen.wide #run-body { layout: grid; grid-size: 2; grid-rows: auto; grid-gutter: 0 2; }
-    """
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="run_detail.back"),
@@ -228,15 +214,9 @@ class RunDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="run-detail", exit_on_error=False)
     def load_run(self) -> None:
         """Fetch the run, its experiment, parent and children off the UI thread."""
-        worker = get_current_worker()
-        try:
-            details = load_details(self.client, self.run_id)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.LoadFailed(error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.DetailsLoaded(details))
+        post_outcome(
+            self, lambda: load_details(self.client, self.run_id), self.DetailsLoaded, self.LoadFailed
+        )
 
     def _refresh_if_running(self) -> None:
         details = self.details
@@ -422,6 +402,12 @@ class RunDetailScreen(Screen[None]):
         """Copy the run id to the clipboard (OSC 52 and the app's clipboard)."""
         self.app.copy_to_clipboard(self.run_id)
         self.notify(f"Copied run id {self.run_id}")
+
+    def trash_scope(self) -> tuple[list[str], str] | None:
+        """The run's experiment (None until the run has loaded)."""
+        if self.details is None:
+            return None
+        return [self.details.run.info.experiment_id], self.details.experiment_name
 
     def action_reload(self) -> None:
         """Read the run again."""

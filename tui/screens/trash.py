@@ -28,8 +28,8 @@ from ..modals.bulk_restore import BulkRestoreModal
 from ..modals.confirm import ConfirmModal
 from ..widgets.key_bar import KeyBar
 from ..widgets.search_box import SearchBox
-from ..widgets.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
-from .worker_posts import (
+from ..widgets.tables.trash_table import DAY_MS, DeletedExperimentsTable, TrashTable
+from ..workers import (
     LoadingHint,
     action_failed,
     error_text,
@@ -166,15 +166,6 @@ class TrashScreen(Screen[bool]):
         ),
         Binding("ctrl+r", "reload", "Reload", show=False, id="trash.reload", tooltip="Reload the trash"),
     ]
-
-    DEFAULT_CSS = """
-    TrashScreen #trash-title { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
-    TrashScreen #trash-search { border: none; height: 1; padding: 0 1; background: $boost; }
-    TrashScreen #trash-search:focus { background: $primary 20%; }
-    TrashScreen .trash-section { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    TrashScreen #trash-experiments { height: auto; max-height: 6; }
-    TrashScreen #trash-status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
-    """
 
     def __init__(
         self,

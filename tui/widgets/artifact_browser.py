@@ -29,11 +29,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static, Tree
-from textual.worker import get_current_worker
 
 from ..modals.prompt import PromptModal
-from ..screens.worker_posts import error_text
-from .halfblock import decode_image, halfblock_text
+from ..workers import error_text, post_outcome
+from .plots.halfblock import decode_image, halfblock_text
 
 PREVIEW_BYTES = 1 << 20
 CSV_ROWS = 1000
@@ -218,21 +217,18 @@ class ArtifactBrowser(Horizontal):
     @work(thread=True, exclusive=True, group="artifact-list", exit_on_error=False)
     def load_listing(self) -> None:
         """Walk the artifact directory breadth-first (at most MAX_ENTRIES entries)."""
-        worker = get_current_worker()
-        entries: list[FileInfo] = []
-        pending = [None]
-        try:
+
+        def walk() -> list[FileInfo]:
+            entries: list[FileInfo] = []
+            pending = [None]
             while pending and len(entries) < MAX_ENTRIES:
                 for entry in self.client.list_artifacts(self.run_id, pending.pop(0)):
                     entries.append(entry)
                     if entry.is_dir:
                         pending.append(entry.path)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.ListingLoaded([], error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.ListingLoaded(sorted(entries, key=lambda e: e.path)))
+            return sorted(entries, key=lambda e: e.path)
+
+        post_outcome(self, walk, self.ListingLoaded, lambda error: self.ListingLoaded([], error))
 
     def on_artifact_browser_listing_loaded(self, message: ListingLoaded) -> None:
         """Build the tree: directories expanded, files labelled with their size."""
@@ -273,15 +269,18 @@ class ArtifactBrowser(Horizontal):
     @work(thread=True, exclusive=True, group="artifact-preview", exit_on_error=False)
     def load_preview(self, path: str, width: int) -> None:
         """Read the first MiB and build the preview renderable off the UI thread."""
-        worker = get_current_worker()
-        try:
+
+        def preview() -> RenderableType:
             head, size = self.client.read_artifact_head(self.run_id, path, PREVIEW_BYTES)
             local_path = self.client.artifact_local_path(self.run_id, path)
-            renderable = build_preview(path, head, size, local_path, width)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            renderable = Text(error_text(error), style="bold red")
-        if not worker.is_cancelled:
-            self.post_message(self.PreviewLoaded(path, renderable))
+            return build_preview(path, head, size, local_path, width)
+
+        post_outcome(
+            self,
+            preview,
+            lambda renderable: self.PreviewLoaded(path, renderable),
+            lambda error: self.PreviewLoaded(path, Text(error, style="bold red")),
+        )
 
     def on_artifact_browser_preview_loaded(self, message: PreviewLoaded) -> None:
         """Show the preview (unless another file was selected meanwhile)."""

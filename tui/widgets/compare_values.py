@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from runyard import Run
 
 from ..formatting import absolute_date, duration, short_hash
-from .run_rows import run_duration, status_text
+from .tables.run_rows import run_duration, status_text
 
 MAX_COMPARED = 100
 LOWER_IS_BETTER_WORDS = ("loss", "error", "mse", "mae", "perplexity", "time")  # rmse contains mse

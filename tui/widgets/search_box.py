@@ -11,7 +11,7 @@ from textual.widget import Widget
 
 from .control_message import ControlMessage, focus_now
 from .in_order_input import InOrderInput
-from .run_rows import quote_key
+from .tables.run_rows import quote_key
 
 ENTITY_PREFIXES = ("metrics.", "params.", "tags.", "attributes.")
 ATTRIBUTE_KEYS = (

@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from .compare_values import CompareData, middle_truncate
-from .field_picker import FieldPicker
+from ..compare_values import CompareData, middle_truncate
+from ..field_picker import FieldPicker
 
 RGB = tuple[int, int, int]
 Alignment = Literal["left", "center", "right"]

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from .in_order_input import InOrderInput
+from ..in_order_input import InOrderInput
 
 MAX_CELL_CHARS = 80
 

@@ -20,10 +20,10 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from ..screens.worker_posts import error_text
+from ...workers import post_outcome
+from ..compare_values import CompareData, default_metric
+from ..field_picker import FieldPicker
 from .compare_plot import ComparePlot, RunLegend, run_colour
-from .compare_values import CompareData, default_metric
-from .field_picker import FieldPicker
 from .metric_chart import EMA_WEIGHTS, X_MODES, _finite_pairs, beyond_markers, ema, x_ticks
 from .plot_axes import clip_note, value_scale
 
@@ -254,14 +254,18 @@ class HistoryView(Horizontal):
         for index, run_id in zip(indexes, run_ids, strict=True):
             if worker.is_cancelled:  # a newer metric or axis was chosen: stop here
                 return
-            try:
-                history = self.client.get_metric_history_downsampled(run_id, key, max_points, x_axis=x_axis)
-            except Exception as error:  # any failure is shown: never a stuck screen
-                if not worker.is_cancelled:
-                    self.post_message(self.HistoryFailed(generation, index, error_text(error)))
-                continue
-            if not worker.is_cancelled:
-                self.post_message(self.HistoryLoaded(generation, index, history))
+            self._post_history(generation, index, run_id, key, x_axis, max_points)
+
+    def _post_history(
+        self, generation: int, index: int, run_id: str, key: str, x_axis: str, max_points: int
+    ) -> None:
+        """In the worker: fetch one run's history and post it (or why it failed)."""
+        post_outcome(
+            self,
+            lambda: self.client.get_metric_history_downsampled(run_id, key, max_points, x_axis=x_axis),
+            lambda history: self.HistoryLoaded(generation, index, history),
+            lambda error: self.HistoryFailed(generation, index, error),
+        )
 
     @on(HistoryLoaded)
     def _history_loaded(self, message: HistoryLoaded) -> None:

@@ -20,8 +20,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..formatting import system_clock_ms
-from .control_message import focus_now
+from ...formatting import system_clock_ms
+from ..control_message import focus_now
 from .run_rows import TableRow
 
 

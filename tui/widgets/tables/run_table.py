@@ -19,9 +19,9 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..formatting import system_clock_ms, truncate
-from .compare_values import lower_is_better
-from .control_message import ControlMessage
+from ...formatting import system_clock_ms, truncate
+from ..compare_values import lower_is_better
+from ..control_message import ControlMessage
 from .line_table import LineTable
 from .run_rows import (
     AGGREGATES,

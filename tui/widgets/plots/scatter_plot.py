@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from textual import on
 from textual.binding import Binding
 
+from ..compare_values import Axis, CompareData, default_metric, middle_truncate, varying_numeric_params
+from ..field_picker import FieldPicker
 from .compare_plot import ComparePlot, PlotView, legend_text, run_colour
-from .compare_values import Axis, CompareData, default_metric, middle_truncate, varying_numeric_params
-from .field_picker import FieldPicker
 from .plot_axes import ABOVE, BELOW, ValueScale, clip_note, value_scale
 
 MAX_LABELS = 25

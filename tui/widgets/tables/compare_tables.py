@@ -14,8 +14,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from ..formatting import number
-from .compare_values import (
+from ...formatting import number
+from ..compare_values import (
     AGGREGATES,
     INFO_ROWS,
     CompareData,
@@ -24,7 +24,7 @@ from .compare_values import (
     middle_truncate,
     values_differ,
 )
-from .control_message import ControlMessage
+from ..control_message import ControlMessage
 from .kv_table import one_line
 
 RUN_COLUMN_WIDTH = 14

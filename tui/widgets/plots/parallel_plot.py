@@ -15,10 +15,10 @@ from rich.text import Text
 from textual import on
 from textual.binding import Binding
 
-from ..formatting import number
+from ...formatting import number
+from ..compare_values import Axis, CompareData, default_metric, middle_truncate, short_number, varying_params
+from ..field_picker import FieldPicker
 from .compare_plot import MISSING_COLOUR, ComparePlot, PlotView, scale_colour, scale_text
-from .compare_values import Axis, CompareData, default_metric, middle_truncate, short_number, varying_params
-from .field_picker import FieldPicker
 from .plot_axes import clip_note, robust_bounds
 
 MAX_DEFAULT_AXES = 5

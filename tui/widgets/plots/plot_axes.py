@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .compare_values import quartiles
+from ..compare_values import quartiles
 
 CLIP_LOW, CLIP_HIGH = 0.01, 0.99  # robust bounds of many values: the 1st..99th percentile
 PERCENTILE_COUNT = (

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from runyard import Run, RunStatus
 from runyard.config import STALE_HEARTBEAT_MS
 
-from .. import formatting
+from ... import formatting
 
 # Always-shown columns: (id, header label, width). Status and name stay put when scrolling sideways.
 FIXED_COLUMNS: tuple[tuple[str, str, int], ...] = (

@@ -1,4 +1,4 @@
-"""What the browse and trash screens share: store results posted from thread workers, search errors.
+"""Thread workers' one way to post results: every `@work(thread=True)` in the TUI goes through here.
 
 Every store call runs in a thread worker that posts a message; a result of a cancelled worker
 (a newer search replaced it) is dropped. Any exception in a worker, not only the core's errors,
@@ -11,7 +11,7 @@ notification. Also: parent names for a page of runs, and the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from runyard import Run, RunyardError, TrackingClient
 from textual.message import Message
@@ -22,13 +22,31 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from ..messages import ActionFailed
+from .messages import ActionFailed
 
 
 def post_unless_cancelled(node: MessagePump, message: Message) -> None:
     """Post a thread worker's result unless the worker was cancelled (a newer one replaced it)."""
     if not get_current_worker().is_cancelled:
         node.post_message(message)
+
+
+T = TypeVar("T")
+
+
+def post_outcome(
+    node: MessagePump,
+    work: Callable[[], T],
+    done: Callable[[T], Message],
+    failed: Callable[[str], Message],
+) -> None:
+    """In a thread worker: post done(work()), or failed(error text) on any exception; nothing if cancelled."""
+    try:
+        result = work()
+    except Exception as error:  # any failure is shown: never a stuck screen
+        post_unless_cancelled(node, failed(error_text(error)))
+        return
+    post_unless_cancelled(node, done(result))
 
 
 def error_text(error: BaseException) -> str:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from textual import on
 from textual.binding import Binding
 
-from ..formatting import number
-from .compare_plot import ComparePlot, PlotView, run_colour
-from .compare_values import (
+from ...formatting import number
+from ..compare_values import (
     CompareData,
     default_metric,
     middle_truncate,
@@ -24,7 +23,8 @@ from .compare_values import (
     quartiles,
     short_number,
 )
-from .field_picker import FieldPicker
+from ..field_picker import FieldPicker
+from .compare_plot import ComparePlot, PlotView, run_colour
 from .plot_axes import ABOVE, BELOW, bin_index, clip_note, quantile_bins, value_scale
 
 BOX_HALF_WIDTH = 0.22

@@ -20,13 +20,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
-from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from ..formatting import duration
-from ..formatting import number as format_number
-from ..screens.worker_posts import error_text
-from .kv_table import KVRow, KVTable
+from ...formatting import duration
+from ...formatting import number as format_number
+from ...workers import post_outcome
+from ..tables.kv_table import KVRow, KVTable
 from .plot_axes import ABOVE, BELOW, ValueScale, clip_note, value_scale
 
 X_MODES = ("step", "wall time", "relative time")
@@ -291,17 +290,14 @@ class MetricsPanel(Vertical):
     @work(thread=True, exclusive=True, group="metric-history", exit_on_error=False)
     def load_history(self, key: str, x_axis: str, since_step: int | None) -> None:
         """Fetch the downsampled history (or only its newer tail) off the UI thread."""
-        worker = get_current_worker()
-        try:
-            history = self.client.get_metric_history_downsampled(
+        post_outcome(
+            self,
+            lambda: self.client.get_metric_history_downsampled(
                 self.run_id, key, self.max_points, x_axis=x_axis, since_step=since_step
-            )
-        except Exception as error:  # any failure is shown: never a stuck screen
-            if not worker.is_cancelled:
-                self.post_message(self.HistoryFailed(error_text(error)))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.HistoryLoaded(key, x_axis, history, append=since_step is not None))
+            ),
+            lambda history: self.HistoryLoaded(key, x_axis, history, append=since_step is not None),
+            self.HistoryFailed,
+        )
 
     def refresh_live(self) -> None:
         """Fetch the points newer than those drawn (called by the screen while the run is RUNNING)."""
@@ -374,7 +370,7 @@ def metric_rows(summaries: Sequence[MetricSummary]) -> list[KVRow]:
 
 def default_chart_metric(keys: Sequence[str]) -> str:
     """The metric drawn first: a validation loss, else a loss, else lower-is-better, else the first."""
-    from .compare_values import lower_is_better
+    from ..compare_values import lower_is_better
 
     def rank(key: str) -> int:
         lowered = key.lower()

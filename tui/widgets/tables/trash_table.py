@@ -18,9 +18,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from .. import formatting
-from ..formatting import system_clock_ms, truncate
-from .control_message import ControlMessage
+from ... import formatting
+from ...formatting import system_clock_ms, truncate
+from ..control_message import ControlMessage
 from .line_table import LineTable
 from .run_rows import TableRow, layout_rows, name_text, status_text
 

@@ -1,0 +1,1 @@
+"""Plot widgets of the runyard TUI: metric charts, compare plots, their axes, half-block images."""

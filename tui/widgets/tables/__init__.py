@@ -1,0 +1,1 @@
+"""Table widgets of the runyard TUI: run, trash, line, key-value and compare tables."""
