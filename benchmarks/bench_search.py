@@ -163,44 +163,12 @@ def postgres_store(server_url: str, n_runs: int) -> str | None:
 _MLFLOW_CHILD = r"""
 import os, sqlite3, sys, time, statistics
 sys.path.insert(0, {bench_dir!r})
-from build_store import generate, EXPERIMENT_NAME
+from build_store import build_mlflow_store, EXPERIMENT_NAME
 path, n_runs, reps = {path!r}, {n_runs}, {reps}
 from mlflow.tracking import MlflowClient
 uri = "sqlite:///" + path
 if not os.path.exists(path):
-    partial = path + ".partial"
-    if os.path.exists(partial):
-        os.remove(partial)
-    client = MlflowClient(tracking_uri="sqlite:///" + partial)
-    experiment_id = client.create_experiment(EXPERIMENT_NAME)
-    db = sqlite3.connect(partial, isolation_level=None)
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute("BEGIN")
-    uuids = {{}}
-    for table, rows in generate(n_runs, 7, experiment_id):
-        if table == "runs":
-            for r in rows:
-                uuids[r[0]] = r[1]
-            db.executemany(
-                "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, "
-                "status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) "
-                "VALUES (?, ?, 'LOCAL', ?, '', ?, ?, ?, ?, '', 'active', ?, ?)",
-                [(r[1], r[3], r[11], r[4], r[5], r[6], r[7], r[12], experiment_id) for r in rows],
-            )
-        elif table in ("params", "tags"):
-            db.executemany(f"INSERT INTO {{table}} (key, value, run_uuid) VALUES (?, ?, ?)",
-                           [(k, v, uuids[pk]) for pk, k, v in rows])
-        elif table == "metrics":
-            db.executemany("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
-                           "VALUES (?, ?, ?, ?, ?, 0)",
-                           [(k, v, ts, uuids[pk], step) for pk, k, v, ts, step in rows])
-        else:
-            db.executemany("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
-                           "VALUES (?, ?, ?, ?, 0, ?)",
-                           [(k, latest, ts, step, uuids[pk]) for pk, k, latest, step, ts, *_ in rows])
-    db.execute("COMMIT")
-    db.close()
-    os.replace(partial, path)
+    build_mlflow_store(path, n_runs)
 client = MlflowClient(tracking_uri=uri)
 experiment_id = client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id
 def first():

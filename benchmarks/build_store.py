@@ -188,6 +188,51 @@ _COLUMNS = {
 }
 
 
+def build_mlflow_store(path: str, n_runs: int, seed: int = 7) -> None:
+    """The same runs in an MLflow SQLite store (MLflow's own schema, rows bulk-inserted); needs mlflow."""
+    from mlflow.tracking import MlflowClient
+
+    partial = path + ".partial"
+    if os.path.exists(partial):
+        os.remove(partial)
+    client = MlflowClient(tracking_uri="sqlite:///" + partial)
+    experiment_id = client.create_experiment(EXPERIMENT_NAME)
+    db = sqlite3.connect(partial, isolation_level=None)
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("BEGIN")
+    uuids: dict[int, str] = {}
+    for table, rows in generate(n_runs, seed, experiment_id):
+        if table == "runs":
+            for r in rows:
+                uuids[r[0]] = r[1]
+            db.executemany(
+                "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, "
+                "status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id) "
+                "VALUES (?, ?, 'LOCAL', ?, '', ?, ?, ?, ?, '', 'active', ?, ?)",
+                [(r[1], r[3], r[11], r[4], r[5], r[6], r[7], r[12], experiment_id) for r in rows],
+            )
+        elif table in ("params", "tags"):
+            db.executemany(
+                f"INSERT INTO {table} (key, value, run_uuid) VALUES (?, ?, ?)",
+                [(k, v, uuids[pk]) for pk, k, v in rows],
+            )
+        elif table == "metrics":
+            db.executemany(
+                "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+                "VALUES (?, ?, ?, ?, ?, 0)",
+                [(k, v, ts, uuids[pk], step) for pk, k, v, ts, step in rows],
+            )
+        else:
+            db.executemany(
+                "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+                "VALUES (?, ?, ?, ?, 0, ?)",
+                [(k, latest, ts, step, uuids[pk]) for pk, k, latest, step, ts, *_ in rows],
+            )
+    db.execute("COMMIT")
+    db.close()
+    os.replace(partial, path)
+
+
 def _build_sqlite(path: Path, n_runs: int, seed: int) -> None:
     began = time.perf_counter()
     experiment_id = _create_schema(f"sqlite:///{path}")
