@@ -11,7 +11,19 @@ metric has no row at all).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 # SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid alias; PostgreSQL wants BIGINT.
@@ -155,6 +167,9 @@ class MetricSummaryRow(SQLModel, table=True):
     min_value: float | None = Field(default=None)  # NULL: every point was NaN
     max_value: float | None = Field(default=None)
     count: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    # Schema 3: the last points of the (run, key), packed by metrics.py (sparklines and alerts read
+    # them without touching the history); NULL until the key is next written.
+    recent: bytes | None = Field(default=None, sa_column=Column(LargeBinary(), nullable=True))
 
 
 class MetricBlockRow(SQLModel, table=True):
@@ -305,6 +320,96 @@ class RunModelRow(SQLModel, table=True):
     step: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False))
 
 
+# ----------------------------------------------------------------------------- schema 3
+class ConsoleChunkRow(SQLModel, table=True):
+    """A chunk of a run's captured stdout/stderr, in order of `seq` (ANSI colours kept)."""
+
+    __tablename__ = "console_chunks"
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    seq: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    stream: str = Field(sa_column=Column(String(10), nullable=False))  # "stdout" or "stderr"
+    text: str = Field(sa_column=Column(Text(), nullable=False))
+
+
+class RunBatchRow(SQLModel, table=True):
+    """A batch id a client sent with a write to a run: a replayed batch with the same id is ignored."""
+
+    __tablename__ = "run_batches"
+    run_pk: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    )
+    batch_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    received_time: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class StoreSettingRow(SQLModel, table=True):
+    """A setting of the whole store (alert thresholds, the server's default permission, ...)."""
+
+    __tablename__ = "store_settings"
+    key: str = Field(sa_column=Column(String(250), primary_key=True))
+    value: str = Field(sa_column=Column(Text(), nullable=False))
+
+
+class UserRow(SQLModel, table=True):
+    """A user of `runyard server --auth`; `version` is bumped by every change that must end cached logins."""
+
+    __tablename__ = "users"
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    username: str = Field(sa_column=Column(String(256), unique=True, nullable=False))
+    password_hash: str = Field(sa_column=Column(Text(), nullable=False))  # argon2 / scrypt, never shown
+    is_admin: bool = Field(default=False, sa_column=Column(Boolean(), nullable=False))
+    version: int = Field(default=1, sa_column=Column(BigInteger(), nullable=False))
+    creation_time: int | None = Field(default=None, sa_column=_time_column())
+    last_update_time: int | None = Field(default=None, sa_column=_time_column())
+
+
+class ExperimentPermissionRow(SQLModel, table=True):
+    """A user's permission on one experiment: READ, EDIT, MANAGE or NO_PERMISSIONS (MLflow's names)."""
+
+    __tablename__ = "experiment_permissions"
+    __table_args__ = (Index("ix_experiment_permissions_user", "user_id"),)
+    experiment_id: str = Field(
+        sa_column=Column(
+            String(64), ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    user_id: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    permission: str = Field(sa_column=Column(String(32), nullable=False))
+
+
+class AccessTokenRow(SQLModel, table=True):
+    """A bearer token of a user, stored as the SHA-256 of its 256-bit random value (never the value)."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (Index("ix_access_tokens_user", "user_id"),)
+    id: str = Field(sa_column=Column(String(32), primary_key=True))  # shown, listed, revoked by
+    user_id: int = Field(
+        sa_column=Column(_BigIntPk, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    token_sha256: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    name: str = Field(default="", sa_column=Column(String(250), nullable=False))
+    creation_time: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    expiration_time: int | None = Field(default=None, sa_column=_time_column())  # NULL: never expires
+    last_used_time: int | None = Field(default=None, sa_column=_time_column())
+
+
+class AuthAuditRow(SQLModel, table=True):
+    """One change to users, tokens or permissions (`runyard users audit`): who did what to whom."""
+
+    __tablename__ = "auth_audit"
+    id: int | None = Field(default=None, sa_column=Column(_BigIntPk, primary_key=True, autoincrement=True))
+    time: int = Field(sa_column=Column(BigInteger(), nullable=False, index=True))
+    actor: str = Field(sa_column=Column(String(256), nullable=False))  # a username, or "cli" on the store
+    action: str = Field(sa_column=Column(String(64), nullable=False))
+    target: str = Field(sa_column=Column(String(500), nullable=False))
+    detail: str = Field(default="", sa_column=Column(Text(), nullable=False))  # never a secret
+
+
 # Tables added by schema version 2 (schema.py creates them on upgrade), children after parents.
 SCHEMA_2_TABLES = [
     DatasetRow,
@@ -315,6 +420,17 @@ SCHEMA_2_TABLES = [
     LoggedModelParamRow,
     LoggedModelMetricRow,
     RunModelRow,
+]
+
+# Tables added by schema version 3 (with the column metric_summaries.recent), children after parents.
+SCHEMA_3_TABLES = [
+    ConsoleChunkRow,
+    RunBatchRow,
+    StoreSettingRow,
+    UserRow,
+    ExperimentPermissionRow,
+    AccessTokenRow,
+    AuthAuditRow,
 ]
 
 # Purge order (lifecycle.py deletes every table keyed by run_pk / experiment_id in this order):
@@ -337,4 +453,11 @@ ALL_TABLES = [
     LoggedModelMetricRow,
     RunModelRow,
     LoggedModelRow,
+    ConsoleChunkRow,
+    RunBatchRow,
+    StoreSettingRow,
+    ExperimentPermissionRow,
+    AccessTokenRow,
+    UserRow,
+    AuthAuditRow,
 ]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from runyard.store.db import Database
     from sqlalchemy.engine import Connection
 
-CURRENT_SCHEMA_VERSION = 2
+CURRENT_SCHEMA_VERSION = 3
 
 
 def _migrate_1(conn: Connection) -> None:
@@ -29,8 +29,24 @@ def _migrate_1(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=tables)
 
 
+def _migrate_2(conn: Connection) -> None:
+    """Version 3: console output, batch ids of replayed writes, store settings, users and permissions
+    of the server, and the last points of each (run, key) beside its summary."""
+    from runyard.store import models
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    conn.execute(text("ALTER TABLE metric_summaries ADD COLUMN recent " + _binary_type(conn)))
+    tables = [model.__table__ for model in models.SCHEMA_3_TABLES]
+    SQLModel.metadata.create_all(conn, tables=tables)
+
+
+def _binary_type(conn: Connection) -> str:
+    return "BYTEA" if conn.dialect.name == "postgresql" else "BLOB"
+
+
 # MIGRATIONS[n] upgrades a store from version n to n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1, 2: _migrate_2}
 
 # Any constant will do: it only has to be the same in every runyard process.
 _PG_SCHEMA_LOCK_KEY = 0x52554E59  # "RUNY"

@@ -286,7 +286,7 @@ def test_upgrade_of_a_schema_1_store_keeps_its_runs_and_adds_inputs(tmp_path: Pa
 
 def test_upgrade_from_schema_1_on_every_backend(tracking_uri: str, tmp_path: Path) -> None:
     from runyard.store.db import Database
-    from runyard.store.schema import upgrade
+    from runyard.store.schema import CURRENT_SCHEMA_VERSION, upgrade
     from sqlalchemy import create_engine, text
 
     client = TrackingClient(tracking_uri, artifact_root=str(tmp_path / "a"))
@@ -295,15 +295,17 @@ def test_upgrade_from_schema_1_on_every_backend(tracking_uri: str, tmp_path: Pat
     engine = create_engine(tracking_uri)
     with engine.begin() as conn:  # back to the shape of schema 1
         for table in (
-            "run_models logged_model_metrics logged_model_params logged_model_tags logged_models "
-            "input_tags inputs datasets"
+            "auth_audit access_tokens experiment_permissions users store_settings run_batches "
+            "console_chunks run_models logged_model_metrics logged_model_params logged_model_tags "
+            "logged_models input_tags inputs datasets"
         ).split():
             conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text("ALTER TABLE metric_summaries DROP COLUMN recent"))
         conn.execute(text("UPDATE schema_version SET version = 1"))
     engine.dispose()
     database = Database(tracking_uri)
     try:
-        assert upgrade(database) == (1, 2)
+        assert upgrade(database) == (1, CURRENT_SCHEMA_VERSION)
     finally:
         database.dispose()
     client = TrackingClient(tracking_uri, artifact_root=str(tmp_path / "a"))

@@ -50,7 +50,7 @@ def _fingerprint(path: Path) -> tuple[str, int, int]:
 def test_new_store_gets_schema_version(tracking_uri: str) -> None:
     TrackingClient(tracking_uri).create_experiment("x")
     assert _read_version(tracking_uri) == [(1, CURRENT_SCHEMA_VERSION)]
-    assert CURRENT_SCHEMA_VERSION == 2
+    assert CURRENT_SCHEMA_VERSION == 3
 
 
 def test_indexes_for_the_tui_queries_exist(tracking_uri: str) -> None:
