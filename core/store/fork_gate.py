@@ -49,25 +49,39 @@ class ForkGate:
             self.leave()
 
     def enter(self) -> None:
-        """Count the calling thread in; wait first while another thread prepares a fork."""
+        """Count the calling thread in; wait first while another thread prepares a fork.
+
+        No lock when no fork is being prepared (the common case): a signal handler may interrupt this
+        thread here and flush, waiting for the writer thread, which then must be able to leave the
+        gate. The count is written first and the closers read after, and close() does the opposite,
+        so that (the GIL orders the two) either the fork sees this thread inside or this thread sees
+        the fork and backs out to wait.
+        """
         me = threading.get_ident()
+        depth = self._depths.get(me, 0)
+        self._depths[me] = depth + 1
+        if depth > 0 or not self._closers or me in self._closers:
+            return
+        self._set_depth(me, depth)  # a fork is being prepared: back out and wait for it
         with self._condition:
-            depth = self._depths.get(me, 0)
-            while depth == 0 and self._closers and me not in self._closers:
+            self._condition.notify_all()  # the fork may have seen this thread inside: look again
+            while self._closers and me not in self._closers:
                 self._condition.wait()
-            self._depths[me] = depth + 1
+            self._depths[me] = self._depths.get(me, 0) + 1
 
     def leave(self) -> None:
         """Count the calling thread out (and let a waiting fork go on when nobody is left inside)."""
         me = threading.get_ident()
-        with self._condition:
-            depth = self._depths.get(me, 0) - 1
-            if depth > 0:
-                self._depths[me] = depth
-            else:
-                self._depths.pop(me, None)
-            if self._closers:
+        self._set_depth(me, self._depths.get(me, 0) - 1)
+        if self._closers:
+            with self._condition:
                 self._condition.notify_all()
+
+    def _set_depth(self, thread: int, depth: int) -> None:
+        if depth > 0:
+            self._depths[thread] = depth
+        else:
+            self._depths.pop(thread, None)
 
     def close(self, timeout: float) -> bool:
         """Stop new transactions and wait up to timeout seconds until other threads' ones ended."""
@@ -75,7 +89,7 @@ class ForkGate:
         deadline = time.monotonic() + timeout
         with self._condition:
             self._closers[me] = self._closers.get(me, 0) + 1
-            while any(thread != me for thread in self._depths):
+            while any(thread != me for thread in tuple(self._depths)):  # a copy: others change it unlocked
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

@@ -13,12 +13,57 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
 GRACE_SECONDS = 20.0
 _installed_in: int | None = None
+
+# The signals a user's handler may catch to stop a program (faults such as SIGSEGV are never deferred).
+_DEFERRED = frozenset(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name)
+)
+_can_defer = hasattr(signal, "pthread_sigmask")
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """On the main thread, hold Python's signal handlers back until the block ends (elsewhere: a no-op).
+
+    Handlers run only on the main thread, between two bytecodes: one that raises (sys.exit in a
+    SIGTERM handler, KeyboardInterrupt) may land anywhere in the block. Blocked at the OS level, the
+    signal stays pending and its handler runs as soon as the block ends. Costs two system calls.
+    A signal sent to the process goes to a thread that does not block it: runyard's own threads block
+    these signals for good (`block_in_this_thread`), so while only they run beside the main thread it
+    waits for the block to end; a thread of the program's own may still take it and let the main thread
+    run the handler early (the interrupted batch is then written again at exit: a duplicate, not a loss).
+    """
+    if not _can_defer or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def block_in_this_thread() -> None:
+    """For runyard's background threads: never take the signals a handler on the main thread waits for."""
+    if _can_defer:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+
+
+def _blocking(work: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        block_in_this_thread()
+        work()
+
+    return run
 
 
 def install_sigterm_handler(end_runs: Callable[[], bool]) -> None:
@@ -37,7 +82,7 @@ def install_sigterm_handler(end_runs: Callable[[], bool]) -> None:
     def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         # From another thread, bounded: the main thread may hold a lock the flush needs (it was
         # interrupted inside runyard), and schedulers send SIGKILL some seconds after SIGTERM.
-        ending = threading.Thread(target=end_runs, name="runyard-sigterm", daemon=True)
+        ending = threading.Thread(target=_blocking(end_runs), name="runyard-sigterm", daemon=True)
         ending.start()
         try:
             ending.join(GRACE_SECONDS)

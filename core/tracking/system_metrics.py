@@ -266,6 +266,9 @@ class SystemMetricsSampler:
         self._thread.start()
 
     def _loop(self) -> None:
+        from runyard.tracking.signals import block_in_this_thread
+
+        block_in_this_thread()
         while not self._stop.wait(self.interval):
             try:
                 self.sample_once()

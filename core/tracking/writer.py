@@ -38,6 +38,7 @@ from typing import Protocol
 
 from runyard.config import HEARTBEAT_INTERVAL_SECONDS, flush_interval_seconds, max_buffered_floor
 from runyard.store.fork_gate import fork_wait_seconds, in_transaction
+from runyard.tracking.signals import block_in_this_thread, signals_deferred
 
 MAX_BUFFERED_BEFORE_WAKE = 20_000
 BATCH_SIZE = 50_000
@@ -95,9 +96,10 @@ class MetricWriter:
         self._stopping = False
         self._batch_thread: int | None = None  # the thread with a batch taken and not yet settled
         self._in_flight = 0  # points taken from the buffer whose batch is not committed yet
-        self._rate_lock = threading.RLock()  # reentrant: a signal handler's flush may need it
-        self._commits: deque[tuple[float, int]] = deque()  # (monotonic time, points) of recent commits
-        self._committed_recently = 0  # sum of the points in _commits
+        # (monotonic time, points) of recent commits: changed only by the holder of _write_lock and read
+        # as an atomic copy, so no lock of its own (a signal handler's flush on a thread that held one
+        # while the writer thread waited for it deadlocked).
+        self._commits: deque[tuple[float, int]] = deque()
         # The hot path's one comparison: 0 sends the first point to _make_room, which starts the thread.
         self._check_at = 0
 
@@ -119,21 +121,17 @@ class MetricWriter:
     # -- backpressure -----------------------------------------------------------------------
     def max_buffered(self) -> int:
         """The bound on unwritten points: max(RUNYARD_MAX_BUFFERED, points committed in the last interval)."""
-        with self._rate_lock:
-            self._forget_old_commits(time.monotonic())
-            return max(self.max_buffered_floor, self._committed_recently)
+        horizon = time.monotonic() - self.flush_interval
+        recent = tuple(self._commits)  # one C call: atomic under the GIL, no lock (see _init_process_state)
+        return max(self.max_buffered_floor, sum(points for when, points in recent if when >= horizon))
 
     def _note_commit(self, points: int) -> None:
+        """Remember a commit (the caller holds _write_lock) and forget those older than one interval."""
         now = time.monotonic()
-        with self._rate_lock:
-            self._commits.append((now, points))
-            self._committed_recently += points
-            self._forget_old_commits(now)
-
-    def _forget_old_commits(self, now: float) -> None:
         commits, horizon = self._commits, now - self.flush_interval
+        commits.append((now, points))
         while commits and commits[0][0] < horizon:
-            self._committed_recently -= commits.popleft()[1]
+            commits.popleft()
 
     def _make_room(self, incoming: int) -> None:
         """The slow path of add(): start the thread, wake it, and wait while the backlog is at its bound."""
@@ -221,26 +219,30 @@ class MetricWriter:
         # Only what was buffered when the flush began: a busy logger cannot keep flush() running.
         remaining = len(self._buffer)
         while remaining > 0:
-            self._batch_thread = me
-            try:
-                batch = self._take(min(remaining, self._batch_size))
-                if not batch:  # a signal handler's flush on this thread took them meanwhile
-                    break
-                remaining -= len(batch)
+            # Signal handlers wait until the batch is settled: one landing between the commit and
+            # its bookkeeping (say, sys.exit() from a SIGTERM handler) would put committed points
+            # back, and the exit path would write them twice.
+            with signals_deferred():
+                self._batch_thread = me
                 try:
-                    self._write_batch(batch)
-                except BaseException as error:
-                    self._buffer.extendleft(reversed(batch))  # keep them, ahead of newer points
-                    if not isinstance(error, Exception):
-                        raise  # sys.exit() or Ctrl-C from a signal handler: never swallowed
-                    self._last_error = error
-                    if raise_errors:
-                        raise
-                    return
-                self._note_commit(len(batch))
-            finally:
-                self._in_flight = 0
-                self._batch_thread = None
+                    batch = self._take(min(remaining, self._batch_size))
+                    if not batch:  # a signal handler's flush on this thread took them meanwhile
+                        break
+                    remaining -= len(batch)
+                    try:
+                        self._write_batch(batch)
+                    except BaseException as error:
+                        self._buffer.extendleft(reversed(batch))  # keep them, ahead of newer points
+                        if not isinstance(error, Exception):
+                            raise  # sys.exit() or Ctrl-C from a signal handler: never swallowed
+                        self._last_error = error
+                        if raise_errors:
+                            raise
+                        return
+                    self._note_commit(len(batch))
+                finally:
+                    self._in_flight = 0
+                    self._batch_thread = None
         self._last_error = None
         dropped, self._dropped = self._dropped, None
         if dropped is not None and raise_errors:
@@ -287,6 +289,7 @@ class MetricWriter:
             self._check_at = self._wake_at
 
     def _loop(self) -> None:
+        block_in_this_thread()
         while not self._stopping:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
