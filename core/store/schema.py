@@ -9,7 +9,7 @@ lock that guards creation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runyard.exceptions import SchemaVersionError
 
@@ -31,7 +31,8 @@ def _migrate_1(conn: Connection) -> None:
 
 def _migrate_2(conn: Connection) -> None:
     """Version 3: console output, batch ids of replayed writes, store settings, users and permissions
-    of the server, and the last points of each (run, key) beside its summary."""
+    of the server, the last points of each (run, key) beside its summary, an index covering the
+    experiment overview, and (SQLite) params, tags and summaries clustered on (run, key)."""
     from runyard.store import models
     from sqlalchemy import text
     from sqlmodel import SQLModel
@@ -39,6 +40,26 @@ def _migrate_2(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE metric_summaries ADD COLUMN recent " + _binary_type(conn)))
     tables = [model.__table__ for model in models.SCHEMA_3_TABLES]
     SQLModel.metadata.create_all(conn, tables=tables)
+    for index in models.RunRow.__table__.indexes:
+        if index.name == "ix_runs_overview":
+            index.create(conn, checkfirst=True)
+    if conn.dialect.name == "sqlite":
+        for model in (models.ParamRow, models.TagRow, models.MetricSummaryRow):
+            _rebuild_clustered(conn, model.__table__)
+
+
+def _rebuild_clustered(conn: Connection, table: Any) -> None:
+    """SQLite: copy a table into its WITHOUT ROWID form (same name, columns and indexes)."""
+    from sqlalchemy import text
+
+    name = table.name
+    for index in table.indexes:
+        conn.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
+    conn.execute(text(f'ALTER TABLE "{name}" RENAME TO "{name}_rowid"'))
+    table.create(conn)
+    columns = ", ".join(f'"{column.name}"' for column in table.columns)
+    conn.execute(text(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{name}_rowid"'))
+    conn.execute(text(f'DROP TABLE "{name}_rowid"'))
 
 
 def _binary_type(conn: Connection) -> str:

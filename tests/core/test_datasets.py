@@ -301,6 +301,7 @@ def test_upgrade_from_schema_1_on_every_backend(tracking_uri: str, tmp_path: Pat
         ).split():
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("ALTER TABLE metric_summaries DROP COLUMN recent"))
+        conn.execute(text("DROP INDEX ix_runs_overview"))
         conn.execute(text("UPDATE schema_version SET version = 1"))
     engine.dispose()
     database = Database(tracking_uri)

@@ -45,6 +45,27 @@ def test_a_schema_2_store_is_refused_until_db_upgrade_then_keeps_every_run(tmp_p
     assert runs[0].data.params == {"lr": "0.1"} and runs[0].data.tags["stage"] == "dev"
     assert [m.value for m in client.get_metric_history(runs[1].info.run_id, "loss")] == [0.5, 0.25, 1 / 6]
     assert runs[0].inputs.dataset_inputs[0].dataset.name == "iris"
+    assert runs[1].data.metric_summaries["loss"].count == 3 and runs[1].data.metrics["loss"] == 1 / 6
+    # params, tags and summaries were rebuilt clustered on (run, key): nothing lost, filters still work
+    with sqlite3.connect(path) as raw:
+        clustered = {
+            name
+            for name, sql in raw.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            if sql and "WITHOUT ROWID" in sql
+        }
+        indexes = {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    raw.close()
+    assert {"params", "tags", "metric_summaries"} <= clustered
+    assert {
+        "ix_params_key_value",
+        "ix_tags_key_value",
+        "ix_metric_summaries_key_latest",
+        "ix_runs_overview",
+    } <= indexes
+    found = client.search_runs(
+        [experiment.experiment_id], "params.lr = '0.2' AND metrics.loss < 0.6 AND tags.stage = 'dev'"
+    )
+    assert [run.info.run_name for run in found] == ["run-1"]
     for table in SCHEMA_3_TABLES:
         assert _count(client, table) == 0
     # the upgraded store takes new points, and a second upgrade is a no-op
@@ -68,6 +89,7 @@ def test_upgrade_from_schema_2_on_every_backend(tracking_uri: str, tmp_path: Pat
         for table in reversed(SCHEMA_3_TABLES):
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("ALTER TABLE metric_summaries DROP COLUMN recent"))
+        conn.execute(text("DROP INDEX ix_runs_overview"))
         conn.execute(text("UPDATE schema_version SET version = 2"))
     engine.dispose()
     database = Database(tracking_uri)
