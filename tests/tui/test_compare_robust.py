@@ -208,3 +208,34 @@ async def test_legend_space_hides_a_run_and_i_isolates_it(store: Store) -> None:
         await pilot.press("i")  # every run again
         await settle(pilot)
         assert not view.plot.hidden and "□" not in str(legend.render())
+
+
+@pytest.mark.parametrize("view_kind", ["scatter", "parallel"])
+async def test_scatter_and_parallel_runs_legend_hides_and_isolates_runs(store: Store, view_kind: str) -> None:
+    client, ids = store
+    app = CompareHostApp(client, [ids[name] for name in RUNS], initial_view=view_kind)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        view_type = ScatterView if view_kind == "scatter" else ParallelView
+        view = app.compare.query_one(view_type)
+        legend = view.query_one(RunLegend)
+        drawn_before = _drawn(view)
+        assert len(drawn_before) == len(RUNS) and "□" not in str(legend.render())
+        legend.focus()
+        await pilot.press("right", "space")  # hide wide-resnet
+        await settle(pilot)
+        assert "□\u00a0wide-resnet" in str(legend.render()) and "1 hidden" in view.status_text
+        assert _drawn(view) == [i for i in drawn_before if i != 1]
+        await pilot.press("i")  # only wide-resnet
+        await settle(pilot)
+        assert _drawn(view) == [1] and str(legend.render()).count("□") == len(RUNS) - 1
+        await pilot.press("i")  # every run again
+        await settle(pilot)
+        assert _drawn(view) == drawn_before and "hidden" not in view.status_text
+
+
+def _drawn(view: ScatterView | ParallelView) -> list[int]:
+    """The run indexes the chart draws."""
+    if isinstance(view, ScatterView):
+        return sorted(point.index for point in view.plot.points)
+    return sorted(line.index for line in view.plot.lines)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding
 from textual.color import Color
@@ -191,6 +191,7 @@ class RunLegend(Legend, can_focus=True):
         self._show()
 
     def _show(self) -> None:
+        self.display = bool(self.entries)  # nothing to act on (a distribution): no line, no focus stop
         text = Text()
         for position, (index, name, colour) in enumerate(self.entries):
             if position:
@@ -251,6 +252,7 @@ class PlotView(Horizontal):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.compare_data: CompareData | None = None
+        self.hidden: frozenset[int] = frozenset()  # runs hidden from the run legend (space / i)
 
     def make_plot(self) -> ComparePlot:
         """The chart widget of this view."""
@@ -262,7 +264,8 @@ class PlotView(Horizontal):
         with Vertical():
             yield Static("", classes="plot-status")
             yield self.make_plot()
-            yield Legend("")
+            yield Legend("", classes="plot-legend")
+            yield RunLegend(id=f"{self.id}-runs")
 
     def on_mount(self) -> None:
         """The field list shows what is chosen."""
@@ -281,7 +284,7 @@ class PlotView(Horizontal):
     @property
     def legend_text(self) -> str:
         """The legend as shown (for tests)."""
-        return str(self.query_one(Legend).render())
+        return str(self.query_one(".plot-legend", Legend).render())
 
     def mark(self, field: str) -> str:
         """The mark shown before a field in the list ('x', 'y', '●', ...)."""
@@ -289,8 +292,25 @@ class PlotView(Horizontal):
 
     def set_status(self, text: str, legend: Text | str = "") -> None:
         """Update the status line and the legend."""
+        if self.hidden:
+            text += f" · {len(self.hidden)} hidden (runs legend: space / i)"
         self.query_one(".plot-status", Static).update(text)
-        self.query_one(Legend).update(legend)
+        self.query_one(".plot-legend", Legend).update(legend)
+
+    def set_runs(self, entries: Sequence[tuple[int, str, RGB]]) -> None:
+        """The runs drawn, for the runs legend (run index, name, colour)."""
+        self.query_one(RunLegend).set_entries(entries)
+
+    def shown(self, index: int) -> bool:
+        """False for a run hidden from the runs legend."""
+        return index not in self.hidden
+
+    @on(RunLegend.Changed)
+    def _runs_hidden(self, message: RunLegend.Changed) -> None:
+        """space / i on the runs legend: redraw without the hidden runs."""
+        message.stop()
+        self.hidden = message.hidden
+        self.redraw()
 
     def set_data(self, data: CompareData) -> None:
         """The compared runs arrived: choose defaults and draw."""

@@ -258,7 +258,13 @@ class ParallelView(PlotView):
             plot.show_message("No selected run has a value on these axes: nothing to draw.")
             self.set_status(f"{len(axes)} axes · nothing to draw")
             return
-        plot.set_lines(axes, lines)
+        self.set_runs([(line.index, line.label, line.colour) for line in lines])  # swatch: its line colour
+        drawn = [line for line in lines if self.shown(line.index)]
+        if not drawn:
+            plot.show_message("Every run is hidden: space on an entry of the runs legend shows it again.")
+            self.set_status(f"{len(axes)} axes · every run hidden", legend)
+            return
+        plot.set_lines(axes, drawn)
         empty = [axis.field for axis in axes if axis.kind == "empty"]
         parts = [f"{len(axes)} axes (each scaled to its min..max)", f"{len(lines)} of {len(data.runs)} runs"]
         if empty:

@@ -14,7 +14,7 @@ from textual.binding import Binding
 
 from ..compare_values import Axis, CompareData, default_metric, middle_truncate, varying_numeric_params
 from ..field_picker import FieldPicker
-from .compare_plot import ComparePlot, PlotView, legend_text, run_colour
+from .compare_plot import ComparePlot, PlotView, run_colour
 from .plot_axes import ABOVE, BELOW, ValueScale, clip_note, value_scale
 
 MAX_LABELS = 25
@@ -246,11 +246,17 @@ class ScatterView(PlotView):
                 plot.show_message(f"No selected run has {what} {axis.field}: nothing to draw.")
                 self.set_status(f"x: {self.x_field} · y: {self.y_field} · nothing to draw")
                 return
-        points = [
+        drawable = [
             Point(i, run.label, x, y)
             for i, (run, x, y) in enumerate(zip(data.runs, x_axis.positions, y_axis.positions, strict=True))
             if x is not None and y is not None
         ]
+        self.set_runs([(p.index, p.label, run_colour(p.index)) for p in drawable])
+        points = [point for point in drawable if self.shown(point.index)]
+        if drawable and not points:
+            plot.show_message("Every run is hidden: space on an entry of the runs legend shows it again.")
+            self.set_status(f"x: {self.x_field} · y: {self.y_field} · every run hidden")
+            return
         if not points:
             plot.show_message(f"No run has both {self.x_field} and {self.y_field}: nothing to draw.")
             self.set_status(f"x: {self.x_field} · y: {self.y_field} · nothing to draw")
@@ -259,7 +265,7 @@ class ScatterView(PlotView):
         plot.note = f"{infinite} with NaN/inf not drawn" if infinite else ""
         plot.set_points(x_axis, y_axis, points)
         parts = [f"x: {self.x_field} ({x_axis.kind})", f"y: {self.y_field} ({y_axis.kind})"]
-        parts.append(f"{len(points)} of {len(data.runs)} runs")
+        parts.append(f"{len(drawable)} of {len(data.runs)} runs")
         if plot.note:
             parts.append(plot.note)
         if plot.beyond:
@@ -267,8 +273,7 @@ class ScatterView(PlotView):
         labelled = labelled_points(points)
         if len(labelled) < len(points):
             parts.append(f"names of the {EXTREMES} highest and lowest shown")
-        legend = legend_text([(p.label, run_colour(p.index)) for p in labelled], width=16)
-        self.set_status(" · ".join(parts), legend)
+        self.set_status(" · ".join(parts))  # the runs legend below names every colour
 
     @on(FieldPicker.Chosen)
     def _chosen(self, message: FieldPicker.Chosen) -> None:
