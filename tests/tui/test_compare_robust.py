@@ -239,3 +239,20 @@ def _drawn(view: ScatterView | ParallelView) -> list[int]:
     if isinstance(view, ScatterView):
         return sorted(point.index for point in view.plot.points)
     return sorted(line.index for line in view.plot.lines)
+
+
+async def test_history_says_how_many_nan_and_inf_points_it_left_out(store: Store) -> None:
+    client, ids = store
+    for step, value in enumerate([0.5, float("nan"), 0.4, float("inf"), 0.3]):
+        client.log_metric(ids["live"], "gap", value, step=step)
+    client.log_metric(ids["tuned"], "gap", 0.45, step=0)
+    app = CompareHostApp(client, [ids["live"], ids["tuned"]], initial_view="history")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        view = app.compare.query_one(HistoryView)
+        await choose(pilot, view, "gap")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert view.plot.key == "gap"
+        assert "2 NaN/inf points not drawn" in view.plot.canvas_text()
+        assert "2 NaN/inf points not drawn" in view.status_text

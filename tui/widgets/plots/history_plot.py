@@ -8,6 +8,7 @@ one by one and a progress count shows meanwhile; choosing another metric cancels
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from runyard import TrackingClient
@@ -53,6 +54,7 @@ class HistoryPlot(ComparePlot):
         self.clip = True  # the y axis cut to robust bounds (o toggles)
         self.hidden: frozenset[int] = frozenset()  # runs hidden from the legend (space / i)
         self.beyond = 0  # points drawn at the edge by the clipping
+        self.non_finite = 0  # NaN / inf points of the drawn runs, left out of the lines (said in the title)
 
     @property
     def ema_weight(self) -> float:
@@ -93,6 +95,7 @@ class HistoryPlot(ComparePlot):
             self.refresh()
             return
         lines: list[tuple[int, list[float], list[float]]] = []
+        self.non_finite = sum(1 for s in drawable for v in s.history.values if not math.isfinite(v))
         for series in drawable:
             xs = self._xs(series)
             values = list(series.history.values)
@@ -127,12 +130,20 @@ class HistoryPlot(ComparePlot):
                 beyond_markers(plt, scale, xs, ys)
         plt.ylim(*scale.limits(drawn))
         plt.yticks(*scale.ticks(drawn))
-        if self.beyond:
-            plt.title(clip_note(self.beyond))
+        notes = [clip_note(self.beyond)] if self.beyond else []
+        if self.non_finite:
+            notes.append(non_finite_note(self.non_finite))
+        if notes:
+            plt.title(" · ".join(notes))
         plt.xticks(*x_ticks(self.x_mode, all_xs))
         plt.xlabel(X_LABELS[self.x_mode])
         plt.ylabel(self.key + (" (log)" if self.log_y else ""))
         self.refresh()
+
+
+def non_finite_note(count: int) -> str:
+    """Says how many NaN / infinite points a chart left out."""
+    return f"{count:,} NaN/inf point{'s' if count != 1 else ''} not drawn"
 
 
 class HistoryView(Horizontal):
@@ -311,6 +322,8 @@ class HistoryView(Horizontal):
             parts.append(f"EMA {plot.ema_weight:g}")
         if plot.beyond:
             parts.append(clip_note(plot.beyond))
+        if plot.non_finite:
+            parts.append(non_finite_note(plot.non_finite))
         hidden = len(plot.hidden & set(plot.series))
         if hidden:
             parts.append(f"{hidden} hidden (legend: space / i)")
