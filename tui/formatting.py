@@ -48,8 +48,22 @@ def absolute_date(timestamp_ms: int) -> str:
 duration = format_duration  # one duration format in the CLI, the TUI and CSV exports
 
 
-def number(value: float | int | None) -> str:
-    """A metric value in at most ~9 characters: integers as is, else 4 significant digits; NaN and inf."""
+def needs_scientific(value: float | int | None) -> bool:
+    """True for a value that `number` writes in scientific notation (tiny or huge, not an integer)."""
+    if value is None or isinstance(value, bool) or not math.isfinite(value):
+        return False
+    if isinstance(value, int) or value.is_integer():
+        return abs(value) >= 1e9
+    magnitude = abs(value)
+    return magnitude >= 1e6 or magnitude < 1e-3
+
+
+def number(value: float | int | None, scientific: bool = False) -> str:
+    """A metric value in at most ~9 characters: integers as is, else 4 significant digits; NaN and inf.
+
+    scientific: write every fraction as 1.234e-05 (a column where one value needs it shows all alike,
+    so that 2.900e-05 and 0.0029 are never read side by side).
+    """
     if value is None:
         return ""
     if isinstance(value, float):
@@ -62,7 +76,7 @@ def number(value: float | int | None) -> str:
     elif abs(value) < 1e9:
         return str(value)
     magnitude = abs(value)
-    if magnitude != 0 and (magnitude >= 1e6 or magnitude < 1e-3):
+    if magnitude != 0 and (scientific or magnitude >= 1e6 or magnitude < 1e-3):
         return f"{value:.3e}"
     text = f"{value:.4g}"
     if "e" in text:

@@ -277,3 +277,20 @@ async def test_first_s_on_a_metric_sorts_best_first_by_the_lower_is_better_rule(
         await pilot.press("s")
         await settle(pilot)
         assert table.sort_descending  # highest accuracy first
+
+
+async def test_a_metric_column_writes_all_its_numbers_in_one_notation(store: Store) -> None:
+    client, ids = store
+    client.log_metric(ids["tuned"], "lr_now", 2.9e-05, step=0)
+    client.log_metric(ids["live"], "lr_now", 0.0029, step=0)
+    client.log_metric(ids["tuned"], "acc_now", 0.0029, step=0)
+    async with make_app(client).run_test(size=(120, 30)) as pilot:
+        table = await open_resnet(pilot)
+        table.set_columns(["metrics.lr_now", "metrics.acc_now"])
+        await settle(pilot)
+        # one tiny value puts the whole column in scientific notation: never 2.900e-05 beside 0.0029
+        assert cell(table, "tuned", "metrics.lr_now").strip() == "2.900e-05"
+        assert cell(table, "live", "metrics.lr_now").strip() == "2.900e-03"
+        assert (
+            cell(table, "tuned", "metrics.acc_now").strip() == "0.0029"
+        )  # a column of plain numbers stays plain

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from ...formatting import number
+from ...formatting import needs_scientific, number
 from ..compare_values import (
     AGGREGATES,
     INFO_ROWS,
@@ -112,7 +112,8 @@ class CompareTable(DataTable[Text]):
         lines.append(TableLine("section:metrics", f"Metrics, {self.aggregate} ({len(data.metric_keys)})", ()))
         for key in data.metric_keys:
             values = [data.metric(run, key, self.aggregate) for run in data.runs]
-            cells = tuple(MISSING if v is None else number(v) for v in values)
+            scientific = any(needs_scientific(v) for v in values)  # one notation across the runs
+            cells = tuple(MISSING if v is None else number(v, scientific) for v in values)
             arrow = "↓" if self.lower_better(key) else "↑"
             lines.append(
                 TableLine(

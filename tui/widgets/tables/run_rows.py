@@ -197,8 +197,27 @@ def name_text(row: TableRow, collapsed: set[str]) -> str:
     return "  " * row.depth + name
 
 
-def cell_text(row: TableRow, column_id: str, now_ms: int, aggregate: str, collapsed: set[str]) -> str:
-    """The text of one cell."""
+def metric_cell_value(run: Run, key: str, aggregate: str) -> float | None:
+    """The number a metric column shows for a run: latest, min or max (None when the run lacks the key)."""
+    summary = run.data.metric_summaries.get(key)
+    if summary is None:
+        return run.data.metrics.get(key)
+    if aggregate == "min":
+        return summary.min_value
+    if aggregate == "max":
+        return summary.max_value
+    return summary.latest_value
+
+
+def cell_text(
+    row: TableRow,
+    column_id: str,
+    now_ms: int,
+    aggregate: str,
+    collapsed: set[str],
+    scientific: bool = False,
+) -> str:
+    """The text of one cell (scientific: the column writes its numbers in scientific notation)."""
     run = row.run
     info = run.info
     if column_id == "status":
@@ -222,16 +241,21 @@ def cell_text(row: TableRow, column_id: str, now_ms: int, aggregate: str, collap
     if entity == "tags":
         return run.data.tags.get(key, "")
     if entity == "metrics":
-        summary = run.data.metric_summaries.get(key)
-        if summary is None:
-            value = run.data.metrics.get(key)
-            return formatting.number(value) if value is not None else ""
-        if aggregate == "min":
-            return formatting.number(summary.min_value)
-        if aggregate == "max":
-            return formatting.number(summary.max_value)
-        return formatting.number(summary.latest_value)
+        value = metric_cell_value(run, key, aggregate)
+        return formatting.number(value, scientific) if value is not None else ""
     return ""
+
+
+def scientific_columns(rows: Sequence[TableRow], column_ids: Iterable[str], aggregate: str) -> set[str]:
+    """The metric columns where one loaded value needs scientific notation (all of them then use it)."""
+    found = set()
+    for column_id in column_ids:
+        entity, _, key = column_id.partition(".")
+        if entity == "metrics" and any(
+            formatting.needs_scientific(metric_cell_value(row.run, key, aggregate)) for row in rows
+        ):
+            found.add(column_id)
+    return found
 
 
 def default_dynamic_columns(runs: Iterable[Run], limit_each: int = 3) -> list[str]:

@@ -32,6 +32,7 @@ from .run_rows import (
     build_columns,
     cell_text,
     layout_rows,
+    scientific_columns,
     status_text,
 )
 
@@ -224,6 +225,7 @@ class RunTable(LineTable, can_focus=True):
         self.columns: list[Column] = build_columns([])
         self.dynamic_columns: list[str] = []
         self.collapsed: set[str] = set()
+        self.scientific: set[str] = set()  # metric columns written in scientific notation
         self.parent_names: dict[str, str] = {}
         self.has_more = False
         self.aggregate = "latest"
@@ -310,7 +312,8 @@ class RunTable(LineTable, can_focus=True):
         return [self._cell(row, column.id, now) for column in self.columns]
 
     def _cell(self, row: TableRow, column_id: str, now: int) -> str:
-        text = cell_text(row, column_id, now, self.aggregate, self.collapsed)
+        scientific = column_id in self.scientific
+        text = cell_text(row, column_id, now, self.aggregate, self.collapsed, scientific)
         if column_id == "status":
             return ("●" if row.run.info.run_id in self.selected else " ") + text
         return text
@@ -351,6 +354,7 @@ class RunTable(LineTable, can_focus=True):
             )
             widths[column_id] = min(max(longest + (1 if column_id == "name" else 0), narrowest), widest)
         self.columns = build_columns(self.dynamic_columns, self.aggregate, widths)
+        self.scientific = scientific_columns(self.rows, self.dynamic_columns, self.aggregate)
         self.cursor_column = min(self.cursor_column, len(self.columns) - 1)
         self._update_virtual_size()
         self.refresh()
