@@ -75,6 +75,29 @@ async def test_r_renames_the_highlighted_experiment(store: Store) -> None:
         assert any(label.startswith("bert-finetune") for label in tree_labels(pilot))
 
 
+async def test_r_on_a_folder_renames_every_experiment_in_it(store: Store) -> None:
+    client, ids = store
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        tree = pilot.app.screen.experiment_tree
+        tree.focus()
+        assert tree.select_view("folder:/vision")
+        await settle(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        field = pilot.app.screen.query_one("Input")
+        assert field.value == "/vision"
+        field.value = "/cv"
+        await pilot.press("enter")
+        await settle(pilot)
+        names = sorted(e.name for e in client.list_experiments())
+        assert "/cv/resnet" in names and not any(name.startswith("/vision/") for name in names)
+        assert client.get_experiment(ids["vision"]).name == "/cv/resnet"  # same experiment, same runs
+        assert any(label.startswith("cv") for label in tree_labels(pilot))
+        shown = [notification.message for notification in pilot.app._notifications]
+        assert any(message.startswith("Renamed folder /vision to /cv") for message in shown)
+
+
 async def test_d_in_the_tree_moves_the_experiment_to_the_trash_after_confirmation(store: Store) -> None:
     client, ids = store
     async with make_app(client).run_test(size=(100, 30)) as pilot:

@@ -90,6 +90,24 @@ class BrowseActions(Screen[None]):
             PromptModal("Rename experiment", message.experiment.name, action=rename), renamed
         )
 
+    @on(ExperimentTree.FolderRenameRequested)
+    def rename_folder(self, message: ExperimentTree.FolderRenameRequested) -> None:
+        """Ask for the folder's new path, then rename every experiment in it (like `rename --folder`)."""
+        folder = message.folder
+        moved: dict[str, str] = {}
+
+        def rename(name: str) -> None:
+            moved.update(self.client.rename_experiment_folder(folder, name))
+
+        def renamed(name: str | None) -> None:
+            if name:
+                count = formatting.plural(len(moved), "experiment")
+                self.notify(f"Renamed folder {folder} to {name.rstrip('/')} ({count}).")
+                self.select_after_reload = next(iter(moved.values()), None)
+                self.load_experiments()
+
+        self.app.push_screen(PromptModal("Rename folder", folder, action=rename), renamed)
+
     @on(ExperimentTree.DeleteRequested)
     def delete_experiment(self, message: ExperimentTree.DeleteRequested) -> None:
         """Confirm, then move the experiment to the trash."""

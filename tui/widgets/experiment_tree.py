@@ -65,7 +65,13 @@ class ExperimentTree(Tree[FolderEntry]):
     COMMAND_AREA = "Experiments"
     BINDINGS = [
         Binding("n", "new", "New experiment", id="experiments.new", tooltip="Create an experiment"),
-        Binding("r", "rename", "Rename", id="experiments.rename", tooltip="Rename the experiment"),
+        Binding(
+            "r",
+            "rename",
+            "Rename",
+            id="experiments.rename",
+            tooltip="Rename the experiment, or the folder (every experiment in it)",
+        ),
         Binding("d", "delete", "Delete", id="experiments.delete", tooltip="Move the experiment to the trash"),
         Binding("j", "cursor_down", "Down", show=False, id="experiments.vim_down"),
         Binding("k", "cursor_up", "Up", show=False, id="experiments.vim_up"),
@@ -102,6 +108,13 @@ class ExperimentTree(Tree[FolderEntry]):
 
         def __init__(self, widget: Widget, experiment: Experiment) -> None:
             self.experiment = experiment
+            super().__init__(widget)
+
+    class FolderRenameRequested(ControlMessage):
+        """Rename a folder: every experiment whose name starts with it."""
+
+        def __init__(self, widget: Widget, folder: str) -> None:
+            self.folder = folder
             super().__init__(widget)
 
     class DeleteRequested(ControlMessage):
@@ -225,10 +238,13 @@ class ExperimentTree(Tree[FolderEntry]):
         self.post_message(self.NewRequested(self, folder))
 
     def action_rename(self) -> None:
-        """Ask for a new name for the highlighted experiment."""
+        """Ask for a new name for the highlighted experiment, or folder (all the experiments in it)."""
         entry = self.highlighted_entry
-        if entry is None or entry.experiment is None:
-            self.notify("Highlight an experiment (not a folder) to rename it.", severity="warning")
+        if entry is None or (entry.experiment is None and entry.path in ("", "/")):
+            self.notify("Highlight an experiment or a folder to rename it.", severity="warning")
+            return
+        if entry.experiment is None:
+            self.post_message(self.FolderRenameRequested(self, entry.path))
             return
         self.post_message(self.RenameRequested(self, entry.experiment))
 
