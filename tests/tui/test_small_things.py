@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import make_app, open_resnet, open_trash, settle, trash_delete
 from runyard import TrackingClient
+from textual.color import Color
 
 pytestmark = pytest.mark.anyio
 Store = tuple[TrackingClient, dict[str, str]]
@@ -87,3 +88,39 @@ async def test_typing_in_the_child_picker_filters_it(store: Store) -> None:
         await pilot.press("down", "enter")
         await settle(pilot)
         assert chosen == ["a2"]
+
+
+def _luminance(colour: Color) -> float:
+    def channel(value: int) -> float:
+        v = value / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(colour.r) + 0.7152 * channel(colour.g) + 0.0722 * channel(colour.b)
+
+
+def _contrast(a: Color, b: Color) -> float:
+    high, low = sorted([_luminance(a), _luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "catppuccin-latte", "textual-dark"])
+async def test_the_run_tables_cursor_is_visible_and_readable_in_light_and_dark_themes(
+    store: Store, theme: str
+) -> None:
+    client, _ = store
+    app = make_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.theme = theme
+        table = await open_resnet(pilot)
+        await settle(pilot)
+        base = table.rich_style
+        row = table.get_component_rich_style("run-table--cursor")
+        cell = table.get_component_rich_style("run-table--cursor-cell")
+        assert base.bgcolor is not None and base.color is not None and row.bgcolor is not None
+        assert cell.bgcolor is not None
+        background, text = Color.from_rich_color(base.bgcolor), Color.from_rich_color(base.color)
+        row_background = Color.from_rich_color(row.bgcolor)
+        cell_text = Color.from_rich_color(cell.color) if cell.color else text
+        assert _contrast(row_background, background) >= 1.35  # the cursor row stands out
+        assert _contrast(text, row_background) >= 4.0  # and its text stays readable
+        assert _contrast(cell_text, Color.from_rich_color(cell.bgcolor)) >= 3.3  # so does the cursor cell's
