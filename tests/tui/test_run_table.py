@@ -294,3 +294,36 @@ async def test_a_metric_column_writes_all_its_numbers_in_one_notation(store: Sto
         assert (
             cell(table, "tuned", "metrics.acc_now").strip() == "0.0029"
         )  # a column of plain numbers stays plain
+
+
+async def test_selected_runs_wear_the_colour_they_get_in_compares_plots(store: Store) -> None:
+    from runyard.tui.screens.compare import CompareScreen
+    from runyard.tui.widgets.plots.compare_plot import RunLegend, run_colour
+    from runyard.tui.widgets.plots.history_plot import HistoryView
+
+    client, _ = store
+    async with make_app(client).run_test(size=(120, 34)) as pilot:
+        table = await open_resnet(pilot)
+        await pilot.press("space", "down", "space", "down", "space")  # three runs
+        await settle(pilot)
+        marks = {}
+        chosen = [i for i, row in enumerate(table.rows) if row.run.info.run_id in table.selected]
+        assert len(chosen) == 3
+        for index in chosen:
+            name = table.rows[index].run.info.run_name
+            first = list(table._render_row(index, 100))[0]
+            assert first.text == "●"
+            colour = first.style.color.triplet if first.style and first.style.color else None
+            marks[name] = (colour.red, colour.green, colour.blue) if colour else None
+        assert sorted(marks.values()) == sorted(run_colour(i) for i in range(3))  # three distinct colours
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, CompareScreen)
+        await pilot.press("2")  # History: its legend names each run in its colour
+        await settle(pilot)
+        view = pilot.app.screen.query_one(HistoryView)
+        assert view.compare_data is not None
+        compared = [run.run.info.run_name for run in view.compare_data.runs]  # index i: run_colour(i)
+        assert {name: run_colour(compared.index(name)) for name in marks} == marks
+        legend = view.query_one(RunLegend)  # and the legend shows those colours
+        assert legend.entries and all(marks[name] == colour for _, name, colour in legend.entries)

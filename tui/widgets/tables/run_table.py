@@ -36,6 +36,7 @@ from .run_rows import (
     status_text,
 )
 
+RGB = tuple[int, int, int]
 LOAD_MORE_MARGIN = 100  # ask for the next page when the cursor or view is this close to the end
 
 
@@ -226,6 +227,10 @@ class RunTable(LineTable, can_focus=True):
         self.dynamic_columns: list[str] = []
         self.collapsed: set[str] = set()
         self.scientific: set[str] = set()  # metric columns written in scientific notation
+        # (runs list identity and length, selected run ids, their colours): built once per selection
+        self._selection_colours: tuple[tuple[int, int], set[str], dict[str, tuple[int, int, int]]] | None = (
+            None
+        )
         self.parent_names: dict[str, str] = {}
         self.has_more = False
         self.aggregate = "latest"
@@ -418,9 +423,10 @@ class RunTable(LineTable, can_focus=True):
         self._maybe_want_more()
 
     # ----------------------------------------------------------------- rendering
-    def _compose_line(self, cells: list[tuple[str, Style]], width: int, base: Style) -> Strip:
-        frozen = Strip([Segment(text, style) for text, style in cells[:FROZEN_COLUMNS]])
-        scrolling = Strip([Segment(text, style) for text, style in cells[FROZEN_COLUMNS:]])
+    def _compose_line(self, cells: list[list[tuple[str, Style]]], width: int, base: Style) -> Strip:
+        """One line from its cells (each cell one or more (text, style) pieces); frozen columns stay put."""
+        frozen = Strip([Segment(text, style) for cell in cells[:FROZEN_COLUMNS] for text, style in cell])
+        scrolling = Strip([Segment(text, style) for cell in cells[FROZEN_COLUMNS:] for text, style in cell])
         left = int(self.scroll_offset.x)
         room = max(0, width - frozen.cell_length)
         line = Strip.join([frozen, scrolling.crop(left, left + room)])
@@ -437,7 +443,7 @@ class RunTable(LineTable, can_focus=True):
             text = truncate(label, column.width)
             text = text.rjust(column.width) if column.numeric else text.ljust(column.width)
             style = header + header_cursor if index == self.cursor_column and self.has_focus else header
-            cells.append((text + " ", style))
+            cells.append([(text + " ", style)])
         return self._compose_line(cells, width, header)
 
     def _render_row(self, index: int, width: int) -> Strip:
@@ -451,6 +457,7 @@ class RunTable(LineTable, can_focus=True):
         if is_cursor and self.has_focus:
             base = base + self.get_component_rich_style("run-table--cursor")
         cells = []
+        colour = self.selection_colours.get(row.run.info.run_id) if selected else None
         for column_index, column in enumerate(self.columns):
             text = self._cell(row, column.id, now)
             style = base
@@ -463,8 +470,24 @@ class RunTable(LineTable, can_focus=True):
                 style = style + self.get_component_rich_style("run-table--cursor-cell", partial=True)
             text = truncate(text, column.width)
             text = text.rjust(column.width) if column.numeric else text.ljust(column.width)
-            cells.append((text + " ", style))
+            if column.id == "status" and colour is not None:  # the run's colour in compare's plots
+                marker = style + Style(color=f"rgb({colour[0]},{colour[1]},{colour[2]})", bold=True)
+                cells.append([(text[:1], marker), (text[1:] + " ", style)])
+            else:
+                cells.append([(text + " ", style)])
         return self._compose_line(cells, width, base)
+
+    @property
+    def selection_colours(self) -> dict[str, RGB]:
+        """Each selected run's colour: the one it gets in compare's plots (same order, same palette)."""
+        from ..plots.compare_plot import run_colour
+
+        key = (id(self.runs), len(self.runs))
+        cached = self._selection_colours
+        if cached is None or cached[0] != key or cached[1] != self.selected:  # set comparison: fast, in C
+            colours = {run_id: run_colour(index) for index, run_id in enumerate(self.selected_run_ids)}
+            cached = self._selection_colours = (key, set(self.selected), colours)
+        return cached[2]
 
     def watch_cursor_column(self) -> None:
         """Repaint when the column cursor moves."""
