@@ -274,30 +274,10 @@ class OutboxSender:
 
     def _send(self, item: _Pending) -> tuple[str, str]:
         """POST the batch: ("ok", ""), ("retry", why) or ("refused", the server's message)."""
-        import httpx
-
-        from .transport import error_for
-
         body = item.body if item.body is not None else self._outboxes[item.run_id].body(item.batch_id)
         if body is None:
             return "ok", ""  # acknowledged meanwhile (runyard sync)
-        try:
-            response = self.transport.client.post(
-                LOG_BATCH_PATH,
-                content=body,
-                headers={"Content-Type": "application/json", p.BATCH_ID_HEADER: item.batch_id},
-            )
-        except (httpx.TransportError, OSError) as error:
-            return "retry", f"cannot reach the server: {type(error).__name__}"
-        status = response.status_code
-        if status == 200:
-            return "ok", ""
-        message = str(error_for(response, self.server_url))
-        if status >= 500 or status in _RETRY_LATER:
-            return "retry", message
-        return "refused", (
-            f"{mask_uri(self.server_url)} refused {item.points} metric points of run {item.run_id}: {message}"
-        )
+        return send_batch(self.transport, item.run_id, item.batch_id, item.points, body)
 
     def _settle(self, item: _Pending, outcome: str, message: str) -> None:
         with self._cond:
@@ -316,3 +296,29 @@ class OutboxSender:
                 self._backoff = FIRST_RETRY_SECONDS
                 self._last_failure = ""
             self._cond.notify_all()
+
+
+def send_batch(transport: Transport, run_id: str, batch_id: str, points: int, body: bytes) -> tuple[str, str]:
+    """POST one spooled log-batch request once: ("ok", ""), ("retry", why) or ("refused", message)."""
+    import httpx
+
+    from .transport import error_for
+
+    try:
+        response = transport.client.post(
+            LOG_BATCH_PATH,
+            content=body,
+            headers={"Content-Type": "application/json", p.BATCH_ID_HEADER: batch_id},
+        )
+    except (httpx.TransportError, OSError) as error:
+        return "retry", f"cannot reach the server: {type(error).__name__}"
+    status = response.status_code
+    if status == 200:
+        return "ok", ""
+    message = str(error_for(response, transport.base_url))
+    if status >= 500 or status in _RETRY_LATER:
+        return "retry", message
+    return (
+        "refused",
+        f"{mask_uri(transport.base_url)} refused {points} metric points of run {run_id}: {message}",
+    )
