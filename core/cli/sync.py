@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from ..config import mask_uri
-from .common import plural
 
 
 @click.command("sync", short_help="Send metric points left in local outboxes to their tracking servers.")
@@ -37,6 +36,10 @@ def sync_command(store: str | None) -> None:
       runyard sync --store https://tracking.example.com
     """
     from ..rest.outbox import outbox_dir
+
+    def plural(count: int, noun: str) -> str:
+        return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
     from ..rest.sync import SyncedOutbox, sync_outboxes
     from ..rest.transport import is_remote_uri
 

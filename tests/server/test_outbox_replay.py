@@ -116,7 +116,7 @@ def test_runyard_sync_sends_what_a_process_left_while_the_server_was_away(
     try:
         result = CliRunner().invoke(cli, ["sync"])
         assert result.exit_code == 0, result.output
-        assert f"Sent 2345 points of run {run_id} to {back.url}." in result.output
+        assert f"Sent 2,345 points of run {run_id} to {back.url}." in result.output
         assert "removed 1 emptied outbox." in result.output
         assert history(back.url, run_id) == [(step, step * 0.25) for step in range(2_345)]
         assert outbox_paths(run_id) == []
