@@ -15,6 +15,7 @@ batch ids, so a batch stored whose answer was lost is not stored again when it i
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import threading
@@ -23,6 +24,7 @@ import warnings
 from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from uuid import uuid4
@@ -44,6 +46,7 @@ _RETRY_LATER = frozenset({401, 403, 408, 429})  # and every 5xx: the batch is ke
 
 # (run_id, key, value, timestamp_ms, step), as the MetricWriter buffers them
 Point = tuple[str, str, float, int, int]
+_run_id_of = itemgetter(0)
 
 
 class RemoteRunStore(Protocol):
@@ -64,16 +67,31 @@ class _Pending:
     body: bytes | None  # None: read it back from the outbox when it is sent
 
 
+_SPECIAL_FLOATS = {math.inf: '"Infinity"', -math.inf: '"-Infinity"'}
+
+
 def encode_log_batch(run_id: str, points: Sequence[Point]) -> bytes:
-    """The JSON body of a log-batch request carrying these points of one run (MLflow's wire format)."""
-    by_key: dict[str, list[tuple[float, int, int]]] = {}
+    """The JSON body of a log-batch request carrying these points of one run (MLflow's wire format).
+
+    Built as text in one pass (the bytes json.dumps would give, NaN and infinities as MLflow's
+    strings): it runs on the writer's thread for every point, alongside the training loop.
+    """
+    heads: dict[str, str] = {}
+    parts: list[str] = []
+    append = parts.append
+    special = _SPECIAL_FLOATS
     for _, key, value, timestamp, step in points:
-        rows = by_key.get(key)
-        if rows is None:
-            rows = by_key[key] = []
-        rows.append((value, timestamp, step))
-    items = b",".join(p.metrics_json_items(key, rows) for key, rows in by_key.items())
-    return b'{"run_id":' + json.dumps(run_id).encode() + b',"metrics":[' + items + b"]}"
+        head = heads.get(key)
+        if head is None:
+            head = heads[key] = '{"key":' + json.dumps(key) + ',"value":'
+        if value != value:
+            shown = '"NaN"'
+        elif value in special:
+            shown = special[value]
+        else:
+            shown = repr(value)
+        append(f'{head}{shown},"timestamp":{timestamp},"step":{step}}}')
+    return ('{"run_id":' + json.dumps(run_id) + ',"metrics":[' + ",".join(parts) + "]}").encode()
 
 
 class OutboxSender:
@@ -121,12 +139,15 @@ class OutboxSender:
         """Spool the points (durably, in log-batch requests of up to 1,000) and queue them for sending."""
         if self._pid != os.getpid():
             self._init_process_state()  # a forked child: the parent's batches stay the parent's
-        by_run: dict[str, list[Point]] = {}
-        for point in points:
-            run_points = by_run.get(point[0])
-            if run_points is None:
-                run_points = by_run[point[0]] = []
-            run_points.append(point)
+        run_ids = set(map(_run_id_of, points))
+        by_run: dict[str, Sequence[Point]]
+        if len(run_ids) == 1:  # the usual case: one run logs
+            by_run = {run_ids.pop(): points}
+        else:
+            grouped: dict[str, list[Point]] = {run_id: [] for run_id in run_ids}
+            for point in points:
+                grouped[point[0]].append(point)
+            by_run = dict(grouped)
         size = p.MAX_METRICS_PER_BATCH
         queued: list[_Pending] = []
         with self._spool_lock:

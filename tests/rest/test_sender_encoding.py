@@ -1,0 +1,34 @@
+"""The log-batch bodies the HTTP writer sends: MLflow's wire format, NaN and infinities as strings."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from runyard.rest.sender import encode_log_batch
+
+
+def test_a_batch_body_is_the_json_mlflow_expects() -> None:
+    points = [
+        ("run1", "loss", 0.1, 1_700_000_000_000, 0),
+        ("run1", "val/acc", math.nan, 5, 1),
+        ("run1", "loss", math.inf, 6, 2),
+        ("run1", "loss", -math.inf, 7, -3),
+        ("run1", "big", 1e300, 8, 2**62),
+    ]
+    body = json.loads(encode_log_batch("run1", points))
+    assert body == {
+        "run_id": "run1",
+        "metrics": [
+            {"key": "loss", "value": 0.1, "timestamp": 1_700_000_000_000, "step": 0},
+            {"key": "val/acc", "value": "NaN", "timestamp": 5, "step": 1},
+            {"key": "loss", "value": "Infinity", "timestamp": 6, "step": 2},
+            {"key": "loss", "value": "-Infinity", "timestamp": 7, "step": -3},
+            {"key": "big", "value": 1e300, "timestamp": 8, "step": 2**62},
+        ],
+    }
+
+
+def test_keys_with_quotes_and_backslashes_stay_valid_json() -> None:
+    body = json.loads(encode_log_batch("r", [("r", 'odd "key" \\ é', 1.0, 1, 1)]))
+    assert body["metrics"][0]["key"] == 'odd "key" \\ é'
