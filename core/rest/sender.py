@@ -18,6 +18,7 @@ import json
 import math
 import os
 import random
+import sqlite3
 import threading
 import time
 import warnings
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import uuid4
 
 from runyard.config import flush_timeout_seconds, mask_uri
+from runyard.exceptions import StoreError
 
 from . import protocol as p
 from .outbox import Batch, Outbox, outbox_dir
@@ -111,7 +113,7 @@ class OutboxSender:
         self.server_url = self.transport.base_url  # never carries credentials
         self.store = store
         self.in_flight = max(1, in_flight)
-        self.directory = directory
+        self.directory = directory or outbox_dir()  # fixed now: points never move directory midway
         self._init_process_state()
 
     def __repr__(self) -> str:
@@ -156,7 +158,13 @@ class OutboxSender:
                     Batch(uuid4().hex, len(chunk), encode_log_batch(run_id, chunk))
                     for chunk in (run_points[i : i + size] for i in range(0, len(run_points), size))
                 ]
-                self._outbox(run_id).add(batches)
+                try:
+                    self._outbox(run_id).add(batches)
+                except (OSError, sqlite3.Error) as error:
+                    raise StoreError(
+                        f"Cannot write the outbox of run {run_id} in {self.directory} "
+                        f"({error}): set RUNYARD_OUTBOX_DIR to a writable directory with free space."
+                    ) from None
                 queued.extend(_Pending(run_id, b.batch_id, b.points, b.body) for b in batches)
         with self._cond:
             for item in queued:
@@ -207,7 +215,7 @@ class OutboxSender:
             why = f" ({failure})" if failure else ""
             warnings.warn(
                 f"runyard: {left} metric points are not yet acknowledged by {mask_uri(self.server_url)} "
-                f"after {limit:g} s{why}. They stay in the outbox under {self.directory or outbox_dir()} "
+                f"after {limit:g} s{why}. They stay in the outbox under {self.directory} "
                 "and are sent in the background; if this process ends first, run `runyard sync`.",
                 RuntimeWarning,
                 stacklevel=3,

@@ -157,3 +157,17 @@ def test_runyard_sync_of_a_replayed_batch_stores_it_once(tmp_path: Path, outboxe
         assert history(back.url, run_id) == [(step, step * 0.25) for step in range(1_500)]
     finally:
         back.stop()
+
+
+def test_runyard_sync_leaves_the_outbox_of_a_process_that_still_logs_to_it(outboxes: Path) -> None:
+    from runyard.rest.outbox import Batch, Outbox
+
+    mine = Outbox.create("http://127.0.0.1:9", "livelyrun")  # this process: alive
+    mine.add([Batch("b1", 42, b"{}")])
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"Kept 42 points of run livelyrun: its process {os.getpid()} still logs and sends it."
+        in result.output
+    )
+    assert pending_points("livelyrun") == 42

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runyard.exceptions import StoreError
 from runyard.rest.outbox import Outbox, outbox_paths, pending_points
 from runyard.rest.sender import OutboxSender
 from runyard.rest.transport import Transport
@@ -113,6 +114,7 @@ def test_the_outbox_holds_the_server_url_without_credentials(
     assert Outbox(path).meta()["server_url"] == own_server.url
     assert Outbox(path).meta()["run_id"] == run_id
     assert not any(b"s3cr3t-pw" in p.read_bytes() for p in path.parent.iterdir())
+    writer.close()  # now, while RUNYARD_FLUSH_TIMEOUT is 0 (the exit path would wait 30 s)
 
 
 def test_points_of_a_run_deleted_on_the_server_are_reported_not_retried_forever(
@@ -125,3 +127,16 @@ def test_points_of_a_run_deleted_on_the_server_are_reported_not_retried_forever(
     with pytest.warns(RuntimeWarning, match=f"refused 1 metric points of run {run_id}"):
         writer.flush()
     assert pending_points(run_id) == 0
+
+
+def test_an_outbox_directory_that_cannot_be_written_is_a_clear_error_and_keeps_the_points(
+    tmp_path: Path,
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the outbox directory should be")
+    writer = MetricWriter(OutboxSender("http://127.0.0.1:9", directory=blocked / "outbox"))
+    writer.add(("run1", "loss", 1.0, 1, 0))
+    with pytest.raises(StoreError, match="Cannot write the outbox of run run1 .*RUNYARD_OUTBOX_DIR"):
+        writer.flush()
+    assert writer.pending() == 1  # kept, retried once the directory can be written
+    writer.close()
