@@ -1,10 +1,11 @@
-"""The log-batch bodies the HTTP writer sends: MLflow's wire format, NaN and infinities as strings."""
+"""The HTTP writer's pieces: log-batch bodies in MLflow's wire format, the flush timeout setting."""
 
 from __future__ import annotations
 
 import json
 import math
 
+import pytest
 from runyard.rest.sender import encode_log_batch
 
 
@@ -32,3 +33,21 @@ def test_a_batch_body_is_the_json_mlflow_expects() -> None:
 def test_keys_with_quotes_and_backslashes_stay_valid_json() -> None:
     body = json.loads(encode_log_batch("r", [("r", 'odd "key" \\ é', 1.0, 1, 1)]))
     assert body["metrics"][0]["key"] == 'odd "key" \\ é'
+
+
+def test_the_flush_timeout_setting_is_seconds_and_a_bad_value_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from runyard.config import flush_timeout_seconds
+    from runyard.exceptions import InvalidInput
+
+    monkeypatch.delenv("RUNYARD_FLUSH_TIMEOUT", raising=False)
+    assert flush_timeout_seconds() == 30
+    monkeypatch.setenv("RUNYARD_FLUSH_TIMEOUT", "2.5")
+    assert flush_timeout_seconds() == 2.5
+    monkeypatch.setenv("RUNYARD_FLUSH_TIMEOUT", "0")
+    assert flush_timeout_seconds() == 0
+    for bad in ("soon", "-1", "inf", "nan"):
+        monkeypatch.setenv("RUNYARD_FLUSH_TIMEOUT", bad)
+        with pytest.raises(InvalidInput, match="RUNYARD_FLUSH_TIMEOUT=.*number of seconds >= 0"):
+            flush_timeout_seconds()
