@@ -51,3 +51,45 @@ def test_the_flush_timeout_setting_is_seconds_and_a_bad_value_says_what_to_do(
         monkeypatch.setenv("RUNYARD_FLUSH_TIMEOUT", bad)
         with pytest.raises(InvalidInput, match="RUNYARD_FLUSH_TIMEOUT=.*number of seconds >= 0"):
             flush_timeout_seconds()
+
+
+class RemoteStoreDouble:
+    """Stands in for the HTTP store of a tracking server: heartbeats and run checks only."""
+
+    def __init__(self) -> None:
+        from runyard.rest.transport import Transport
+
+        self.transport = Transport("http://alice:pw@127.0.0.1:9")
+        self.beats: list[list[str]] = []
+
+    def existing_run_ids(self, run_ids: object) -> set[str]:
+        """Every run exists."""
+        return set(run_ids)  # type: ignore[call-overload]
+
+    def heartbeat(self, run_ids: list[str]) -> None:
+        """Remember the heartbeat."""
+        self.beats.append(list(run_ids))
+
+
+def test_a_tracking_server_uri_gives_the_writer_the_outbox_sender_on_the_stores_connection() -> None:
+    from runyard.rest.sender import OutboxSender
+    from runyard.tracking.client import TrackingClient
+    from runyard.tracking.fluent import _point_store_for
+
+    client = TrackingClient("http://alice:pw@127.0.0.1:9")
+    remote = RemoteStoreDouble()
+    client._store = remote
+    sender = _point_store_for(client)
+    assert isinstance(sender, OutboxSender)
+    assert sender.transport is remote.transport  # one connection pool per server
+    assert sender.server_url == "http://127.0.0.1:9"  # what the outbox records: no credentials
+    sender.heartbeat(["r1"])
+    assert remote.beats == [["r1"]]
+
+
+def test_a_database_uri_gives_the_writer_the_store_itself(sqlite_uri: str) -> None:
+    from runyard.tracking.client import TrackingClient
+    from runyard.tracking.fluent import _point_store_for
+
+    client = TrackingClient(sqlite_uri)
+    assert _point_store_for(client) is client.store
