@@ -9,6 +9,8 @@ TRACKING_URI_ENV = "RUNYARD_TRACKING_URI"
 ARTIFACT_ROOT_ENV = "RUNYARD_ARTIFACT_ROOT"
 RETENTION_DAYS_ENV = "RUNYARD_RETENTION_DAYS"
 FLUSH_INTERVAL_ENV = "RUNYARD_FLUSH_INTERVAL"
+FLUSH_TIMEOUT_ENV = "RUNYARD_FLUSH_TIMEOUT"
+DEFAULT_FLUSH_TIMEOUT_SECONDS = 30.0
 SQLITE_BUSY_TIMEOUT_ENV = "RUNYARD_SQLITE_BUSY_TIMEOUT"
 MAX_BUFFERED_ENV = "RUNYARD_MAX_BUFFERED"
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -121,6 +123,26 @@ def flush_interval_seconds() -> float:
     except ValueError:
         value = 1.0
     return min(max(value, 0.01), 60.0)
+
+
+def flush_timeout_seconds() -> float:
+    """How long flush()/end_run wait for a tracking server's acknowledgement (RUNYARD_FLUSH_TIMEOUT, 30 s)."""
+    raw = os.environ.get(FLUSH_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_FLUSH_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        from .exceptions import InvalidInput
+
+        raise InvalidInput(
+            f"{FLUSH_TIMEOUT_ENV}={raw!r} is not a number of seconds >= 0: set it to one (the default is "
+            f"{DEFAULT_FLUSH_TIMEOUT_SECONDS:g}) or unset it.",
+            key=FLUSH_TIMEOUT_ENV,
+        )
+    return value
 
 
 def sqlite_busy_timeout_ms() -> int:

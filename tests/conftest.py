@@ -66,11 +66,12 @@ def client(tracking_uri: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _isolated_fluent_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Each test starts with no active run, no active experiment, and artifacts under tmp_path."""
+    """Each test starts with no active run, no active experiment, artifacts and outboxes under tmp_path."""
     from runyard.config import choose_tracking_uri
     from runyard.tracking import fluent
 
     monkeypatch.setenv("RUNYARD_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("RUNYARD_OUTBOX_DIR", str(tmp_path / "outbox"))
     monkeypatch.delenv("RUNYARD_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     yield

@@ -88,6 +88,7 @@ def _register() -> None:
     from .maintenance import db_group, export_csv_command, gc_command
     from .runs import runs_group
     from .server import server_command
+    from .sync import sync_command
     from .ui import demo_command, ui_command
 
     for command in (
@@ -99,6 +100,7 @@ def _register() -> None:
         ui_command,
         demo_command,
         server_command,
+        sync_command,
     ):
         cli.add_command(command)
 

@@ -34,6 +34,10 @@ from ..exceptions import InvalidInput
 
 MLFLOW_TAG_PREFIX = "mlflow."
 RUNYARD_TAG_PREFIX = "runyard."
+# A client's id of a write (log-batch, log-metric): the runyard server stores a batch of a run once and
+# answers a replay 200 without writing. A header, because MLflow's servers refuse unknown JSON fields
+# but ignore unknown headers.
+BATCH_ID_HEADER = "X-Runyard-Batch-Id"
 # Tags of runyard's own bookkeeping that MLflow clients never see.
 HIDDEN_TAGS = frozenset({HEARTBEAT_SOURCE})
 

@@ -226,7 +226,7 @@ async def log_metric(state: ServerState, request: Request) -> JsonDict:
     run_id = p.run_id_of(body)
     p.require_string(body, "key")
     points = p.get_points({"metrics": [body]}, now_ms())
-    await _log_batch(state, run_id, points, [], [])
+    await _log_batch(state, run_id, points, [], [], _batch_id(request))
     return {}
 
 
@@ -272,8 +272,16 @@ async def log_batch(state: ServerState, request: Request) -> JsonDict:
     params = p.get_key_values(body, "params", "param")
     tags = [(p.runyard_tag_key(k), v) for k, v in p.get_key_values(body, "tags", "tag")]
     p.check_batch_limits(len(metrics), len(params), len(tags))
-    await _log_batch(state, run_id, metrics, params, tags)
+    await _log_batch(state, run_id, metrics, params, tags, _batch_id(request))
     return {}
+
+
+def _batch_id(request: Request) -> str | None:
+    """The client's batch id (a replay of a stored batch is answered without writing), if it sent one."""
+    from runyard.store.batches import validate_batch_id
+
+    batch_id = request.headers.get(p.BATCH_ID_HEADER)
+    return None if batch_id is None else validate_batch_id(batch_id.strip())
 
 
 async def _log_batch(
@@ -282,6 +290,7 @@ async def _log_batch(
     points: list[tuple[str, float, int, int]],
     params: list[tuple[str, str]],
     tags: list[tuple[str, str]],
+    batch_id: str | None = None,
 ) -> None:
     from runyard.tracking.client import key_values
 
@@ -293,7 +302,9 @@ async def _log_batch(
         raise InvalidInput("Rename a run with runs/update (run_name) or set-tag, not inside log-batch.")
     await state.writes.run(
         run_id,
-        lambda conn: state.store.log_batch(run_id, points, clean_params, clean_tags, conn=conn),
+        lambda conn: state.store.log_batch(
+            run_id, points, clean_params, clean_tags, conn=conn, batch_id=batch_id
+        ),
     )
 
 

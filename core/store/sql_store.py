@@ -595,10 +595,17 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, object] | None = None,
         conn: Connection | None = None,
+        batch_id: str | None = None,
     ) -> None:
-        """Params, tags and metric points (key, value, timestamp, step) in one transaction: all or nothing."""
+        """Params, tags and metric points (key, value, timestamp, step) in one transaction: all or nothing.
+
+        With a batch id, a batch of this run already stored with that id is a replay: nothing is written.
+        """
+        from runyard.store.batches import claim_batch, run_batches_t, validate_batch_id
         from runyard.store.metrics import write_points
 
+        if batch_id is not None:
+            validate_batch_id(batch_id)
         clean_params = {
             validate_key(k, "param"): validate_param_value(k, v) for k, v in (params or {}).items()
         }
@@ -607,6 +614,10 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         with self._writing(conn) as conn:
             row = self._require_run(conn, run_id, active=True)
             pk = int(row["id"])
+            if batch_id is not None and not claim_batch(
+                conn, self._dialect_insert(run_batches_t), pk, batch_id
+            ):
+                return
             if clean_params:
                 self._insert_params(conn, pk, run_id, clean_params)
             if clean_tags:

@@ -21,7 +21,7 @@ from runyard.entities import DatasetInput, Experiment, FileInfo, Run, RunData, R
 from runyard.exceptions import InvalidInput, InvalidState
 from runyard.tracking import context as ctx
 from runyard.tracking.client import TrackingClient
-from runyard.tracking.writer import MetricWriter
+from runyard.tracking.writer import MetricWriter, PointStore
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:  # loaded when first used: `import runyard` stays cheap
@@ -102,9 +102,22 @@ def _writer_for(client: TrackingClient) -> MetricWriter:
     with _state_lock:
         writer = _writers.get(client.tracking_uri)
         if writer is None:
-            writer = MetricWriter(client.store)
+            writer = MetricWriter(_point_store_for(client))
             _writers[client.tracking_uri] = writer
         return writer
+
+
+def _point_store_for(client: TrackingClient) -> PointStore:
+    """Where the writer sends points: the store, or for a tracking server an outbox-backed sender."""
+    from runyard.rest.transport import is_remote_uri
+
+    if not is_remote_uri(client.tracking_uri):
+        return client.store
+    from runyard.rest.sender import OutboxSender
+
+    return OutboxSender(
+        client.tracking_uri, store=client.store, transport=getattr(client.store, "transport", None)
+    )
 
 
 # ----------------------------------------------------------------------------- experiments

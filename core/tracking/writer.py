@@ -52,7 +52,10 @@ _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
 
 
 class PointStore(Protocol):
-    """What the writer needs of a store (SqlStore, later a remote store)."""
+    """What the writer needs of a store (SqlStore, or runyard.rest.sender's OutboxSender over HTTP).
+
+    A store that sends points on may also offer `wait_acknowledged()`: flush() and close() call it.
+    """
 
     def write_metric_points(self, points: Sequence[BufferedPoint]) -> None:
         """Write points in one transaction (all or nothing); RunNotFound when a run is gone."""
@@ -190,6 +193,13 @@ class MetricWriter:
         if self._reentered():
             return
         self._write_pending(raise_errors=True)
+        self._wait_acknowledged()
+
+    def _wait_acknowledged(self) -> None:
+        """A store that sends points on (over HTTP) waits, bounded, for the server's acknowledgement."""
+        wait = getattr(self.store, "wait_acknowledged", None)
+        if wait is not None:
+            wait()
 
     def pending(self) -> int:
         """How many points wait to be written (buffered, or in a batch being written)."""
@@ -325,6 +335,7 @@ class MetricWriter:
         try:
             # Bounded: a handler must not wait forever for a writer thread that waits on this thread.
             self._write_pending(raise_errors=False, lock_timeout=fork_wait_seconds())
+            self._wait_acknowledged()
         except Exception:  # noqa: BLE001 - at exit there is nobody left to tell
             pass
 

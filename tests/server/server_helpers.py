@@ -49,13 +49,13 @@ class ServerProcess:
 
 
 def start_server(
-    directory: Path, store_uri: str | None = None, extra_args: tuple[str, ...] = ()
+    directory: Path, store_uri: str | None = None, extra_args: tuple[str, ...] = (), port: int | None = None
 ) -> ServerProcess:
-    """Start `runyard server` and wait (bounded) until /health answers."""
+    """Start `runyard server` (on a free port, or this one) and wait (bounded) until /health answers."""
     directory.mkdir(parents=True, exist_ok=True)
     uri = store_uri or f"sqlite:///{directory / 'runyard.db'}"
     artifacts = directory / "artifacts"
-    port = free_port()
+    port = port or free_port()
     log_path = directory / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "RUNYARD_TRACKING"))}
     command = [
@@ -71,7 +71,7 @@ def start_server(
         str(port),
         *extra_args,
     ]
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=directory)
     server = ServerProcess(f"http://127.0.0.1:{port}", uri, artifacts, process, log_path)
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -60,6 +60,7 @@ class RunDetails:
     parent: tuple[str, str] | None  # (run_id, run_name)
     children: list[tuple[str, str]]  # (run_id, run_name)
     requirements_path: str | None
+    waiting_to_sync: int = 0  # metric points of the run in outboxes on this machine
 
 
 def is_system_tag(key: str) -> bool:
@@ -106,7 +107,13 @@ def load_details(client: TrackingClient, run_id: str) -> RunDetails:
             requirements = client.artifact_local_path(run_id, REQUIREMENTS_ARTIFACT)
     except (RunyardError, OSError):
         requirements = None
-    return RunDetails(run, experiment_name, parent, find_children(client, run), requirements)
+    from runyard.rest.outbox import pending_points
+
+    try:
+        waiting = pending_points(run_id)
+    except OSError:
+        waiting = 0
+    return RunDetails(run, experiment_name, parent, find_children(client, run), requirements, waiting)
 
 
 class RunDetailScreen(Screen[None]):
@@ -220,7 +227,10 @@ class RunDetailScreen(Screen[None]):
 
     def _refresh_if_running(self) -> None:
         details = self.details
-        if details is not None and details.run.info.status == RunStatus.RUNNING and self.is_current:
+        live = details is not None and (
+            details.run.info.status == RunStatus.RUNNING or details.waiting_to_sync
+        )
+        if details is not None and live and self.is_current:
             self.load_run()
             self.query_one(MetricsPanel).refresh_live()
 
@@ -311,6 +321,8 @@ class RunDetailScreen(Screen[None]):
             else "—"
         )
         trashed = "  [b $error]in the trash (T)[/]" if info.lifecycle_stage == "deleted" else ""
+        if details.waiting_to_sync:
+            trashed += f"  [b $warning]{details.waiting_to_sync:,} points waiting to sync[/]"
         lines = [
             f"[b]{escape(info.run_name)}[/]  {self.status_markup(run)}{trashed}   "
             f"[dim]in[/] {escape(details.experiment_name)}",
