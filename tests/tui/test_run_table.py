@@ -306,7 +306,7 @@ async def test_selected_runs_wear_the_colour_they_get_in_compares_plots(store: S
         table = await open_resnet(pilot)
         await pilot.press("space", "down", "space", "down", "space")  # three runs
         await settle(pilot)
-        marks = {}
+        marks: dict[str, tuple[int, int, int]] = {}
         chosen = [i for i, row in enumerate(table.rows) if row.run.info.run_id in table.selected]
         assert len(chosen) == 3
         for index in chosen:
@@ -314,7 +314,8 @@ async def test_selected_runs_wear_the_colour_they_get_in_compares_plots(store: S
             first = list(table._render_row(index, 100))[0]
             assert first.text == "●"
             colour = first.style.color.triplet if first.style and first.style.color else None
-            marks[name] = (colour.red, colour.green, colour.blue) if colour else None
+            assert colour is not None
+            marks[name] = (colour.red, colour.green, colour.blue)
         assert sorted(marks.values()) == sorted(run_colour(i) for i in range(3))  # three distinct colours
         await pilot.press("c")
         await settle(pilot)

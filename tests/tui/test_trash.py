@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import make_app, open_trash, settle, trash_delete, trash_names
@@ -323,3 +324,28 @@ async def test_o_in_the_trash_of_all_experiments_says_so(store: Store) -> None:
         shown = [notification.message for notification in pilot.app._notifications]
         assert "This is already the trash of all experiments." in shown  # the key did nothing visible
         assert trash_names(trash.table) == ["tuned"]
+
+
+async def test_a_slow_load_gives_the_focus_back_to_the_table_with_its_keys(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A load slower than the loading hint's delay covered the table with the loading indicator, which
+    # took its focus; the footer then lacked u Restore / P Purge until the table was clicked.
+    import time
+
+    client, _ = store
+    searched = client.search_runs
+
+    def slow_search(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.4)  # longer than the hint's 0.1 s
+        return searched(*args, **kwargs)
+
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
+        monkeypatch.setattr(client, "search_runs", slow_search)
+        screen = await open_trash(pilot)
+        await pilot.press("o")  # reload (all experiments): slow again
+        await settle(pilot)
+        assert not screen.table.loading
+        assert screen.focused is screen.table
+        footer_keys = {binding.key for (_, binding, enabled, _) in screen.active_bindings.values() if enabled}
+        assert {"u", "P", "space"} <= footer_keys

@@ -189,6 +189,7 @@ class TrashScreen(Screen[bool]):
         self.active_experiments: list[Experiment] = []
         self.last_action = ""
         self._loading_hint = LoadingHint()
+        self._focus_after_loading = False
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -259,12 +260,16 @@ class TrashScreen(Screen[bool]):
 
     def _show_loading(self) -> None:
         if self.loading_runs:
-            self.table.loading = True
+            self._focus_after_loading = self.table.has_focus or self.focused is None
+            self.table.loading = True  # a loading widget cannot keep the focus: it is given back below
 
     def _stop_loading(self) -> None:
         self.loading_runs = False
         self._loading_hint.stop()
-        self.table.loading = False
+        if self.table.loading:
+            self.table.loading = False
+            if self._focus_after_loading and self.focused is None:  # its keys (u, P, space) work again
+                self.table.focus()
 
     @work(thread=True, exclusive=True, group="trash-load", exit_on_error=False)
     def load_trash(self, generation: int, experiment_ids: list[str] | None, query: str) -> None:
