@@ -1,0 +1,89 @@
+"""Access control's model: MLflow's permission names and order, and the users, tokens and audit entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .exceptions import InvalidInput
+
+NO_PERMISSIONS, READ, EDIT, MANAGE = "NO_PERMISSIONS", "READ", "EDIT", "MANAGE"
+# Weakest first: a permission allows what every permission before it allows.
+PERMISSION_ORDER = (NO_PERMISSIONS, READ, EDIT, MANAGE)
+DEFAULT_PERMISSION = READ  # for experiments a user has no entry for, as MLflow's default
+DEFAULT_PERMISSION_SETTING = "auth.default_permission"
+MAX_USERNAME = 256
+
+
+def check_permission(permission: str) -> str:
+    """The permission in MLflow's spelling (case-insensitive), or InvalidInput naming the accepted ones."""
+    upper = str(permission).strip().upper()
+    if upper not in PERMISSION_ORDER:
+        raise InvalidInput(f"Unknown permission {permission!r}: use one of {', '.join(PERMISSION_ORDER)}.")
+    return upper
+
+
+def allows(granted: str, needed: str) -> bool:
+    """True when the granted permission includes the needed one (READ < EDIT < MANAGE)."""
+    return PERMISSION_ORDER.index(granted) >= PERMISSION_ORDER.index(needed)
+
+
+def check_username(username: str) -> str:
+    """A username without surrounding space, 1..256 characters, no ':' (HTTP Basic splits on it)."""
+    name = str(username or "").strip()
+    if not name or len(name) > MAX_USERNAME or ":" in name or any(c.isspace() for c in name):
+        raise InvalidInput(
+            f"Invalid username {username!r}: use 1 to {MAX_USERNAME} characters without spaces or ':'."
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class User:
+    """A server user (never carries the password hash out of the store, except for verification)."""
+
+    id: int
+    username: str
+    is_admin: bool
+    version: int
+    creation_time: int | None = None
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a login is checked against: the user and the stored password hash."""
+
+    user: User
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A bearer token's listing: its id, owner, name and times (the value is shown only once)."""
+
+    id: str
+    username: str
+    name: str
+    creation_time: int
+    expiration_time: int | None
+    last_used_time: int | None
+
+
+@dataclass(frozen=True)
+class PermissionEntry:
+    """A user's explicit permission on one experiment."""
+
+    experiment_id: str
+    username: str
+    user_id: int
+    permission: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded change to users, tokens or permissions."""
+
+    time: int
+    actor: str
+    action: str
+    target: str
+    detail: str
