@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .exceptions import InvalidInput
+from .exceptions import InvalidInput, RunyardError
 
 NO_PERMISSIONS, READ, EDIT, MANAGE = "NO_PERMISSIONS", "READ", "EDIT", "MANAGE"
 # Weakest first: a permission allows what every permission before it allows.
@@ -35,6 +35,24 @@ def check_username(username: str) -> str:
             f"Invalid username {username!r}: use 1 to {MAX_USERNAME} characters without spaces or ':'."
         )
     return name
+
+
+class UserNotFound(RunyardError, KeyError):
+    """No user with that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "No such user."
+
+
+class UserExists(InvalidInput):
+    """A user with that name exists already."""
+
+
+class TokenNotFound(RunyardError, KeyError):
+    """No token with that id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "No such token."
 
 
 @dataclass(frozen=True)

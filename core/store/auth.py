@@ -19,11 +19,14 @@ from runyard.access import (
     AuditEntry,
     Credential,
     PermissionEntry,
+    TokenNotFound,
     User,
+    UserExists,
+    UserNotFound,
     check_permission,
     check_username,
 )
-from runyard.exceptions import ExperimentNotFound, InvalidInput
+from runyard.exceptions import ExperimentNotFound
 from runyard.store.models import (
     AccessTokenRow,
     AuthAuditRow,
@@ -31,7 +34,7 @@ from runyard.store.models import (
     StoreSettingRow,
     UserRow,
 )
-from runyard.store.sql_store import experiments_t
+from runyard.store.sql_store import chunked, experiments_t, runs_t
 from sqlalchemy import and_, delete, func, insert, select, update
 
 if TYPE_CHECKING:
@@ -45,24 +48,6 @@ audit_t = AuthAuditRow.__table__
 settings_t = StoreSettingRow.__table__
 
 TOKEN_PREFIX = "ryt_"
-
-
-class UserNotFound(InvalidInput, KeyError):
-    """No user with that name."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "No such user."
-
-
-class UserExists(InvalidInput):
-    """A user with that name exists already."""
-
-
-class TokenNotFound(InvalidInput, KeyError):
-    """No token with that id."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "No such token."
 
 
 def _user(row: RowMapping) -> User:
@@ -398,3 +383,16 @@ def audit_entries(store: SqlStore, limit: int = 100) -> list[AuditEntry]:
     with store.db.connect() as conn:
         rows = conn.execute(select(audit_t).order_by(audit_t.c.id.desc()).limit(int(limit))).mappings().all()
     return [AuditEntry(r["time"], r["actor"], r["action"], r["target"], r["detail"]) for r in rows]
+
+
+def experiment_ids_of_runs(store: SqlStore, run_ids: list[str]) -> dict[str, str]:
+    """The experiment id of each known run id (unknown ids are left out)."""
+
+    found: dict[str, str] = {}
+    with store.db.connect() as conn:
+        for chunk in chunked([str(r) for r in run_ids]):
+            rows = conn.execute(
+                select(runs_t.c.run_id, runs_t.c.experiment_id).where(runs_t.c.run_id.in_(chunk))
+            )
+            found.update({str(run_id): str(eid) for run_id, eid in rows})
+    return found

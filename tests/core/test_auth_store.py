@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from runyard import TrackingClient
-from runyard.access import User
+from runyard.access import TokenNotFound, User, UserExists
 from runyard.exceptions import InvalidInput
 from runyard.store import auth
 
@@ -15,7 +15,7 @@ def test_users_tokens_permissions_and_audit(client: TrackingClient) -> None:
     assert auth.count_users(store) == 0
     alice = auth.add_user(store, "alice", "hash-1")
     auth.add_user(store, "root", "hash-2", is_admin=True)
-    with pytest.raises(auth.UserExists):
+    with pytest.raises(UserExists):
         auth.add_user(store, "alice", "x")
     with pytest.raises(InvalidInput, match="username"):
         auth.add_user(store, "a:b", "x")
@@ -35,7 +35,7 @@ def test_users_tokens_permissions_and_audit(client: TrackingClient) -> None:
     assert auth.user_of_token(store, old) is None
     auth.revoke_token(store, listing.id)
     assert auth.user_of_token(store, value) is None
-    with pytest.raises(auth.TokenNotFound):
+    with pytest.raises(TokenNotFound):
         auth.revoke_token(store, listing.id)
 
     first = client.create_experiment("first")
