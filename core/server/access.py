@@ -239,7 +239,7 @@ async def _experiments_of(state: ServerState, rule: RouteRule, request: Request)
     """The experiments a request acts on (an unknown one is left to the handler's 404)."""
     if rule.finds == "artifact_path":
         raw = request.path_params.get("path") or request.query_params.get("path") or ""
-        parts = [part for part in str(raw).split("/") if part]
+        parts = [part for part in str(raw).split("/") if part not in ("", ".")]
         if not parts:
             return [_ROOT]  # the root listing names every experiment: administrators only
         if len(parts) >= 2:
