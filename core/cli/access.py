@@ -61,7 +61,12 @@ password_stdin_option = click.option(
 # ----------------------------------------------------------------------------- users
 @click.group("users")
 def users_group() -> None:
-    """Users of `runyard server --auth`: add, list, change passwords, make admins, remove, audit."""
+    """Users of `runyard server --auth`: add, list, change passwords, make admins, remove, audit.
+
+    \b
+    Example:
+      runyard users add --admin alice --store runyard.db
+    """
 
 
 @users_group.command("add")
@@ -88,7 +93,12 @@ def users_add(username: str, admin: bool, password_stdin: bool, store: str | Non
 @users_group.command("list")
 @store_option
 def users_list(store: str | None) -> None:
-    """List the users (never their passwords)."""
+    """List the users (never their passwords).
+
+    \b
+    Example:
+      runyard users list --store runyard.db
+    """
     from ..store import auth
 
     users = auth.list_users(_store(store))
@@ -104,7 +114,12 @@ def users_list(store: str | None) -> None:
 @password_stdin_option
 @store_option
 def users_passwd(username: str, password_stdin: bool, store: str | None) -> None:
-    """Set a user's password (ends the user's logins cached by running servers)."""
+    """Set a user's password (ends the user's logins cached by running servers).
+
+    \b
+    Example:
+      runyard users passwd bob --store runyard.db
+    """
     from ..store import auth
 
     target = _store(store)
@@ -118,7 +133,12 @@ def users_passwd(username: str, password_stdin: bool, store: str | None) -> None
 @click.option("--off", is_flag=True, help="Take administrator rights away instead.")
 @store_option
 def users_admin(username: str, off: bool, store: str | None) -> None:
-    """Make a user an administrator (or not, with --off)."""
+    """Make a user an administrator (or not, with --off).
+
+    \b
+    Example:
+      runyard users admin bob --off --store runyard.db
+    """
     from ..store import auth
 
     auth.set_admin(_store(store), username, not off)
@@ -130,7 +150,12 @@ def users_admin(username: str, off: bool, store: str | None) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @store_option
 def users_remove(username: str, yes: bool, store: str | None) -> None:
-    """Remove a user with their tokens and permissions."""
+    """Remove a user with their tokens and permissions.
+
+    \b
+    Example:
+      runyard users remove bob --yes --store runyard.db
+    """
     from ..store import auth
 
     target = _store(store)
@@ -145,7 +170,12 @@ def users_remove(username: str, yes: bool, store: str | None) -> None:
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @store_option
 def users_audit(limit: int, store: str | None) -> None:
-    """The latest changes to users, tokens and permissions: when, who, what, to whom."""
+    """The latest changes to users, tokens and permissions: when, who, what, to whom.
+
+    \b
+    Example:
+      runyard users audit -n 20 --store runyard.db
+    """
     from ..store import auth
 
     entries = auth.audit_entries(_store(store), limit)
@@ -156,7 +186,12 @@ def users_audit(limit: int, store: str | None) -> None:
 # ----------------------------------------------------------------------------- permissions
 @click.group("permissions")
 def permissions_group() -> None:
-    """Per-experiment permissions (READ, EDIT, MANAGE, NO_PERMISSIONS) of server users."""
+    """Per-experiment permissions (READ, EDIT, MANAGE, NO_PERMISSIONS) of server users.
+
+    \b
+    Example:
+      runyard permissions grant /vision/resnet bob EDIT --store runyard.db
+    """
 
 
 @permissions_group.command("grant")
@@ -187,7 +222,12 @@ def permissions_grant(experiment: str, username: str, permission: str, store: st
 @click.argument("username")
 @store_option
 def permissions_revoke(experiment: str, username: str, store: str | None) -> None:
-    """Remove USERNAME's entry on EXPERIMENT: the default permission applies again."""
+    """Remove USERNAME's entry on EXPERIMENT: the default permission applies again.
+
+    \b
+    Example:
+      runyard permissions revoke /vision/resnet bob --store runyard.db
+    """
     from ..store import auth
 
     client = _client(store)
@@ -203,7 +243,12 @@ def permissions_revoke(experiment: str, username: str, store: str | None) -> Non
 @click.option("--user", "-u", "username", default=None, help="Only this user.")
 @store_option
 def permissions_list(experiment: str | None, username: str | None, store: str | None) -> None:
-    """List the permission entries, and the default for experiments without one."""
+    """List the permission entries, and the default for experiments without one.
+
+    \b
+    Example:
+      runyard permissions list --user bob --store runyard.db
+    """
     from ..store import auth
 
     client = _client(store)
@@ -220,7 +265,12 @@ def permissions_list(experiment: str | None, username: str | None, store: str | 
 @click.argument("permission", type=PERMISSION_CHOICES, metavar=PERMISSION_METAVAR)
 @store_option
 def permissions_default(permission: str, store: str | None) -> None:
-    """Set the permission users have on experiments without an entry for them (READ unless set)."""
+    """Set the permission users have on experiments without an entry for them (READ unless set).
+
+    \b
+    Example:
+      runyard permissions default NO_PERMISSIONS --store runyard.db
+    """
     from ..store import auth
 
     auth.set_default_permission(_store(store), permission)
@@ -230,7 +280,12 @@ def permissions_default(permission: str, store: str | None) -> None:
 # ----------------------------------------------------------------------------- tokens
 @click.group("tokens")
 def tokens_group() -> None:
-    """Bearer tokens for automation (MLFLOW_TRACKING_TOKEN): create, list, revoke."""
+    """Bearer tokens for automation (MLFLOW_TRACKING_TOKEN): create, list, revoke.
+
+    \b
+    Example:
+      export MLFLOW_TRACKING_TOKEN=$(runyard tokens create --user ci-bot --expires 90d)
+    """
 
 
 @tokens_group.command("create")
@@ -259,7 +314,12 @@ def tokens_create(username: str, name: str, expires: int | None, store: str | No
 @click.option("--user", "-u", "username", default=None, help="Only this user's tokens.")
 @store_option
 def tokens_list(username: str | None, store: str | None) -> None:
-    """List tokens by id (never their values)."""
+    """List tokens by id (never their values).
+
+    \b
+    Example:
+      runyard tokens list --user ci-bot --store runyard.db
+    """
     from ..store import auth
 
     tokens = auth.list_tokens(_store(store), username)
@@ -280,7 +340,12 @@ def tokens_list(username: str | None, store: str | None) -> None:
 @click.argument("token_id")
 @store_option
 def tokens_revoke(token_id: str, store: str | None) -> None:
-    """Revoke a token by its id (`runyard tokens list`); servers refuse it from the next request."""
+    """Revoke a token by its id (`runyard tokens list`); servers refuse it from the next request.
+
+    \b
+    Example:
+      runyard tokens revoke 3f2a9c0d1e7b4a55 --store runyard.db
+    """
     from ..store import auth
 
     auth.revoke_token(_store(store), token_id)
