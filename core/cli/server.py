@@ -92,6 +92,12 @@ def _require_extra() -> None:
     help="Require a user (HTTP Basic or a bearer token) with permission on each experiment. The first "
     f"admin: `runyard users add --admin NAME`, or ${ADMIN_PASSWORD_ENV} on a store without users.",
 )
+@click.option(
+    "--app-name",
+    type=click.Choice(["basic-auth"]),
+    default=None,
+    help="MLflow's way to turn authentication on: --app-name basic-auth is --auth.",
+)
 @click.option("--ssl-keyfile", metavar="FILE", default=None, help="TLS private key (serve https).")
 @click.option("--ssl-certfile", metavar="FILE", default=None, help="TLS certificate (serve https).")
 def server_command(
@@ -102,6 +108,7 @@ def server_command(
     port: int,
     workers: int,
     auth: bool,
+    app_name: str | None,
     ssl_keyfile: str | None,
     ssl_certfile: str | None,
 ) -> None:
@@ -120,6 +127,7 @@ def server_command(
       RUNYARD_ADMIN_PASSWORD=... runyard server --auth --ssl-keyfile key.pem --ssl-certfile cert.pem
     """
     _require_extra()
+    auth = auth or app_name == "basic-auth"
     uri = normalize_tracking_uri(resolve_store(store))
     if workers > 1 and uri.startswith("sqlite"):
         raise click.UsageError(

@@ -181,3 +181,30 @@ def test_users_may_read_themselves_and_change_their_own_password_with_the_curren
     assert _search(client, "reader", "next secret") == 200
     user = client.get(f"{M}/users/get", params={"username": "reader"}, auth=("reader", "next secret")).text
     assert "hash" not in user and "secret" not in user
+
+
+def test_mlflow_2_experiment_permission_routes(served: tuple[AuthApp, TestClient]) -> None:
+    app, client = served
+    experiment_id = app.store.create_experiment("shared")
+    admin = ("admin", PASSWORD)
+    key = {"experiment_id": experiment_id, "username": "reader"}
+    created = client.post(
+        f"{M}/experiments/permissions/create", json={**key, "permission": "EDIT"}, auth=admin
+    )
+    user_id = auth.get_user(app.store, "reader").id
+    expected = {"experiment_id": experiment_id, "user_id": user_id, "permission": "EDIT"}
+    assert created.json() == {"experiment_permission": expected}
+    updated = client.patch(
+        f"{M}/experiments/permissions/update", json={**key, "permission": "MANAGE"}, auth=admin
+    )
+    assert updated.status_code == 200
+    got = client.get(f"{M}/experiments/permissions/get", params=key, auth=admin).json()
+    assert got["experiment_permission"]["permission"] == "MANAGE"
+    assert (
+        client.request("DELETE", f"{M}/experiments/permissions/delete", json=key, auth=admin).status_code
+        == 200
+    )
+    missing = client.get(f"{M}/experiments/permissions/get", params=key, auth=admin)
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    bad = client.post(f"{M}/experiments/permissions/create", json={**key, "permission": "OWNER"}, auth=admin)
+    assert bad.status_code == 400 and "READ, EDIT, MANAGE" in bad.json()["message"]

@@ -165,3 +165,5 @@ def test_auth_without_tls_on_a_public_interface_warns(
     assert served[1]["ssl_certfile"] == "c.pem"
     off = CliRunner().invoke(cli, ["server", "--store", store])
     assert "auth:      off" in off.output
+    mlflow_style = CliRunner().invoke(cli, ["server", "--app-name", "basic-auth", "--store", store])
+    assert "auth:      on" in mlflow_style.output and served[-1]["auth"] is True
