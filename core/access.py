@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .exceptions import InvalidInput, RunyardError
 
@@ -105,3 +105,21 @@ class AuditEntry:
     action: str
     target: str
     detail: str
+
+
+@dataclass(frozen=True)
+class AccessFacts:
+    """What one request's access decision needs, read from the store in one go."""
+
+    user: User | None  # None: unknown user id, or a token unknown, revoked or expired
+    run_experiments: dict[str, str] = field(default_factory=dict)  # known run id -> experiment id
+    name_experiments: dict[str, str] = field(default_factory=dict)  # experiment name -> id
+    explicit: dict[str, str] = field(default_factory=dict)  # the user's entries on the experiments asked
+    default: str = DEFAULT_PERMISSION
+    readable: set[str] | None = None  # when asked: the readable experiment ids (None: all)
+
+    def permission(self, experiment_id: str) -> str:
+        """The user's effective permission on an experiment (MANAGE for admins)."""
+        if self.user is not None and self.user.is_admin:
+            return MANAGE
+        return self.explicit.get(experiment_id, self.default)

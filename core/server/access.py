@@ -27,7 +27,7 @@ from ..store import auth as store_auth
 from .http import JsonResponse, request_fields
 
 if TYPE_CHECKING:
-    from ..access import User
+    from ..access import AccessFacts, User
     from .routes import RouteRule
     from .state import ServerState
 
@@ -38,7 +38,6 @@ MAX_FAILURES = 10
 REALM = 'Basic realm="runyard", charset="UTF-8"'
 USER_KEY = "runyard.user"
 READABLE_KEY = "runyard.readable"
-_ROOT = "\0root"
 _NEEDED = {"read": access.READ, "edit": access.EDIT, "manage": access.MANAGE}
 
 
@@ -94,19 +93,36 @@ class AccessControl:
         """None when the request may go on (the caller is in the request's scope), else the refusal."""
         if rule.permission == "public":
             return None
-        user = await self.authenticate(state, request)
-        if isinstance(user, Response):
-            return user
-        request.scope[USER_KEY] = user
-        return await _authorize(state, rule, request, user)
+        identity = await self.identify(state, request)
+        if isinstance(identity, Response):
+            return identity
+        targets = await _targets(rule, request)
+        facts = await state.call(_facts, state, identity, targets, rule.finds == "filtered")
+        stale = identity.version is not None and (
+            facts.user is None or facts.user.version != identity.version
+        )
+        if stale:  # the password or the rights changed since the login was cached: verify it again
+            self.cache.pop(identity.cache_key, None)
+            identity = await self.identify(state, request)
+            if isinstance(identity, Response):
+                return identity
+            facts = await state.call(_facts, state, identity, targets, rule.finds == "filtered")
+        if facts.user is None:
+            if identity.token is not None:
+                return self._failed(None, _address(request), "unknown, revoked or expired token")
+            return unauthenticated("This user no longer exists: ask an administrator.")
+        request.scope[USER_KEY] = facts.user
+        return _decide(rule, request, facts, targets)
 
-    async def authenticate(self, state: ServerState, request: Request) -> User | Response:
-        """The user of the request's Basic or Bearer credential, or a 401 answer."""
+    async def identify(self, state: ServerState, request: Request) -> Identity | Response:
+        """Who the request's Basic or Bearer credential claims to be (verified), or a 401 answer."""
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
-        address = request.client.host if request.client else "-"
+        address = _address(request)
+        now = time.monotonic()
         if scheme.lower() == "bearer" and value.strip():
-            return await self._bearer(state, value.strip(), address)
+            wait = self.limiter.retry_after(f"addr:{address}", now)
+            return locked_out(wait) if wait else Identity(token=value.strip())
         if scheme.lower() != "basic" or not value.strip():
             return unauthenticated(
                 "Authentication required: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, "
@@ -116,7 +132,6 @@ class AccessControl:
             username, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return unauthenticated("Malformed Basic credentials: send base64 of 'username:password'.")
-        now = time.monotonic()
         wait = max(
             self.limiter.retry_after(f"user:{username}", now),
             self.limiter.retry_after(f"addr:{address}", now),
@@ -126,10 +141,8 @@ class AccessControl:
         cache_key = hmac.new(self.key, header.encode(), hashlib.sha256).digest()
         cached = self.cache.get(cache_key)
         if cached is not None and cached.expires > now:
-            current = await state.call(store_auth.get_user_by_id, state.store, cached.user_id)
-            if current is not None and current.version == cached.version:
-                return current
-            self.cache.pop(cache_key, None)
+            return Identity(user_id=cached.user_id, version=cached.version, cache_key=cache_key)
+        self.cache.pop(cache_key, None)
         credential = await state.call(store_auth.get_credential, state.store, username)
         stored = credential.password_hash if credential is not None else self.dummy_hash
         matches = await state.call(passwords.verify_password, password, stored)
@@ -138,17 +151,7 @@ class AccessControl:
         if len(self.cache) > 10_000:
             self.cache.clear()
         self.cache[cache_key] = CachedLogin(credential.user.id, credential.user.version, now + CACHE_SECONDS)
-        return credential.user
-
-    async def _bearer(self, state: ServerState, token: str, address: str) -> User | Response:
-        now = time.monotonic()
-        wait = self.limiter.retry_after(f"addr:{address}", now)
-        if wait:
-            return locked_out(wait)
-        user = await state.call(store_auth.user_of_token, state.store, token)
-        if user is None:
-            return self._failed(None, address, "unknown, revoked or expired token")
-        return user
+        return Identity(user_id=credential.user.id)
 
     def _failed(self, username: str | None, address: str, reason: str) -> Response:
         now = time.monotonic()
@@ -204,29 +207,86 @@ async def grant_creator(state: ServerState, request: Request, experiment_id: str
         )
 
 
-async def _authorize(state: ServerState, rule: RouteRule, request: Request, user: User) -> Response | None:
+@dataclass(frozen=True)
+class Identity:
+    """A verified login (a user id; version set when it came from the cache) or a token to look up."""
+
+    user_id: int | None = None
+    version: int | None = None
+    cache_key: bytes = b""
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a request names, before the store is asked: experiment ids, run ids, names, a user."""
+
+    experiment_ids: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+    experiment_names: list[str] = field(default_factory=list)
+    username: str | None = None
+    artifact_parts: list[str] | None = None
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _facts(state: ServerState, identity: Identity, targets: Targets, want_readable: bool) -> AccessFacts:
+    return store_auth.access_facts(
+        state.store,
+        user_id=identity.user_id,
+        token=identity.token,
+        experiment_ids=targets.experiment_ids,
+        run_ids=targets.run_ids,
+        experiment_names=targets.experiment_names,
+        want_readable=want_readable,
+    )
+
+
+async def _targets(rule: RouteRule, request: Request) -> Targets:
+    """The experiments, runs, names or user a request acts on, from its path and fields."""
+    if rule.finds in ("none", "filtered"):
+        return Targets()
+    if rule.finds == "artifact_path":
+        raw = request.path_params.get("path") or request.query_params.get("path") or ""
+        parts = [part for part in str(raw).split("/") if part not in ("", ".")]
+        return Targets(experiment_ids=parts[:1], run_ids=parts[1:2], artifact_parts=parts)
+    fields: dict[str, Any] = await request_fields(request, repeated=("run_ids",))
+    if rule.finds == "username":
+        return Targets(username=str(fields.get("username") or ""))
+    if rule.finds == "experiment_id":
+        return Targets(experiment_ids=[str(fields.get("experiment_id") or "0")])
+    if rule.finds == "resource_id":
+        return Targets(experiment_ids=[str(fields.get("resource_id") or "")])
+    if rule.finds == "experiment_name":
+        return Targets(experiment_names=[str(fields.get("experiment_name") or "")])
+    if rule.finds == "run_id":
+        run_ids = fields.get("run_ids") or [fields.get("run_id") or fields.get("run_uuid") or ""]
+        return Targets(run_ids=[str(r) for r in (run_ids if isinstance(run_ids, list) else [run_ids])])
+    return Targets()
+
+
+def _decide(rule: RouteRule, request: Request, facts: AccessFacts, targets: Targets) -> Response | None:
+    user = facts.user
+    assert user is not None
     if rule.finds == "filtered":
-        request.scope[READABLE_KEY] = await state.call(store_auth.readable_experiment_ids, state.store, user)
+        request.scope[READABLE_KEY] = facts.readable
         return None
     if user.is_admin:
         return None
-    if rule.finds == "username":
-        fields = await request_fields(request)
-        if str(fields.get("username") or "") == user.username:
-            return None
-        return forbidden(f"Only an administrator may manage other users than {user.username!r}.")
+    if rule.finds == "username" and targets.username == user.username:
+        return None
     if rule.permission == "admin":
         return forbidden(f"{rule.method} {rule.path} needs an administrator; {user.username!r} is not one.")
     if rule.finds == "none":
         return None
-    experiment_ids = await _experiments_of(state, rule, request)
+    experiments = _experiments_of(facts, targets)
+    if experiments is None:
+        return forbidden("Listing the artifact root needs an administrator: list a run's artifacts instead.")
     needed = _NEEDED[rule.permission]
-    for experiment_id in experiment_ids:
-        if experiment_id == _ROOT:
-            return forbidden(
-                "Listing the artifact root needs an administrator: list a run's artifacts instead."
-            )
-        granted = await state.call(store_auth.effective_permission, state.store, user, experiment_id)
+    for experiment_id in experiments:
+        granted = facts.permission(experiment_id)
         if not access.allows(granted, needed):
             return forbidden(
                 f"Permission denied: {user.username!r} has {granted} on experiment {experiment_id}, "
@@ -235,26 +295,17 @@ async def _authorize(state: ServerState, rule: RouteRule, request: Request, user
     return None
 
 
-async def _experiments_of(state: ServerState, rule: RouteRule, request: Request) -> list[str]:
-    """The experiments a request acts on (an unknown one is left to the handler's 404)."""
-    if rule.finds == "artifact_path":
-        raw = request.path_params.get("path") or request.query_params.get("path") or ""
-        parts = [part for part in str(raw).split("/") if part not in ("", ".")]
+def _experiments_of(facts: AccessFacts, targets: Targets) -> list[str] | None:
+    """The experiments a request acts on (an unknown one is left to the handler's 404); None: the root."""
+    parts = targets.artifact_parts
+    if parts is not None:
         if not parts:
-            return [_ROOT]  # the root listing names every experiment: administrators only
-        if len(parts) >= 2:
-            runs = await state.call(store_auth.experiment_ids_of_runs, state.store, [parts[1]])
-            if parts[1] in runs:
-                return [runs[parts[1]]]  # the run's own experiment, whatever the path claims
-        return [parts[0]]
-    fields: dict[str, Any] = await request_fields(request, repeated=("run_ids",))
-    if rule.finds == "experiment_id":
-        return [str(fields.get("experiment_id") or "0")]
-    if rule.finds == "resource_id":
-        return [str(fields.get("resource_id") or "")]
-    if rule.finds == "experiment_name":
-        found = await state.call(state.store.get_experiment_by_name, str(fields.get("experiment_name") or ""))
-        return [found.experiment_id] if found is not None else []
-    run_ids = fields.get("run_ids") or [fields.get("run_id") or fields.get("run_uuid") or ""]
-    run_ids = [str(r) for r in (run_ids if isinstance(run_ids, list) else [run_ids])]
-    return sorted(set((await state.call(store_auth.experiment_ids_of_runs, state.store, run_ids)).values()))
+            return None  # the root listing names every experiment: administrators only
+        if len(parts) >= 2 and parts[1] in facts.run_experiments:
+            return [facts.run_experiments[parts[1]]]  # the run's own experiment, whatever the path claims
+        return parts[:1]
+    if targets.experiment_names:
+        return [facts.name_experiments[n] for n in targets.experiment_names if n in facts.name_experiments]
+    if targets.run_ids:
+        return sorted({facts.run_experiments[r] for r in targets.run_ids if r in facts.run_experiments})
+    return targets.experiment_ids

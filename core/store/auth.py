@@ -14,7 +14,9 @@ from runyard import clock
 from runyard.access import (
     DEFAULT_PERMISSION,
     DEFAULT_PERMISSION_SETTING,
+    MANAGE,
     NO_PERMISSIONS,
+    AccessFacts,
     AccessToken,
     AuditEntry,
     Credential,
@@ -108,13 +110,6 @@ def get_user(store: SqlStore, username: str) -> User:
     """The user with that name, or UserNotFound."""
     with store.db.connect() as conn:
         return _user(_user_row(conn, str(username)))
-
-
-def get_user_by_id(store: SqlStore, user_id: int) -> User | None:
-    """The user with that id, or None (deleted meanwhile)."""
-    with store.db.connect() as conn:
-        row = conn.execute(select(users_t).where(users_t.c.id == int(user_id))).mappings().first()
-        return _user(row) if row is not None else None
 
 
 def get_credential(store: SqlStore, username: str) -> Credential | None:
@@ -252,10 +247,7 @@ def user_of_token(store: SqlStore, value: str) -> User | None:
 def default_permission(store: SqlStore) -> str:
     """The permission of users on experiments they have no entry for (READ unless set)."""
     with store.db.connect() as conn:
-        value = conn.execute(
-            select(settings_t.c.value).where(settings_t.c.key == DEFAULT_PERMISSION_SETTING)
-        ).scalar_one_or_none()
-    return str(value) if value else DEFAULT_PERMISSION
+        return _default_permission(conn)
 
 
 def set_default_permission(store: SqlStore, permission: str, actor: str = "cli") -> None:
@@ -356,19 +348,86 @@ def readable_experiment_ids(store: SqlStore, user: User) -> set[str] | None:
     """The experiment ids the user may read; None means every one (admins)."""
     if user.is_admin:
         return None
-    fallback = default_permission(store)
     with store.db.connect() as conn:
-        entries = conn.execute(
-            select(permissions_t.c.experiment_id, permissions_t.c.permission).where(
-                permissions_t.c.user_id == user.id
-            )
-        ).all()
-        explicit = {str(eid): str(perm) for eid, perm in entries}
-        if fallback == NO_PERMISSIONS:
-            return {eid for eid, perm in explicit.items() if perm != NO_PERMISSIONS}
-        denied = {eid for eid, perm in explicit.items() if perm == NO_PERMISSIONS}
-        every = {str(eid) for eid in conn.execute(select(experiments_t.c.experiment_id)).scalars()}
+        return _readable(conn, user, _default_permission(conn))
+
+
+def _default_permission(conn: Connection) -> str:
+    value = conn.execute(
+        select(settings_t.c.value).where(settings_t.c.key == DEFAULT_PERMISSION_SETTING)
+    ).scalar_one_or_none()
+    return str(value) if value else DEFAULT_PERMISSION
+
+
+def _readable(conn: Connection, user: User, fallback: str) -> set[str]:
+    entries = conn.execute(
+        select(permissions_t.c.experiment_id, permissions_t.c.permission).where(
+            permissions_t.c.user_id == user.id
+        )
+    ).all()
+    explicit = {str(eid): str(perm) for eid, perm in entries}
+    if fallback == NO_PERMISSIONS:
+        return {eid for eid, perm in explicit.items() if perm != NO_PERMISSIONS}
+    denied = {eid for eid, perm in explicit.items() if perm == NO_PERMISSIONS}
+    every = {str(eid) for eid in conn.execute(select(experiments_t.c.experiment_id)).scalars()}
     return every - denied
+
+
+def access_facts(
+    store: SqlStore,
+    user_id: int | None = None,
+    token: str | None = None,
+    experiment_ids: list[str] | None = None,
+    run_ids: list[str] | None = None,
+    experiment_names: list[str] | None = None,
+    want_readable: bool = False,
+) -> AccessFacts:
+    """Everything one request's access decision needs, in one transaction: the user (by id, or by a
+    bearer token's value), the experiments of the runs and names asked about, the user's entries on
+    them, the default permission, and when asked the readable experiment ids."""
+    with store.db.connect() as conn:
+        if token is not None:
+            now = clock.now_ms()
+            query = (
+                select(users_t)
+                .join(tokens_t, tokens_t.c.user_id == users_t.c.id)
+                .where(tokens_t.c.token_sha256 == token_digest(token))
+                .where((tokens_t.c.expiration_time.is_(None)) | (tokens_t.c.expiration_time > now))
+            )
+        else:
+            query = select(users_t).where(users_t.c.id == int(user_id or 0))
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            return AccessFacts(None)
+        user = _user(row)
+        runs: dict[str, str] = {}
+        for chunk in chunked([str(r) for r in run_ids or []]):
+            found = conn.execute(
+                select(runs_t.c.run_id, runs_t.c.experiment_id).where(runs_t.c.run_id.in_(chunk))
+            )
+            runs.update({str(run_id): str(eid) for run_id, eid in found})
+        names: dict[str, str] = {}
+        if experiment_names:
+            found = conn.execute(
+                select(experiments_t.c.name, experiments_t.c.experiment_id).where(
+                    experiments_t.c.name.in_([str(n) for n in experiment_names])
+                )
+            )
+            names = {str(name): str(eid) for name, eid in found}
+        if user.is_admin:
+            return AccessFacts(user, runs, names, {}, MANAGE, None)
+        candidates = sorted({*map(str, experiment_ids or []), *runs.values(), *names.values()})
+        explicit: dict[str, str] = {}
+        for chunk in chunked(candidates):
+            found = conn.execute(
+                select(permissions_t.c.experiment_id, permissions_t.c.permission).where(
+                    permissions_t.c.user_id == user.id, permissions_t.c.experiment_id.in_(chunk)
+                )
+            )
+            explicit.update({str(eid): str(perm) for eid, perm in found})
+        fallback = _default_permission(conn)
+        readable = _readable(conn, user, fallback) if want_readable else None
+    return AccessFacts(user, runs, names, explicit, fallback, readable)
 
 
 # ----------------------------------------------------------------------------- audit
@@ -383,16 +442,3 @@ def audit_entries(store: SqlStore, limit: int = 100) -> list[AuditEntry]:
     with store.db.connect() as conn:
         rows = conn.execute(select(audit_t).order_by(audit_t.c.id.desc()).limit(int(limit))).mappings().all()
     return [AuditEntry(r["time"], r["actor"], r["action"], r["target"], r["detail"]) for r in rows]
-
-
-def experiment_ids_of_runs(store: SqlStore, run_ids: list[str]) -> dict[str, str]:
-    """The experiment id of each known run id (unknown ids are left out)."""
-
-    found: dict[str, str] = {}
-    with store.db.connect() as conn:
-        for chunk in chunked([str(r) for r in run_ids]):
-            rows = conn.execute(
-                select(runs_t.c.run_id, runs_t.c.experiment_id).where(runs_t.c.run_id.in_(chunk))
-            )
-            found.update({str(run_id): str(eid) for run_id, eid in rows})
-    return found
