@@ -431,12 +431,6 @@ def access_facts(
 
 
 # ----------------------------------------------------------------------------- audit
-def record(store: SqlStore, actor: str, action: str, target: str, detail: str = "") -> None:
-    """Record an access-control event (e.g. a failed login) in the audit table; never a secret."""
-    with store.db.connect(write=True) as conn:
-        _audit(conn, actor, action, target, detail)
-
-
 def audit_entries(store: SqlStore, limit: int = 100) -> list[AuditEntry]:
     """The latest audit entries, newest first."""
     with store.db.connect() as conn:

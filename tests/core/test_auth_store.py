@@ -78,3 +78,27 @@ def test_purge_and_removing_a_user_drop_their_permission_rows(client: TrackingCl
     auth.remove_user(store, "carol")
     assert [e.username for e in auth.list_permissions(store, experiment_id=kept)] == ["bob"]
     assert isinstance(auth.get_user(store, "bob"), User)
+
+
+def test_access_facts_read_everything_a_request_needs_at_once(client: TrackingClient) -> None:
+    store = client.store
+    store.db.create_if_missing()
+    dana = auth.add_user(store, "dana", "h")
+    visible, hidden = client.create_experiment("visible"), client.create_experiment("hidden")
+    run_id = store.create_run(hidden, None, "x").info.run_id
+    auth.set_permission(store, hidden, "dana", "NO_PERMISSIONS")
+    _token, value = auth.create_token(store, "dana")
+
+    facts = auth.access_facts(
+        store, token=value, run_ids=[run_id, "nope"], experiment_names=["visible"], want_readable=True
+    )
+    assert facts.user == dana
+    assert facts.run_experiments == {run_id: hidden} and facts.name_experiments == {"visible": visible}
+    assert facts.permission(hidden) == "NO_PERMISSIONS" and facts.permission(visible) == "READ"
+    assert facts.readable is not None and visible in facts.readable and hidden not in facts.readable
+    assert auth.access_facts(store, user_id=dana.id).user == dana
+    assert auth.access_facts(store, token=value + "x").user is None
+    auth.set_admin(store, "dana", True)
+    admin = auth.access_facts(store, user_id=dana.id, experiment_ids=[hidden], want_readable=True)
+    assert admin.permission(hidden) == "MANAGE" and admin.readable is None
+    assert admin.user is not None and admin.user.version == dana.version + 1
