@@ -359,6 +359,28 @@ def _mlflow_store(python: str, n_runs: int) -> Path:
     return path
 
 
+def access_check_timing(store: Path) -> None:
+    """The store part of one authenticated request's check (user, run's experiment, entries), in process."""
+    from runyard.store import auth
+    from runyard.tracking.client import TrackingClient
+
+    sql_store = TrackingClient(f"sqlite:///{store}").store
+    user = auth.get_user(sql_store, BENCH_USER)
+    experiment = sql_store.get_experiment_by_name(EXPERIMENT_NAME)
+    assert experiment is not None
+    run_id = sql_store.create_run(experiment.experiment_id, None, BENCH_USER).info.run_id
+    times = []
+    for _ in range(500):
+        started = time.perf_counter()
+        auth.access_facts(sql_store, user_id=user.id, run_ids=[run_id])
+        times.append(time.perf_counter() - started)
+    row(
+        "access check, store part",
+        f"median {statistics.median(times) * 1000:8.3f} ms",
+        "in process, 500 runs",
+    )
+
+
 def kdf_timings(server: Server) -> None:
     """The KDF's cost for an unknown user and for a wrong password, in process and over HTTP."""
     from runyard.passwords import hash_password, verify_password
@@ -452,6 +474,7 @@ def main() -> None:
         _print("runyard server", ours, None)
         if args.with_auth:
             add_bench_user(runyard_store)
+            access_check_timing(runyard_store)
             server = start_runyard(runyard_store, work, auth=True)
             try:
                 AUTH_HEADERS.update(basic_header(BENCH_USER, BENCH_PASSWORD))
