@@ -167,3 +167,57 @@ def test_auth_without_tls_on_a_public_interface_warns(
     assert "auth:      off" in off.output
     mlflow_style = CliRunner().invoke(cli, ["server", "--app-name", "basic-auth", "--store", store])
     assert "auth:      on" in mlflow_style.output and served[-1]["auth"] is True
+
+
+@pytest.mark.postgres
+def test_two_workers_share_users_and_a_password_change_ends_cached_logins_on_both(
+    postgres_database_url: str | None, tmp_path: Path
+) -> None:
+    if postgres_database_url is None:
+        pytest.skip("set RUNYARD_TEST_POSTGRES_URL to run the PostgreSQL server test")
+    import uuid
+    from urllib.parse import quote
+
+    import httpx
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_database_url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    uri = f"{postgres_database_url}?options={quote(f'-csearch_path={schema}')}"
+    two_workers = start_server(
+        tmp_path / "pg",
+        store_uri=uri,
+        extra_args=("--workers", "2", "--auth"),
+        extra_env={"RUNYARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
+    )
+    search = f"{two_workers.url}/api/2.0/mlflow/experiments/search"
+
+    def statuses(password: str) -> set[int]:
+        # A new connection each time, so that both worker processes answer some of them.
+        return {httpx.post(search, json={}, auth=("pat", password)).status_code for _ in range(6)}
+
+    try:
+        admin = ("admin", ADMIN_PASSWORD)
+        created = httpx.post(
+            f"{two_workers.url}/api/2.0/mlflow/users/create",
+            json={"username": "pat", "password": "old secret"},
+            auth=admin,
+        )
+        assert created.status_code == 200, created.text
+        assert statuses("old secret") == {200}
+        changed = httpx.patch(
+            f"{two_workers.url}/api/2.0/mlflow/users/update-password",
+            json={"username": "pat", "password": "new secret"},
+            auth=admin,
+        )
+        assert changed.status_code == 200, changed.text
+        assert statuses("old secret") == {401}
+        assert statuses("new secret") == {200}
+    finally:
+        two_workers.stop()
+        from runyard.store import db as runyard_db
+
+        for database in list(runyard_db._databases.values()):
+            if database.uri == uri:
+                database.dispose()
