@@ -1,7 +1,7 @@
 """Tracking server speed: `runyard server` side by side with `mlflow server`, same store kind (SQLite).
 
 Run: python benchmarks/bench_server.py [--runs 20000] [--requests 200] [--ingest-batches 30]
-     [--history-points 100000] [--no-mlflow]
+     [--history-points 100000] [--no-mlflow] [--with-auth]
 
 Both servers serve a copy of a store holding the same generated runs (build_store.py for runyard;
 the same rows written into MLflow's own tables, as bench_search.py does), one worker each, artifacts
@@ -14,6 +14,10 @@ before the clock starts) sends:
 with 1 and with 8 concurrent clients, and reports per-request latency median and p99 (client side),
 the load generator's own CPU, and for runyard the server-side time from its access log. Ingestion:
 8 clients sending log-batch of 1,000 points, in points per second.
+
+--with-auth also runs `runyard server --auth` with a non-admin user logging in by HTTP Basic (its
+permission looked up on every request), reports auth/no-auth ratios, and times the password KDF for
+an unknown user and for a wrong password (the two must cost the same: no timing side channel).
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ from build_store import CACHE_DIR, EXPERIMENT_NAME, build_store  # noqa: E402
 FILTER = "params.optimizer = 'adam' AND metrics.accuracy > 0.3 AND tags.team != 'rl'"
 ORDER = ["metrics.val_loss DESC"]
 API = "/api/2.0/mlflow"
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
+# The Authorization header of every request (set before the load generator forks its clients).
+AUTH_HEADERS: dict[str, str] = {}
 _ACCESS = re.compile(r" (GET|POST|PUT|DELETE) (\S+) (\d{3}) ([\d.]+) ms$")
 
 _MLFLOW_BUILD = r"""
@@ -119,13 +126,29 @@ def _start(name: str, command: list[str], port: int, log_path: Path, env: dict[s
     raise RuntimeError(f"{name} did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
 
 
-def start_runyard(store: Path, work: Path) -> Server:
-    """`runyard server` on the store (one process; writes grouped)."""
+def start_runyard(store: Path, work: Path, auth: bool = False) -> Server:
+    """`runyard server` on the store (one process; writes grouped), with --auth if asked."""
     port = _free_port()
     command = [sys.executable, "-m", "runyard.cli", "server", "--store", str(store)]
     command += ["--artifacts-destination", str(work / "ry-artifacts"), "--port", str(port)]
+    command += ["--auth"] if auth else []
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_TRACKING", "MLFLOW_"))}
-    return _start("runyard", command, port, work / "runyard-server.log", env)
+    name = "runyard --auth" if auth else "runyard"
+    return _start(name, command, port, work / f"runyard-server{'-auth' if auth else ''}.log", env)
+
+
+def add_bench_user(store: Path) -> None:
+    """A non-admin user on the store (READ by default; it creates, so manages, its own experiments)."""
+    command = [sys.executable, "-m", "runyard.cli", "users", "add", BENCH_USER, "--password-stdin"]
+    command += ["--store", str(store)]
+    subprocess.run(command, input=BENCH_PASSWORD + "\n", text=True, check=False, capture_output=True)
+
+
+def basic_header(username: str, password: str) -> dict[str, str]:
+    """An HTTP Basic Authorization header."""
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
 def start_mlflow(python: str, store: Path, work: Path) -> Server:
@@ -144,7 +167,7 @@ def request(url: str, method: str, path: str, body: bytes | None) -> tuple[int, 
     conn = http.client.HTTPConnection(host, int(port), timeout=600)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        conn.request(method, path, body=body, headers=headers)
+        conn.request(method, path, body=body, headers={**headers, **AUTH_HEADERS})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -164,14 +187,14 @@ def _client(args: tuple[str, str, str, list[bytes], int]) -> tuple[list[float], 
     url, method, path, bodies, count = args
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=600)
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **AUTH_HEADERS}
     latencies = []
     failures = []
     cpu_start = time.process_time()
     for index in range(count):
         body = bodies[index % len(bodies)] if bodies else None
         started = time.perf_counter()
-        conn.request(method, path, body=body, headers=headers if body is not None else {})
+        conn.request(method, path, body=body, headers=headers if body is not None else AUTH_HEADERS)
         response = conn.getresponse()
         response.read()
         latencies.append(time.perf_counter() - started)
@@ -336,6 +359,65 @@ def _mlflow_store(python: str, n_runs: int) -> Path:
     return path
 
 
+def access_check_timing(store: Path) -> None:
+    """The store part of one authenticated request's check (user, run's experiment, entries), in process."""
+    from runyard.store import auth
+    from runyard.tracking.client import TrackingClient
+
+    sql_store = TrackingClient(f"sqlite:///{store}").store
+    user = auth.get_user(sql_store, BENCH_USER)
+    experiment = sql_store.get_experiment_by_name(EXPERIMENT_NAME)
+    assert experiment is not None
+    run_id = sql_store.create_run(experiment.experiment_id, None, BENCH_USER).info.run_id
+    times = []
+    for _ in range(500):
+        started = time.perf_counter()
+        auth.access_facts(sql_store, user_id=user.id, run_ids=[run_id])
+        times.append(time.perf_counter() - started)
+    row(
+        "access check, store part",
+        f"median {statistics.median(times) * 1000:8.3f} ms",
+        "in process, 500 runs",
+    )
+
+
+def kdf_timings(server: Server) -> None:
+    """The KDF's cost for an unknown user and for a wrong password, in process and over HTTP."""
+    from runyard.passwords import hash_password, verify_password
+
+    stored, dummy = hash_password(BENCH_PASSWORD), hash_password("the server's dummy")
+    for label, password, against in (("unknown user", "guess", dummy), ("wrong password", "guess", stored)):
+        times = []
+        for _ in range(20):
+            started = time.perf_counter()
+            verify_password(password, against)
+            times.append(time.perf_counter() - started)
+        row(
+            f"KDF verify, {label}", f"median {statistics.median(times) * 1000:8.2f} ms", "in process, 20 runs"
+        )
+    for label, username in (("unknown user", "nobody-here"), ("wrong password", BENCH_USER)):
+        times = []
+        for _ in range(4):  # 8 failures in all: under the 10-a-minute lockout of one address
+            AUTH_HEADERS.update(basic_header(username, "guess"))
+            started = time.perf_counter()
+            status, _ = request(server.url, "GET", f"{API}/experiments/search", None)
+            times.append(time.perf_counter() - started)
+            assert status == 401, status
+        row(f"401 over HTTP, {label}", f"median {statistics.median(times) * 1000:8.2f} ms", "4 requests")
+    AUTH_HEADERS.update(basic_header(BENCH_USER, BENCH_PASSWORD))
+
+
+def _print_auth_ratio(plain: dict[str, Any], authed: dict[str, Any]) -> None:
+    print("-- runyard server --auth / without auth (median latency; ingestion: without / with)")
+    for key, measured in authed["loads"].items():
+        base = plain["loads"].get(key)
+        if base is not None:
+            ratio = measured.median_ms() / base.median_ms()
+            row(f"{key[0]:<17} {key[1]} client{'s' if key[1] > 1 else ' '}", f"{ratio:5.2f}x", "")
+    ingest = plain["ingest_points_per_s"] / max(authed["ingest_points_per_s"], 1e-9)
+    row("ingestion, 8 clients x log-batch(1000)", f"{ingest:5.2f}x", "")
+
+
 def _print(name: str, figures: dict[str, Any], other: dict[str, Any] | None) -> None:
     print(f"-- {name}")
     for (scenario, clients), measured in figures["loads"].items():
@@ -375,6 +457,7 @@ def main() -> None:
     parser.add_argument("--history-points", type=int, default=100_000)
     parser.add_argument("--ingest-batches", type=int, default=30, help="log-batch(1000) requests per client")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--with-auth", action="store_true", help="also measure runyard server --auth")
     args = parser.parse_args()
     header("runyard server vs mlflow server (SQLite store, one worker each)")
     work = scratch_dir("server")
@@ -389,6 +472,23 @@ def main() -> None:
         finally:
             server.stop()
         _print("runyard server", ours, None)
+        if args.with_auth:
+            add_bench_user(runyard_store)
+            access_check_timing(runyard_store)
+            server = start_runyard(runyard_store, work, auth=True)
+            try:
+                AUTH_HEADERS.update(basic_header(BENCH_USER, BENCH_PASSWORD))
+                kdf_timings(server)
+                authed = run_scenarios(server, args)
+            finally:
+                AUTH_HEADERS.clear()
+                server.stop()
+            _print(
+                "runyard server --auth (user 'bench', HTTP Basic, permission checked per request)",
+                authed,
+                None,
+            )
+            _print_auth_ratio(ours, authed)
         theirs = None
         python = None if args.no_mlflow else mlflow_python()
         if python is None:

@@ -84,6 +84,7 @@ def cli(ctx: click.Context, store: str | None) -> None:
 
 
 def _register() -> None:
+    from .access import permissions_group, tokens_group, users_group
     from .experiments import experiments_group
     from .maintenance import db_group, export_csv_command, gc_command
     from .runs import runs_group
@@ -101,6 +102,9 @@ def _register() -> None:
         demo_command,
         server_command,
         sync_command,
+        users_group,
+        permissions_group,
+        tokens_group,
     ):
         cli.add_command(command)
 

@@ -17,15 +17,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import EndpointNotFound
 from .http import JsonResponse, error_response
-from .routes import ROUTES, Handler
+from .routes import ROUTES, RouteRule
 from .state import ServerState
 
 access_logger = logging.getLogger("runyard.server.access")
 
 
-def _endpoint(state: ServerState, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(state: ServerState, rule: RouteRule) -> Callable[[Request], Awaitable[Response]]:
+    handler = rule.handler
+
     async def endpoint(request: Request) -> Response:
         try:
+            if state.access is not None:
+                refusal = await state.access.check(state, rule, request)
+                if refusal is not None:
+                    return refusal
             result = await handler(state, request)
         except Exception as error:  # noqa: BLE001 - every failure answers MLflow's JSON error
             return error_response(error)
@@ -85,11 +91,13 @@ def create_app(
     artifacts_destination: str | Path | None = None,
     linger_seconds: float = 0.0,
     state_hook: Callable[[ServerState], Any] | None = None,
+    auth: bool = False,
 ) -> Starlette:
     """A Starlette app serving the store at store_uri; artifacts under artifacts_destination.
 
     artifacts_destination defaults to the store's artifact root (runyard-artifacts/ beside a SQLite
     file, or RUNYARD_ARTIFACT_ROOT), so runyard's own clients read the files the server writes.
+    With auth, every route but /health and /version needs a signed-in user with the route's permission.
     """
     from runyard.tracking.client import TrackingClient
 
@@ -102,6 +110,10 @@ def create_app(
     store.db.create_if_missing()  # a server writes: serving a new SQLite file creates the store
     root = Path(destination or store.artifact_root)
     state = ServerState(client=client, writes=WriteGroup(store, linger_seconds), artifacts_destination=root)
+    if auth:
+        from .access import AccessControl
+
+        state.access = AccessControl()
     if state_hook is not None:
         state_hook(state)
 
@@ -115,7 +127,7 @@ def create_app(
             await state.call(state.writes.stop)
 
     routes = [
-        Route(path, _endpoint(state, rule.handler), methods=[rule.method], name=f"{rule.method} {path}")
+        Route(path, _endpoint(state, rule), methods=[rule.method], name=f"{rule.method} {path}")
         for rule in ROUTES
         for path in rule.paths()
     ]
@@ -142,12 +154,24 @@ def _ensure_default_experiment(state: ServerState) -> None:
             pass  # a "Default" in the trash, or one with another id: leave the user's store as it is
 
 
-def serve(store_uri: str, artifact_root: str, host: str, port: int, workers: int, factory: str) -> None:
+def serve(
+    store_uri: str,
+    artifact_root: str,
+    host: str,
+    port: int,
+    workers: int,
+    factory: str,
+    auth: bool = False,
+    ssl_keyfile: str | None = None,
+    ssl_certfile: str | None = None,
+) -> None:
     """Run the server with uvicorn: in this process, or `workers` processes built by `factory` (a path)."""
     import uvicorn
 
     options: dict[str, Any] = {"host": host, "port": port, "access_log": False, "log_level": "warning"}
+    if ssl_keyfile or ssl_certfile:
+        options.update(ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile)
     if workers == 1:
-        uvicorn.run(create_app(store_uri, artifact_root), **options)
+        uvicorn.run(create_app(store_uri, artifact_root, auth=auth), **options)
     else:
         uvicorn.run(factory, factory=True, workers=workers, **options)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from ..access import TokenNotFound, UserExists, UserNotFound
 from ..exceptions import (
     ExperimentExists,
     ExperimentNotFound,
@@ -46,6 +47,9 @@ ERROR_TABLE: tuple[tuple[type[BaseException], str, int], ...] = (
     (RunNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (ExperimentNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (ArtifactNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (UserNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (TokenNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (UserExists, "RESOURCE_ALREADY_EXISTS", 400),
     (EndpointNotFound, "ENDPOINT_NOT_FOUND", 404),
     (ExperimentExists, "RESOURCE_ALREADY_EXISTS", 400),
     (UnsafeArtifactPath, "INVALID_PARAMETER_VALUE", 400),

@@ -9,7 +9,8 @@ generated from this table, so a route cannot exist without a rule. Permissions, 
 
 `finds` says where the experiment comes from: `experiment_id`, `experiment_name` or `run_id` (a
 request field), `artifact_path` (the first component of an artifact path: `<experiment>/<run>/...`),
-`filtered` (a search: results are filtered to readable experiments), or `none`.
+`resource_id` (MLflow 3's permission routes), `filtered` (a search: results are filtered to readable
+experiments), `username` (the caller themself, or an admin), or `none`.
 """
 
 from __future__ import annotations
@@ -21,12 +22,21 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from . import artifacts, bulk, tracking
+from . import artifacts, auth_api, bulk, tracking
 from .state import ServerState
 
 Handler = Callable[[ServerState, Request], Awaitable[Any]]
 PERMISSIONS = ("public", "read", "edit", "manage", "admin")
-FINDERS = ("none", "experiment_id", "experiment_name", "run_id", "artifact_path", "filtered")
+FINDERS = (
+    "none",
+    "experiment_id",
+    "experiment_name",
+    "run_id",
+    "artifact_path",
+    "resource_id",
+    "filtered",
+    "username",
+)
 MLFLOW = "/api/2.0/mlflow"
 # Older R clients call the same endpoints under /preview/.
 ALIASES = {MLFLOW: ("/api/2.0/preview/mlflow",)}
@@ -73,8 +83,9 @@ async def version(state: ServerState, request: Request) -> PlainTextResponse:
     return PlainTextResponse(__version__)
 
 
-t, a, b = tracking, artifacts, bulk
+t, a, b, u = tracking, artifacts, bulk, auth_api
 E, R = f"{MLFLOW}/experiments", f"{MLFLOW}/runs"
+USERS, USERS_V3 = f"{MLFLOW}/users", "/api/3.0/mlflow/users"
 
 ROUTES: tuple[RouteRule, ...] = (
     _rule("GET", "/health", health, "public"),
@@ -120,4 +131,21 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("GET", f"{ARTIFACTS}/{{path:path}}", a.download, "read", "artifact_path"),
     _rule("PUT", f"{ARTIFACTS}/{{path:path}}", a.upload, "edit", "artifact_path"),
     _rule("DELETE", f"{ARTIFACTS}/{{path:path}}", a.delete, "manage", "artifact_path"),
+    # MLflow's auth API: users
+    _rule("POST", f"{USERS}/create", u.create_user, "admin"),
+    _rule("GET", f"{USERS}/get", u.get_user, "admin", "username"),
+    _rule("GET", f"{USERS}/list", u.list_users, "admin"),
+    _rule("PATCH", f"{USERS}/update-password", u.update_password, "admin", "username"),
+    _rule("PATCH", f"{USERS}/update-admin", u.update_admin, "admin"),
+    _rule("DELETE", f"{USERS}/delete", u.delete_user, "admin"),
+    # ... experiment permissions, MLflow 2.x
+    _rule("POST", f"{E}/permissions/create", u.create_experiment_permission, "manage", "experiment_id"),
+    _rule("GET", f"{E}/permissions/get", u.get_experiment_permission, "manage", "experiment_id"),
+    _rule("PATCH", f"{E}/permissions/update", u.update_experiment_permission, "manage", "experiment_id"),
+    _rule("DELETE", f"{E}/permissions/delete", u.delete_experiment_permission, "manage", "experiment_id"),
+    # ... and MLflow 3.x (resource_type "experiment")
+    _rule("POST", f"{USERS_V3}/permissions/grant", u.grant_permission, "manage", "resource_id"),
+    _rule("POST", f"{USERS_V3}/permissions/revoke", u.revoke_permission, "manage", "resource_id"),
+    _rule("GET", f"{USERS_V3}/permissions/get", u.get_permission, "manage", "resource_id"),
+    _rule("GET", f"{USERS_V3}/permissions/list", u.list_permissions, "admin", "username"),
 )

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from runyard.store.sql_store import SqlStore
     from runyard.tracking.client import TrackingClient
 
+    from .access import AccessControl
     from .writes import WriteGroup
 
 T = TypeVar("T")
@@ -25,6 +26,7 @@ class ServerState:
     client: TrackingClient
     writes: WriteGroup
     artifacts_destination: Path
+    access: AccessControl | None = None  # None: the server runs without --auth
 
     @property
     def store(self) -> SqlStore:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from ..entities import Metric, Run, RunStatus, SourceType
 from ..exceptions import ExperimentNotFound, InvalidInput
 from ..rest import protocol as p
+from .access import grant_creator, readable_filter
 from .http import JsonResponse, request_fields
 from .state import ServerState
 
@@ -52,6 +53,7 @@ async def create_experiment(state: ServerState, request: Request) -> JsonDict:
     if location is not None and location.startswith("mlflow-artifacts:"):
         location = None  # the server's own proxy: the store's artifact root
     experiment_id = await state.call(state.client.create_experiment, name, location, tags or None)
+    await grant_creator(state, request, experiment_id)
     return {"experiment_id": experiment_id}
 
 
@@ -85,6 +87,9 @@ async def search_experiments(state: ServerState, request: Request) -> JsonDict:
         p.get_string_list(body, "order_by") or None,
         None,
     )
+    readable = readable_filter(request)
+    if readable is not None:
+        experiments = [e for e in experiments if e.experiment_id in readable]
     page, token = _page(experiments, offset, max_results)
     payload: JsonDict = {"experiments": [p.experiment_json(e) for e in page]} if page else {}
     return _with_token(payload, token)
@@ -204,9 +209,15 @@ async def search_runs(state: ServerState, request: Request) -> JsonDict:
     """POST runs/search: runyard's whole search language (OR, NOT, parentheses, MIN/MAX/LATEST)."""
     body = await request_fields(request, repeated=("experiment_ids", "order_by"))
     max_results = p.get_max_results(body, p.SEARCH_MAX_RESULTS_DEFAULT, p.SEARCH_MAX_RESULTS_LIMIT)
+    experiment_ids = p.get_string_list(body, "experiment_ids")
+    readable = readable_filter(request)
+    if readable is not None:
+        experiment_ids = [e for e in experiment_ids if e in readable]
+        if not experiment_ids:
+            return {}  # nothing the caller may read: the same answer as no runs at all
     page = await state.call(
         state.client.search_runs,
-        p.get_string_list(body, "experiment_ids"),
+        experiment_ids,
         p.get_string(body, "filter") or "",
         p.get_enum(body, "run_view_type", p.RUN_VIEW_TYPES, "ACTIVE_ONLY"),
         max_results,

@@ -49,7 +49,11 @@ class ServerProcess:
 
 
 def start_server(
-    directory: Path, store_uri: str | None = None, extra_args: tuple[str, ...] = (), port: int | None = None
+    directory: Path,
+    store_uri: str | None = None,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> ServerProcess:
     """Start `runyard server` (on a free port, or this one) and wait (bounded) until /health answers."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -58,6 +62,7 @@ def start_server(
     port = port or free_port()
     log_path = directory / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "RUNYARD_TRACKING"))}
+    env.update(extra_env or {})
     command = [
         sys.executable,
         "-m",
