@@ -13,6 +13,7 @@ from ..exceptions import (
     InvalidInput,
     InvalidQuery,
     InvalidState,
+    LoggedModelNotFound,
     MissingExtra,
     ParamImmutable,
     RunNotFound,
@@ -45,6 +46,7 @@ class Unavailable(RunyardError):
 ERROR_TABLE: tuple[tuple[type[BaseException], str, int], ...] = (
     (RunNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (ExperimentNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (LoggedModelNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (ArtifactNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (EndpointNotFound, "ENDPOINT_NOT_FOUND", 404),
     (ExperimentExists, "RESOURCE_ALREADY_EXISTS", 400),

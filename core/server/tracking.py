@@ -7,6 +7,7 @@ rules (validation, lifecycle, search semantics) are the core's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.tracking import context as ctx
@@ -126,6 +127,15 @@ async def set_experiment_tag(state: ServerState, request: Request) -> JsonDict:
     return {}
 
 
+async def delete_experiment_tag(state: ServerState, request: Request) -> JsonDict:
+    """POST experiments/delete-experiment-tag {experiment_id, key}."""
+    body = await request_fields(request)
+    experiment_id = p.require_string(body, "experiment_id")
+    key = p.runyard_tag_key(p.require_string(body, "key"))
+    await state.call(state.client.delete_experiment_tag, experiment_id, key)
+    return {}
+
+
 # ----------------------------------------------------------------------------- runs
 def _source_of(tags: dict[str, str]) -> dict[str, Any]:
     """The run's source columns from MLflow's system tags (already renamed runyard.*)."""
@@ -227,6 +237,7 @@ async def log_metric(state: ServerState, request: Request) -> JsonDict:
     p.require_string(body, "key")
     points = p.get_points({"metrics": [body]}, now_ms())
     await _log_batch(state, run_id, points, [], [])
+    await _log_model_metrics(state, run_id, [body], points)
     return {}
 
 
@@ -273,7 +284,36 @@ async def log_batch(state: ServerState, request: Request) -> JsonDict:
     tags = [(p.runyard_tag_key(k), v) for k, v in p.get_key_values(body, "tags", "tag")]
     p.check_batch_limits(len(metrics), len(params), len(tags))
     await _log_batch(state, run_id, metrics, params, tags)
+    await _log_model_metrics(state, run_id, p.get_objects(body, "metrics"), metrics)
     return {}
+
+
+async def _log_model_metrics(
+    state: ServerState,
+    run_id: str,
+    items: Sequence[Mapping[str, Any]],
+    points: Sequence[tuple[str, float, int, int]],
+) -> None:
+    """Points that name a model_id also become that logged model's metrics, as in MLflow's store."""
+    from ..entities import LoggedModelMetric
+
+    by_model: dict[str, list[LoggedModelMetric]] = {}
+    for item, (key, value, timestamp, step) in zip(items, points, strict=True):
+        model_id = item.get("model_id")
+        if model_id:
+            by_model.setdefault(str(model_id), []).append(
+                LoggedModelMetric(
+                    key,
+                    value,
+                    timestamp,
+                    step,
+                    run_id,
+                    p.get_string(item, "dataset_name") or None,
+                    p.get_string(item, "dataset_digest") or None,
+                )
+            )
+    for model_id, model_points in by_model.items():
+        await state.call(state.store.log_logged_model_metrics, model_id, model_points)
 
 
 async def _log_batch(
