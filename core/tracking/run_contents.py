@@ -180,6 +180,25 @@ def _source_text(dataset: Dataset) -> str:
     return dataset.source_type
 
 
+def model_names(run: Run) -> list[str]:
+    """Names of the run's models from the run alone: log_model's record, else MLflow 3's model outputs."""
+    names = list(dict.fromkeys(_history_paths(run)))
+    outputs = [output.model_id for output in run.outputs.model_outputs]
+    if outputs and not names:
+        return [f"{len(outputs)} logged model{'s' if len(outputs) != 1 else ''}"]
+    return names
+
+
+def dataset_labels(run: Run, with_context: bool = True) -> list[str]:
+    """`name@digest (context)` of each dataset input: equal labels mean the same data, as MLflow's digest."""
+    labels = []
+    for item in run.inputs.dataset_inputs:
+        context = next((tag.value for tag in item.tags if tag.key == DATASET_CONTEXT_TAG), "")
+        label = f"{item.dataset.name}@{item.dataset.digest[:8]}"
+        labels.append(f"{label} ({context})" if context and with_context else label)
+    return labels
+
+
 def run_datasets(run: Run) -> list[DatasetSummary]:
     """The run's dataset inputs in words (no store call: they come with the run)."""
     summaries = []
