@@ -14,7 +14,7 @@ from runyard.tracking import context as ctx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..entities import Metric, Run, RunStatus, SourceType
+from ..entities import LoggedModelMetric, Metric, Run, RunStatus, SourceType
 from ..exceptions import ExperimentNotFound, InvalidInput
 from ..rest import protocol as p
 from .http import JsonResponse, request_fields
@@ -236,8 +236,9 @@ async def log_metric(state: ServerState, request: Request) -> JsonDict:
     run_id = p.run_id_of(body)
     p.require_string(body, "key")
     points = p.get_points({"metrics": [body]}, now_ms())
+    model_points = await _model_points(state, run_id, [body], points)
     await _log_batch(state, run_id, points, [], [])
-    await _log_model_metrics(state, run_id, [body], points)
+    await _log_model_metrics(state, model_points)
     return {}
 
 
@@ -283,20 +284,19 @@ async def log_batch(state: ServerState, request: Request) -> JsonDict:
     params = p.get_key_values(body, "params", "param")
     tags = [(p.runyard_tag_key(k), v) for k, v in p.get_key_values(body, "tags", "tag")]
     p.check_batch_limits(len(metrics), len(params), len(tags))
+    model_points = await _model_points(state, run_id, p.get_objects(body, "metrics"), metrics)
     await _log_batch(state, run_id, metrics, params, tags)
-    await _log_model_metrics(state, run_id, p.get_objects(body, "metrics"), metrics)
+    await _log_model_metrics(state, model_points)
     return {}
 
 
-async def _log_model_metrics(
+async def _model_points(
     state: ServerState,
     run_id: str,
     items: Sequence[Mapping[str, Any]],
     points: Sequence[tuple[str, float, int, int]],
-) -> None:
-    """Points that name a model_id also become that logged model's metrics, as in MLflow's store."""
-    from ..entities import LoggedModelMetric
-
+) -> dict[str, list[LoggedModelMetric]]:
+    """Points that name a model_id, by model; an unknown model fails the request before any write."""
     by_model: dict[str, list[LoggedModelMetric]] = {}
     for item, (key, value, timestamp, step) in zip(items, points, strict=True):
         model_id = item.get("model_id")
@@ -312,6 +312,13 @@ async def _log_model_metrics(
                     p.get_string(item, "dataset_digest") or None,
                 )
             )
+    for model_id in by_model:
+        await state.call(state.store.get_logged_model, model_id)
+    return by_model
+
+
+async def _log_model_metrics(state: ServerState, by_model: dict[str, list[LoggedModelMetric]]) -> None:
+    """Those points also become the logged models' metrics, as in MLflow's store."""
     for model_id, model_points in by_model.items():
         await state.call(state.store.log_logged_model_metrics, model_id, model_points)
 

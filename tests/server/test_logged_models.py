@@ -200,3 +200,14 @@ def test_bad_logged_model_requests_answer_4xx_and_change_nothing(
         assert response.json()["error_code"] == code
     after = api.get(f"/api/2.0/mlflow/logged-models/{model_id}").json()["model"]
     assert after == model
+
+
+def test_log_batch_naming_an_unknown_model_writes_nothing(api: httpx.Client) -> None:
+    run_id = api.post("/api/2.0/mlflow/runs/create", json={"experiment_id": "0"}).json()["run"]["info"][
+        "run_id"
+    ]
+    point = {"key": "acc", "value": 0.5, "timestamp": 1, "step": 0, "model_id": "m-unknown"}
+    response = api.post("/api/2.0/mlflow/runs/log-batch", json={"run_id": run_id, "metrics": [point]})
+    assert response.status_code == 404 and response.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    data = api.get("/api/2.0/mlflow/runs/get", params={"run_id": run_id}).json()["run"]["data"]
+    assert "metrics" not in data
