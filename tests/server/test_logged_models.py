@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from runyard import TrackingClient
 from runyard.entities import MODEL_HISTORY
+from runyard.tracking.run_contents import run_models
 from server_helpers import ServerProcess
 from sklearn.linear_model import LogisticRegression
 
@@ -57,6 +60,17 @@ def test_sklearn_log_model_loads_back_by_model_id_and_run_uri(server: ServerProc
     assert (mine.name, mine.status, mine.source_run_id) == ("model", "READY", run_id)
     assert "model/MLmodel" in {f.path for f in local.list_artifacts(run_id, "model")}
     assert [o.model_id for o in local.get_run(run_id).outputs.model_outputs] == [info.model_id]
+    (summary,) = run_models(local, local.get_run(run_id))  # what the run details' Model section shows
+    assert (summary.path, summary.flavor, summary.model_id, summary.status) == (
+        "model",
+        "sklearn",
+        info.model_id,
+        "READY",
+    )
+    assert summary.inputs == "tensor float64 [-1, 2]"
+    script = f"import runyard\nrunyard.set_tracking_uri({server.store_uri!r})\n" + summary.snippet
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_sklearn_autolog_logs_run_dataset_and_model(
