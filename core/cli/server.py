@@ -117,7 +117,9 @@ def server_command(
     Every MLflow client (Python, Java, R, and integrations that log through MLflow) logs into the
     store unchanged: point MLFLOW_TRACKING_URI at the server. runyard's TUI and CLI see the runs at
     once. Artifacts go through the server (mlflow-artifacts:/ URIs), like `mlflow server
-    --serve-artifacts`.
+    --serve-artifacts`; so do models: mlflow.<flavor>.log_model and autolog work, and
+    mlflow.<flavor>.load_model("models:/<model_id>") loads them back. The model registry and traces
+    are not implemented.
 
     \b
     Examples:

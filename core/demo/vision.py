@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runyard.demo.models import log_datasets, log_demo_model
 from runyard.demo.training import train
 from runyard.demo.writer import (
     DAY_MS,
@@ -63,6 +64,9 @@ def write_resnet_baselines(writer: DemoWriter, experiment_id: str) -> None:
         )  # fmt: skip
         if first:
             writer.log_files(logged, image=True)
+        log_datasets(writer.client, logged.run_id, augmented=stop is not None)
+        if name == "resnet34-baseline":
+            log_demo_model(writer.client, logged.run_id)
     debug_source = DemoSource(
         SourceType.SCRIPT, "/home/bob/src/vision/train.py", "train.py", VISION_REPO, "debug/bs256",
         writer.commit(), True,

@@ -410,6 +410,17 @@ def _write_run(client: Any, writer: DumpWriter, run: Any, deleted_times: dict[st
         writer.param(run_id, key, value)
     for key, value in sorted({map_tag_key(k): v for k, v in tags.items()}.items()):
         writer.tag(run_id, key, value)
+    for item in run.inputs.dataset_inputs if run.inputs is not None else []:
+        dataset = item.dataset
+        fields = {
+            "name": dataset.name,
+            "digest": dataset.digest,
+            "source_type": dataset.source_type,
+            "source": dataset.source,
+            "schema": dataset.schema or None,
+            "profile": dataset.profile or None,
+        }
+        writer.dataset_input(run_id, fields, {tag.key: tag.value for tag in item.tags})
     for key in sorted(run.data.metrics):
         history = client.get_metric_history(run_id, key)
         for start in range(0, len(history), CHUNK_POINTS):

@@ -4,7 +4,7 @@ MlflowClient costs one query per run and per metric key (20,000 runs with 500,00
 half an hour); reading MLflow's tables directly takes seconds. Used after MLflow's own schema check
 (on the copy of a SQLite file, or on a database at MLflow's current schema), so the tables and
 columns are the ones this MLflow writes. The records are the ones the client path writes
-(mlflow_import.run_record), so both paths import the same data; runyard stores no dataset inputs.
+(mlflow_import.run_record), so both paths import the same data, dataset inputs included.
 """
 
 from __future__ import annotations
@@ -94,12 +94,13 @@ def dump_database(
 
 def _write_batch(conn: Any, writer: DumpWriter, rows: list[Any], run_ids: list[str]) -> None:
     """Runs, params, tags and metric chunks of one batch, run by run in the dump's order."""
-    from runyard.store.mlflow_tables import metric_rows, values_by_run
+    from runyard.store.mlflow_tables import dataset_inputs, metric_rows, values_by_run
 
     from .mlflow_import import run_record
 
     params = values_by_run(conn, "params", run_ids)
     tags = values_by_run(conn, "tags", run_ids)
+    inputs = dataset_inputs(conn, run_ids)
     points = _grouped_points(metric_rows(conn, run_ids))
     pending = next(points, None)
     nan = math.nan
@@ -124,6 +125,8 @@ def _write_batch(conn: Any, writer: DumpWriter, rows: list[Any], run_ids: list[s
             writer.param(run_id, key, value)
         for key, value in sorted(_mapped(run_tags).items()):
             writer.tag(run_id, key, value)
+        for dataset, input_tags in inputs.get(run_id, []):
+            writer.dataset_input(run_id, dataset, input_tags)
         while pending is not None and pending[0] < run_id:  # points of a run not in this batch: none
             pending = next(points, None)
         while pending is not None and pending[0] == run_id:

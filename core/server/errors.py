@@ -14,6 +14,7 @@ from ..exceptions import (
     InvalidInput,
     InvalidQuery,
     InvalidState,
+    LoggedModelNotFound,
     MissingExtra,
     ParamImmutable,
     RunNotFound,
@@ -46,6 +47,7 @@ class Unavailable(RunyardError):
 ERROR_TABLE: tuple[tuple[type[BaseException], str, int], ...] = (
     (RunNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (ExperimentNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (LoggedModelNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (ArtifactNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (UserNotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (TokenNotFound, "RESOURCE_DOES_NOT_EXIST", 404),

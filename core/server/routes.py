@@ -8,9 +8,10 @@ generated from this table, so a route cannot exist without a rule. Permissions, 
 - admin: administrators only
 
 `finds` says where the experiment comes from: `experiment_id`, `experiment_name` or `run_id` (a
-request field), `artifact_path` (the first component of an artifact path: `<experiment>/<run>/...`),
-`resource_id` (MLflow 3's permission routes), `filtered` (a search: results are filtered to readable
-experiments), `username` (the caller themself, or an admin), or `none`.
+request field), `model_id` (the logged model named in the path: its experiment), `artifact_path` (the
+first component of an artifact path: `<experiment>/<run>/...`), `resource_id` (MLflow 3's permission
+routes), `filtered` (a search: results are filtered to readable experiments), `username` (the caller
+themself, or an admin), or `none`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from . import artifacts, auth_api, bulk, tracking
+from . import artifacts, auth_api, bulk, logged_models, tracking
 from .state import ServerState
 
 Handler = Callable[[ServerState, Request], Awaitable[Any]]
@@ -32,6 +33,7 @@ FINDERS = (
     "experiment_id",
     "experiment_name",
     "run_id",
+    "model_id",
     "artifact_path",
     "resource_id",
     "filtered",
@@ -83,8 +85,8 @@ async def version(state: ServerState, request: Request) -> PlainTextResponse:
     return PlainTextResponse(__version__)
 
 
-t, a, b, u = tracking, artifacts, bulk, auth_api
-E, R = f"{MLFLOW}/experiments", f"{MLFLOW}/runs"
+t, a, b, u, lm = tracking, artifacts, bulk, auth_api, logged_models
+E, R, M = f"{MLFLOW}/experiments", f"{MLFLOW}/runs", f"{MLFLOW}/logged-models"
 USERS, USERS_V3 = f"{MLFLOW}/users", "/api/3.0/mlflow/users"
 
 ROUTES: tuple[RouteRule, ...] = (
@@ -100,6 +102,7 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("POST", f"{E}/delete", t.delete_experiment, "manage", "experiment_id"),
     _rule("POST", f"{E}/restore", t.restore_experiment, "manage", "experiment_id"),
     _rule("POST", f"{E}/set-experiment-tag", t.set_experiment_tag, "edit", "experiment_id"),
+    _rule("POST", f"{E}/delete-experiment-tag", t.delete_experiment_tag, "edit", "experiment_id"),
     # runs
     _rule("POST", f"{R}/create", t.create_run, "edit", "experiment_id"),
     _rule("GET", f"{R}/get", t.get_run, "read", "run_id"),
@@ -113,6 +116,26 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("POST", f"{R}/delete-tag", t.delete_tag, "edit", "run_id"),
     _rule("POST", f"{R}/log-batch", t.log_batch, "edit", "run_id"),
     _rule("POST", f"{R}/log-inputs", t.log_inputs, "edit", "run_id"),
+    _rule("POST", f"{R}/outputs", lm.log_outputs, "edit", "run_id"),
+    _rule("POST", f"{R}/log-model", lm.record_logged_model, "edit", "run_id"),
+    # logged models (MLflow 3): the files are run artifacts, reached through the artifact proxy
+    _rule("POST", M, lm.create_logged_model, "edit", "experiment_id"),
+    _rule("POST", f"{M}/search", lm.search_logged_models, "read", "filtered"),
+    _rule("GET", f"{M}/{{model_id}}", lm.get_logged_model, "read", "model_id"),
+    _rule("PATCH", f"{M}/{{model_id}}", lm.finalize_logged_model, "edit", "model_id"),
+    _rule("DELETE", f"{M}/{{model_id}}", lm.delete_logged_model, "manage", "model_id"),
+    _rule("PATCH", f"{M}/{{model_id}}/tags", lm.set_logged_model_tags, "edit", "model_id"),
+    _rule(
+        "DELETE", f"{M}/{{model_id}}/tags/{{tag_key:path}}", lm.delete_logged_model_tag, "edit", "model_id"
+    ),
+    _rule("POST", f"{M}/{{model_id}}/params", lm.log_logged_model_params, "edit", "model_id"),
+    _rule(
+        "GET",
+        f"{M}/{{model_id}}/artifacts/directories",
+        lm.list_logged_model_artifacts,
+        "read",
+        "model_id",
+    ),
     # metric histories and artifact listing
     _rule("GET", f"{MLFLOW}/metrics/get-history", t.get_metric_history, "read", "run_id"),
     _rule(

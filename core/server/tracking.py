@@ -7,13 +7,14 @@ rules (validation, lifecycle, search semantics) are the core's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.tracking import context as ctx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..entities import Metric, Run, RunStatus, SourceType
+from ..entities import LoggedModelMetric, Metric, Run, RunStatus, SourceType
 from ..exceptions import ExperimentNotFound, InvalidInput
 from ..rest import protocol as p
 from .access import grant_creator, readable_filter
@@ -131,6 +132,15 @@ async def set_experiment_tag(state: ServerState, request: Request) -> JsonDict:
     return {}
 
 
+async def delete_experiment_tag(state: ServerState, request: Request) -> JsonDict:
+    """POST experiments/delete-experiment-tag {experiment_id, key}."""
+    body = await request_fields(request)
+    experiment_id = p.require_string(body, "experiment_id")
+    key = p.runyard_tag_key(p.require_string(body, "key"))
+    await state.call(state.client.delete_experiment_tag, experiment_id, key)
+    return {}
+
+
 # ----------------------------------------------------------------------------- runs
 def _source_of(tags: dict[str, str]) -> dict[str, Any]:
     """The run's source columns from MLflow's system tags (already renamed runyard.*)."""
@@ -237,7 +247,9 @@ async def log_metric(state: ServerState, request: Request) -> JsonDict:
     run_id = p.run_id_of(body)
     p.require_string(body, "key")
     points = p.get_points({"metrics": [body]}, now_ms())
+    model_points = await _model_points(state, run_id, [body], points)
     await _log_batch(state, run_id, points, [], [], _batch_id(request))
+    await _log_model_metrics(state, model_points)
     return {}
 
 
@@ -283,8 +295,43 @@ async def log_batch(state: ServerState, request: Request) -> JsonDict:
     params = p.get_key_values(body, "params", "param")
     tags = [(p.runyard_tag_key(k), v) for k, v in p.get_key_values(body, "tags", "tag")]
     p.check_batch_limits(len(metrics), len(params), len(tags))
+    model_points = await _model_points(state, run_id, p.get_objects(body, "metrics"), metrics)
     await _log_batch(state, run_id, metrics, params, tags, _batch_id(request))
+    await _log_model_metrics(state, model_points)
     return {}
+
+
+async def _model_points(
+    state: ServerState,
+    run_id: str,
+    items: Sequence[Mapping[str, Any]],
+    points: Sequence[tuple[str, float, int, int]],
+) -> dict[str, list[LoggedModelMetric]]:
+    """Points that name a model_id, by model; an unknown model fails the request before any write."""
+    by_model: dict[str, list[LoggedModelMetric]] = {}
+    for item, (key, value, timestamp, step) in zip(items, points, strict=True):
+        model_id = item.get("model_id")
+        if model_id:
+            by_model.setdefault(str(model_id), []).append(
+                LoggedModelMetric(
+                    key,
+                    value,
+                    timestamp,
+                    step,
+                    run_id,
+                    p.get_string(item, "dataset_name") or None,
+                    p.get_string(item, "dataset_digest") or None,
+                )
+            )
+    for model_id in by_model:
+        await state.call(state.store.get_logged_model, model_id)
+    return by_model
+
+
+async def _log_model_metrics(state: ServerState, by_model: dict[str, list[LoggedModelMetric]]) -> None:
+    """Those points also become the logged models' metrics, as in MLflow's store."""
+    for model_id, model_points in by_model.items():
+        await state.call(state.store.log_logged_model_metrics, model_id, model_points)
 
 
 def _batch_id(request: Request) -> str | None:

@@ -106,3 +106,33 @@ def metric_rows(conn: Any, run_ids: list[str]) -> Iterator[Any]:
         "ORDER BY run_uuid, key, timestamp, step, value"
     ).bindparams(bindparam("ids", expanding=True))
     yield from conn.execution_options(stream_results=True, yield_per=20_000).execute(query, {"ids": run_ids})
+
+
+def dataset_inputs(conn: Any, run_ids: list[str]) -> dict[str, list[tuple[dict[str, Any], dict[str, str]]]]:
+    """Dataset inputs of these runs: {run id: [(dataset fields as in entities.Dataset, input tags)]}."""
+    query = text(
+        "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
+        "d.dataset_schema, d.dataset_profile FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id "
+        "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id IN :ids "
+        "ORDER BY i.destination_id, i.input_uuid"
+    ).bindparams(bindparam("ids", expanding=True))
+    rows = conn.execute(query, {"ids": run_ids}).all()
+    tags: dict[str, dict[str, str]] = {row[1]: {} for row in rows}
+    if tags:
+        tag_query = text(
+            "SELECT input_uuid, name, value FROM input_tags WHERE input_uuid IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        for input_uuid, key, value in conn.execute(tag_query, {"ids": list(tags)}):
+            tags[input_uuid][key] = value
+    found: dict[str, list[tuple[dict[str, Any], dict[str, str]]]] = {}
+    for run_id, input_uuid, name, digest, source_type, source, schema, profile in rows:
+        dataset = {
+            "name": name,
+            "digest": digest,
+            "source_type": source_type,
+            "source": source,
+            "schema": schema,
+            "profile": profile,
+        }
+        found.setdefault(run_id, []).append((dataset, tags[input_uuid]))
+    return found

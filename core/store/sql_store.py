@@ -250,6 +250,23 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
                 )
             )
 
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag of an active experiment; a missing key is an error naming it."""
+        with self.db.connect(write=True) as conn:
+            experiment = self._require_experiment(conn, experiment_id)
+            if experiment["lifecycle_stage"] != LifecycleStage.ACTIVE:
+                raise InvalidState(
+                    f"Experiment {experiment['name']!r} is in the trash: restore it before editing its tags."
+                )
+            result = conn.execute(
+                delete(experiment_tags_t).where(
+                    experiment_tags_t.c.experiment_id == str(experiment_id),
+                    experiment_tags_t.c.key == key,
+                )
+            )
+            if result.rowcount == 0:
+                raise InvalidInput(f"Experiment {experiment_id} has no tag {key!r}.", key=key)
+
     def _require_experiment(self, conn: Connection, experiment_id: str) -> Row:
         row = (
             conn.execute(select(experiments_t).where(experiments_t.c.experiment_id == str(experiment_id)))

@@ -83,6 +83,10 @@ class TrackingClient:
         """Set a tag on an experiment."""
         self.store.set_experiment_tag(str(experiment_id), key, value)
 
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag of an experiment."""
+        self.store.delete_experiment_tag(str(experiment_id), key)
+
     def count_runs(self, experiment_ids: Sequence[str]) -> dict[str, int]:
         """Active runs per experiment."""
         return self.store.count_runs(experiment_ids)

@@ -305,24 +305,39 @@ def predict(model: Any, data: Any) -> Any:
 # ----------------------------------------------------------------------------- the snippet
 def prediction_snippet(run_id: str, name: str, descriptor: Mapping[str, Any]) -> str:
     """Ready-to-paste Python that loads the model, builds a DataFrame from its schema and predicts."""
-    flavor = (descriptor.get("runyard") or {}).get("flavor") or next(
-        iter(descriptor.get("flavors") or {}), ""
-    )
+    flavors = descriptor.get("flavors") or {}
+    flavor = (descriptor.get("runyard") or {}).get("flavor") or next(iter(flavors), "")
     uri = f"runs:/{run_id}/{name}"
     if flavor == FILES:
         return (
             f'import runyard\n\npath = runyard.load_model("{uri}")  # a local directory of the model files\n'
         )
     signature = descriptor.get("signature") or {}
-    columns = json.loads(signature.get("inputs") or "[]")
-    trusted = ", trusted=True" if flavor == PICKLE else ""
-    lines = ["import pandas as pd", "import runyard", "", f'model = runyard.load_model("{uri}"{trusted})']
-    if columns:
-        example = _snippet_values(columns)
-        lines.append("data = pd.DataFrame({")
-        lines += [f"    {col['name']!r}: [{example[col['name']]}]," for col in columns if "name" in col]
-        lines.append("})")
+    try:
+        columns = json.loads(signature.get("inputs") or "[]")
+    except ValueError:
+        columns = []
+    sklearn = flavors.get(SKLEARN) if isinstance(flavors.get(SKLEARN), Mapping) else None
+    if sklearn is None and PICKLE not in flavors and "python_function" in flavors:
+        loader = ["import mlflow", "", f'model = mlflow.pyfunc.load_model("{uri}")']
     else:
+        pickled = flavor == PICKLE or (sklearn is not None and sklearn.get("serialization_format") != "skops")
+        trusted = ", trusted=True" if pickled else ""
+        loader = ["import runyard", "", f'model = runyard.load_model("{uri}"{trusted})']
+    named = [col for col in columns if isinstance(col, dict) and "name" in col]
+    tensors = [col for col in columns if isinstance(col, dict) and col.get("type") == "tensor"]
+    if named:
+        example = _snippet_values(named)
+        lines = ["import pandas as pd", *loader, "data = pd.DataFrame({"]
+        lines += [f"    {col['name']!r}: [{example[col['name']]}]," for col in named]
+        lines.append("})")
+    elif tensors:
+        spec = tensors[0].get("tensor-spec") or {}
+        shape = [1 if not isinstance(n, int) or n < 0 else n for n in spec.get("shape") or [-1]]
+        dtype = spec.get("dtype", "float64")
+        lines = ["import numpy as np", *loader, f"data = np.zeros({tuple(shape)!r}, dtype={dtype!r})"]
+    else:
+        lines = ["import pandas as pd", *loader]
         lines.append("data = pd.DataFrame({...})  # the columns the model was trained on")
     lines.append("print(model.predict(data))")
     return "\n".join(lines) + "\n"

@@ -324,3 +324,36 @@ def test_hyperparameters_change_the_curves() -> None:
     assert math.isfinite(good.final("train_loss") or math.nan)
     with pytest.raises(ValueError, match="Unknown optimizer"):
         train(data, TrainConfig(lr=0.01, optimizer="rmsprop"))
+
+
+def test_baselines_have_datasets_and_one_a_model_whose_snippet_runs(
+    demo: tuple[TrackingClient, Path], tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from runyard.tracking.run_contents import dataset_labels, run_models
+
+    client, _ = demo
+    runs = by_name(all_runs(client, "ACTIVE_ONLY"))
+    baseline, cosine = runs["resnet34-baseline"], runs["resnet50-cosine"]
+    assert dataset_labels(baseline) == [
+        "cifar10-mini-train@3f9a1c2e (training)",
+        "cifar10-mini-val@b2d07f55 (validation)",
+    ]
+    assert dataset_labels(cosine)[0] == "cifar10-mini-train@7c41e9a2 (training)"  # augmented: other data
+    (model,) = run_models(client, baseline)
+    assert (model.path, model.flavor) == ("model", "runyard_pickle")
+    assert model.inputs == "mean_red double, mean_green double, mean_blue double, edge_density double"
+    script = f"import runyard\nrunyard.set_tracking_uri({client.tracking_uri!r})\n" + model.snippet
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("[0]")

@@ -51,6 +51,9 @@ def _build_mlflow_store(uri: str, tmp_path: Path) -> dict[str, Any]:
     for step, value in enumerate(loss):
         client.log_metric(pid, "loss", value, timestamp=1_700_000_001_000 + step, step=step)
     client.log_metric(cid, "acc", 0.9, timestamp=1_700_000_002_000, step=3)
+    train, holdout = _mlflow_dataset("train", "training"), _mlflow_dataset("holdout", "eval")
+    client.log_inputs(pid, datasets=[train, holdout])
+    client.log_inputs(cid, datasets=[_mlflow_dataset("train", "training")])
     artifact = tmp_path / "model.txt"
     artifact.write_text("weights")
     client.log_artifact(pid, str(artifact), "model")
@@ -62,6 +65,37 @@ def _build_mlflow_store(uri: str, tmp_path: Path) -> dict[str, Any]:
     client.delete_run(gone.info.run_id)
     client.delete_experiment(old)
     return {"client": client, "parent": pid, "child": cid, "gone": gone.info.run_id, "loss": loss}
+
+
+def _mlflow_dataset(name: str, context: str) -> Any:
+    """A dataset input as mlflow.log_input records it (schema and profile of a pandas source)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    dataset = Dataset(
+        name=name,
+        digest=hashlib.md5(name.encode()).hexdigest()[:8],
+        source_type="local",
+        source='{"uri": "/data/' + name + '.parquet"}',
+        schema='{"mlflow_colspec": [{"type": "double", "name": "x", "required": true}]}',
+        profile='{"num_rows": 120, "num_elements": 120}',
+    )
+    return DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)])
+
+
+def _dataset_inputs(run: Any) -> list[tuple[Any, ...]]:
+    """Every dataset input of a run (MLflow's or runyard's) as comparable tuples."""
+    return sorted(
+        (
+            item.dataset.name,
+            item.dataset.digest,
+            item.dataset.source_type,
+            item.dataset.source,
+            item.dataset.schema,
+            item.dataset.profile,
+            tuple(sorted((tag.key, tag.value) for tag in item.tags)),
+        )
+        for item in run.inputs.dataset_inputs
+    )
 
 
 def _tree_digest(root: Path) -> dict[str, str]:
@@ -132,6 +166,7 @@ def test_import_mlflow_keeps_every_field(
             for (_, _, got), (_, _, want) in zip(ry_history, ml_history, strict=True):
                 assert got == want or (math.isnan(got) and math.isnan(want))
         assert set(ry.data.metrics) == set(ml.data.metrics)
+        assert _dataset_inputs(ry) == _dataset_inputs(ml)
 
     parent = client.get_run(built["parent"])
     assert parent.info.user_id == "alice"
@@ -154,7 +189,9 @@ def test_import_mlflow_keeps_every_field(
     assert (tmp_path / "ry-art") in Path(parent.info.artifact_uri).parents
     assert (Path(parent.info.artifact_uri) / "model" / "model.txt").read_text() == "weights"
 
+    assert sorted(d.dataset.name for d in parent.inputs.dataset_inputs) == ["holdout", "train"]
     child = client.get_run(built["child"])
+    assert len(child.inputs.dataset_inputs) == 1
     assert child.info.parent_run_id == built["parent"]
     assert child.data.tags["runyard.parentRunId"] == built["parent"]
 
@@ -282,7 +319,15 @@ def _store_contents(client: TrackingClient) -> dict[str, Any]:
                 for key, s in run.data.metric_summaries.items()
             }
             artifacts = sorted(f.path for f in client.list_artifacts(info["run_id"], "model"))
-            runs[info["run_id"]] = (info, run.data.params, run.data.tags, histories, summaries, artifacts)
+            runs[info["run_id"]] = (
+                info,
+                run.data.params,
+                run.data.tags,
+                histories,
+                summaries,
+                artifacts,
+                _dataset_inputs(run),
+            )
     listed = [
         (e.experiment_id, e.name, e.lifecycle_stage, e.creation_time, e.deleted_time, e.tags)
         for e in experiments

@@ -183,3 +183,15 @@ def test_gc_removes_models_with_their_runs_and_experiments(client: TrackingClien
             table
         ) in "logged_models logged_model_tags logged_model_params logged_model_metrics run_models".split():
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
+
+
+def test_delete_experiment_tag_removes_one_tag_and_names_a_missing_one(client: TrackingClient) -> None:
+    experiment_id = client.create_experiment("tagged", tags={"owner": "ana", "keep": "yes"})
+    client.delete_experiment_tag(experiment_id, "owner")
+    assert client.get_experiment(experiment_id).tags == {"keep": "yes"}
+    with pytest.raises(InvalidInput, match="no tag 'owner'"):
+        client.delete_experiment_tag(experiment_id, "owner")
+    client.delete_experiment(experiment_id)
+    with pytest.raises(InvalidState, match="restore it"):
+        client.delete_experiment_tag(experiment_id, "keep")
+    assert client.get_experiment(experiment_id).tags == {"keep": "yes"}

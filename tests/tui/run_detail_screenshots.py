@@ -22,7 +22,7 @@ async def open_run(pilot: Any, experiment: str = "/vision/resnet", run_name: str
 
 
 def run_detail_scenes() -> dict[str, Scene]:
-    """Scene name -> coroutine: overview, a metric chart drawn, an artifact previewed."""
+    """Scene name -> coroutine: overview, a metric chart drawn, an artifact previewed, the model section."""
 
     async def overview(pilot: Any) -> None:
         await open_run(pilot)
@@ -37,4 +37,14 @@ def run_detail_scenes() -> dict[str, Scene]:
         await pilot.press("5", *["down"] * 6)  # the artifacts section: logs/train.log previewed
         await settle(pilot)
 
-    return {"run-detail": overview, "run-detail-chart": chart, "run-detail-artifacts": artifacts}
+    async def model(pilot: Any) -> None:
+        await open_run(pilot, run_name="resnet34-baseline")
+        await pilot.press("7")  # the Model section: flavor, schema and snippet, then the datasets
+        await settle(pilot)
+
+    return {
+        "run-detail": overview,
+        "run-detail-chart": chart,
+        "run-detail-artifacts": artifacts,
+        "run-detail-model": model,
+    }

@@ -16,6 +16,7 @@ from ..modals.confirm import ConfirmModal
 from ..modals.prompt import PromptModal
 from ..settings import Settings, ViewState
 from ..widgets.experiment_tree import ExperimentTree
+from ..widgets.tables.run_rows import DATASETS_COLUMN
 from ..widgets.tables.run_table import RunTable
 from ..workers import error_text
 
@@ -272,7 +273,8 @@ class BrowseActions(Screen[None]):
             params.update(run.data.params)
             tags.update(run.data.tags)
         return (
-            [f"metrics.{k}" for k in sorted(metrics)]
+            [DATASETS_COLUMN]
+            + [f"metrics.{k}" for k in sorted(metrics)]
             + [f"params.{k}" for k in sorted(params)]
             + [f"tags.{k}" for k in sorted(tags)]
         )

@@ -1,18 +1,20 @@
 """RunDetailScreen: everything about one run: header, notes, params, metrics with a chart, tags, artifacts,
-environment and how to reproduce it. Every store call runs in a worker; edits save through the core at once.
+environment and how to reproduce it, its models and datasets. Every store call runs in a worker; edits
+save through the core at once.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from runyard import InvalidInput, InvalidQuery, Run, RunNotFound, RunStatus, RunyardError, TrackingClient
 from runyard.config import STALE_HEARTBEAT_MS
 from runyard.tracking.context import NOTE, PARENT_RUN_ID, REQUIREMENTS_ARTIFACT, TAG_PREFIX
+from runyard.tracking.run_contents import DatasetSummary, ModelSummary, run_datasets, run_models
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,12 +36,13 @@ from ..reproduce import environment_facts, is_dirty, reproduce_script, script_fi
 from ..widgets.artifact_browser import ArtifactBrowser
 from ..widgets.key_bar import KeyBar
 from ..widgets.plots.metric_chart import MetricsPanel, metric_rows
+from ..widgets.run_contents import ModelList, dataset_key, dataset_rows, dataset_text
 from ..widgets.tables.kv_table import KVRow, KVTable, TagTable
 from ..widgets.tables.run_rows import is_lost, run_duration
 from ..workers import error_text, post_outcome
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns
-SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
+SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment", "models", "datasets")
 STATUS_COLOURS = {
     RunStatus.RUNNING: "$accent",
     RunStatus.FINISHED: "$success",
@@ -61,6 +64,8 @@ class RunDetails:
     children: list[tuple[str, str]]  # (run_id, run_name)
     requirements_path: str | None
     waiting_to_sync: int = 0  # metric points of the run in outboxes on this machine
+    models: list[ModelSummary] = field(default_factory=list)
+    datasets: list[DatasetSummary] = field(default_factory=list)
 
 
 def is_system_tag(key: str) -> bool:
@@ -113,11 +118,21 @@ def load_details(client: TrackingClient, run_id: str) -> RunDetails:
         waiting = pending_points(run_id)
     except OSError:
         waiting = 0
-    return RunDetails(run, experiment_name, parent, find_children(client, run), requirements, waiting)
+    children = find_children(client, run)
+    return RunDetails(
+        run,
+        experiment_name,
+        parent,
+        children,
+        requirements,
+        waiting_to_sync=waiting,
+        models=run_models(client, run),
+        datasets=run_datasets(run),
+    )
 
 
 class RunDetailScreen(Screen[None]):
-    """One run on one screen; keys 1..6 jump to its sections."""
+    """One run on one screen; keys 1..8 jump to its sections."""
 
     COMMAND_AREA = "Run"
 
@@ -184,7 +199,7 @@ class RunDetailScreen(Screen[None]):
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
-        """Header, then the six collapsible sections, then the footer."""
+        """Header, then the eight collapsible sections, then the footer."""
         yield Static("Loading run…", id="run-header")
         yield Static("", id="run-error")
         with VerticalScroll(id="run-body"):
@@ -207,6 +222,18 @@ class RunDetailScreen(Screen[None]):
                 yield Static("", id="environment")
                 yield Static(
                     "p: show reproduce commands · P: write reproduce-<run>.sh", classes="section-hint"
+                )
+            with Collapsible(title="7 Model", id="section-models", collapsed=False):
+                yield ModelList(id="model-list")
+                yield Static(
+                    "y: copy the snippet (load, DataFrame, predict) · ↑↓: choose a model",
+                    classes="section-hint",
+                )
+            with Collapsible(title="8 Datasets", id="section-datasets", collapsed=False):
+                yield KVTable(
+                    ["name", "digest", "context", "source", "schema", "rows"],
+                    noun="datasets",
+                    id="datasets-table",
                 )
         yield KeyBar()
 
@@ -270,6 +297,10 @@ class RunDetailScreen(Screen[None]):
             "#section-metrics", Collapsible
         ).title = f"3 Metrics ({len(run.data.metric_summaries):,})"
         self.query_one("#section-tags", Collapsible).title = f"4 Tags ({len(run.data.tags):,})"
+        self.query_one("#model-list", ModelList).set_models(details.models)
+        self.query_one("#section-models", Collapsible).title = f"7 Model ({len(details.models):,})"
+        self.query_one("#datasets-table", KVTable).set_rows(dataset_rows(details.datasets))
+        self.query_one("#section-datasets", Collapsible).title = f"8 Datasets ({len(details.datasets):,})"
 
     # ----------------------------------------------------------------- text
     def status_markup(self, run: Run) -> str:
@@ -371,14 +402,21 @@ class RunDetailScreen(Screen[None]):
             body.scroll_page_up(animate=False)
 
     def action_jump_section(self, number: int) -> None:
-        """Expand section number (1..6), scroll to it and focus its main widget."""
+        """Expand section number (1..8), scroll to it and focus its main widget."""
         name = SECTIONS[number - 1]
         section = self.query_one(f"#section-{name}", Collapsible)
         section.collapsed = False
         target: Widget = section
-        if name in ("params", "tags", "metrics"):
-            table_id = {"params": "#params-table", "tags": "#tags-table", "metrics": "#metrics-table"}[name]
-            target = self.query_one(table_id, KVTable).data_table
+        tables = {
+            "params": "#params-table",
+            "tags": "#tags-table",
+            "metrics": "#metrics-table",
+            "datasets": "#datasets-table",
+        }
+        if name in tables:
+            target = self.query_one(tables[name], KVTable).data_table
+        elif name == "models":
+            target = self.query_one("#model-list", ModelList)
         elif name == "artifacts":
             target = self.query_one("#artifact-tree")
         else:
@@ -519,6 +557,13 @@ class RunDetailScreen(Screen[None]):
             self.post_message(self.ActionDone(error_text(error), reload=False, error=True))
             return
         self.post_message(self.ActionDone(f"Tag {key} deleted"))
+
+    @on(KVTable.RowChosen, "#datasets-table")
+    def _view_dataset(self, event: KVTable.RowChosen) -> None:
+        for dataset in self.details.datasets if self.details else []:
+            if dataset_key(dataset) == event.key:
+                self.app.push_screen(TextViewerModal(f"Dataset {dataset.name}", dataset_text(dataset)))
+                return
 
     @on(KVTable.RowChosen, "#params-table")
     def _view_param(self, event: KVTable.RowChosen) -> None:

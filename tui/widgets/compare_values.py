@@ -13,6 +13,7 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 
 from runyard import Run
+from runyard.tracking.run_contents import dataset_labels, model_names
 
 from ..formatting import absolute_date, duration, short_hash
 from .tables.run_rows import run_duration, status_text
@@ -20,7 +21,18 @@ from .tables.run_rows import run_duration, status_text
 MAX_COMPARED = 100
 LOWER_IS_BETTER_WORDS = ("loss", "error", "mse", "mae", "perplexity", "time")  # rmse contains mse
 AGGREGATES = ("latest", "min", "max")
-INFO_ROWS = ("name", "experiment", "status", "start", "duration", "user", "version", "run id")
+INFO_ROWS = (
+    "name",
+    "experiment",
+    "status",
+    "start",
+    "duration",
+    "user",
+    "version",
+    "model",
+    "datasets",
+    "run id",
+)
 
 
 def lower_is_better(key: str) -> bool:
@@ -183,7 +195,7 @@ class CompareData:
         return summary.latest_value
 
     def info_value(self, run: CompareRun, row: str, now_ms: int | None = None) -> str:
-        """The text of a run-info row (name, experiment, status, start, duration, user, version, run id)."""
+        """The text of a run-info row (name, experiment, status, ..., model, datasets, run id)."""
         info = run.run.info
         if row == "name":
             return info.run_name
@@ -199,6 +211,10 @@ class CompareData:
             return info.user_id
         if row == "version":
             return short_hash(info.source_version)
+        if row == "model":  # which runs have models
+            return ", ".join(model_names(run.run)) or "—"
+        if row == "datasets":  # runs trained on different data differ here (name@digest)
+            return ", ".join(dataset_labels(run.run, with_context=False)) or "—"
         if row == "run id":
             return info.run_id[:8]
         raise KeyError(row)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from runyard import Run, RunStatus
 from runyard.config import STALE_HEARTBEAT_MS
+from runyard.tracking.run_contents import dataset_labels
 
 from ... import formatting
 
@@ -37,6 +38,7 @@ ATTRIBUTE_ORDER = {
 AGGREGATES = ("latest", "min", "max")
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
 MAX_DYNAMIC_WIDTH = 18
+DATASETS_COLUMN = "datasets"  # a choosable column: the run's dataset inputs (not sortable by search)
 FITTED_COLUMNS = {"name": (16, 34), "user": (4, 12), "source": (6, 16)}  # id: (min, max) width
 
 
@@ -99,6 +101,9 @@ def build_columns(
     columns = fixed[:LEADING_COLUMNS]
     keys = [cid.partition(".")[2] for cid in dynamic_ids]
     for column_id, key in zip(dynamic_ids, keys, strict=True):
+        if column_id == DATASETS_COLUMN:
+            columns.append(Column(column_id, "Datasets", MAX_DYNAMIC_WIDTH + 6))
+            continue
         entity = column_id.partition(".")[0]
         label = key if keys.count(key) == 1 else f"{entity[0]}.{key}"
         widest = MAX_DYNAMIC_WIDTH
@@ -235,6 +240,8 @@ def cell_text(
         return source.rsplit("/", 1)[-1] if "/" in source and len(source) > 14 else source
     if column_id == "version":
         return formatting.short_hash(info.source_version)
+    if column_id == DATASETS_COLUMN:
+        return ", ".join(dataset_labels(run))
     entity, _, key = column_id.partition(".")
     if entity == "params":
         return run.data.params.get(key, "")

@@ -25,6 +25,7 @@ from ..control_message import ControlMessage
 from .line_table import LineTable
 from .run_rows import (
     AGGREGATES,
+    DATASETS_COLUMN,
     FITTED_COLUMNS,
     FROZEN_COLUMNS,
     Column,
@@ -537,6 +538,9 @@ class RunTable(LineTable, can_focus=True):
     def action_sort(self) -> None:
         """Sort by the column under the cursor (metrics: best first, by lower_is_better); again reverses."""
         column = self.columns[self.cursor_column]
+        if column.id == DATASETS_COLUMN:
+            self.notify("The Datasets column cannot be sorted: filter with datasets.name = '...'.")
+            return
         if column.id == self.sort_column:
             descending = not self.sort_descending
         elif column.id.startswith("metrics."):
