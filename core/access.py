@@ -117,6 +117,7 @@ class AccessFacts:
     explicit: dict[str, str] = field(default_factory=dict)  # the user's entries on the experiments asked
     default: str = DEFAULT_PERMISSION
     readable: set[str] | None = None  # when asked: the readable experiment ids (None: all)
+    model_experiments: dict[str, str] = field(default_factory=dict)  # known logged model id -> experiment
 
     def permission(self, experiment_id: str) -> str:
         """The user's effective permission on an experiment (MANAGE for admins)."""

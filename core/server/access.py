@@ -226,6 +226,7 @@ class Targets:
     experiment_names: list[str] = field(default_factory=list)
     username: str | None = None
     artifact_parts: list[str] | None = None
+    model_ids: list[str] = field(default_factory=list)
 
 
 def _address(request: Request) -> str:
@@ -241,6 +242,7 @@ def _facts(state: ServerState, identity: Identity, targets: Targets, want_readab
         run_ids=targets.run_ids,
         experiment_names=targets.experiment_names,
         want_readable=want_readable,
+        model_ids=targets.model_ids,
     )
 
 
@@ -248,6 +250,8 @@ async def _targets(rule: RouteRule, request: Request) -> Targets:
     """The experiments, runs, names or user a request acts on, from its path and fields."""
     if rule.finds in ("none", "filtered"):
         return Targets()
+    if rule.finds == "model_id":  # in the path: logged-models/{model_id}/...
+        return Targets(model_ids=[str(request.path_params.get("model_id") or "")])
     if rule.finds == "artifact_path":
         raw = request.path_params.get("path") or request.query_params.get("path") or ""
         parts = [part for part in str(raw).split("/") if part not in ("", ".")]
@@ -304,6 +308,8 @@ def _experiments_of(facts: AccessFacts, targets: Targets) -> list[str] | None:
         if len(parts) >= 2 and parts[1] in facts.run_experiments:
             return [facts.run_experiments[parts[1]]]  # the run's own experiment, whatever the path claims
         return parts[:1]
+    if targets.model_ids:  # an unknown model is left to the handler's 404
+        return sorted({facts.model_experiments[m] for m in targets.model_ids if m in facts.model_experiments})
     if targets.experiment_names:
         return [facts.name_experiments[n] for n in targets.experiment_names if n in facts.name_experiments]
     if targets.run_ids:

@@ -381,6 +381,7 @@ def access_facts(
     run_ids: list[str] | None = None,
     experiment_names: list[str] | None = None,
     want_readable: bool = False,
+    model_ids: list[str] | None = None,
 ) -> AccessFacts:
     """Everything one request's access decision needs, in one transaction: the user (by id, or by a
     bearer token's value), the experiments of the runs and names asked about, the user's entries on
@@ -414,9 +415,21 @@ def access_facts(
                 )
             )
             names = {str(name): str(eid) for name, eid in found}
+        models: dict[str, str] = {}
+        if model_ids:
+            from runyard.store.logged_models import models_t
+
+            found = conn.execute(
+                select(models_t.c.model_id, models_t.c.experiment_id).where(
+                    models_t.c.model_id.in_([str(m) for m in model_ids])
+                )
+            )
+            models = {str(model_id): str(eid) for model_id, eid in found}
         if user.is_admin:
-            return AccessFacts(user, runs, names, {}, MANAGE, None)
-        candidates = sorted({*map(str, experiment_ids or []), *runs.values(), *names.values()})
+            return AccessFacts(user, runs, names, {}, MANAGE, None, models)
+        candidates = sorted(
+            {*map(str, experiment_ids or []), *runs.values(), *names.values(), *models.values()}
+        )
         explicit: dict[str, str] = {}
         for chunk in chunked(candidates):
             found = conn.execute(
@@ -427,7 +440,7 @@ def access_facts(
             explicit.update({str(eid): str(perm) for eid, perm in found})
         fallback = _default_permission(conn)
         readable = _readable(conn, user, fallback) if want_readable else None
-    return AccessFacts(user, runs, names, explicit, fallback, readable)
+    return AccessFacts(user, runs, names, explicit, fallback, readable, models)
 
 
 # ----------------------------------------------------------------------------- audit

@@ -31,6 +31,7 @@ class Target:
     run_id: str
     artifact: str
     victim: str
+    model_id: str = ""
     role: str = ""
 
 
@@ -47,7 +48,32 @@ def _r(t: Target) -> dict[str, Any]:
     return {"run_id": t.run_id}
 
 
+LM = f"{M}/logged-models"
 REQUESTS: dict[tuple[str, str], Callable[[Target], Request]] = {
+    ("POST", f"{M}/runs/outputs"): lambda t: (
+        {**_r(t), "models": [{"model_id": t.model_id, "step": 1}]},
+        None,
+    ),
+    ("POST", f"{M}/runs/log-model"): lambda t: (
+        {**_r(t), "model_json": '{"artifact_path": "m", "flavors": {}}'},
+        None,
+    ),
+    ("POST", f"{M}/experiments/delete-experiment-tag"): lambda t: ({**_e(t), "key": "team"}, None),
+    ("POST", LM): lambda t: ({**_e(t), "name": f"made-by-{t.role}"}, None),
+    ("POST", f"{LM}/search"): lambda t: ({"experiment_ids": [t.experiment_id]}, None),
+    ("GET", f"{LM}/{{model_id}}"): lambda t: (None, None),
+    ("PATCH", f"{LM}/{{model_id}}"): lambda t: (
+        {"model_id": t.model_id, "status": "LOGGED_MODEL_READY"},
+        None,
+    ),
+    ("DELETE", f"{LM}/{{model_id}}"): lambda t: (None, None),
+    ("PATCH", f"{LM}/{{model_id}}/tags"): lambda t: ({"tags": [{"key": "k", "value": t.role}]}, None),
+    ("DELETE", f"{LM}/{{model_id}}/tags/{{tag_key:path}}"): lambda t: (None, None),
+    ("POST", f"{LM}/{{model_id}}/params"): lambda t: (
+        {"params": [{"key": f"p-{t.role}", "value": "1"}]},
+        None,
+    ),
+    ("GET", f"{LM}/{{model_id}}/artifacts/directories"): lambda t: (None, None),
     ("GET", "/health"): lambda t: (None, None),
     ("GET", "/version"): lambda t: (None, None),
     ("POST", f"{M}/experiments/create"): lambda t: ({"name": f"created-by-{t.role}-{next(_counter)}"}, None),
@@ -130,6 +156,18 @@ REQUESTS: dict[tuple[str, str], Callable[[Target], Request]] = {
 # What each route needs, in MLflow's meaning (READ views, EDIT logs and renames, MANAGE deletes, restores
 # and changes permissions; user administration is for admins): the table must say the same.
 POLICY: dict[tuple[str, str], str] = {
+    ("POST", f"{M}/runs/outputs"): "edit",
+    ("POST", f"{M}/runs/log-model"): "edit",
+    ("POST", f"{M}/experiments/delete-experiment-tag"): "edit",
+    ("POST", LM): "edit",
+    ("POST", f"{LM}/search"): "read",
+    ("GET", f"{LM}/{{model_id}}"): "read",
+    ("PATCH", f"{LM}/{{model_id}}"): "edit",
+    ("DELETE", f"{LM}/{{model_id}}"): "manage",
+    ("PATCH", f"{LM}/{{model_id}}/tags"): "edit",
+    ("DELETE", f"{LM}/{{model_id}}/tags/{{tag_key:path}}"): "edit",
+    ("POST", f"{LM}/{{model_id}}/params"): "edit",
+    ("GET", f"{LM}/{{model_id}}/artifacts/directories"): "read",
     ("GET", "/health"): "public",
     ("GET", "/version"): "public",
     ("POST", f"{M}/experiments/create"): "read",
@@ -214,7 +252,11 @@ def _target(served: AuthApp, client: TestClient, name: str) -> Target:
     for username, permission, _is_admin in ROLES:
         if permission is not None:
             auth.set_permission(store, experiment_id, username, permission)
-    return Target(experiment_id, name, run.info.run_id, artifact, victim)
+    store.set_experiment_tag(experiment_id, "team", "vision")
+    model = store.create_logged_model(
+        experiment_id, "seeded-model", source_run_id=run.info.run_id, tags={"k": "v"}
+    )
+    return Target(experiment_id, name, run.info.run_id, artifact, victim, model.model_id)
 
 
 def test_every_route_has_a_matrix_request_and_the_intended_permission() -> None:
@@ -226,7 +268,8 @@ def test_every_route_has_a_matrix_request_and_the_intended_permission() -> None:
 def test_each_role_gets_what_the_rule_says(served: tuple[AuthApp, TestClient], rule: RouteRule) -> None:
     app, client = served
     target = _target(app, client, f"exp-{next(_counter)}")
-    path = rule.path.replace("{path:path}", target.artifact)
+    path = rule.path.replace("{path:path}", target.artifact).replace("{model_id}", target.model_id)
+    path = path.replace("{tag_key:path}", "k")
     for username, permission, is_admin in ROLES:  # weakest first: refusals run on an untouched target
         anonymous = username == "anonymous"
         target.role = username
