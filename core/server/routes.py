@@ -9,7 +9,8 @@ generated from this table, so a route cannot exist without a rule. Permissions, 
 
 `finds` says where the experiment comes from: `experiment_id`, `experiment_name` or `run_id` (a
 request field), `artifact_path` (the first component of an artifact path: `<experiment>/<run>/...`),
-`filtered` (a search: results are filtered to readable experiments), or `none`.
+`filtered` (a search: results are filtered to readable experiments), `experiment_prefix` (every
+experiment whose name starts with the request's `old_prefix`: a folder), or `none`.
 """
 
 from __future__ import annotations
@@ -21,16 +22,25 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from . import artifacts, bulk, tracking
+from . import artifacts, bulk, runyard_api, tracking
 from .state import ServerState
 
 Handler = Callable[[ServerState, Request], Awaitable[Any]]
 PERMISSIONS = ("public", "read", "edit", "manage", "admin")
-FINDERS = ("none", "experiment_id", "experiment_name", "run_id", "artifact_path", "filtered")
+FINDERS = (
+    "none",
+    "experiment_id",
+    "experiment_name",
+    "run_id",
+    "artifact_path",
+    "filtered",
+    "experiment_prefix",
+)
 MLFLOW = "/api/2.0/mlflow"
 # Older R clients call the same endpoints under /preview/.
 ALIASES = {MLFLOW: ("/api/2.0/preview/mlflow",)}
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+RUNYARD = "/api/2.0/runyard"
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ async def version(state: ServerState, request: Request) -> PlainTextResponse:
     return PlainTextResponse(__version__)
 
 
-t, a, b = tracking, artifacts, bulk
+t, a, b, y = tracking, artifacts, bulk, runyard_api
 E, R = f"{MLFLOW}/experiments", f"{MLFLOW}/runs"
 
 ROUTES: tuple[RouteRule, ...] = (
@@ -120,4 +130,23 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("GET", f"{ARTIFACTS}/{{path:path}}", a.download, "read", "artifact_path"),
     _rule("PUT", f"{ARTIFACTS}/{{path:path}}", a.upload, "edit", "artifact_path"),
     _rule("DELETE", f"{ARTIFACTS}/{{path:path}}", a.delete, "manage", "artifact_path"),
+    # runyard's own endpoints (what the terminal app needs beyond MLflow's API): the finders run_id and
+    # experiment_id mean every run of run_ids and every experiment of experiment_ids
+    _rule("GET", f"{RUNYARD}/version", y.version, "public"),
+    _rule("POST", f"{RUNYARD}/runs/search", y.search_runs, "read", "filtered"),
+    _rule("POST", f"{RUNYARD}/runs/get", y.get_runs, "read", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/update", y.update_run, "edit", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/heartbeat", y.heartbeat, "edit", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/keys", y.run_keys, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/runs/signature", y.runs_signature, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/runs/descendants", y.descendants, "read", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/delete", y.delete_runs, "manage", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/restore", y.restore_runs, "manage", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/delete-before", y.delete_runs_before, "manage", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/runs/restore-since", y.restore_runs_since, "manage", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/experiments/overview", y.overview, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/experiments/count-runs", y.count_runs, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/experiments/rename-folder", y.rename_folder, "manage", "experiment_prefix"),
+    _rule("GET", f"{RUNYARD}/metrics/get-history-downsampled", y.downsampled_history, "read", "run_id"),
+    _rule("POST", f"{RUNYARD}/gc", y.gc, "admin"),
 )
