@@ -129,7 +129,9 @@ class RemoteArtifacts:
         prefix = (artifact_path or "").strip("/")
         return self.write_bytes(f"{prefix}/{source.name}" if prefix else source.name, source.read_bytes())
 
-    def log_directory(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> builtins.list[str]:
+    def log_directory(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> builtins.list[str]:
         """Upload every file of a local directory under artifact_path; returns their relative paths."""
         source = Path(local_dir)
         if not source.is_dir():

@@ -50,7 +50,7 @@ def check_search(filter_string: str, order_by: Sequence[str] | None) -> None:
         if isinstance(node, And):
             for item in node.items:
                 walk(item)
-        elif isinstance(node, Comparison) and node.aggregate is not None:
+        elif isinstance(node, Comparison) and node.aggregate not in (None, "latest"):
             raise InvalidQuery(
                 f"MLflow's search compares a metric's latest value only (no {node.aggregate.upper()}()): "
                 "the tracking server is a stock MLflow server.",
@@ -59,7 +59,7 @@ def check_search(filter_string: str, order_by: Sequence[str] | None) -> None:
 
     walk(parse_filter(filter_string))
     for key in parse_order_by(list(order_by or [])):
-        if key.aggregate is not None:
+        if key.aggregate not in (None, "latest"):
             raise InvalidQuery(
                 f"MLflow sorts by a metric's latest value only (no {key.aggregate.upper()}()): the "
                 "tracking server is a stock MLflow server.",
