@@ -117,6 +117,8 @@ class RestStore:
         return run_from_json(payload, int(self.server_info()["clock_skew_ms"]))
 
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        if self._server is None:
+            self.server_info()  # the first call checks which server this is and its version
         return self.transport.call(method, path, body)
 
     def close(self) -> None:
