@@ -48,6 +48,11 @@ class TrackingClient:
         self._store: Store | None = None
 
     @property
+    def is_remote(self) -> bool:
+        """True when the store is a tracking server reached over HTTP (runyard's or MLflow's)."""
+        return is_remote_uri(self.tracking_uri)
+
+    @property
     def store(self) -> Store:
         """The store, opened on first use: SQL for a database URI, HTTP (RestStore) for http(s)://.
 
