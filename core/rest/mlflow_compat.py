@@ -99,6 +99,7 @@ def overview(store: RestStore, experiment_ids: Sequence[str]) -> ExperimentOverv
         failed=sum(run.info.status == RunStatus.FAILED for run in runs),
         last_activity=max(times) if times else None,
         runs_per_user=per_user,
+        capped=len(runs) >= OVERVIEW_SAMPLE,
     )
 
 

@@ -182,3 +182,18 @@ def test_writer_points_of_several_runs_arrive(remote: TrackingClient, experiment
     remote.store.write_metric_points(points)  # type: ignore[attr-defined]
     for run_id in (a, b):
         assert len(remote.get_metric_history(run_id, "m")) == 1_200
+
+
+def test_overview_of_many_runs_on_mlflow_says_more(
+    remote: TrackingClient, experiment: str, store_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard.rest import mlflow_compat
+
+    monkeypatch.setattr(mlflow_compat, "OVERVIEW_SAMPLE", 2)  # MLflow has no count: the first runs only
+    for _ in range(3):
+        remote.create_run(experiment)
+    overview = remote.experiment_overview([experiment])
+    if store_kind == "mlflow":
+        assert (overview.total_runs, overview.capped) == (2, True)  # shown as "2+ runs"
+    else:
+        assert (overview.total_runs, overview.capped) == (3, False)

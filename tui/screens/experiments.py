@@ -514,7 +514,10 @@ class ExperimentsScreen(BrowseActions):
         if self.entry is None or overview is None:
             return
         name = self.entry.path if self.entry.path != "/" else "All experiments"
-        parts = [f"[b]{name}[/b]", formatting.plural(overview.total_runs, "run")]
+        parts = [
+            f"[b]{name}[/b]",
+            formatting.plural(overview.total_runs, "run", "+" if overview.capped else ""),
+        ]
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
         if overview.lost:
