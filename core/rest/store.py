@@ -423,6 +423,10 @@ class RestStore:
         for run_id, run_points in by_run.items():
             self.log_batch(run_id, run_points)
 
+    def existing_run_ids(self, run_ids: Sequence[str]) -> set[str]:
+        """Which of these runs exist (in any lifecycle stage)."""
+        return {run.info.run_id for run in self.get_runs(list(run_ids))}
+
     def log_inputs(
         self,
         run_id: str,

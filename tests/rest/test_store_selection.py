@@ -50,3 +50,21 @@ def test_a_runyard_server_of_another_api_version_is_a_clear_error(
     client = TrackingClient(runyard_server.url)
     with pytest.raises(rest_store.ServerVersionMismatch, match="install the same runyard version"):
         client.list_experiments()
+
+
+def test_the_fluent_api_logs_to_a_runyard_server(runyard_server: ServerProcess) -> None:
+    import runyard
+
+    runyard.set_tracking_uri(runyard_server.url)
+    try:
+        runyard.set_experiment("/fluent/over-http")
+        with runyard.start_run(run_name="fluent", log_system_info=False) as run:
+            runyard.log_params({"lr": 0.1})
+            for step in range(2_500):
+                runyard.log_metric("loss", 1.0 / (step + 1), step=step)
+        client = TrackingClient(runyard_server.url)
+        logged = client.get_run(run.info.run_id)
+        assert logged.info.status == "FINISHED" and logged.data.params == {"lr": "0.1"}
+        assert len(client.get_metric_history(run.info.run_id, "loss")) == 2_500
+    finally:
+        runyard.set_tracking_uri(None)
