@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 OVERVIEW_SAMPLE = 1000
 """How many runs the counts of a stock MLflow server are computed from (MLflow has no count call)."""
+SIGNATURE_SAMPLE = 100
+"""How many of the newest runs the live-refresh signature reads on a stock MLflow server (every tick)."""
 HISTORY_CAP = 100_000
 """The most points of one metric fetched from a stock MLflow server for a chart (then downsampled)."""
 
@@ -116,10 +118,10 @@ def run_keys(store: RestStore, experiment_ids: Sequence[str], view: str) -> RunK
 
 
 def signature(store: RestStore, experiment_ids: Sequence[str], view: str) -> tuple[int, int]:
-    """(count, a hash of the ids) of the first OVERVIEW_SAMPLE runs: changes when runs come or go."""
+    """(count, a hash of the ids) of the newest runs: changes when runs come, or recent ones go."""
     import zlib
 
-    runs = first_runs(store, experiment_ids, view)
+    runs = list(store.search_runs(list(experiment_ids), "", view, SIGNATURE_SAMPLE))
     return (len(runs), zlib.crc32(",".join(sorted(r.info.run_id for r in runs)).encode()))
 
 
