@@ -23,16 +23,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_tui  # noqa: E402
 from _common import Stat, cleanup, header, machine_line, mlflow_python, mlflow_version, row, scratch_dir  # noqa: E402
 from bench_server import _mlflow_store, start_mlflow, start_runyard  # noqa: E402
 from bench_tui import interactive, startup  # noqa: E402
 from build_store import build_store  # noqa: E402
 
+WAIT_S = 180.0  # a stock MLflow server under load can take long for its first search
 
-def measure(uri: str, repeat: int) -> dict[str, Stat]:
-    """Start-up and the interactive figures of the app on one store URI."""
+
+def measure(name: str, uri: str, repeat: int) -> dict[str, Stat]:
+    """Start-up and the interactive figures of the app on one store URI (printed as they come)."""
+    bench_tui._until.__defaults__ = (0.002, WAIT_S)
     figures = {"start-up to first rendered run table (real process)": startup(uri, repeat)}
-    figures.update(asyncio.run(interactive(uri, repeat)))
+    try:
+        figures.update(asyncio.run(interactive(uri, repeat)))
+    except TimeoutError:
+        print(f"   {name}: the interactive scenarios did not complete within {WAIT_S:.0f} s")
+    print(f"-- {name}", flush=True)
+    for label, stat in figures.items():
+        row(label, stat.fmt("s"))
     return figures
 
 
@@ -52,10 +62,10 @@ def main() -> None:
         shutil.copyfile(local_path, store)
         upgrade = [sys.executable, "-m", "runyard.cli", "db", "upgrade", "--store", str(store)]
         subprocess.run(upgrade, check=False, capture_output=True)
-        results["local file"] = measure(f"sqlite:///{store}", args.repeat)
+        results["local file"] = measure("local file", f"sqlite:///{store}", args.repeat)
         server = start_runyard(store, work)
         try:
-            results["runyard server"] = measure(server.url, args.repeat)
+            results["runyard server"] = measure("runyard server", server.url, args.repeat)
         finally:
             server.stop()
         python = None if args.no_mlflow else mlflow_python()
@@ -63,8 +73,9 @@ def main() -> None:
             mlflow_db = work / "mlflow.db"
             shutil.copyfile(_mlflow_store(python, args.runs), mlflow_db)
             mlflow_server = start_mlflow(python, mlflow_db, work)
+            name = f"mlflow server {mlflow_version(python)}"
             try:
-                results[f"mlflow server {mlflow_version(python)}"] = measure(mlflow_server.url, args.repeat)
+                results[name] = measure(name, mlflow_server.url, args.repeat)
             finally:
                 mlflow_server.stop()
     finally:
