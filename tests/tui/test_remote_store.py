@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from helpers import build_store, make_app, open_trash, settle, trash_names
-from remote_servers import ServerProcess, start_server
-from runyard import TrackingClient
+from remote_servers import ServerProcess, start_mlflow_server, start_server
+from runyard import Metric, TrackingClient
 from runyard.tui.modals.confirm import ConfirmModal
 from runyard.tui.screens.compare import CompareScreen
 from runyard.tui.screens.experiments import ExperimentsScreen
@@ -123,6 +123,41 @@ async def test_the_trash_lists_and_restores_a_deleted_run(served: Seeded) -> Non
         await settle(pilot)
         assert "bert-large" not in trash_names(trash.table)
     assert client.store.get_run(ids["bert-large"]).info.lifecycle_stage == "active"
+
+
+@pytest.fixture(scope="module")
+def mlflow_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A stock `mlflow server` holding /vision/resnet with three runs (logged through RestStore)."""
+    server = start_mlflow_server(tmp_path_factory.mktemp("remote-tui-mlflow"))
+    try:
+        client = _remote(server)
+        experiment = client.create_experiment("/vision/resnet")
+        for name, accuracy in (("baseline", 0.81), ("tuned", 0.95), ("wide", 0.93)):
+            run_id = client.create_run(experiment, run_name=name).info.run_id
+            client.log_batch(run_id, metrics=[Metric("accuracy", accuracy, 1, 0)], params={"lr": "0.1"})
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_on_a_stock_mlflow_server_the_table_opens_and_or_is_explained(
+    mlflow_served: ServerProcess,
+) -> None:
+    client = _remote(mlflow_served)
+    app: Any = make_app(client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await _open_experiment(pilot, client, "/vision/resnet")
+        assert sorted(row.run.info.run_name for row in table.rows) == ["baseline", "tuned", "wide"]
+        await pilot.press("slash")
+        app.screen.search_box.value = "metrics.accuracy > 0.94 OR params.lr = '0.5'"
+        await pilot.press("enter")
+        await settle(pilot)
+        error = str(app.screen.query_one("#search-error", Static).render())
+        assert "MLflow's search only joins conditions with AND" in error
+        app.screen.search_box.value = "metrics.accuracy > 0.9"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert sorted(row.run.info.run_name for row in table.rows) == ["tuned", "wide"]
 
 
 def _restart(server: ServerProcess) -> ServerProcess:
