@@ -118,6 +118,7 @@ class AccessFacts:
     default: str = DEFAULT_PERMISSION
     readable: set[str] | None = None  # when asked: the readable experiment ids (None: all)
     model_experiments: dict[str, str] = field(default_factory=dict)  # known logged model id -> experiment
+    prefix_experiments: list[str] = field(default_factory=list)  # ids of the experiments in a folder asked
 
     def permission(self, experiment_id: str) -> str:
         """The user's effective permission on an experiment (MANAGE for admins)."""

@@ -47,9 +47,14 @@ def default_tracking_uri() -> str:
 
 
 def _mlflow_database_uri() -> str | None:
-    """MLFLOW_TRACKING_URI if it names a database (a server, ./mlruns or databricks is not ours: ignored)."""
+    """MLFLOW_TRACKING_URI if it names a database or a tracking server (./mlruns or databricks: ignored)."""
     value = os.environ.get(MLFLOW_TRACKING_URI_ENV, "").strip()
-    return value if value.startswith(("sqlite:", "postgresql", "postgres:")) else None
+    return value if value.startswith(("sqlite:", "postgresql", "postgres:", "http://", "https://")) else None
+
+
+def is_remote_uri(uri: str) -> bool:
+    """True for an http(s):// tracking URI: a tracking server (runyard's or MLflow's), not a database."""
+    return uri.strip().lower().startswith(("http://", "https://"))
 
 
 def normalize_tracking_uri(uri_or_path: str | os.PathLike[str]) -> str:

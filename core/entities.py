@@ -396,6 +396,7 @@ class ExperimentOverview:
     failed: int = 0
     last_activity: int | None = None
     runs_per_user: dict[str, int] = field(default_factory=dict)
+    capped: bool = False  # counted from the first runs only (a stock MLflow server): "1,000+"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from compare_screenshots import compare_scenes  # noqa: E402
 from run_detail_screenshots import run_detail_scenes  # noqa: E402
 from trash_screenshots import trash_scenes  # noqa: E402
 
+REMOTE_SCREENSHOT = "server"
+
 
 def all_scenes() -> dict[str, tuple[Scene, tuple[int, int]]]:
     """Screenshot name -> (scene, terminal size), for every screen."""
@@ -51,7 +53,23 @@ async def write_screenshots(directory: Path) -> list[Path]:
         client = demo_client(Path(scratch) / "demo")
         for name, (scene, size) in all_scenes().items():
             written.append(await save_scene(client, DEMO_NOW_MS, scene, directory / f"{name}.svg", size))
+        written.append(await remote_screenshot(client.tracking_uri, Path(scratch), directory))
     return written
+
+
+async def remote_screenshot(store_uri: str, scratch: Path, directory: Path) -> Path:
+    """The browse screen of the app on a `runyard server` serving the demo store (over HTTP)."""
+    sys.path.insert(0, str(HERE))
+    from remote_servers import start_server
+    from runyard import TrackingClient
+
+    server = start_server(scratch / "server", store_uri=store_uri)
+    try:
+        client = TrackingClient(server.url)
+        scene = scenes(**DEMO_BROWSE)["search"]
+        return await save_scene(client, DEMO_NOW_MS, scene, directory / f"{REMOTE_SCREENSHOT}.svg", SIZE)
+    finally:
+        server.stop()
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from runyard import clock
 
-from ..config import default_tracking_uri, normalize_tracking_uri
+from ..config import default_tracking_uri, mask_uri, normalize_tracking_uri
 from ..exceptions import ExperimentNotFound, InvalidInput
 from ..formatting import format_duration, format_time
 
@@ -27,14 +27,15 @@ VIEW_CHOICES = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"
 
 
 def store_option(function: F) -> F:
-    """Add `--store URI` (a database URL or a path to a .db file) to a command."""
+    """Add `--store URI` (a database URL, a path to a .db file, or a tracking server) to a command."""
     return click.option(
         "--store",
         "store",
         metavar="URI",
         default=None,
-        help="Tracking store: a database URL or a path to a .db file "
-        "[default: $RUNYARD_TRACKING_URI, else a database in $MLFLOW_TRACKING_URI, else ./runyard.db].",
+        help="Tracking store: a database URL, a path to a .db file, or a tracking server "
+        "http(s)://host:port (runyard's or MLflow's) [default: $RUNYARD_TRACKING_URI, else "
+        "$MLFLOW_TRACKING_URI if a database or server, else ./runyard.db].",
     )(function)
 
 
@@ -46,6 +47,16 @@ def resolve_store(store: str | None) -> str:
         if root is not None and isinstance(root.obj, dict):
             store = root.obj.get("store")
     return normalize_tracking_uri(store or default_tracking_uri())
+
+
+def refuse_remote(uri: str, command: str, instead: str) -> None:
+    """A clear usage error for commands that need the database itself, not a tracking server."""
+    from runyard.config import is_remote_uri
+
+    if is_remote_uri(uri):
+        raise click.UsageError(
+            f"`runyard {command}` works on a database, not on a tracking server ({mask_uri(uri)}): {instead}"
+        )
 
 
 def open_client(store: str | None, must_exist: bool = True) -> TrackingClient:

@@ -15,6 +15,7 @@ from .common import (
     find_experiment,
     open_client,
     plural,
+    refuse_remote,
     resolve_store,
     store_option,
     view_option,
@@ -169,6 +170,9 @@ def upgrade_command(store: str | None) -> None:
     from runyard.store.schema import upgrade
 
     uri = resolve_store(store)
+    refuse_remote(
+        uri, "db upgrade", "run it on the server's machine with --store set to the server's database URL."
+    )
     path = sqlite_file_path(uri)
     if uri.startswith("sqlite") and (path is None or not path.is_file()):
         raise StoreError(f"No runyard store at {path or uri}: nothing to upgrade.")

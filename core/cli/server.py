@@ -11,7 +11,7 @@ import click
 
 from ..config import mask_uri, normalize_tracking_uri
 from ..exceptions import MissingExtra
-from .common import resolve_store
+from .common import refuse_remote, resolve_store
 
 if TYPE_CHECKING:
     from ..store.sql_store import SqlStore
@@ -131,6 +131,7 @@ def server_command(
     _require_extra()
     auth = auth or app_name == "basic-auth"
     uri = normalize_tracking_uri(resolve_store(store))
+    refuse_remote(uri, "server", "serve the database itself, e.g. --store runyard.db or postgresql://...")
     if workers > 1 and uri.startswith("sqlite"):
         raise click.UsageError(
             f"--workers {workers} needs a PostgreSQL store: SQLite has a single writer, and one worker "

@@ -24,12 +24,16 @@ class StoreUnavailable(click.ClickException):
 
 def check_store(uri: str) -> str:
     """The normalized URI of a store that exists and answers; StoreUnavailable (exit 2) otherwise."""
+    from runyard.config import is_remote_uri
+    from runyard.exceptions import RunyardError
     from runyard.tracking.client import TrackingClient
 
     try:
         client = TrackingClient(uri, must_exist=True)
         client.list_experiments()
-    except StoreError as error:
+    except RunyardError as error:
+        if is_remote_uri(uri) or not isinstance(error, StoreError):
+            raise StoreUnavailable(mask_uri(error.message)) from None
         message = error.message
         if not isinstance(error, SchemaVersionError) and "runyard demo" not in message:
             message = f"{message.rstrip('.')}. ({DEMO_HINT}.)"
@@ -74,13 +78,18 @@ def _shown(uri: str) -> str:
 @store_option
 @click.option("--exit-after-first-render", is_flag=True, hidden=True)
 def ui_command(path_or_uri: str | None, store: str | None, exit_after_first_render: bool) -> None:
-    """Open the terminal UI on a store (a .db file or a database URL).
+    """Open the terminal UI on a store: a .db file, a database URL, or a tracking server.
+
+    A tracking server is `runyard server` or a stock `mlflow server` (http:// or https://); credentials
+    come from RUNYARD_TRACKING_TOKEN, or RUNYARD_TRACKING_USERNAME and _PASSWORD (MLflow's
+    MLFLOW_TRACKING_* names work too).
 
     \b
     Examples:
       runyard ui
       runyard ui runyard-demo
       runyard ui postgresql://tracker@db.example/runs
+      runyard ui http://tracking.example:5000
     """
     if path_or_uri and store:
         raise click.UsageError("Give the store either as PATH_OR_URI or with --store, not both.")

@@ -227,6 +227,7 @@ class Targets:
     username: str | None = None
     artifact_parts: list[str] | None = None
     model_ids: list[str] = field(default_factory=list)
+    experiment_prefix: str | None = None
 
 
 def _address(request: Request) -> str:
@@ -243,6 +244,7 @@ def _facts(state: ServerState, identity: Identity, targets: Targets, want_readab
         experiment_names=targets.experiment_names,
         want_readable=want_readable,
         model_ids=targets.model_ids,
+        experiment_prefix=targets.experiment_prefix,
     )
 
 
@@ -259,8 +261,13 @@ async def _targets(rule: RouteRule, request: Request) -> Targets:
     fields: dict[str, Any] = await request_fields(request, repeated=("run_ids",))
     if rule.finds == "username":
         return Targets(username=str(fields.get("username") or ""))
-    if rule.finds == "experiment_id":
+    if rule.finds == "experiment_id":  # one experiment_id, or a list experiment_ids (runyard's routes)
+        many = fields.get("experiment_ids")
+        if many:
+            return Targets(experiment_ids=[str(e) for e in (many if isinstance(many, list) else [many])])
         return Targets(experiment_ids=[str(fields.get("experiment_id") or "0")])
+    if rule.finds == "experiment_prefix":  # a folder: every experiment in it
+        return Targets(experiment_prefix=str(fields.get("old_prefix") or ""))
     if rule.finds == "resource_id":
         return Targets(experiment_ids=[str(fields.get("resource_id") or "")])
     if rule.finds == "experiment_name":
@@ -308,6 +315,8 @@ def _experiments_of(facts: AccessFacts, targets: Targets) -> list[str] | None:
         if len(parts) >= 2 and parts[1] in facts.run_experiments:
             return [facts.run_experiments[parts[1]]]  # the run's own experiment, whatever the path claims
         return parts[:1]
+    if targets.experiment_prefix is not None:  # every experiment the folder rename would move
+        return sorted(facts.prefix_experiments)
     if targets.model_ids:  # an unknown model is left to the handler's 404
         return sorted({facts.model_experiments[m] for m in targets.model_ids if m in facts.model_experiments})
     if targets.experiment_names:

@@ -11,7 +11,8 @@ generated from this table, so a route cannot exist without a rule. Permissions, 
 request field), `model_id` (the logged model named in the path: its experiment), `artifact_path` (the
 first component of an artifact path: `<experiment>/<run>/...`), `resource_id` (MLflow 3's permission
 routes), `filtered` (a search: results are filtered to readable experiments), `username` (the caller
-themself, or an admin), or `none`.
+themself, or an admin), `experiment_prefix` (every experiment whose name starts with the request's
+`old_prefix`: a folder), or `none`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from . import artifacts, auth_api, bulk, logged_models, tracking
+from . import artifacts, auth_api, bulk, logged_models, runyard_api, tracking
 from .state import ServerState
 
 Handler = Callable[[ServerState, Request], Awaitable[Any]]
@@ -38,11 +39,13 @@ FINDERS = (
     "resource_id",
     "filtered",
     "username",
+    "experiment_prefix",
 )
 MLFLOW = "/api/2.0/mlflow"
 # Older R clients call the same endpoints under /preview/.
 ALIASES = {MLFLOW: ("/api/2.0/preview/mlflow",)}
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+RUNYARD = "/api/2.0/runyard"
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ async def version(state: ServerState, request: Request) -> PlainTextResponse:
     return PlainTextResponse(__version__)
 
 
-t, a, b, u, lm = tracking, artifacts, bulk, auth_api, logged_models
+t, a, b, u, lm, y = tracking, artifacts, bulk, auth_api, logged_models, runyard_api
 E, R, M = f"{MLFLOW}/experiments", f"{MLFLOW}/runs", f"{MLFLOW}/logged-models"
 USERS, USERS_V3 = f"{MLFLOW}/users", "/api/3.0/mlflow/users"
 
@@ -171,4 +174,23 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("POST", f"{USERS_V3}/permissions/revoke", u.revoke_permission, "manage", "resource_id"),
     _rule("GET", f"{USERS_V3}/permissions/get", u.get_permission, "manage", "resource_id"),
     _rule("GET", f"{USERS_V3}/permissions/list", u.list_permissions, "admin", "username"),
+    # runyard's own endpoints (what the terminal app needs beyond MLflow's API): the finders run_id and
+    # experiment_id mean every run of run_ids and every experiment of experiment_ids
+    _rule("GET", f"{RUNYARD}/version", y.version, "public"),
+    _rule("POST", f"{RUNYARD}/runs/search", y.search_runs, "read", "filtered"),
+    _rule("POST", f"{RUNYARD}/runs/get", y.get_runs, "read", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/update", y.update_run, "edit", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/heartbeat", y.heartbeat, "edit", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/keys", y.run_keys, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/runs/signature", y.runs_signature, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/runs/descendants", y.descendants, "read", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/delete", y.delete_runs, "manage", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/restore", y.restore_runs, "manage", "run_id"),
+    _rule("POST", f"{RUNYARD}/runs/delete-before", y.delete_runs_before, "manage", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/runs/restore-since", y.restore_runs_since, "manage", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/experiments/overview", y.overview, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/experiments/count-runs", y.count_runs, "read", "experiment_id"),
+    _rule("POST", f"{RUNYARD}/experiments/rename-folder", y.rename_folder, "manage", "experiment_prefix"),
+    _rule("GET", f"{RUNYARD}/metrics/get-history-downsampled", y.downsampled_history, "read", "run_id"),
+    _rule("POST", f"{RUNYARD}/gc", y.gc, "admin"),
 )

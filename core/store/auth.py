@@ -382,6 +382,7 @@ def access_facts(
     experiment_names: list[str] | None = None,
     want_readable: bool = False,
     model_ids: list[str] | None = None,
+    experiment_prefix: str | None = None,
 ) -> AccessFacts:
     """Everything one request's access decision needs, in one transaction: the user (by id, or by a
     bearer token's value), the experiments of the runs and names asked about, the user's entries on
@@ -425,10 +426,20 @@ def access_facts(
                 )
             )
             models = {str(model_id): str(eid) for model_id, eid in found}
+        in_folder: list[str] = []
+        if experiment_prefix is not None:  # as rename_experiment_folder matches: itself and below it
+            folder = experiment_prefix.strip().rstrip("/")
+            found = conn.execute(
+                select(experiments_t.c.experiment_id).where(
+                    (experiments_t.c.name == folder)
+                    | (func.substr(experiments_t.c.name, 1, len(folder) + 1) == folder + "/")
+                )
+            )
+            in_folder = sorted(str(eid) for (eid,) in found)
         if user.is_admin:
-            return AccessFacts(user, runs, names, {}, MANAGE, None, models)
+            return AccessFacts(user, runs, names, {}, MANAGE, None, models, in_folder)
         candidates = sorted(
-            {*map(str, experiment_ids or []), *runs.values(), *names.values(), *models.values()}
+            {*map(str, experiment_ids or []), *runs.values(), *names.values(), *models.values(), *in_folder}
         )
         explicit: dict[str, str] = {}
         for chunk in chunked(candidates):
@@ -440,7 +451,7 @@ def access_facts(
             explicit.update({str(eid): str(perm) for eid, perm in found})
         fallback = _default_permission(conn)
         readable = _readable(conn, user, fallback) if want_readable else None
-    return AccessFacts(user, runs, names, explicit, fallback, readable, models)
+    return AccessFacts(user, runs, names, explicit, fallback, readable, models, in_folder)
 
 
 # ----------------------------------------------------------------------------- audit

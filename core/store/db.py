@@ -197,6 +197,11 @@ class Database:
                     "PostgreSQL stores need psycopg: pip install 'runyard[postgres]'"
                 ) from None
             return create_engine(self.uri, pool_pre_ping=True)
+        if self.uri.lower().startswith(("http://", "https://")):
+            raise StoreError(
+                f"{self.display_uri} is a tracking server: this operation needs the database itself "
+                "(run it where the database is, with its sqlite:/// or postgresql:// URL)."
+            )
         raise StoreError(
             f"Unsupported tracking URI {self.display_uri}: use sqlite:///PATH or postgresql+psycopg://..."
         )

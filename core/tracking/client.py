@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard.config import default_tracking_uri, normalize_tracking_uri
+from runyard.config import default_tracking_uri, is_remote_uri, normalize_tracking_uri
 from runyard.entities import (
     DatasetInput,
     Experiment,
@@ -48,12 +48,25 @@ class TrackingClient:
         self._store: Store | None = None
 
     @property
-    def store(self) -> Store:
-        """The SQL store, opened on first use (SQLAlchemy is imported then, not at import runyard)."""
-        if self._store is None:
-            from runyard.store.sql_store import SqlStore
+    def is_remote(self) -> bool:
+        """True when the store is a tracking server reached over HTTP (runyard's or MLflow's)."""
+        return is_remote_uri(self.tracking_uri)
 
-            self._store = SqlStore(self.tracking_uri, self._artifact_root, must_exist=self._must_exist)
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use: SQL for a database URI, HTTP (RestStore) for http(s)://.
+
+        SQLAlchemy or httpx is imported then, not at import runyard.
+        """
+        if self._store is None:
+            if is_remote_uri(self.tracking_uri):
+                from runyard.rest.store import RestStore
+
+                self._store = RestStore(self.tracking_uri)
+            else:
+                from runyard.store.sql_store import SqlStore
+
+                self._store = SqlStore(self.tracking_uri, self._artifact_root, must_exist=self._must_exist)
         return self._store
 
     # ----------------------------------------------------------------- experiments

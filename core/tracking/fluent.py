@@ -195,7 +195,8 @@ def start_run(
             )
         parent = _run_stack[-1] if (_run_stack and nested) else None
     _install_excepthook()
-    client.store.db.create_if_missing()  # starting (or resuming) a run writes: a new store is created
+    if not client.is_remote:
+        client.store.db.create_if_missing()  # starting (or resuming) a run writes: a new store is created
     from runyard.tracking import signals, system_metrics
 
     signals.install_sigterm_handler(_end_runs_on_sigterm)

@@ -49,7 +49,45 @@ def _r(t: Target) -> dict[str, Any]:
 
 
 LM = f"{M}/logged-models"
+Y = "/api/2.0/runyard"
+FAR_FUTURE_MS = 4_000_000_000_000
+
+
+def _es(t: Target) -> dict[str, Any]:
+    return {"experiment_ids": [t.experiment_id]}
+
+
+def _rs(t: Target) -> dict[str, Any]:
+    return {"run_ids": [t.run_id]}
+
+
 REQUESTS: dict[tuple[str, str], Callable[[Target], Request]] = {
+    ("GET", f"{Y}/version"): lambda t: (None, None),
+    ("POST", f"{Y}/runs/search"): lambda t: (_es(t), None),
+    ("POST", f"{Y}/runs/get"): lambda t: (_rs(t), None),
+    ("POST", f"{Y}/runs/update"): lambda t: ({**_r(t), "run_name": f"renamed-by-{t.role}"}, None),
+    ("POST", f"{Y}/runs/heartbeat"): lambda t: (_rs(t), None),
+    ("POST", f"{Y}/runs/keys"): lambda t: (_es(t), None),
+    ("POST", f"{Y}/runs/signature"): lambda t: (_es(t), None),
+    ("POST", f"{Y}/runs/descendants"): lambda t: (_rs(t), None),
+    ("POST", f"{Y}/runs/delete"): lambda t: (_rs(t), None),
+    ("POST", f"{Y}/runs/restore"): lambda t: (_rs(t), None),
+    ("POST", f"{Y}/runs/delete-before"): lambda t: (
+        {**_e(t), "max_timestamp_millis": FAR_FUTURE_MS, "max_runs": 10},
+        None,
+    ),
+    ("POST", f"{Y}/runs/restore-since"): lambda t: (
+        {**_e(t), "min_timestamp_millis": 0, "max_runs": 10},
+        None,
+    ),
+    ("POST", f"{Y}/experiments/overview"): lambda t: (_es(t), None),
+    ("POST", f"{Y}/experiments/count-runs"): lambda t: (_es(t), None),
+    ("POST", f"{Y}/experiments/rename-folder"): lambda t: (
+        {"old_prefix": t.experiment_name, "new_prefix": f"{t.experiment_name}-moved-by-{t.role}"},
+        None,
+    ),
+    ("GET", f"{Y}/metrics/get-history-downsampled"): lambda t: ({**_r(t), "metric_key": "loss"}, None),
+    ("POST", f"{Y}/gc"): lambda t: ({**_rs(t), "dry_run": True}, None),
     ("POST", f"{M}/runs/outputs"): lambda t: (
         {**_r(t), "models": [{"model_id": t.model_id, "step": 1}]},
         None,
@@ -156,6 +194,23 @@ REQUESTS: dict[tuple[str, str], Callable[[Target], Request]] = {
 # What each route needs, in MLflow's meaning (READ views, EDIT logs and renames, MANAGE deletes, restores
 # and changes permissions; user administration is for admins): the table must say the same.
 POLICY: dict[tuple[str, str], str] = {
+    ("GET", f"{Y}/version"): "public",
+    ("POST", f"{Y}/runs/search"): "read",
+    ("POST", f"{Y}/runs/get"): "read",
+    ("POST", f"{Y}/runs/update"): "edit",
+    ("POST", f"{Y}/runs/heartbeat"): "edit",
+    ("POST", f"{Y}/runs/keys"): "read",
+    ("POST", f"{Y}/runs/signature"): "read",
+    ("POST", f"{Y}/runs/descendants"): "read",
+    ("POST", f"{Y}/runs/delete"): "manage",
+    ("POST", f"{Y}/runs/restore"): "manage",
+    ("POST", f"{Y}/runs/delete-before"): "manage",
+    ("POST", f"{Y}/runs/restore-since"): "manage",
+    ("POST", f"{Y}/experiments/overview"): "read",
+    ("POST", f"{Y}/experiments/count-runs"): "read",
+    ("POST", f"{Y}/experiments/rename-folder"): "manage",
+    ("GET", f"{Y}/metrics/get-history-downsampled"): "read",
+    ("POST", f"{Y}/gc"): "admin",
     ("POST", f"{M}/runs/outputs"): "edit",
     ("POST", f"{M}/runs/log-model"): "edit",
     ("POST", f"{M}/experiments/delete-experiment-tag"): "edit",

@@ -143,6 +143,18 @@ def test_searches_leave_out_unreadable_experiments_and_their_runs(served: tuple[
     direct = client.get(f"{M}/experiments/get", params={"experiment_id": secret}, auth=as_reader)
     assert direct.status_code == 403 and direct.json()["error_code"] == "PERMISSION_DENIED"
 
+    # runyard's own search (what the terminal app on a server calls) leaves them out the same way
+    ours = client.post(
+        "/api/2.0/runyard/runs/search", json={"experiment_ids": [shared, secret]}, auth=as_reader
+    )
+    assert {run["info"]["experiment_id"] for run in ours.json()["runs"]} == {shared}
+    alone = client.post("/api/2.0/runyard/runs/search", json={"experiment_ids": [secret]}, auth=as_reader)
+    assert alone.json() == {"runs": []}
+    overview = client.post(
+        "/api/2.0/runyard/experiments/overview", json={"experiment_ids": [secret]}, auth=as_reader
+    )
+    assert overview.status_code == 403  # counts are read too: no count leaks the hidden runs
+
 
 def test_an_artifact_path_is_checked_against_its_runs_experiment(served: tuple[AuthApp, TestClient]) -> None:
     app, client = served

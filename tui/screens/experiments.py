@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from runyard import InvalidQuery, TrackingClient
+from runyard import InvalidQuery, RunyardError, TrackingClient
+from runyard.exceptions import StoreError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from .. import formatting
@@ -72,6 +74,8 @@ class ExperimentsScreen(BrowseActions):
         self.keys: Any = None
         self.overview: Any = None
         self._live_statuses: frozenset[tuple[str, str]] | None = None  # (run_id, shown status) last tick
+        self.live_pending = False  # a live refresh is on its way (a slow server: the next tick waits)
+        self.reconnecting = False  # the tracking server stopped answering; live refresh keeps trying
         self.select_after_reload: str | None = None
         self._tried_query: tuple[int, str] | None = None  # (generation, previous query) of a new query
         self._first_experiments = True
@@ -510,7 +514,10 @@ class ExperimentsScreen(BrowseActions):
         if self.entry is None or overview is None:
             return
         name = self.entry.path if self.entry.path != "/" else "All experiments"
-        parts = [f"[b]{name}[/b]", formatting.plural(overview.total_runs, "run")]
+        parts = [
+            f"[b]{name}[/b]",
+            formatting.plural(overview.total_runs, "run", "+" if overview.capped else ""),
+        ]
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
         if overview.lost:
@@ -548,8 +555,9 @@ class ExperimentsScreen(BrowseActions):
         """
         self.table.refresh()
         self._update_overview()
-        if self.entry is None or self.searching or self.signature is None:
+        if self.entry is None or self.searching or self.signature is None or self.live_pending:
             return
+        self.live_pending = True
         self.live_refresh(
             self.generation,
             list(self.entry.experiment_ids),
@@ -575,10 +583,34 @@ class ExperimentsScreen(BrowseActions):
             tree = tree_signature(self.client, self.client.list_experiments())
             return RunsRefreshed(generation, fresh, changed, tree)
 
-        post_result(self, read)
+        def failed(error: Exception) -> ExperimentsScreen.LiveRefreshFailed:
+            return self.LiveRefreshFailed(self.client.is_remote and isinstance(error, StoreError), error)
+
+        post_result(self, read, failed, even_if_cancelled=True)
+
+    class LiveRefreshFailed(Message):
+        """A live refresh failed: `unreachable` when the tracking server did not answer."""
+
+        def __init__(self, unreachable: bool, error: Exception) -> None:
+            self.unreachable = unreachable
+            self.error = error
+            super().__init__()
+
+    def on_experiments_screen_live_refresh_failed(self, message: LiveRefreshFailed) -> None:
+        """Show "reconnecting…" while the server is away (the next ticks retry); other errors notify."""
+        self.live_pending = False
+        if message.unreachable:
+            self.reconnecting = True
+            self._update_status()
+        elif not isinstance(message.error, RunyardError):
+            self.notify(error_text(message.error), severity="error", timeout=8)
 
     def on_runs_refreshed(self, message: RunsRefreshed) -> None:
         """Update rows in place; reload (keeping cursor and selection) when runs came or went."""
+        self.live_pending = False
+        if self.reconnecting:
+            self.reconnecting = False
+            self._update_status()
         if message.generation != self.generation or self.searching:
             return
         self.table.update_runs(message.runs)
@@ -614,6 +646,8 @@ class ExperimentsScreen(BrowseActions):
             parts.append("filtered")
         if self.loading_shown or self.loading_more:
             parts.append("[b]loading…[/b]")
+        if self.reconnecting:
+            parts.append("[b]reconnecting…[/b] (the tracking server does not answer)")
         self.query_one("#status-line", Static).update(" · ".join(parts))
 
     def on_unmount(self) -> None:

@@ -1,0 +1,67 @@
+"""The command line on a tracking server: --store http://... works, database-only commands say why not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from remote_servers import ServerProcess, start_server
+from runyard import Metric, TrackingClient
+from runyard.cli import cli
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A runyard server holding one experiment with two runs."""
+    running = start_server(tmp_path_factory.mktemp("cli-remote"))
+    client = TrackingClient(running.url)
+    experiment = client.create_experiment("/cli/remote")
+    for name, accuracy in (("good", 0.95), ("bad", 0.4)):
+        run_id = client.create_run(experiment, run_name=name).info.run_id
+        client.log_batch(run_id, metrics=[Metric("accuracy", accuracy, 1, 0)])
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_runs_search_on_a_server(server: ServerProcess) -> None:
+    args = ["runs", "search", "--store", server.url, "-e", "/cli/remote", "-f", "metrics.accuracy > 0.9"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "good" in result.output and "bad" not in result.output
+
+
+def test_experiments_list_from_the_environment(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNYARD_TRACKING_URI", server.url)
+    result = CliRunner().invoke(cli, ["experiments", "list"])
+    assert result.exit_code == 0, result.output
+    assert "/cli/remote" in result.output
+
+
+def test_db_upgrade_refuses_a_server_url_and_says_what_to_do(server: ServerProcess) -> None:
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--store", server.url])
+    assert result.exit_code == 2
+    assert "works on a database, not on a tracking server" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_export_to_a_dump_needs_the_database(server: ServerProcess, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["export", "--store", server.url, str(tmp_path / "dump")])
+    assert result.exit_code != 0
+    assert "is a tracking server: this operation needs the database itself" in result.output
+
+
+def test_an_unreachable_server_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runyard.rest import transport
+
+    monkeypatch.setattr(transport, "DEFAULT_RETRIES", 0)
+    monkeypatch.setattr(transport.Transport.__init__, "__defaults__", (None, 30.0, 0))
+    result = CliRunner().invoke(cli, ["runs", "search", "--store", "http://127.0.0.1:9"])
+    assert result.exit_code != 0
+    assert "Cannot reach the tracking server http://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
