@@ -92,6 +92,16 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class ConsoleChunk:
+    """A piece of a run's captured output: stream is "stdout", "stderr" or "runyard" (a note of ours)."""
+
+    seq: int
+    timestamp: int
+    stream: str
+    text: str
+
+
+@dataclass(frozen=True)
 class MetricSummary:
     """Per-(run, key) summary kept current by every write: latest point, min, max, count."""
 

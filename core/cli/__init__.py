@@ -85,6 +85,7 @@ def cli(ctx: click.Context, store: str | None) -> None:
 
 def _register() -> None:
     from .experiments import experiments_group
+    from .logs import logs_command
     from .maintenance import db_group, export_csv_command, gc_command
     from .runs import runs_group
     from .server import server_command
@@ -93,6 +94,7 @@ def _register() -> None:
     for command in (
         runs_group,
         experiments_group,
+        logs_command,
         gc_command,
         export_csv_command,
         db_group,

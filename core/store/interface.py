@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from runyard.entities import (
+        ConsoleChunk,
         DatasetInput,
         DownsampledHistory,
         Experiment,
@@ -141,6 +142,14 @@ class Store(Protocol):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList: ...
+
+    # console output: (timestamp_ms, stream, text) in; chunks numbered by seq out
+    def append_console(
+        self, run_id: str, chunks: Sequence[tuple[int, str, str]], max_chars: int | None = None
+    ) -> None: ...
+    def get_console(
+        self, run_id: str, after_seq: int | None = None, limit: int | None = None, newest: bool = False
+    ) -> list[ConsoleChunk]: ...
 
     # metric histories
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...

@@ -14,6 +14,7 @@ from typing import Any
 from runyard import clock
 from runyard.config import default_artifact_root
 from runyard.entities import (
+    ConsoleChunk,
     Experiment,
     LifecycleStage,
     MetricSummary,
@@ -372,6 +373,30 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         from runyard.store.metrics import write_run_points
 
         write_run_points(self.db, self._run_pks, points)
+
+    # ----------------------------------------------------------------- console output
+    def append_console(
+        self, run_id: str, chunks: Sequence[tuple[int, str, str]], max_chars: int | None = None
+    ) -> None:
+        """Append captured output (timestamp_ms, stream, text) to a run; keep at most max_chars (oldest go)."""
+        from runyard.store.console import STREAMS, append_chunks
+
+        for _timestamp, stream, _text in chunks:
+            if stream not in STREAMS:
+                raise InvalidInput(f"Unknown console stream {stream!r}: use one of {', '.join(STREAMS)}.")
+        pk = self.run_pk(run_id)
+        with self.db.connect(write=True) as conn:
+            append_chunks(conn, pk, chunks, max_chars)
+
+    def get_console(
+        self, run_id: str, after_seq: int | None = None, limit: int | None = None, newest: bool = False
+    ) -> list[ConsoleChunk]:
+        """A run's captured output chunks in order: those after after_seq, the first (newest: last) limit."""
+        from runyard.store.console import read_chunks
+
+        with self.db.connect() as conn:
+            pk = int(self._require_run(conn, run_id)["id"])
+            return read_chunks(conn, pk, after_seq, limit, newest)
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics (with summaries) and tags."""
