@@ -6,7 +6,7 @@ pipe otherwise; a reader thread per stream copies everything to the original fd 
 text on. A separate thread writes the text to the store every flush interval, so the terminal never
 waits on the store. Under pytest and in Jupyter only sys.stdout and sys.stderr are wrapped (their own
 capture owns the fds). `stop()` (at end_run, at exit, on SIGTERM) restores the fds and writes the rest.
-Output is lost on SIGKILL for at most one flush interval.
+Output is lost on SIGKILL for at most one flush interval (RUNYARD_FLUSH_INTERVAL, at least 1 s here).
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ class ConsoleCapture:
     def __init__(self, run_id: str, store: ConsoleStore, flush_interval: float | None = None) -> None:
         self.run_id = run_id
         self.store = store
-        self.flush_interval = flush_interval if flush_interval is not None else flush_interval_seconds()
+        # Never more often than once a second: output needs no faster store writes than people read.
+        interval = flush_interval if flush_interval is not None else max(flush_interval_seconds(), 1.0)
+        self.flush_interval = interval
         self.max_chars = console_max_chars()
         self.owner_pid = os.getpid()
         self._pending: deque[tuple[int, str, str]] = deque()
@@ -108,7 +110,7 @@ class ConsoleCapture:
 
     # -- storing -----------------------------------------------------------------------------
     def _add(self, stream: str, text: str) -> None:
-        if not text:
+        if not text or self.owner_pid != os.getpid():  # a forked child's prints are not its run's
             return
         self._pending.append((clock.now_ms(), stream, text))
         self._pending_chars += len(text)
