@@ -7,6 +7,7 @@ store is first used, so that a training job pays little for `import runyard`.
 from __future__ import annotations
 
 from runyard.entities import (
+    ConsoleChunk,
     Dataset,
     DatasetInput,
     Experiment,
@@ -99,6 +100,7 @@ __version__ = "0.1.0"
 __all__ = [
     "active_run",
     "ActiveRun",
+    "ConsoleChunk",
     "copy_runs",
     "create_experiment",
     "Dataset",

@@ -1,5 +1,5 @@
 """RunDetailScreen: everything about one run: header, notes, params, metrics with a chart, tags, artifacts,
-environment and how to reproduce it. Every store call runs in a worker; edits save through the core at once.
+environment, how to reproduce it and its console output. Every store call runs in a worker; edits save through the core at once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ..modals.prompt import PromptModal
 from ..modals.text_viewer import TextViewerModal
 from ..reproduce import environment_facts, is_dirty, reproduce_script, script_filename
 from ..widgets.artifact_browser import ArtifactBrowser
+from ..widgets.console_panel import ConsoleLog, ConsolePanel
 from ..widgets.key_bar import KeyBar
 from ..widgets.plots.metric_chart import MetricsPanel, metric_rows
 from ..widgets.tables.kv_table import KVRow, KVTable, TagTable
@@ -39,7 +40,7 @@ from ..widgets.tables.run_rows import is_lost, run_duration
 from ..workers import error_text, post_outcome
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns
-SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment")
+SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment", "console")
 STATUS_COLOURS = {
     RunStatus.RUNNING: "$accent",
     RunStatus.FINISHED: "$success",
@@ -110,7 +111,7 @@ def load_details(client: TrackingClient, run_id: str) -> RunDetails:
 
 
 class RunDetailScreen(Screen[None]):
-    """One run on one screen; keys 1..6 jump to its sections."""
+    """One run on one screen; keys 1..7 jump to its sections."""
 
     COMMAND_AREA = "Run"
 
@@ -177,7 +178,7 @@ class RunDetailScreen(Screen[None]):
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
-        """Header, then the six collapsible sections, then the footer."""
+        """Header, then the seven collapsible sections, then the footer."""
         yield Static("Loading run…", id="run-header")
         yield Static("", id="run-error")
         with VerticalScroll(id="run-body"):
@@ -201,6 +202,8 @@ class RunDetailScreen(Screen[None]):
                 yield Static(
                     "p: show reproduce commands · P: write reproduce-<run>.sh", classes="section-hint"
                 )
+            with Collapsible(title="7 Console", id="section-console", collapsed=False):
+                yield ConsolePanel(self.client, self.run_id, id="console-panel")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -223,6 +226,7 @@ class RunDetailScreen(Screen[None]):
         if details is not None and details.run.info.status == RunStatus.RUNNING and self.is_current:
             self.load_run()
             self.query_one(MetricsPanel).refresh_live()
+            self.query_one(ConsolePanel).refresh_live()
 
     def on_run_detail_screen_load_failed(self, message: LoadFailed) -> None:
         """Show why the run cannot be shown."""
@@ -359,7 +363,7 @@ class RunDetailScreen(Screen[None]):
             body.scroll_page_up(animate=False)
 
     def action_jump_section(self, number: int) -> None:
-        """Expand section number (1..6), scroll to it and focus its main widget."""
+        """Expand section number (1..7), scroll to it and focus its main widget."""
         name = SECTIONS[number - 1]
         section = self.query_one(f"#section-{name}", Collapsible)
         section.collapsed = False
@@ -369,6 +373,8 @@ class RunDetailScreen(Screen[None]):
             target = self.query_one(table_id, KVTable).data_table
         elif name == "artifacts":
             target = self.query_one("#artifact-tree")
+        elif name == "console":
+            target = self.query_one(ConsoleLog)
         else:
             target = section.query_one("CollapsibleTitle")
         self.query_one("#run-body", VerticalScroll).scroll_to_widget(section, top=True, animate=False)
