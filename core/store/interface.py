@@ -143,6 +143,11 @@ class Store(Protocol):
         page_token: str | None = None,
     ) -> PagedList: ...
 
+    # the last points (up to 32) of each (run, key), kept beside the summary
+    def recent_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, list[Metric]]]: ...
+
     # console output: (timestamp_ms, stream, text) in; chunks numbered by seq out
     def append_console(
         self, run_id: str, chunks: Sequence[tuple[int, str, str]], max_chars: int | None = None

@@ -17,6 +17,7 @@ from runyard.entities import (
     ConsoleChunk,
     Experiment,
     LifecycleStage,
+    Metric,
     MetricSummary,
     Run,
     RunData,
@@ -373,6 +374,16 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         from runyard.store.metrics import write_run_points
 
         write_run_points(self.db, self._run_pks, points)
+
+    # ----------------------------------------------------------------- recent points
+    def recent_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, list[Metric]]]:
+        """run id -> key -> its last points (up to 32, oldest first), for sparklines and alerts (one query)."""
+        from runyard.store.recent import read_recent
+
+        with self.db.connect() as conn:
+            return read_recent(conn, list(run_ids), None if keys is None else list(keys))
 
     # ----------------------------------------------------------------- console output
     def append_console(

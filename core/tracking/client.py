@@ -116,6 +116,12 @@ class TrackingClient:
         """The run with its params, latest metrics and tags."""
         return self.store.get_run(run_id)
 
+    def recent_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, list[Metric]]]:
+        """run id -> key -> its last points (up to 32, oldest first): what sparklines and alerts read."""
+        return self.store.recent_metrics(run_ids, keys)
+
     def get_console(
         self, run_id: str, after_seq: int | None = None, limit: int | None = None, newest: bool = False
     ) -> list[ConsoleChunk]:
