@@ -90,11 +90,13 @@ def _register() -> None:
     from .runs import runs_group
     from .server import server_command
     from .ui import demo_command, ui_command
+    from .watch import watch_command
 
     for command in (
         runs_group,
         experiments_group,
         logs_command,
+        watch_command,
         gc_command,
         export_csv_command,
         db_group,

@@ -143,6 +143,10 @@ class Store(Protocol):
         page_token: str | None = None,
     ) -> PagedList: ...
 
+    # settings of the whole store (alert thresholds, ...)
+    def get_store_settings(self, prefix: str = "") -> dict[str, str]: ...
+    def set_store_setting(self, key: str, value: str | None) -> None: ...
+
     # the last points (up to 32) of each (run, key), kept beside the summary
     def recent_metrics(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None

@@ -375,6 +375,32 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
 
         write_run_points(self.db, self._run_pks, points)
 
+    # ----------------------------------------------------------------- store settings
+    def get_store_settings(self, prefix: str = "") -> dict[str, str]:
+        """Settings of the whole store (alert thresholds, ...) whose key starts with prefix."""
+        from runyard.store.models import StoreSettingRow
+
+        table = StoreSettingRow.__table__  # type: ignore[attr-defined]
+        query = select(table.c.key, table.c.value)
+        if prefix:
+            query = query.where(func.substr(table.c.key, 1, len(prefix)) == prefix)
+        if self.db.is_missing():
+            return {}
+        with self.db.connect() as conn:
+            return {str(key): str(value) for key, value in conn.execute(query)}
+
+    def set_store_setting(self, key: str, value: str | None) -> None:
+        """Set one setting of the store (None removes it, back to the default)."""
+        from runyard.store.models import StoreSettingRow
+
+        table = StoreSettingRow.__table__  # type: ignore[attr-defined]
+        if not isinstance(key, str) or not key or len(key) > 250:
+            raise InvalidInput(f"Invalid setting name {key!r}: give a name of 1 to 250 characters.")
+        with self.db.connect(write=True) as conn:
+            conn.execute(delete(table).where(table.c.key == key))
+            if value is not None:
+                conn.execute(insert(table).values(key=key, value=str(value)))
+
     # ----------------------------------------------------------------- recent points
     def recent_metrics(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None

@@ -438,6 +438,16 @@ def flush() -> None:
         writer.flush()
 
 
+def set_progress(total: int) -> None:
+    """Say how many steps the active run will take, so that `runyard watch` shows its ETA."""
+    from runyard.tracking.watch import PROGRESS_TOTAL_TAG
+
+    if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
+        raise InvalidInput(f"set_progress(total={total!r}): give the number of steps, a whole number > 0.")
+    run = _require_active()
+    run.client.set_tags(run.info.run_id, {PROGRESS_TOTAL_TAG: str(total)})
+
+
 def get_console(run_id: str) -> str:
     """The output a run's process printed (stdout and stderr as captured, ANSI colours kept)."""
     flush()

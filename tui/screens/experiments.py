@@ -52,6 +52,7 @@ class ExperimentsScreen(BrowseActions):
         Binding(
             "ctrl+r", "reload", "Reload", show=False, id="view.reload", tooltip="Reload experiments and runs"
         ),
+        Binding("w", "watch", "Watch", id="view.watch", tooltip="Watch the RUNNING runs: pace and alerts"),
     ]
 
     def __init__(
@@ -144,6 +145,15 @@ class ExperimentsScreen(BrowseActions):
         if self.entry is None or self.entry.path == "/":
             return None
         return list(self.entry.experiment_ids), self.entry.path
+
+    def action_watch(self) -> None:
+        """Open the watch screen on the shown experiments' RUNNING runs."""
+        from .watch import WatchScreen
+
+        ids = list(self.entry.experiment_ids) if self.entry is not None else []
+        self.app.push_screen(
+            WatchScreen(self.client, ids, clock=self.settings.clock, refresh_seconds=self.settings.refresh_seconds)
+        )
 
     def action_reload(self) -> None:
         """Re-read experiments, runs and the header."""
