@@ -21,7 +21,9 @@ def strip_ansi(text: str) -> str:
 
 @click.command("logs")
 @click.argument("run_id")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new output until the run ends (Ctrl-C stops).")
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing new output until the run ends (Ctrl-C stops)."
+)
 @click.option(
     "--tail",
     "-n",

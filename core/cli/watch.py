@@ -1,4 +1,4 @@
-"""`runyard watch`: the RUNNING runs with their pace and alerts; `--once --json` for scripts (exit 3 on alerts)."""
+"""`runyard watch`: the RUNNING runs, their pace and alerts; `--once --json` for scripts (3 on alerts)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def watched_json(row: WatchedRun, now_ms: int) -> dict[str, Any]:
         "run_name": info.run_name,
         "experiment_id": info.experiment_id,
         "status": row.status,
-        "seconds_since_last_point": None if row.last_point_ms is None else (now_ms - row.last_point_ms) / 1000,
+        "seconds_since_last_point": None
+        if row.last_point_ms is None
+        else (now_ms - row.last_point_ms) / 1000,
         "step": row.step,
         "total": row.total,
         "steps_per_second": row.steps_per_second,
@@ -59,9 +61,16 @@ def watched_line(row: WatchedRun, now_ms: int) -> str:
     help="Experiment name (or id); repeat for several [default: every experiment].",
 )
 @click.option(
-    "--metric", "-m", "metrics", multiple=True, metavar="KEY", help="Metric to draw a sparkline of (at most 2)."
+    "--metric",
+    "-m",
+    "metrics",
+    multiple=True,
+    metavar="KEY",
+    help="Metric to draw a sparkline of (at most 2).",
 )
-@click.option("--once", is_flag=True, help="Print the RUNNING runs once and exit (3 when an alert is active).")
+@click.option(
+    "--once", is_flag=True, help="Print the RUNNING runs once and exit (3 when an alert is active)."
+)
 @click.option("--json", "as_json", is_flag=True, help="With --once: print a JSON array.")
 @click.option(
     "--set-threshold",
@@ -101,7 +110,9 @@ def watch_command(
         for item in set_thresholds:
             name, equals, value = item.partition("=")
             if not equals:
-                raise click.UsageError(f"--set-threshold {item!r}: write NAME=VALUE, such as gpu_idle_percent=5.")
+                raise click.UsageError(
+                    f"--set-threshold {item!r}: write NAME=VALUE, such as gpu_idle_percent=5."
+                )
             set_threshold(client, name.strip(), value.strip())
         click.echo(f"Saved {len(set_thresholds)} alert threshold(s) in the store.")
         return
@@ -123,4 +134,3 @@ def watch_command(
         click.echo("No RUNNING runs.")
     if any(row.alerts for row in rows):
         sys.exit(ALERTS_EXIT_STATUS)
-

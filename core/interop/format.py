@@ -36,7 +36,9 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARTIFACTS_DIR = "artifacts"
 ENTITY_FILES = ("experiments", "runs", "params", "tags", "metrics", "artifacts", "inputs", "console")
-OPTIONAL_FILES = frozenset({"inputs", "console"})  # added after the first dumps were written: absent means empty
+OPTIONAL_FILES = frozenset(
+    {"inputs", "console"}
+)  # added after the first dumps were written: absent means empty
 CHUNK_POINTS = 10_000
 HASH_BLOCK = 1 << 20
 

@@ -22,7 +22,7 @@ ChunkTuple = tuple[int, str, str]
 
 NOTE_STREAM = "runyard"
 STREAMS = ("stdout", "stderr", NOTE_STREAM)
-_table = ConsoleChunkRow.__table__  # type: ignore[attr-defined]
+_table = ConsoleChunkRow.__table__
 
 
 def dropped_note(max_chars: int) -> str:
@@ -45,7 +45,9 @@ def append_chunks(conn: Connection, run_pk: int, chunks: Sequence[ChunkTuple], m
     for timestamp, stream, text in chunks:
         if not text:
             continue
-        rows.append({"run_pk": run_pk, "seq": seq, "timestamp": int(timestamp), "stream": stream, "text": text})
+        rows.append(
+            {"run_pk": run_pk, "seq": seq, "timestamp": int(timestamp), "stream": stream, "text": text}
+        )
         seq += 1
     if rows:
         conn.execute(insert(_table), rows)
@@ -56,11 +58,13 @@ def append_chunks(conn: Connection, run_pk: int, chunks: Sequence[ChunkTuple], m
 def _trim(conn: Connection, run_pk: int, max_chars: int) -> None:
     """Delete the oldest chunks until the run's output fits in max_chars; a note takes their place."""
     of_run = _table.c.run_pk == run_pk
-    total = conn.execute(select(func.coalesce(func.sum(func.length(_table.c.text)), 0)).where(of_run)).scalar()
+    total = conn.execute(
+        select(func.coalesce(func.sum(func.length(_table.c.text)), 0)).where(of_run)
+    ).scalar()
     if int(total or 0) <= max_chars:
         return
     note = dropped_note(max_chars)
-    excess = int(total) - max_chars + len(note)
+    excess = int(total or 0) - max_chars + len(note)
     rows = conn.execute(
         select(_table.c.seq, func.length(_table.c.text), _table.c.stream).where(of_run).order_by(_table.c.seq)
     ).all()
@@ -78,7 +82,15 @@ def _trim(conn: Connection, run_pk: int, max_chars: int) -> None:
         conn.execute(delete(_table).where(and_(of_run, _table.c.seq.in_(part))))
     conn.execute(
         insert(_table),
-        [{"run_pk": run_pk, "seq": dropped[-1], "timestamp": clock.now_ms(), "stream": NOTE_STREAM, "text": note}],
+        [
+            {
+                "run_pk": run_pk,
+                "seq": dropped[-1],
+                "timestamp": clock.now_ms(),
+                "stream": NOTE_STREAM,
+                "text": note,
+            }
+        ],
     )
 
 
@@ -86,11 +98,16 @@ def read_chunks(
     conn: Connection, run_pk: int, after_seq: int | None, limit: int | None, newest: bool
 ) -> list[ConsoleChunk]:
     """Chunks in order: after after_seq; with limit, the first (or with newest, the last) limit of them."""
-    query = select(_table.c.seq, _table.c.timestamp, _table.c.stream, _table.c.text).where(_table.c.run_pk == run_pk)
+    query = select(_table.c.seq, _table.c.timestamp, _table.c.stream, _table.c.text).where(
+        _table.c.run_pk == run_pk
+    )
     if after_seq is not None:
         query = query.where(_table.c.seq > int(after_seq))
     query = query.order_by(_table.c.seq.desc() if newest else _table.c.seq)
     if limit is not None:
         query = query.limit(int(limit))
-    found = [ConsoleChunk(int(seq), int(ts), str(stream), str(text)) for seq, ts, stream, text in conn.execute(query)]
+    found = [
+        ConsoleChunk(int(seq), int(ts), str(stream), str(text))
+        for seq, ts, stream, text in conn.execute(query)
+    ]
     return found[::-1] if newest else found

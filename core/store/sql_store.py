@@ -380,7 +380,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         """Settings of the whole store (alert thresholds, ...) whose key starts with prefix."""
         from runyard.store.models import StoreSettingRow
 
-        table = StoreSettingRow.__table__  # type: ignore[attr-defined]
+        table = StoreSettingRow.__table__
         query = select(table.c.key, table.c.value)
         if prefix:
             query = query.where(func.substr(table.c.key, 1, len(prefix)) == prefix)
@@ -393,7 +393,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         """Set one setting of the store (None removes it, back to the default)."""
         from runyard.store.models import StoreSettingRow
 
-        table = StoreSettingRow.__table__  # type: ignore[attr-defined]
+        table = StoreSettingRow.__table__
         if not isinstance(key, str) or not key or len(key) > 250:
             raise InvalidInput(f"Invalid setting name {key!r}: give a name of 1 to 250 characters.")
         with self.db.connect(write=True) as conn:
@@ -405,7 +405,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
     def recent_metrics(
         self, run_ids: Sequence[str], keys: Sequence[str] | None = None
     ) -> dict[str, dict[str, list[Metric]]]:
-        """run id -> key -> its last points (up to 32, oldest first), for sparklines and alerts (one query)."""
+        """run id -> key -> its last points (up to 32, oldest first) for sparklines and alerts, one query."""
         from runyard.store.recent import read_recent
 
         with self.db.connect() as conn:
@@ -415,7 +415,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
     def append_console(
         self, run_id: str, chunks: Sequence[tuple[int, str, str]], max_chars: int | None = None
     ) -> None:
-        """Append captured output (timestamp_ms, stream, text) to a run; keep at most max_chars (oldest go)."""
+        """Append captured (timestamp_ms, stream, text) to a run; keep at most max_chars (the oldest go)."""
         from runyard.store.console import STREAMS, append_chunks
 
         for _timestamp, stream, _text in chunks:

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.config import default_tracking_uri, normalize_tracking_uri
 from runyard.entities import (
+    ConsoleChunk,
     DatasetInput,
     Experiment,
     FileInfo,
     LoggedModel,
     LoggedModelInput,
     LoggedModelOutput,
-    ConsoleChunk,
     Metric,
     PagedList,
     Param,

@@ -288,7 +288,9 @@ def _write_all(fd: int, data: bytes) -> bool:
 class _SysTee(io.TextIOBase):
     """Wraps sys.stdout or sys.stderr: writes go to the wrapped stream and to the capture."""
 
-    def __init__(self, attribute: str, text: StreamText, stream: str, add: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, attribute: str, text: StreamText, stream: str, add: Callable[[str, str], None]
+    ) -> None:
         super().__init__()
         self.attribute = attribute
         self.text = text
@@ -307,7 +309,7 @@ class _SysTee(io.TextIOBase):
             setattr(sys, self.attribute, self.wrapped)
         self.add(self.stream, self.text.finish())
 
-    def write(self, s: str) -> int:  # type: ignore[override]
+    def write(self, s: str) -> int:
         written = self.wrapped.write(s)
         if self.active:
             with contextlib.suppress(Exception):

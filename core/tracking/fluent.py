@@ -25,8 +25,8 @@ from runyard.tracking.writer import MetricWriter
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:  # loaded when first used: `import runyard` stays cheap
-    from runyard.tracking.models import ModelInfo
     from runyard.tracking.console import ConsoleCapture
+    from runyard.tracking.models import ModelInfo
     from runyard.tracking.system_metrics import SystemMetricsSampler
 
 _state_lock = threading.RLock()

@@ -123,7 +123,11 @@ def training_keys(run: Run) -> list[str]:
 
 
 def watched_run(
-    run: Run, recent: dict[str, list[Metric]], now_ms: int, metric_keys: tuple[str, ...], limits: dict[str, float]
+    run: Run,
+    recent: dict[str, list[Metric]],
+    now_ms: int,
+    metric_keys: tuple[str, ...],
+    limits: dict[str, float],
 ) -> WatchedRun:
     """One run's watch line from its summaries and recent points."""
     lost = run.info.is_lost(now_ms)
@@ -198,7 +202,10 @@ def _gpu_idle(recent: dict[str, list[Metric]], now_ms: int, limits: dict[str, fl
             since = point.timestamp
         if since is not None and now_ms - since >= window_ms:
             alerts.append(
-                Alert("gpu_idle", f"GPU {match.group(1)} below {below_percent:g}% for {_seconds(now_ms - since)}")
+                Alert(
+                    "gpu_idle",
+                    f"GPU {match.group(1)} below {below_percent:g}% for {_seconds(now_ms - since)}",
+                )
             )
     return alerts
 

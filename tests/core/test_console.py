@@ -1,4 +1,4 @@
-"""Console output: a run keeps what its process printed (fd level in a real script, sys level under pytest)."""
+"""Console output: a run keeps what its process printed (fd level in a script, sys level under pytest)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,13 @@ def _run_script(tmp_path: Path, mode: str) -> tuple[subprocess.CompletedProcess[
 def test_a_scripts_output_is_kept_and_still_shown(tmp_path: Path) -> None:
     done, uri, run_id = _run_script(tmp_path, "capture")
     shown = done.stdout
-    for line in ("printed by python", "written by C", "from a child process", "after end_run", "C after end_run"):
+    for line in (
+        "printed by python",
+        "written by C",
+        "from a child process",
+        "after end_run",
+        "C after end_run",
+    ):
         assert line in shown  # the terminal (here a pipe) still gets everything
     assert "an error line" in done.stderr
     assert "progress 50%" in shown  # the live terminal saw the progress bar redraws
@@ -72,7 +78,9 @@ def test_capture_output_false_keeps_nothing(tmp_path: Path) -> None:
     assert TrackingClient(uri).get_console(run_id) == []
 
 
-def test_under_pytest_sys_stdout_is_kept_and_restored(tracking_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_under_pytest_sys_stdout_is_kept_and_restored(
+    tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     runyard.set_tracking_uri(tracking_uri)
     before = sys.stdout
     with runyard.start_run(log_system_info=False) as run:
@@ -116,7 +124,11 @@ def test_store_appends_in_order_and_reads_tails(client: TrackingClient) -> None:
     store.append_console(run_id, [(1, "stdout", "a\n"), (2, "stderr", "b\n")])
     store.append_console(run_id, [(3, "stdout", "c\n")])
     chunks = client.get_console(run_id)
-    assert [(c.seq, c.stream, c.text) for c in chunks] == [(0, "stdout", "a\n"), (1, "stderr", "b\n"), (2, "stdout", "c\n")]
+    assert [(c.seq, c.stream, c.text) for c in chunks] == [
+        (0, "stdout", "a\n"),
+        (1, "stderr", "b\n"),
+        (2, "stdout", "c\n"),
+    ]
     assert [c.text for c in client.get_console(run_id, newest=True, limit=2)] == ["b\n", "c\n"]
     assert [c.text for c in client.get_console(run_id, after_seq=1)] == ["c\n"]
     with pytest.raises(InvalidInput, match="Unknown console stream"):

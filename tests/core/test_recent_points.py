@@ -23,7 +23,10 @@ def test_the_last_32_points_survive_across_batches_in_order(client: TrackingClie
 
 def test_nan_and_infinity_are_kept_as_such(client: TrackingClient) -> None:
     run_id = client.create_run(client.create_experiment("e")).info.run_id
-    client.log_batch(run_id, metrics=[Metric("loss", 1.0, 1, 0), Metric("loss", math.nan, 2, 1), Metric("loss", math.inf, 3, 2)])
+    client.log_batch(
+        run_id,
+        metrics=[Metric("loss", 1.0, 1, 0), Metric("loss", math.nan, 2, 1), Metric("loss", math.inf, 3, 2)],
+    )
     values = [m.value for m in client.recent_metrics([run_id])[run_id]["loss"]]
     assert values[0] == 1.0 and math.isnan(values[1]) and values[2] == math.inf
 

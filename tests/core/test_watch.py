@@ -101,10 +101,17 @@ def test_watch_once_exits_3_with_alerts_and_0_without(client: TrackingClient) ->
     client.store.get_or_create_experiment("/watch")
     result = runner.invoke(cli, ["watch", "--once", *store])
     assert result.exit_code == 0 and "No RUNNING runs." in result.output
-    _running(client, "healthy", [Metric("loss", 1.0, runyard.clock.now_ms(), 0)], heartbeat=runyard.clock.now_ms())
+    _running(
+        client, "healthy", [Metric("loss", 1.0, runyard.clock.now_ms(), 0)], heartbeat=runyard.clock.now_ms()
+    )
     result = runner.invoke(cli, ["watch", "--once", "--json", *store])
     assert result.exit_code == 0 and json.loads(result.output)[0]["alerts"] == []
-    _running(client, "broken", [Metric("loss", math.nan, runyard.clock.now_ms(), 0)], heartbeat=runyard.clock.now_ms())
+    _running(
+        client,
+        "broken",
+        [Metric("loss", math.nan, runyard.clock.now_ms(), 0)],
+        heartbeat=runyard.clock.now_ms(),
+    )
     result = runner.invoke(cli, ["watch", "--once", "--json", *store])
     assert result.exit_code == 3
     broken = next(row for row in json.loads(result.output) if row["run_name"] == "broken")
@@ -114,6 +121,10 @@ def test_watch_once_exits_3_with_alerts_and_0_without(client: TrackingClient) ->
     result = runner.invoke(cli, ["watch", "--set-threshold", "gpu", *store])
     assert result.exit_code == 2 and "NAME=VALUE" in result.output
     result = runner.invoke(cli, ["watch", "--set-threshold", "nope=1", *store])
-    assert result.exit_code == 1 and "Unknown alert threshold" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code == 1
+        and "Unknown alert threshold" in result.output
+        and "Traceback" not in result.output
+    )
     result = runner.invoke(cli, ["watch", "--json", *store])
     assert result.exit_code == 2 and "--json needs --once" in result.output

@@ -37,7 +37,9 @@ def hint(screen: RunDetailScreen) -> str:
     return str(screen.query_one("#console-hint", Static).render())
 
 
-async def test_console_shows_the_tail_with_colours_and_jumps(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
+async def test_console_shows_the_tail_with_colours_and_jumps(
+    seeded: tuple[TrackingClient, dict[str, str]],
+) -> None:
     client, ids = seeded
     app = HostApp(client, ids["run"])
     async with app.run_test(size=(100, 30)) as pilot:
@@ -49,7 +51,11 @@ async def test_console_shows_the_tail_with_colours_and_jumps(seeded: tuple[Track
         shown = screen.query_one(ConsoleLog).lines
 
         def coloured(strip_index: int) -> bool:
-            return any(s.style is not None and s.style.color is not None for s in shown[strip_index] if s.text.strip())
+            return any(
+                s.style is not None and s.style.color is not None
+                for s in shown[strip_index]
+                if s.text.strip()
+            )
 
         assert coloured(-1) and not coloured(0)  # the ANSI red of the last line is shown
         assert "/: search" in hint(screen) and "g/G: start/end" in hint(screen)
@@ -90,7 +96,9 @@ async def test_search_jumps_between_matches(seeded: tuple[TrackingClient, dict[s
         assert "No line holds 'no such text'" in hint(screen)
 
 
-async def test_a_running_runs_console_follows_new_output(seeded: tuple[TrackingClient, dict[str, str]]) -> None:
+async def test_a_running_runs_console_follows_new_output(
+    seeded: tuple[TrackingClient, dict[str, str]],
+) -> None:
     client, ids = seeded
     app = HostApp(client, ids["child0"], clock=lambda: T0 + 10_000)
     async with app.run_test(size=(100, 30)) as pilot:

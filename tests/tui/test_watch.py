@@ -52,7 +52,9 @@ def client(sqlite_uri: str, tmp_path: Path) -> TrackingClient:
 def rows_of(screen: WatchScreen) -> dict[str, list[str]]:
     """Run name -> its cells as text."""
     table = screen.query_one(DataTable)
-    return {str(table.get_row_at(i)[2]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+    return {
+        str(table.get_row_at(i)[2]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)
+    }
 
 
 async def test_watch_lists_running_runs_with_badges_and_opens_one(client: TrackingClient) -> None:

@@ -152,7 +152,9 @@ class ExperimentsScreen(BrowseActions):
 
         ids = list(self.entry.experiment_ids) if self.entry is not None else []
         self.app.push_screen(
-            WatchScreen(self.client, ids, clock=self.settings.clock, refresh_seconds=self.settings.refresh_seconds)
+            WatchScreen(
+                self.client, ids, clock=self.settings.clock, refresh_seconds=self.settings.refresh_seconds
+            )
         )
 
     def action_reload(self) -> None:

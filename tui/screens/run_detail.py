@@ -1,5 +1,6 @@
-"""RunDetailScreen: everything about one run: header, notes, params, metrics with a chart, tags, artifacts,
-environment, how to reproduce it and its console output. Every store call runs in a worker; edits save through the core at once.
+"""RunDetailScreen: everything about one run: header, notes, params, metrics with a chart, tags,
+artifacts, environment, how to reproduce it and its console output. Every store call runs in a worker;
+edits save through the core at once.
 """
 
 from __future__ import annotations

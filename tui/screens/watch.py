@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.text import Text
 from runyard import TrackingClient
 from runyard.formatting import format_duration, sparkline
 from runyard.tracking.watch import WatchedRun, watch_snapshot
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -121,7 +121,9 @@ class WatchScreen(Screen[None]):
 
     def on_watch_screen_read_failed(self, message: ReadFailed) -> None:
         """Say why nothing is shown (the next refresh tries again)."""
-        self.query_one("#watch-title", Static).update(Text(f"Cannot read the runs: {message.error}", "bold red"))
+        self.query_one("#watch-title", Static).update(
+            Text(f"Cannot read the runs: {message.error}", "bold red")
+        )
 
     def cells(self, row: WatchedRun, now: int) -> list[Text | str]:
         """The table cells of one run."""

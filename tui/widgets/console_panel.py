@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runyard import ConsoleChunk, TrackingClient
 from rich.text import Text
+from runyard import ConsoleChunk, TrackingClient
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -127,7 +127,9 @@ class ConsolePanel(Widget):
         if after is None:
 
             def read() -> ConsoleRead:
-                return ConsoleRead(self.client.get_console(self.run_id, limit=TAIL_CHUNKS, newest=True), False)
+                return ConsoleRead(
+                    self.client.get_console(self.run_id, limit=TAIL_CHUNKS, newest=True), False
+                )
         else:
 
             def read() -> ConsoleRead:
@@ -191,7 +193,9 @@ class ConsolePanel(Widget):
                 self.search(term)
 
         self.app.push_screen(
-            PromptModal("Search the console", self.term, hint="Enter to find, n: next match, Escape to cancel"),
+            PromptModal(
+                "Search the console", self.term, hint="Enter to find, n: next match, Escape to cancel"
+            ),
             chosen,
         )
 
