@@ -22,7 +22,7 @@ async def open_run(pilot: Any, experiment: str = "/vision/resnet", run_name: str
 
 
 def run_detail_scenes() -> dict[str, Scene]:
-    """Scene name -> coroutine: overview, a metric chart drawn, an artifact previewed."""
+    """Scene name -> coroutine: overview, a chart drawn, an artifact previewed, the console, the watch."""
 
     async def overview(pilot: Any) -> None:
         await open_run(pilot)
@@ -37,4 +37,22 @@ def run_detail_scenes() -> dict[str, Scene]:
         await pilot.press("5", *["down"] * 6)  # the artifacts section: logs/train.log previewed
         await settle(pilot)
 
-    return {"run-detail": overview, "run-detail-chart": chart, "run-detail-artifacts": artifacts}
+    async def console(pilot: Any) -> None:
+        await open_run(pilot)
+        await pilot.press("7", "slash")  # the console section: search its output
+        await settle(pilot)
+        await pilot.press(*"val_accuracy=0.83", "enter")
+        await settle(pilot)
+
+    async def watch(pilot: Any) -> None:
+        await open_experiment(pilot, "/vision/resnet")
+        await pilot.press("w")  # the RUNNING runs of the experiment, with their pace
+        await settle(pilot)
+
+    return {
+        "run-detail": overview,
+        "run-detail-chart": chart,
+        "run-detail-artifacts": artifacts,
+        "run-detail-console": console,
+        "watch": watch,
+    }

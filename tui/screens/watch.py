@@ -113,7 +113,8 @@ class WatchScreen(Screen[None]):
         alerting = sum(1 for row in self.rows if row.alerts)
         badge = f"  [b $error]⚠ {alerting} with alerts[/]" if alerting else "  [dim]no alerts[/]"
         count = len(self.rows)
-        title = f"[b]Watch[/] · {count} RUNNING run{'s' if count != 1 else ''}{badge}  [dim]refresh 2 s[/]"
+        runs = f"{count} RUNNING run{'s' if count != 1 else ''}"
+        title = f"[b]Watch[/] · {runs}{badge}  [dim]refresh 2 s · enter opens a run[/]"
         if not self.rows:
             title += "\n[dim]No RUNNING runs in scope: start a training script and it shows here.[/]"
         self.query_one("#watch-title", Static).update(title)
