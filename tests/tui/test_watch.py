@@ -118,3 +118,18 @@ async def test_w_on_the_run_table_opens_the_watch_screen(client: TrackingClient)
         assert {r.run.info.run_name for r in app.screen.rows} == {"healthy", "diverged"}
         await pilot.press("escape")
         assert not isinstance(app.screen, WatchScreen)
+
+
+async def test_the_header_shows_how_many_running_runs_have_alerts(client: TrackingClient) -> None:
+    from helpers import make_app
+    from runyard.tui.screens.experiments import ExperimentsScreen
+
+    app = make_app(client)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ExperimentsScreen)
+        screen.live_tick()
+        await settle(pilot)
+        overview = str(screen.query_one("#overview", Static).render())
+        assert "2 running" in overview and "⚠ 1 with alerts (w)" in overview

@@ -79,6 +79,8 @@ class ExperimentsScreen(BrowseActions):
         self._rendered_once = False
         self._loading_hint = LoadingHint()
         self._details_pending = False
+        self.alerting = 0  # loaded RUNNING runs with an active alert (the header's badge)
+        self._alert_limits: dict[str, float] | None = None
         self.loading_shown = False  # the status line says "loading…" once a query took over 100 ms
 
     # ----------------------------------------------------------------- layout
@@ -525,6 +527,8 @@ class ExperimentsScreen(BrowseActions):
         parts = [f"[b]{name}[/b]", formatting.plural(overview.total_runs, "run")]
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
+        if self.alerting:
+            parts.append(f"[b $error]⚠ {self.alerting} with alerts (w)[/]")
         if overview.lost:
             parts.append(f"{overview.lost} lost")
         if overview.failed:
@@ -585,14 +589,30 @@ class ExperimentsScreen(BrowseActions):
             fresh = self.client.get_runs(running_ids) if running_ids else []
             changed = self.client.runs_signature(experiment_ids, view_type) != signature
             tree = tree_signature(self.client, self.client.list_experiments())
-            return RunsRefreshed(generation, fresh, changed, tree)
+            return RunsRefreshed(generation, fresh, changed, tree, self._count_alerting(fresh))
 
         post_result(self, read)
+
+    def _count_alerting(self, running: list[Any]) -> int:
+        """In a worker: how many of the loaded RUNNING runs have an alert (one query of recent points)."""
+        if not running:
+            return 0
+        from runyard.tracking.watch import thresholds, watched_run
+
+        if self._alert_limits is None:
+            self._alert_limits = thresholds(self.client)
+        recent = self.client.recent_metrics([run.info.run_id for run in running])
+        now = self.settings.clock()
+        rows = [watched_run(r, recent.get(r.info.run_id, {}), now, (), self._alert_limits) for r in running]
+        return sum(1 for row in rows if row.alerts)
 
     def on_runs_refreshed(self, message: RunsRefreshed) -> None:
         """Update rows in place; reload (keeping cursor and selection) when runs came or went."""
         if message.generation != self.generation or self.searching:
             return
+        if message.alerting != self.alerting:
+            self.alerting = message.alerting
+            self._update_overview()
         self.table.update_runs(message.runs)
         tree_changed = message.tree_signature is not None and message.tree_signature != self.tree_signature
         now = self.settings.clock()
