@@ -8,6 +8,7 @@ import time
 
 import click
 
+from ..clock import now_ms
 from .common import open_client, store_option
 
 FOLLOW_POLL_SECONDS = 1.0
@@ -22,7 +23,10 @@ def strip_ansi(text: str) -> str:
 @click.command("logs")
 @click.argument("run_id")
 @click.option(
-    "--follow", "-f", is_flag=True, help="Keep printing new output until the run ends (Ctrl-C stops)."
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="Keep printing new output until the run ends or is lost (Ctrl-C stops).",
 )
 @click.option(
     "--tail",
@@ -64,12 +68,17 @@ def logs_command(run_id: str, follow: bool, tail: int | None, color: bool | None
     last_seq = chunks[-1].seq if chunks else None
     try:
         while True:
-            running = client.get_run(run_id).info.status == "RUNNING"
+            info = client.get_run(run_id).info
+            running = info.status == "RUNNING" and not info.is_lost(now_ms())
             new = client.get_console(run_id, after_seq=last_seq)
             if new:
                 last_seq = new[-1].seq
                 _emit("".join(chunk.text for chunk in new), keep_colour)
             if not running:
+                if info.status == "RUNNING":
+                    click.echo(
+                        f"runyard: run {run_id} is LOST (its heartbeat stopped): stopped following.", err=True
+                    )
                 return
             time.sleep(FOLLOW_POLL_SECONDS)
     except KeyboardInterrupt:

@@ -219,3 +219,12 @@ def test_a_dump_with_a_bad_console_stream_is_refused(client: TrackingClient, tmp
     target = f"sqlite:///{tmp_path / 'imported.db'}"
     with pytest.raises(InvalidInput, match="unknown stream 'stdin'"):
         runyard.import_runs(target, tmp_path / "dump")
+
+
+def test_logs_follow_stops_at_a_lost_run(client: TrackingClient) -> None:
+    run_id = client.create_run(client.create_experiment("e"), start_time=1_000).info.run_id
+    client.store.heartbeat([run_id], timestamp=2_000)  # long ago: the process is gone
+    client.store.append_console(run_id, [(3_000, "stdout", "last words\n")])
+    result = CliRunner().invoke(cli, ["logs", run_id, "-f", "--store", client.tracking_uri])
+    assert result.exit_code == 0 and "last words" in result.output
+    assert "is LOST (its heartbeat stopped): stopped following" in result.output
