@@ -120,7 +120,7 @@ async def test_w_on_the_run_table_opens_the_watch_screen(client: TrackingClient)
         assert not isinstance(app.screen, WatchScreen)
 
 
-async def test_the_header_shows_how_many_running_runs_have_alerts(client: TrackingClient) -> None:
+async def test_the_header_and_the_run_table_show_alerts(client: TrackingClient) -> None:
     from helpers import make_app
     from runyard.tui.screens.experiments import ExperimentsScreen
 
@@ -133,3 +133,7 @@ async def test_the_header_shows_how_many_running_runs_have_alerts(client: Tracki
         await settle(pilot)
         overview = str(screen.query_one("#overview", Static).render())
         assert "2 running" in overview and "⚠ 1 with alerts (w)" in overview
+        table = screen.table
+        status = {table.rows[i].run.info.run_name: table.row_text(i)[0] for i in range(len(table.rows))}
+        assert status["diverged"].startswith("⚠") and status["healthy"].startswith(" ")
+        assert status["done"].startswith(" ")

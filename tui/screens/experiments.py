@@ -79,7 +79,7 @@ class ExperimentsScreen(BrowseActions):
         self._rendered_once = False
         self._loading_hint = LoadingHint()
         self._details_pending = False
-        self.alerting = 0  # loaded RUNNING runs with an active alert (the header's badge)
+        self.alerting: frozenset[str] = frozenset()  # loaded RUNNING runs with an active alert (badges)
         self._alert_limits: dict[str, float] | None = None
         self.loading_shown = False  # the status line says "loading…" once a query took over 100 ms
 
@@ -528,7 +528,7 @@ class ExperimentsScreen(BrowseActions):
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
         if self.alerting:
-            parts.append(f"[b $error]⚠ {self.alerting} with alerts (w)[/]")
+            parts.append(f"[b $error]⚠ {len(self.alerting)} with alerts (w)[/]")
         if overview.lost:
             parts.append(f"{overview.lost} lost")
         if overview.failed:
@@ -589,14 +589,14 @@ class ExperimentsScreen(BrowseActions):
             fresh = self.client.get_runs(running_ids) if running_ids else []
             changed = self.client.runs_signature(experiment_ids, view_type) != signature
             tree = tree_signature(self.client, self.client.list_experiments())
-            return RunsRefreshed(generation, fresh, changed, tree, self._count_alerting(fresh))
+            return RunsRefreshed(generation, fresh, changed, tree, self._alerting_runs(fresh))
 
         post_result(self, read)
 
-    def _count_alerting(self, running: list[Any]) -> int:
-        """In a worker: how many of the loaded RUNNING runs have an alert (one query of recent points)."""
+    def _alerting_runs(self, running: list[Any]) -> frozenset[str]:
+        """In a worker: which loaded RUNNING runs have an alert (one query of recent points)."""
         if not running:
-            return 0
+            return frozenset()
         from runyard.tracking.watch import thresholds, watched_run
 
         if self._alert_limits is None:
@@ -604,7 +604,7 @@ class ExperimentsScreen(BrowseActions):
         recent = self.client.recent_metrics([run.info.run_id for run in running])
         now = self.settings.clock()
         rows = [watched_run(r, recent.get(r.info.run_id, {}), now, (), self._alert_limits) for r in running]
-        return sum(1 for row in rows if row.alerts)
+        return frozenset(row.run.info.run_id for row in rows if row.alerts)
 
     def on_runs_refreshed(self, message: RunsRefreshed) -> None:
         """Update rows in place; reload (keeping cursor and selection) when runs came or went."""
@@ -612,6 +612,7 @@ class ExperimentsScreen(BrowseActions):
             return
         if message.alerting != self.alerting:
             self.alerting = message.alerting
+            self.table.set_alerting(message.alerting)
             self._update_overview()
         self.table.update_runs(message.runs)
         tree_changed = message.tree_signature is not None and message.tree_signature != self.tree_signature
