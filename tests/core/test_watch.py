@@ -128,3 +128,33 @@ def test_watch_once_exits_3_with_alerts_and_0_without(client: TrackingClient) ->
     )
     result = runner.invoke(cli, ["watch", "--json", *store])
     assert result.exit_code == 2 and "--json needs --once" in result.output
+
+
+def test_a_snapshot_costs_the_same_few_queries_for_3_or_30_runs(sqlite_uri: str) -> None:
+    from sqlalchemy import event
+
+    client = TrackingClient(sqlite_uri)
+    limits = thresholds(client)
+    statements: list[str] = []
+    experiment_id = client.store.get_or_create_experiment("/watch")
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sizes = []
+    for total in (3, 30):
+        while len(_by_name(client, T0)) < total:
+            _running(client, f"run-{len(statements)}-{uuid_hex()}", _steady(count=5))
+        event.listen(client.store.db.engine, "before_cursor_execute", count)
+        statements.clear()
+        watch_snapshot(client, [experiment_id], T0 + 10_000, (), limits)
+        event.remove(client.store.db.engine, "before_cursor_execute", count)
+        sizes.append(len(statements))
+    assert sizes[0] == sizes[1] <= 4  # runs, their params/tags and summaries, their recent points
+
+
+def uuid_hex() -> str:
+    """A unique suffix for run names."""
+    import uuid
+
+    return uuid.uuid4().hex[:6]

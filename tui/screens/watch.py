@@ -1,7 +1,8 @@
 """WatchScreen: the RUNNING runs in scope, refreshed every 2 s: pace, sparklines, GPU and alert badges.
 
 A worker reads one snapshot per refresh (runyard.tracking.watch: two store calls whatever the number
-of runs); `enter` opens the run's details, `escape` goes back.
+of runs, three when the scope is every experiment; the alert thresholds are read once); `enter` opens
+the run's details, `escape` goes back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from rich.text import Text
 from runyard import TrackingClient
 from runyard.formatting import format_duration, sparkline
-from runyard.tracking.watch import WatchedRun, watch_snapshot
+from runyard.tracking.watch import WatchedRun, thresholds, watch_snapshot
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -67,6 +68,7 @@ class WatchScreen(Screen[None]):
         self.clock = clock
         self.refresh_seconds = refresh_seconds
         self.rows: list[WatchedRun] = []
+        self.limits: dict[str, float] | None = None  # the store's alert thresholds, read once
 
     def compose(self) -> ComposeResult:
         """Title, the table of runs, the alert lines of the selected run, the footer."""
@@ -93,8 +95,12 @@ class WatchScreen(Screen[None]):
         """One snapshot of the watched runs, off the UI thread."""
 
         def read() -> list[WatchedRun]:
+            if self.limits is None:
+                self.limits = thresholds(self.client)
             ids = self.experiment_ids or [e.experiment_id for e in self.client.list_experiments()]
-            return watch_snapshot(self.client, ids, self.clock(), self.metric_keys) if ids else []
+            return (
+                watch_snapshot(self.client, ids, self.clock(), self.metric_keys, self.limits) if ids else []
+            )
 
         post_outcome(self, read, self.SnapshotRead, self.ReadFailed)
 
