@@ -7,6 +7,7 @@ store is first used, so that a training job pays little for `import runyard`.
 from __future__ import annotations
 
 from runyard.entities import (
+    ConsoleChunk,
     Dataset,
     DatasetInput,
     Experiment,
@@ -62,6 +63,7 @@ from runyard.tracking.fluent import (
     end_run,
     flush,
     gc,
+    get_console,
     get_experiment,
     get_experiment_by_name,
     get_run,
@@ -86,6 +88,7 @@ from runyard.tracking.fluent import (
     restore_run,
     restore_runs,
     set_experiment,
+    set_progress,
     set_tag,
     set_tags,
     set_tracking_uri,
@@ -98,6 +101,7 @@ __version__ = "0.1.0"
 __all__ = [
     "active_run",
     "ActiveRun",
+    "ConsoleChunk",
     "copy_runs",
     "create_experiment",
     "Dataset",
@@ -119,6 +123,7 @@ __all__ = [
     "gc",
     "get_experiment",
     "get_experiment_by_name",
+    "get_console",
     "get_run",
     "get_tracking_uri",
     "import_mlflow",
@@ -173,6 +178,7 @@ __all__ = [
     "search_experiments",
     "search_runs",
     "set_experiment",
+    "set_progress",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

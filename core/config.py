@@ -13,6 +13,8 @@ FLUSH_TIMEOUT_ENV = "RUNYARD_FLUSH_TIMEOUT"
 DEFAULT_FLUSH_TIMEOUT_SECONDS = 30.0
 SQLITE_BUSY_TIMEOUT_ENV = "RUNYARD_SQLITE_BUSY_TIMEOUT"
 MAX_BUFFERED_ENV = "RUNYARD_MAX_BUFFERED"
+CONSOLE_MAX_MB_ENV = "RUNYARD_CONSOLE_MAX_MB"
+DEFAULT_CONSOLE_MAX_MB = 10
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 60_000
 DEFAULT_MAX_BUFFERED = 100_000
 DEFAULT_TRACKING_URI = "sqlite:///runyard.db"
@@ -158,6 +160,11 @@ def sqlite_busy_timeout_ms() -> int:
 def max_buffered_floor() -> int:
     """The fewest metric points the writer may buffer before log_metric waits (RUNYARD_MAX_BUFFERED)."""
     return _positive_int_setting(MAX_BUFFERED_ENV, DEFAULT_MAX_BUFFERED, "metric points")
+
+
+def console_max_chars() -> int:
+    """How much captured console output a run keeps, in characters (RUNYARD_CONSOLE_MAX_MB, default 10)."""
+    return _positive_int_setting(CONSOLE_MAX_MB_ENV, DEFAULT_CONSOLE_MAX_MB, "megabytes") * 1_000_000
 
 
 def _positive_int_setting(name: str, default: int, unit: str) -> int:

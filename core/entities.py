@@ -25,6 +25,7 @@ EXPERIMENT_SOURCE_TYPE = "runyard.experimentType"
 # Set on runs whose only signs of life are their writes (runs logged through the server by MLflow clients).
 HEARTBEAT_SOURCE = "runyard.heartbeatSource"
 HEARTBEAT_FROM_WRITES = "writes"
+PROGRESS_TOTAL = "runyard.progress.total"  # steps the run will take (set_progress): the watch's ETA
 MODEL_HISTORY = "runyard.log-model.history"  # JSON list of the run's logged models: name, flavor
 
 
@@ -89,6 +90,16 @@ class Metric:
     value: float
     timestamp: int
     step: int
+
+
+@dataclass(frozen=True)
+class ConsoleChunk:
+    """A piece of a run's captured output: stream is "stdout", "stderr" or "runyard" (a note of ours)."""
+
+    seq: int
+    timestamp: int
+    stream: str
+    text: str
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,25 @@ def format_duration(milliseconds: int | None) -> str:
         return f"{hours}h {minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 16) -> str:
+    """Block characters for the finite values (NaN and infinities show as "!")."""
+    import math
+
+    values = values[-width:]
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "!" * len(values)
+    low, high = min(finite), max(finite)
+    span = high - low
+    out = []
+    for value in values:
+        if not math.isfinite(value):
+            out.append("!")
+        else:
+            out.append(_BARS[int((value - low) / span * (len(_BARS) - 1)) if span else len(_BARS) // 2])
+    return "".join(out)

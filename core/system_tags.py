@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from runyard.entities import MODEL_HISTORY
+from runyard.entities import MODEL_HISTORY, PROGRESS_TOTAL
 from runyard.tracking import context as ctx
 
 from .exceptions import InvalidInput
@@ -21,7 +21,7 @@ MLFLOW_RUN_NAME = "mlflow.runName"
 MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 RUN_NAME_TAGS = (ctx.RUN_NAME, MLFLOW_RUN_NAME)
 PARENT_TAGS = (ctx.PARENT_RUN_ID, MLFLOW_PARENT_RUN_ID)
-USER_WRITABLE_SYSTEM_TAGS = (ctx.NOTE, MODEL_HISTORY)  # notes; the models log_model recorded
+USER_WRITABLE_SYSTEM_TAGS = (ctx.NOTE, MODEL_HISTORY, PROGRESS_TOTAL)  # notes; log_model's; set_progress's
 
 # run id -> (experiment id, parent run id) of an existing run, or None
 RunLookup = Callable[[str], "tuple[str, str | None] | None"]

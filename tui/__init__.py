@@ -5,8 +5,14 @@ from __future__ import annotations
 __all__ = ["launch"]
 
 
-def launch(tracking_uri: str, exit_after_first_render: bool = False) -> int:
+def launch(
+    tracking_uri: str,
+    exit_after_first_render: bool = False,
+    watch: tuple[list[str], tuple[str, ...]] | None = None,
+) -> int:
     """Open the TUI on a store (exit_after_first_render: quit once the first run table is drawn).
+
+    watch: (experiment ids, metric keys) opens the watch screen of those experiments' RUNNING runs.
 
     Returns the exit status: 1 after a crash, whose traceback is saved to a file the message names."""
     from runyard import TrackingClient
@@ -17,5 +23,7 @@ def launch(tracking_uri: str, exit_after_first_render: bool = False) -> int:
 
     client = TrackingClient(tracking_uri, must_exist=True)
     settings = Settings.load(client.tracking_uri)
-    app = RunyardApp(client=client, settings=settings, exit_after_first_render=exit_after_first_render)
+    app = RunyardApp(
+        client=client, settings=settings, exit_after_first_render=exit_after_first_render, watch=watch
+    )
     return run_and_report(app)

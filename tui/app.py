@@ -40,9 +40,14 @@ class RunyardApp(App[None]):
     ]
 
     def __init__(
-        self, client: TrackingClient, settings: Settings, exit_after_first_render: bool = False
+        self,
+        client: TrackingClient,
+        settings: Settings,
+        exit_after_first_render: bool = False,
+        watch: tuple[list[str], tuple[str, ...]] | None = None,
     ) -> None:
         super().__init__()
+        self.watch_scope = watch
         self.client = client
         self.settings = settings
         self.exit_after_first_render = exit_after_first_render
@@ -55,6 +60,11 @@ class RunyardApp(App[None]):
             self.theme = self.settings.theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.push_screen(ExperimentsScreen(self.client, self.settings, self.exit_after_first_render))
+        if self.watch_scope is not None:
+            from .screens.watch import WatchScreen
+
+            experiment_ids, metric_keys = self.watch_scope
+            self.push_screen(WatchScreen(self.client, experiment_ids, metric_keys))
 
     def _remember_theme(self, theme: object) -> None:
         self.settings.theme = getattr(theme, "name", None)

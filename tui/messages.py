@@ -57,13 +57,21 @@ class RunsRefreshed(Message):
     """Fresh copies of the RUNNING runs; `changed` when runs were added or removed since the last load.
 
     `tree_signature` changes when experiments are created, renamed or deleted, or active runs of any
-    experiment come or go (the tree's names and counts)."""
+    experiment come or go (the tree's names and counts); `alerting` are the runs with an active alert."""
 
-    def __init__(self, generation: int, runs: list[Run], changed: bool, tree_signature: Any = None) -> None:
+    def __init__(
+        self,
+        generation: int,
+        runs: list[Run],
+        changed: bool,
+        tree_signature: Any = None,
+        alerting: frozenset[str] = frozenset(),
+    ) -> None:
         self.generation = generation
         self.runs = runs
         self.changed = changed
         self.tree_signature = tree_signature
+        self.alerting = alerting
         super().__init__()
 
 

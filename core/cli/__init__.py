@@ -86,15 +86,19 @@ def cli(ctx: click.Context, store: str | None) -> None:
 def _register() -> None:
     from .access import permissions_group, tokens_group, users_group
     from .experiments import experiments_group
+    from .logs import logs_command
     from .maintenance import db_group, export_csv_command, gc_command
     from .runs import runs_group
     from .server import server_command
     from .sync import sync_command
     from .ui import demo_command, ui_command
+    from .watch import watch_command
 
     for command in (
         runs_group,
         experiments_group,
+        logs_command,
+        watch_command,
         gc_command,
         export_csv_command,
         db_group,

@@ -53,6 +53,18 @@ def launch_tui(uri: str, exit_after_first_render: bool = False) -> None:
         sys.exit(status)  # the TUI crashed; it printed where the traceback is
 
 
+def launch_watch(uri: str, experiment_ids: list[str], metric_keys: tuple[str, ...]) -> None:
+    """Open the TUI on its watch screen (the RUNNING runs of these experiments)."""
+    tracking_uri = check_store(uri)
+    try:
+        from ..tui import launch
+    except ImportError as error:
+        raise click.ClickException(f"The runyard TUI is not available in this install: {error}.") from None
+    status = launch(tracking_uri, watch=(experiment_ids, metric_keys))
+    if status:
+        sys.exit(status)
+
+
 def _store_of(path_or_uri: str) -> str:
     """A URI from a URI, a .db path, or a directory holding runyard.db (such as ./runyard-demo)."""
     candidate = Path(path_or_uri).expanduser()

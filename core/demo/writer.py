@@ -178,6 +178,7 @@ class DemoWriter:
         repository = self.client.artifact_repository(logged.run_id)
         log = train_log(logged.name, logged.params, result.history, logged.timestamp_of, logged.start, error)
         repository.write_bytes("logs/train.log", log.encode())
+        self.store.append_console(logged.run_id, [(logged.start, "stdout", coloured_log(log))])
         self.client.log_dict(logged.run_id, {"run_name": logged.name, **logged.params}, "config.json")
         if result.val_scores:
             csv = predictions_csv(result.val_scores, result.val_labels)
@@ -198,6 +199,22 @@ class DemoWriter:
     def delete_experiment(self, experiment_id: str, when: int) -> None:
         """Move an experiment to the trash at a fixed time."""
         lifecycle.delete_experiment(self.store, experiment_id, now_ms=when)
+
+
+def coloured_log(log: str) -> str:
+    """The training log as a terminal showed it: times dim, ERROR lines red (ANSI, as captured)."""
+    lines = []
+    for line in log.splitlines(keepends=True):
+        for level in (" INFO", " ERROR"):
+            clock, found, rest = line.partition(level)
+            if found:
+                level_text = (
+                    f"\x1b[1;31m{found}{rest.rstrip()}\x1b[0m\n" if level == " ERROR" else found + rest
+                )
+                line = f"\x1b[2m{clock}\x1b[0m{level_text}"
+                break
+        lines.append(line)
+    return "".join(lines)
 
 
 def params_of(config: TrainConfig) -> dict[str, object]:

@@ -151,6 +151,11 @@ class DumpWriter:
         """Write one dataset input of the current run (dataset fields as in entities.Dataset)."""
         self.writers["inputs"].write({"run_id": run_id, "dataset": dataset, "tags": tags})
 
+    def console_chunk(self, run_id: str, seq: int, timestamp: int, stream: str, text: str) -> None:
+        """Write one chunk of the current run's captured console output."""
+        record = {"run_id": run_id, "seq": seq, "timestamp": timestamp, "stream": stream, "text": text}
+        self.writers["console"].write(record)
+
     def close(self) -> dict[str, int]:
         """Close the files and write manifest.json; returns the line count of each file."""
         for writer in self.writers.values():
@@ -280,6 +285,8 @@ def _write_run_page(reader: DumpReader, writer: DumpWriter, rows: list[Any], inc
         _write_metrics(reader, writer, pk, run_id)
         for item in inputs[pk].dataset_inputs:
             writer.dataset_input(run_id, asdict(item.dataset), {tag.key: tag.value for tag in item.tags})
+        for seq, timestamp, stream, text in reader.console_rows(pk):
+            writer.console_chunk(run_id, seq, timestamp, stream, text)
         if include_artifacts:
             writer.artifact_tree(run_id, local_path_of(row["artifact_uri"]))
 

@@ -12,6 +12,8 @@ A dump is a directory:
     artifacts.jsonl      {"run_id", "path", "size", "sha256"} of each file under artifacts/<run_id>/
     inputs.jsonl         {"run_id", "dataset": {name, digest, source_type, source, schema, profile},
                          "tags": {...}}: one dataset input a line, grouped by run (older dumps lack it)
+    console.jsonl        {"run_id", "seq", "timestamp", "stream", "text"}: captured output chunks in order,
+                         grouped by run (older dumps lack it)
     artifacts/           the artifact files
 
 NaN and infinities are written as the strings "NaN", "Infinity" and "-Infinity" (strict JSON).
@@ -33,8 +35,10 @@ FORMAT_NAME = "runyard-dump"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARTIFACTS_DIR = "artifacts"
-ENTITY_FILES = ("experiments", "runs", "params", "tags", "metrics", "artifacts", "inputs")
-OPTIONAL_FILES = frozenset({"inputs"})  # added after the first dumps were written: absent means empty
+ENTITY_FILES = ("experiments", "runs", "params", "tags", "metrics", "artifacts", "inputs", "console")
+OPTIONAL_FILES = frozenset(
+    {"inputs", "console"}
+)  # added after the first dumps were written: absent means empty
 CHUNK_POINTS = 10_000
 HASH_BLOCK = 1 << 20
 

@@ -181,7 +181,24 @@ def check_dump(in_dir: str | os.PathLike[str]) -> CheckedDump:
     for record in iter_records(path / "inputs.jsonl") if (path / "inputs.jsonl").exists() else ():
         grouped.check(record)
         dataset_input(record)
+    grouped = _GroupCheck("console", run_order)
+    for record in iter_records(path / "console.jsonl") if (path / "console.jsonl").exists() else ():
+        grouped.check(record)
+        _check_console(record)
     return CheckedDump(path, manifest, experiments, run_order)
+
+
+def _check_console(record: dict[str, Any]) -> None:
+    """A console chunk: a known stream, integer seq and time, text storable in every database."""
+    from runyard.store.console import STREAMS
+
+    where = f"console.jsonl, run {record['run_id']}"
+    if record.get("stream") not in STREAMS:
+        raise DumpError(f"{where}: unknown stream {record.get('stream')!r} (one of {', '.join(STREAMS)}).")
+    if not all_ints([record.get("seq"), record.get("timestamp")]):
+        raise DumpError(f"{where}: a chunk lacks an integer seq or timestamp: the dump is damaged.")
+    _rule(where, validate_timestamp, "console", record["timestamp"])
+    _check_text(record.get("text"), _MAX_CONSOLE_TEXT, f"{where}: text", optional=False)
 
 
 def _verify_files(in_dir: Path, files: dict[str, Any]) -> None:
@@ -204,6 +221,9 @@ def _verify_files(in_dir: Path, files: dict[str, Any]) -> None:
                 f"{path.name} does not match its checksum in manifest.json (expected {entry.get('count')} "
                 f"lines, found {lines}): the dump was changed or damaged. Export it again."
             )
+
+
+_MAX_CONSOLE_TEXT = 100_000_000
 
 
 class _GroupCheck:
@@ -537,6 +557,9 @@ def _load_runs(
                 inputs = [dataset_input(r) for r in readers["inputs"].take(run_id)]
                 if inputs:
                     transaction.write_inputs(run_pk, experiment_id, inputs)
+                console = [(r["timestamp"], r["stream"], r["text"]) for r in readers["console"].take(run_id)]
+                if console:
+                    transaction.insert_console(run_pk, console)
                 files_of_run = _copy_artifacts(
                     dump.in_dir, run_id, artifact_uri, readers["artifacts"], written
                 )

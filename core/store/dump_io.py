@@ -69,6 +69,13 @@ class DumpReader:
         inputs, _ = load_inputs(self._conn, run_pks)
         return inputs
 
+    def console_rows(self, run_pk: int) -> Iterator[tuple[int, int, str, str]]:
+        """(seq, timestamp, stream, text) of one run's console chunks, in order."""
+        from runyard.store.console import read_chunks
+
+        for chunk in read_chunks(self._conn, run_pk, None, None, newest=False):
+            yield chunk.seq, chunk.timestamp, chunk.stream, chunk.text
+
     def metric_rows(self, run_pk: int, fetch: int) -> Iterator[Sequence[MetricRow]]:
         """Every point of one run ordered by key, step, timestamp, through a streaming DBAPI cursor.
 
@@ -168,6 +175,12 @@ class RunTransaction:
     def write_points(self, points: Sequence[tuple[int, str, float, int, int]]) -> None:
         """Insert (run_pk, key, value, timestamp, step) points and their summaries."""
         metric_store.write_points(self._store.db, self._conn, points)
+
+    def insert_console(self, run_pk: int, chunks: Sequence[tuple[int, str, str]]) -> None:
+        """Append (timestamp, stream, text) console chunks to a run, in order."""
+        from runyard.store.console import append_chunks
+
+        append_chunks(self._conn, run_pk, chunks, None)
 
     def write_inputs(self, run_pk: int, experiment_id: str, inputs: Sequence[DatasetInput]) -> None:
         """Insert the dataset inputs of a run."""

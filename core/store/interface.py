@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from runyard.entities import (
+        ConsoleChunk,
         DatasetInput,
         DownsampledHistory,
         Experiment,
@@ -142,6 +143,23 @@ class Store(Protocol):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList: ...
+
+    # settings of the whole store (alert thresholds, ...)
+    def get_store_settings(self, prefix: str = "") -> dict[str, str]: ...
+    def set_store_setting(self, key: str, value: str | None) -> None: ...
+
+    # the last points (up to 32) of each (run, key), kept beside the summary
+    def recent_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, list[Metric]]]: ...
+
+    # console output: (timestamp_ms, stream, text) in; chunks numbered by seq out
+    def append_console(
+        self, run_id: str, chunks: Sequence[tuple[int, str, str]], max_chars: int | None = None
+    ) -> None: ...
+    def get_console(
+        self, run_id: str, after_seq: int | None = None, limit: int | None = None, newest: bool = False
+    ) -> list[ConsoleChunk]: ...
 
     # metric histories
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]: ...

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.entities import Metric
 from runyard.store.metric_blocks import BlockRow, fold_blocks, upsert_blocks_sql  # per-block rows for charts
+from runyard.store.recent import merged_blobs, newest_of_batch
 
 if TYPE_CHECKING:
     from runyard.store.db import Database
@@ -42,7 +43,7 @@ def _insert_sql(placeholder: str, run_pk: int | None = None) -> str:
 
 
 def _summary_sql(placeholder: str) -> str:
-    marks = ", ".join([placeholder] * 8)
+    marks = ", ".join([placeholder] * 9)
     s, x = "metric_summaries", "excluded"
     newer = (
         f"({x}.latest_step > {s}.latest_step OR ({x}.latest_step = {s}.latest_step AND "
@@ -52,7 +53,7 @@ def _summary_sql(placeholder: str) -> str:
     )
     return (
         f'INSERT INTO {s} (run_pk, "key", latest_value, latest_step, latest_timestamp, '
-        "min_value, max_value, count) "
+        "min_value, max_value, count, recent) "
         f'VALUES ({marks}) ON CONFLICT (run_pk, "key") DO UPDATE SET '
         f"latest_value = CASE WHEN {newer} THEN {x}.latest_value ELSE {s}.latest_value END, "
         f"latest_step = CASE WHEN {newer} THEN {x}.latest_step ELSE {s}.latest_step END, "
@@ -61,7 +62,7 @@ def _summary_sql(placeholder: str) -> str:
         f"THEN {s}.min_value WHEN {x}.min_value < {s}.min_value THEN {x}.min_value ELSE {s}.min_value END, "
         f"max_value = CASE WHEN {s}.max_value IS NULL THEN {x}.max_value WHEN {x}.max_value IS NULL "
         f"THEN {s}.max_value WHEN {x}.max_value > {s}.max_value THEN {x}.max_value ELSE {s}.max_value END, "
-        f"count = {s}.count + {x}.count"
+        f"count = {s}.count + {x}.count, recent = {x}.recent"
     )
 
 
@@ -106,20 +107,25 @@ def write_buffered(
     """Insert points whose first element is a run id mapped through run_pks (None: it is the run_pk).
 
     The batch is folded once into metric blocks (metric_blocks.py); the summaries are derived from
-    the blocks. Blocks and summaries are upserted in the caller's transaction too.
+    the blocks. Blocks and summaries (with the recent points, recent.py) are upserted in the caller's
+    transaction too.
     """
     if not points:
         return
     placeholder = database.paramstyle
     blocks = fold_blocks(points)  # keyed by whatever identifies the run
+    newest = newest_of_batch(points, {(b[0], b[1]) for b in blocks})
     if run_pks is not None:
         blocks = [(run_pks[b[0]], *b[1:]) for b in blocks]
+        newest = {(run_pks[run], key): found for (run, key), found in newest.items()}
+    recent = merged_blobs(conn, newest)
+    summaries = [(*row, recent[(row[0], row[1])]) for row in summaries_from_blocks(blocks)]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         insert_sql, rows = _point_rows(database, points, run_pks)
         cursor.executemany(insert_sql, rows)  # type: ignore[arg-type]  # any iterable of rows
         cursor.executemany(upsert_blocks_sql(placeholder), blocks)
-        cursor.executemany(_summary_sql(placeholder), summaries_from_blocks(blocks))
+        cursor.executemany(_summary_sql(placeholder), summaries)
     finally:
         cursor.close()
 

@@ -14,8 +14,10 @@ from typing import Any
 from runyard import clock
 from runyard.config import default_artifact_root
 from runyard.entities import (
+    ConsoleChunk,
     Experiment,
     LifecycleStage,
+    Metric,
     MetricSummary,
     Run,
     RunData,
@@ -389,6 +391,66 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         from runyard.store.metrics import write_run_points
 
         write_run_points(self.db, self._run_pks, points)
+
+    # ----------------------------------------------------------------- store settings
+    def get_store_settings(self, prefix: str = "") -> dict[str, str]:
+        """Settings of the whole store (alert thresholds, ...) whose key starts with prefix."""
+        from runyard.store.models import StoreSettingRow
+
+        table = StoreSettingRow.__table__
+        query = select(table.c.key, table.c.value)
+        if prefix:
+            query = query.where(func.substr(table.c.key, 1, len(prefix)) == prefix)
+        if self.db.is_missing():
+            return {}
+        with self.db.connect() as conn:
+            return {str(key): str(value) for key, value in conn.execute(query)}
+
+    def set_store_setting(self, key: str, value: str | None) -> None:
+        """Set one setting of the store (None removes it, back to the default)."""
+        from runyard.store.models import StoreSettingRow
+
+        table = StoreSettingRow.__table__
+        if not isinstance(key, str) or not key or len(key) > 250:
+            raise InvalidInput(f"Invalid setting name {key!r}: give a name of 1 to 250 characters.")
+        with self.db.connect(write=True) as conn:
+            conn.execute(delete(table).where(table.c.key == key))
+            if value is not None:
+                conn.execute(insert(table).values(key=key, value=str(value)))
+
+    # ----------------------------------------------------------------- recent points
+    def recent_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, list[Metric]]]:
+        """run id -> key -> its last points (up to 32, oldest first) for sparklines and alerts, one query."""
+        from runyard.store.recent import read_recent
+
+        with self.db.connect() as conn:
+            return read_recent(conn, list(run_ids), None if keys is None else list(keys))
+
+    # ----------------------------------------------------------------- console output
+    def append_console(
+        self, run_id: str, chunks: Sequence[tuple[int, str, str]], max_chars: int | None = None
+    ) -> None:
+        """Append captured (timestamp_ms, stream, text) to a run; keep at most max_chars (the oldest go)."""
+        from runyard.store.console import STREAMS, append_chunks
+
+        for _timestamp, stream, _text in chunks:
+            if stream not in STREAMS:
+                raise InvalidInput(f"Unknown console stream {stream!r}: use one of {', '.join(STREAMS)}.")
+        pk = self.run_pk(run_id)
+        with self.db.connect(write=True) as conn:
+            append_chunks(conn, pk, chunks, max_chars)
+
+    def get_console(
+        self, run_id: str, after_seq: int | None = None, limit: int | None = None, newest: bool = False
+    ) -> list[ConsoleChunk]:
+        """A run's captured output chunks in order: those after after_seq, the first (newest: last) limit."""
+        from runyard.store.console import read_chunks
+
+        with self.db.connect() as conn:
+            pk = int(self._require_run(conn, run_id)["id"])
+            return read_chunks(conn, pk, after_seq, limit, newest)
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics (with summaries) and tags."""

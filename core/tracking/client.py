@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.config import default_tracking_uri, is_remote_uri, normalize_tracking_uri
 from runyard.entities import (
+    ConsoleChunk,
     DatasetInput,
     Experiment,
     FileInfo,
@@ -131,6 +132,22 @@ class TrackingClient:
     def get_run(self, run_id: str) -> Run:
         """The run with its params, latest metrics and tags."""
         return self.store.get_run(run_id)
+
+    def recent_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, list[Metric]]]:
+        """run id -> key -> its last points (up to 32, oldest first): what sparklines and alerts read."""
+        return self.store.recent_metrics(run_ids, keys)
+
+    def get_console(
+        self, run_id: str, after_seq: int | None = None, limit: int | None = None, newest: bool = False
+    ) -> list[ConsoleChunk]:
+        """A run's captured output chunks in order: after after_seq; the first (newest: the last) limit."""
+        return self.store.get_console(run_id, after_seq=after_seq, limit=limit, newest=newest)
+
+    def get_console_text(self, run_id: str) -> str:
+        """A run's whole captured output (stdout and stderr as they interleaved, ANSI colours kept)."""
+        return "".join(chunk.text for chunk in self.get_console(run_id))
 
     def set_terminated(
         self, run_id: str, status: str = RunStatus.FINISHED, end_time: int | None = None

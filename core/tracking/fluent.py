@@ -25,6 +25,7 @@ from runyard.tracking.writer import MetricWriter, PointStore
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:  # loaded when first used: `import runyard` stays cheap
+    from runyard.tracking.console import ConsoleCapture
     from runyard.tracking.models import ModelInfo
     from runyard.tracking.system_metrics import SystemMetricsSampler
 
@@ -45,6 +46,7 @@ class ActiveRun:
         self.writer = writer
         self.owner_pid = os.getpid()
         self.system_metrics: SystemMetricsSampler | None = None
+        self.console: ConsoleCapture | None = None
 
     @property
     def info(self) -> RunInfo:
@@ -179,11 +181,14 @@ def start_run(
     description: str | None = None,
     log_system_info: bool = True,
     log_system_metrics: bool | None = None,
+    capture_output: bool | None = None,
 ) -> ActiveRun:
     """Start a run (or resume one by run_id) and make it active; use it as a context manager.
 
     log_system_metrics samples CPU, memory, disk, network and GPUs into `system/...` metrics (None: as
     enable_system_metrics_logging() or RUNYARD_SYSTEM_METRICS / MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING say).
+    capture_output keeps what the process prints to stdout/stderr with the run, still showing it (None:
+    on unless RUNYARD_CAPTURE_OUTPUT=0); while one run captures, runs nested in it do not capture again.
     """
     client = _client()
     with _state_lock:
@@ -197,7 +202,7 @@ def start_run(
     _install_excepthook()
     if not client.is_remote:
         client.store.db.create_if_missing()  # starting (or resuming) a run writes: a new store is created
-    from runyard.tracking import signals, system_metrics
+    from runyard.tracking import console, signals, system_metrics
 
     signals.install_sigterm_handler(_end_runs_on_sigterm)
     extra_tags = {str(k): str(v) for k, v in (tags or {}).items()}
@@ -248,6 +253,9 @@ def start_run(
     if system_metrics.wanted(log_system_metrics):
         active_run_obj.system_metrics = system_metrics.start_sampler(run.info.run_id, writer.add_many)
     with _state_lock:
+        capturing = any(r.console is not None and r.owner_pid == os.getpid() for r in _run_stack)
+        if console.wanted(capture_output) and not capturing:
+            active_run_obj.console = console.ConsoleCapture(run.info.run_id, client.store).start()
         _run_stack.append(active_run_obj)
     return active_run_obj
 
@@ -283,6 +291,8 @@ def _end_specific_run(run: ActiveRun, status: str) -> None:
 def _finish(run: ActiveRun, status: str) -> None:
     if run.system_metrics is not None:
         run.system_metrics.stop()
+    if run.console is not None:
+        run.console.stop()
     try:
         run.writer.flush()
     finally:  # a failed flush (raised to the caller) must not leave the run RUNNING forever
@@ -432,11 +442,30 @@ def get_run(run_id: str) -> Run:
 
 
 def flush() -> None:
-    """Write every buffered metric point now."""
+    """Write every buffered metric point (and captured console output) now."""
     with _state_lock:
         writers = list(_writers.values())
+        consoles = [run.console for run in _run_stack if run.console is not None]
+    for console in consoles:
+        console.flush()
     for writer in writers:
         writer.flush()
+
+
+def set_progress(total: int) -> None:
+    """Say how many steps the active run will take, so that `runyard watch` shows its ETA."""
+    from runyard.tracking.watch import PROGRESS_TOTAL_TAG
+
+    if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
+        raise InvalidInput(f"set_progress(total={total!r}): give the number of steps, a whole number > 0.")
+    run = _require_active()
+    run.client.set_tags(run.info.run_id, {PROGRESS_TOTAL_TAG: str(total)})
+
+
+def get_console(run_id: str) -> str:
+    """The output a run's process printed (stdout and stderr as captured, ANSI colours kept)."""
+    flush()
+    return _client().get_console_text(run_id)
 
 
 # ----------------------------------------------------------------------------- exit handling

@@ -22,7 +22,8 @@ async def open_run(pilot: Any, experiment: str = "/vision/resnet", run_name: str
 
 
 def run_detail_scenes() -> dict[str, Scene]:
-    """Scene name -> coroutine: overview, a metric chart drawn, an artifact previewed, the model section."""
+    """Scene name -> coroutine: overview, a chart drawn, an artifact previewed, the model section, the
+    console, the watch screen."""
 
     async def overview(pilot: Any) -> None:
         await open_run(pilot)
@@ -42,9 +43,23 @@ def run_detail_scenes() -> dict[str, Scene]:
         await pilot.press("7")  # the Model section: flavor, schema and snippet, then the datasets
         await settle(pilot)
 
+    async def console(pilot: Any) -> None:
+        await open_run(pilot)
+        await pilot.press("9", "slash")  # the console section: search its output
+        await settle(pilot)
+        await pilot.press(*"val_accuracy=0.83", "enter")
+        await settle(pilot)
+
+    async def watch(pilot: Any) -> None:
+        await open_experiment(pilot, "/vision/resnet")
+        await pilot.press("w")  # the RUNNING runs of the experiment, with their pace
+        await settle(pilot)
+
     return {
         "run-detail": overview,
         "run-detail-chart": chart,
         "run-detail-artifacts": artifacts,
         "run-detail-model": model,
+        "run-detail-console": console,
+        "watch": watch,
     }

@@ -73,3 +73,57 @@ def test_search_in_a_real_terminal(tmp_path: Path) -> None:
         assert wait_for(lambda: "runyard-exited-0" in screen()), screen()
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+
+
+TRAINING = """
+import math, os, sys, time, runyard
+runyard.set_tracking_uri(sys.argv[1])
+runyard.set_experiment("/e2e")
+with runyard.start_run(run_name="train-e2e") as run:
+    runyard.set_progress(total=100_000)
+    step = 0
+    while True:
+        diverged = os.path.exists(sys.argv[2])
+        runyard.log_metric("loss", math.nan if diverged else 1.0 / (step + 1), step=step)
+        if step % 10 == 0:
+            print(f"\\x1b[32mstep {step}\\x1b[0m loss printed", flush=True)
+        step += 1
+        time.sleep(0.05)
+"""
+
+
+def test_watch_shows_the_nan_alert_of_a_training_script(tmp_path: Path) -> None:
+    database = tmp_path / "runyard.db"
+    uri = f"sqlite:///{database}"
+    script = tmp_path / "train.py"
+    script.write_text(TRAINING)
+    trigger = tmp_path / "diverge-now"
+    session = f"runyard-watch-{uuid.uuid4().hex[:8]}"
+    runyard = str(Path(sys.executable).with_name("runyard"))
+    train = shlex.join([sys.executable, str(script), uri, str(trigger)])
+    watch = shlex.join([runyard if os.path.exists(runyard) else "runyard", "watch", "--store", str(database)])
+    environment = f"RUNYARD_TUI_STATE={shlex.quote(str(tmp_path / 'state.json'))} TERM=xterm-256color"
+    # The training script runs in its own window, in a real terminal (so its output goes through a pty).
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", f"{train}; sleep 60")
+
+    def pane(target: str) -> str:
+        return tmux("capture-pane", "-p", "-t", target)
+
+    try:
+        assert wait_for(lambda: "step 10 loss printed" in pane(f"{session}:0")), pane(f"{session}:0")
+        tmux("new-window", "-t", session, f"env -u COLUMNS -u LINES {environment} {watch}; sleep 60")
+        watch_pane = f"{session}:1"
+        assert wait_for(lambda: "train-e2e" in pane(watch_pane) and "no alerts" in pane(watch_pane)), pane(
+            watch_pane
+        )
+        trigger.write_text("")
+        assert wait_for(lambda: "nan: loss became NaN" in pane(watch_pane)), pane(watch_pane)
+        assert "1 with alerts" in pane(watch_pane) and "⚠1" in pane(watch_pane)
+        tmux("send-keys", "-t", watch_pane, "Enter")
+        assert wait_for(lambda: "● RUNNING" in pane(watch_pane)), pane(watch_pane)
+        client = TrackingClient(uri)
+        run_id = client.search_runs([client.get_experiment_by_name("/e2e").experiment_id])[0].info.run_id
+        assert wait_for(lambda: "\x1b[32mstep 10\x1b[0m loss printed\n" in client.get_console_text(run_id))
+        assert "step 10 loss printed" in pane(f"{session}:0")  # still shown in the script's terminal
+    finally:
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)

@@ -25,6 +25,8 @@ GUARDED: dict[str, Scene] = {
     **BROWSE,
     "run-detail": RUN_DETAIL["run-detail"],
     "run-detail-chart": RUN_DETAIL["run-detail-chart"],
+    "run-detail-console": RUN_DETAIL["run-detail-console"],
+    "watch": RUN_DETAIL["watch"],
     "compare-tables": COMPARE["compare-tables"],
     "compare-history": COMPARE["compare-history"],
     **trash_scenes(),

@@ -54,6 +54,7 @@ class ExperimentsScreen(BrowseActions):
         Binding(
             "ctrl+r", "reload", "Reload", show=False, id="view.reload", tooltip="Reload experiments and runs"
         ),
+        Binding("w", "watch", "Watch", id="view.watch", tooltip="Watch the RUNNING runs: pace and alerts"),
     ]
 
     def __init__(
@@ -82,6 +83,8 @@ class ExperimentsScreen(BrowseActions):
         self._rendered_once = False
         self._loading_hint = LoadingHint()
         self._details_pending = False
+        self.alerting: frozenset[str] = frozenset()  # loaded RUNNING runs with an active alert (badges)
+        self._alert_limits: dict[str, float] | None = None
         self.loading_shown = False  # the status line says "loading…" once a query took over 100 ms
 
     # ----------------------------------------------------------------- layout
@@ -148,6 +151,17 @@ class ExperimentsScreen(BrowseActions):
         if self.entry is None or self.entry.path == "/":
             return None
         return list(self.entry.experiment_ids), self.entry.path
+
+    def action_watch(self) -> None:
+        """Open the watch screen on the shown experiments' RUNNING runs."""
+        from .watch import WatchScreen
+
+        ids = list(self.entry.experiment_ids) if self.entry is not None else []
+        self.app.push_screen(
+            WatchScreen(
+                self.client, ids, clock=self.settings.clock, refresh_seconds=self.settings.refresh_seconds
+            )
+        )
 
     def action_reload(self) -> None:
         """Re-read experiments, runs and the header."""
@@ -520,6 +534,8 @@ class ExperimentsScreen(BrowseActions):
         ]
         if overview.running:
             parts.append(f"[b]{overview.running} running[/b]")
+        if self.alerting:
+            parts.append(f"[b $error]⚠ {len(self.alerting)} with alerts (w)[/]")
         if overview.lost:
             parts.append(f"{overview.lost} lost")
         if overview.failed:
@@ -581,7 +597,7 @@ class ExperimentsScreen(BrowseActions):
             fresh = self.client.get_runs(running_ids) if running_ids else []
             changed = self.client.runs_signature(experiment_ids, view_type) != signature
             tree = tree_signature(self.client, self.client.list_experiments())
-            return RunsRefreshed(generation, fresh, changed, tree)
+            return RunsRefreshed(generation, fresh, changed, tree, self._alerting_runs(fresh))
 
         def failed(error: Exception) -> ExperimentsScreen.LiveRefreshFailed:
             return self.LiveRefreshFailed(self.client.is_remote and isinstance(error, StoreError), error)
@@ -605,6 +621,19 @@ class ExperimentsScreen(BrowseActions):
         elif not isinstance(message.error, RunyardError):
             self.notify(error_text(message.error), severity="error", timeout=8)
 
+    def _alerting_runs(self, running: list[Any]) -> frozenset[str]:
+        """In a worker: which loaded RUNNING runs have an alert (one query of recent points)."""
+        if not running:
+            return frozenset()
+        from runyard.tracking.watch import thresholds, watched_run
+
+        if self._alert_limits is None:
+            self._alert_limits = thresholds(self.client)
+        recent = self.client.recent_metrics([run.info.run_id for run in running])
+        now = self.settings.clock()
+        rows = [watched_run(r, recent.get(r.info.run_id, {}), now, (), self._alert_limits) for r in running]
+        return frozenset(row.run.info.run_id for row in rows if row.alerts)
+
     def on_runs_refreshed(self, message: RunsRefreshed) -> None:
         """Update rows in place; reload (keeping cursor and selection) when runs came or went."""
         self.live_pending = False
@@ -613,6 +642,10 @@ class ExperimentsScreen(BrowseActions):
             self._update_status()
         if message.generation != self.generation or self.searching:
             return
+        if message.alerting != self.alerting:
+            self.alerting = message.alerting
+            self.table.set_alerting(message.alerting)
+            self._update_overview()
         self.table.update_runs(message.runs)
         tree_changed = message.tree_signature is not None and message.tree_signature != self.tree_signature
         now = self.settings.clock()

@@ -1,6 +1,6 @@
 """RunDetailScreen: everything about one run: header, notes, params, metrics with a chart, tags, artifacts,
-environment and how to reproduce it, its models and datasets. Every store call runs in a worker; edits
-save through the core at once.
+environment and how to reproduce it, its models and datasets, and its console output. Every store call
+runs in a worker; edits save through the core at once.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from ..modals.prompt import PromptModal
 from ..modals.text_viewer import TextViewerModal
 from ..reproduce import environment_facts, is_dirty, reproduce_script, script_filename
 from ..widgets.artifact_browser import ArtifactBrowser
+from ..widgets.console_panel import ConsoleLog, ConsolePanel
 from ..widgets.key_bar import KeyBar
 from ..widgets.plots.metric_chart import MetricsPanel, metric_rows
 from ..widgets.run_contents import ModelList, dataset_key, dataset_rows, dataset_text
@@ -42,7 +43,7 @@ from ..widgets.tables.run_rows import is_lost, run_duration
 from ..workers import error_text, post_outcome
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns
-SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment", "models", "datasets")
+SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment", "models", "datasets", "console")
 STATUS_COLOURS = {
     RunStatus.RUNNING: "$accent",
     RunStatus.FINISHED: "$success",
@@ -132,7 +133,7 @@ def load_details(client: TrackingClient, run_id: str) -> RunDetails:
 
 
 class RunDetailScreen(Screen[None]):
-    """One run on one screen; keys 1..8 jump to its sections."""
+    """One run on one screen; keys 1..9 jump to its sections."""
 
     COMMAND_AREA = "Run"
 
@@ -199,7 +200,7 @@ class RunDetailScreen(Screen[None]):
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
-        """Header, then the eight collapsible sections, then the footer."""
+        """Header, then the nine collapsible sections, then the footer."""
         yield Static("Loading run…", id="run-header")
         yield Static("", id="run-error")
         with VerticalScroll(id="run-body"):
@@ -235,6 +236,8 @@ class RunDetailScreen(Screen[None]):
                     noun="datasets",
                     id="datasets-table",
                 )
+            with Collapsible(title="9 Console", id="section-console", collapsed=False):
+                yield ConsolePanel(self.client, self.run_id, id="console-panel")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -260,6 +263,7 @@ class RunDetailScreen(Screen[None]):
         if details is not None and live and self.is_current:
             self.load_run()
             self.query_one(MetricsPanel).refresh_live()
+            self.query_one(ConsolePanel).refresh_live()
 
     def on_run_detail_screen_load_failed(self, message: LoadFailed) -> None:
         """Show why the run cannot be shown."""
@@ -402,7 +406,7 @@ class RunDetailScreen(Screen[None]):
             body.scroll_page_up(animate=False)
 
     def action_jump_section(self, number: int) -> None:
-        """Expand section number (1..8), scroll to it and focus its main widget."""
+        """Expand section number (1..9), scroll to it and focus its main widget."""
         name = SECTIONS[number - 1]
         section = self.query_one(f"#section-{name}", Collapsible)
         section.collapsed = False
@@ -419,6 +423,8 @@ class RunDetailScreen(Screen[None]):
             target = self.query_one("#model-list", ModelList)
         elif name == "artifacts":
             target = self.query_one("#artifact-tree")
+        elif name == "console":
+            target = self.query_one(ConsoleLog)
         else:
             target = section.query_one("CollapsibleTitle")
         self.query_one("#run-body", VerticalScroll).scroll_to_widget(section, top=True, animate=False)

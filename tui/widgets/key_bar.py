@@ -16,6 +16,8 @@ from textual.widgets import Static
 # What a newcomer needs first, by binding id; keys not listed follow in binding order when they fit.
 FOOTER_ORDER = (
     "run_detail.back",
+    "watch.back",
+    "watch.open",
     "compare.back",
     "trash.back",
     "runs.open",

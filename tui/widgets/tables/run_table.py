@@ -238,8 +238,15 @@ class RunTable(LineTable, can_focus=True):
         self.sort_column: str | None = None
         self.sort_descending = False
         self._index_of: dict[str, int] = {}
+        self.alerting: frozenset[str] = frozenset()  # RUNNING runs with an active alert: a ⚠ badge
 
     # ----------------------------------------------------------------- data in
+    def set_alerting(self, run_ids: frozenset[str]) -> None:
+        """Mark these runs with the ⚠ badge (an alert of the watch: NaN, lost, stalled, GPU idle)."""
+        if run_ids != self.alerting:
+            self.alerting = run_ids
+            self.refresh()
+
     def set_runs(
         self, runs: Sequence[Run], has_more: bool, parent_names: dict[str, str] | None = None
     ) -> None:
@@ -321,7 +328,8 @@ class RunTable(LineTable, can_focus=True):
         scientific = column_id in self.scientific
         text = cell_text(row, column_id, now, self.aggregate, self.collapsed, scientific)
         if column_id == "status":
-            return ("●" if row.run.info.run_id in self.selected else " ") + text
+            run_id = row.run.info.run_id
+            return ("●" if run_id in self.selected else "⚠" if run_id in self.alerting else " ") + text
         return text
 
     def column_index(self, column_id: str) -> int:

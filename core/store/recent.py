@@ -1,0 +1,133 @@
+"""The last RECENT_POINTS points per (run, key), kept beside the summary for sparklines and alerts.
+
+Packed into `metric_summaries.recent` as little-endian float64 triples (step, timestamp, value), oldest
+first: 32 points are 768 bytes, read with the summary in the same row (no history scan). NaN stays
+NaN here (the column is a blob, not a float). The write path takes the newest points of each (run,
+key) of a batch from its end, merges them after the stored ones in one SELECT per batch, and writes the
+result with the summary upsert.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runyard.entities import Metric
+    from sqlalchemy.engine import Connection
+
+RECENT_POINTS = 32
+_IN_CHUNK = 400
+_SWAP = sys.byteorder != "little"
+
+# (step, timestamp, value)
+RecentPoint = tuple[int, int, float]
+
+
+def pack(points: Sequence[RecentPoint]) -> bytes:
+    """The blob of up to RECENT_POINTS points (the newest are kept)."""
+    flat = array("d")
+    for step, timestamp, value in points[-RECENT_POINTS:]:
+        flat.extend((float(step), float(timestamp), float(value)))
+    if _SWAP:
+        flat.byteswap()
+    return flat.tobytes()
+
+
+def unpack(blob: bytes | None) -> list[RecentPoint]:
+    """The points of a blob, oldest first ([] for NULL or a damaged blob)."""
+    if not blob or len(blob) % 24:
+        return []
+    flat = array("d")
+    flat.frombytes(bytes(blob))
+    if _SWAP:
+        flat.byteswap()
+    return [(int(flat[i]), int(flat[i + 1]), flat[i + 2]) for i in range(0, len(flat), 3)]
+
+
+def newest_of_batch(
+    points: Sequence[tuple[Any, str, float, int, int]], pairs: Iterable[tuple[Any, str]]
+) -> dict[tuple[Any, str], list[RecentPoint]]:
+    """Per (run, key), the batch's last RECENT_POINTS points in arrival order (read from the batch's end)."""
+    wanted = {pair: [] for pair in pairs}  # type: dict[tuple[Any, str], list[RecentPoint]]
+    open_pairs = len(wanted)
+    for run, key, value, timestamp, step in reversed(points):
+        found = wanted[(run, key)]
+        if len(found) < RECENT_POINTS:
+            found.append((step, timestamp, value))
+            if len(found) == RECENT_POINTS:
+                open_pairs -= 1
+                if not open_pairs:
+                    break
+    for found in wanted.values():
+        found.reverse()
+    return wanted
+
+
+def stored_recent(conn: Connection, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], bytes]:
+    """The stored blobs of these (run_pk, key) pairs (pairs without one are absent)."""
+    from sqlalchemy import bindparam, text
+
+    if not pairs:
+        return {}
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    statement = text(
+        'SELECT run_pk, "key", recent FROM metric_summaries WHERE run_pk IN :pks AND "key" IN :keys' + lock
+    ).bindparams(bindparam("pks", expanding=True), bindparam("keys", expanding=True))
+    run_pks = sorted({pk for pk, _ in pairs})
+    keys = sorted({key for _, key in pairs})
+    found: dict[tuple[int, str], bytes] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        for pk_start in range(0, len(run_pks), _IN_CHUNK):
+            rows = conn.execute(
+                statement,
+                {"pks": run_pks[pk_start : pk_start + _IN_CHUNK], "keys": keys[start : start + _IN_CHUNK]},
+            )
+            for run_pk, key, blob in rows:
+                if blob is not None:
+                    found[(int(run_pk), key)] = bytes(blob)
+    return found
+
+
+def merged_blobs(
+    conn: Connection, newest: dict[tuple[int, str], list[RecentPoint]]
+) -> dict[tuple[int, str], bytes]:
+    """Per (run_pk, key): the stored points followed by the batch's, the last RECENT_POINTS packed."""
+    stored = stored_recent(conn, list(newest))
+    merged: dict[tuple[int, str], bytes] = {}
+    for pair, points in newest.items():
+        if len(points) < RECENT_POINTS and pair in stored:
+            points = unpack(stored[pair]) + points
+        merged[pair] = pack(points)
+    return merged
+
+
+def read_recent(
+    conn: Connection, run_ids: Sequence[str], keys: Sequence[str] | None
+) -> dict[str, dict[str, list[Metric]]]:
+    """run id -> key -> its recent points (oldest first), in one query per chunk of runs."""
+    from runyard.entities import Metric
+    from sqlalchemy import bindparam, text
+
+    sql = (
+        'SELECT r.run_id, s."key", s.recent FROM metric_summaries s JOIN runs r ON r.id = s.run_pk '
+        "WHERE r.run_id IN :ids AND s.recent IS NOT NULL"
+    )
+    if keys is not None:
+        sql += ' AND s."key" IN :keys'
+    statement = text(sql).bindparams(bindparam("ids", expanding=True))
+    if keys is not None:
+        statement = statement.bindparams(bindparam("keys", expanding=True))
+    found: dict[str, dict[str, list[Metric]]] = {run_id: {} for run_id in run_ids}
+    if keys is not None and not keys:
+        return found
+    ids = sorted(set(run_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        params: dict[str, Any] = {"ids": ids[start : start + _IN_CHUNK]}
+        if keys is not None:
+            params["keys"] = sorted(set(keys))
+        for run_id, key, blob in conn.execute(statement, params):
+            found[run_id][key] = [Metric(key, value, ts, step) for step, ts, value in unpack(blob)]
+    return found

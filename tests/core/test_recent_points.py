@@ -1,0 +1,54 @@
+"""The last 32 points per (run, key) kept beside the summary: what sparklines and alerts read."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from runyard import Metric, TrackingClient
+from runyard.store.recent import RECENT_POINTS, pack, unpack
+
+
+def test_the_last_32_points_survive_across_batches_in_order(client: TrackingClient) -> None:
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    client.log_batch(run_id, metrics=[Metric("loss", 1.0 / (s + 1), 1000 + s, s) for s in range(20)])
+    client.log_batch(run_id, metrics=[Metric("loss", 1.0 / (s + 1), 1000 + s, s) for s in range(20, 50)])
+    client.log_batch(run_id, metrics=[Metric("acc", 0.5, 5, 0)])
+    recent = client.recent_metrics([run_id])[run_id]
+    assert [m.step for m in recent["loss"]] == list(range(50 - RECENT_POINTS, 50))
+    assert recent["loss"][-1] == Metric("loss", 1.0 / 50, 1049, 49)
+    assert recent["acc"] == [Metric("acc", 0.5, 5, 0)]
+    assert set(client.recent_metrics([run_id], keys=["acc"])[run_id]) == {"acc"}
+
+
+def test_nan_and_infinity_are_kept_as_such(client: TrackingClient) -> None:
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    client.log_batch(
+        run_id,
+        metrics=[Metric("loss", 1.0, 1, 0), Metric("loss", math.nan, 2, 1), Metric("loss", math.inf, 3, 2)],
+    )
+    values = [m.value for m in client.recent_metrics([run_id])[run_id]["loss"]]
+    assert values[0] == 1.0 and math.isnan(values[1]) and values[2] == math.inf
+
+
+def test_points_logged_through_the_writer_fill_recent(tracking_uri: str) -> None:
+    import runyard
+
+    runyard.set_tracking_uri(tracking_uri)
+    with runyard.start_run(log_system_info=False, capture_output=False) as run:
+        for step in range(40):
+            runyard.log_metric("loss", float(step), step=step)
+    recent = runyard.TrackingClient(tracking_uri).recent_metrics([run.info.run_id])
+    assert [m.value for m in recent[run.info.run_id]["loss"]] == [float(s) for s in range(8, 40)]
+
+
+def test_runs_without_points_and_unknown_runs_give_empty_maps(client: TrackingClient) -> None:
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    assert client.recent_metrics([run_id, "f" * 32]) == {run_id: {}, "f" * 32: {}}
+
+
+@pytest.mark.parametrize("count", [0, 1, 32, 40])
+def test_pack_keeps_the_newest(count: int) -> None:
+    points = [(s, 1000 + s, s / 2) for s in range(count)]
+    assert unpack(pack(points)) == points[-RECENT_POINTS:]
+    assert unpack(None) == [] and unpack(b"\x00" * 5) == []
