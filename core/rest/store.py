@@ -29,6 +29,7 @@ from . import mlflow_compat as compat
 from . import protocol as p
 from .decode import experiment_from_json, run_from_json
 from .histories import RemoteHistories
+from .live import RemoteLive
 from .remote_logged_models import NoRemoteLoggedModels
 from .transport import RemoteNotFound, Transport
 
@@ -48,7 +49,7 @@ class ServerVersionMismatch(InvalidInput):
     """The runyard server speaks another version of runyard's endpoints than this client."""
 
 
-class RestStore(RemoteHistories, NoRemoteLoggedModels):
+class RestStore(RemoteHistories, RemoteLive, NoRemoteLoggedModels):
     """Every Store operation as requests to one tracking server (thread-safe: one pooled client)."""
 
     def __init__(self, tracking_uri: str, transport: Transport | None = None) -> None:

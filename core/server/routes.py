@@ -24,7 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from . import artifacts, auth_api, bulk, logged_models, runyard_api, tracking
+from . import artifacts, auth_api, bulk, live_api, logged_models, runyard_api, tracking
 from .state import ServerState
 
 Handler = Callable[[ServerState, Request], Awaitable[Any]]
@@ -88,7 +88,7 @@ async def version(state: ServerState, request: Request) -> PlainTextResponse:
     return PlainTextResponse(__version__)
 
 
-t, a, b, u, lm, y = tracking, artifacts, bulk, auth_api, logged_models, runyard_api
+t, a, b, u, lm, y, lv = tracking, artifacts, bulk, auth_api, logged_models, runyard_api, live_api
 E, R, M = f"{MLFLOW}/experiments", f"{MLFLOW}/runs", f"{MLFLOW}/logged-models"
 USERS, USERS_V3 = f"{MLFLOW}/users", "/api/3.0/mlflow/users"
 
@@ -193,4 +193,10 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("POST", f"{RUNYARD}/experiments/rename-folder", y.rename_folder, "manage", "experiment_prefix"),
     _rule("GET", f"{RUNYARD}/metrics/get-history-downsampled", y.downsampled_history, "read", "run_id"),
     _rule("POST", f"{RUNYARD}/gc", y.gc, "admin"),
+    # ... and for live training: console output, the last points per key, store settings (alerts)
+    _rule("POST", f"{RUNYARD}/console/append", lv.append_console, "edit", "run_id"),
+    _rule("GET", f"{RUNYARD}/console/get", lv.get_console, "read", "run_id"),
+    _rule("POST", f"{RUNYARD}/metrics/recent", lv.recent_metrics, "read", "run_id"),
+    _rule("GET", f"{RUNYARD}/settings/get", lv.get_settings, "read"),
+    _rule("POST", f"{RUNYARD}/settings/set", lv.set_setting, "admin"),
 )

@@ -197,3 +197,37 @@ def test_overview_of_many_runs_on_mlflow_says_more(
         assert (overview.total_runs, overview.capped) == (2, True)  # shown as "2+ runs"
     else:
         assert (overview.total_runs, overview.capped) == (3, False)
+
+
+def test_console_recent_points_and_settings_for_live_views(
+    remote: TrackingClient, experiment: str, store_kind: str
+) -> None:
+    run_id = remote.create_run(experiment).info.run_id
+    remote.log_batch(
+        run_id, metrics=[Metric("loss", v, 1_000 + s, s) for s, v in enumerate([0.9, float("nan"), 0.4])]
+    )
+    store = remote.store
+    store.append_console(run_id, [(1_000, "stdout", "epoch 1\n"), (1_001, "stderr", "\x1b[31mwarn\x1b[0m\n")])
+    if store_kind == "mlflow":  # MLflow keeps none of it: nothing shown, a setting is refused clearly
+        assert store.get_console(run_id) == [] and store.recent_metrics([run_id]) == {}
+        assert store.get_store_settings("alerts.") == {}
+        with pytest.raises(InvalidInput, match="runyard server"):
+            store.set_store_setting("alerts.stalled_factor", "20")
+        return
+    chunks = store.get_console(run_id)
+    assert [(c.stream, c.text) for c in chunks] == [
+        ("stdout", "epoch 1\n"),
+        ("stderr", "\x1b[31mwarn\x1b[0m\n"),
+    ]
+    assert [c.text for c in store.get_console(run_id, after_seq=chunks[0].seq)] == ["\x1b[31mwarn\x1b[0m\n"]
+    recent = store.recent_metrics([run_id])[run_id]["loss"]
+    assert (
+        [m.step for m in recent] == [0, 1, 2]
+        and recent[2].value == 0.4
+        and recent[1].value != recent[1].value
+    )
+    key = f"alerts.test_{uuid.uuid4().hex[:6]}"
+    store.set_store_setting(key, "20")
+    assert store.get_store_settings(key) == {key: "20"}
+    store.set_store_setting(key, None)
+    assert store.get_store_settings(key) == {}
