@@ -787,3 +787,12 @@ def _name_taken(name: str, stage: str) -> ExperimentExists:
             key=name,
         )
     return ExperimentExists(f"Experiment {name!r} already exists: choose another name.", key=name)
+
+
+# The write path's modules are imported with the store, never on a thread's first write: a fork (a
+# DataLoader worker, a multiprocessing pool) while another thread imports a module leaves that module's
+# import lock held in the child, whose first write would then wait forever.
+import runyard.store.batches  # noqa: E402, F401
+import runyard.store.console  # noqa: E402, F401
+import runyard.store.metrics  # noqa: E402, F401
+import runyard.store.recent  # noqa: E402, F401

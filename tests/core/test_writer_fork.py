@@ -41,16 +41,21 @@ PARENT = textwrap.dedent(
     run = runyard.start_run(log_system_info=False)
     stop = threading.Event()
 
+    # A breath between transactions: one is open most of the time (so at fork time too), but a thread
+    # committing back to back would hold SQLite's write lock nearly always and starve the children's
+    # writes past the busy timeout (SQLite's lock is not fair; no real program loops on set_tag).
     def tag_writer():
         i = 0
         while not stop.is_set():
             runyard.set_tag("progress", str(i))
             i += 1
+            stop.wait(0.001)
 
     def reader():
         client = runyard.TrackingClient()
         while not stop.is_set():
             client.get_run(run.info.run_id)
+            stop.wait(0.001)
 
     threads = [threading.Thread(target=f, daemon=True) for f in (tag_writer, reader)]
     for thread in threads:
