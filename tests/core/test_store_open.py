@@ -57,7 +57,9 @@ def test_client_follows_set_tracking_uri_then_environment(
     assert TrackingClient().tracking_uri == f"sqlite:///{tmp_path / 'runyard.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow-env.db'}")
     assert TrackingClient().tracking_uri.endswith("mlflow-env.db")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.example:5000")  # not a database: ignored
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.example:5000")  # a tracking server: used
+    assert TrackingClient().tracking_uri == "http://mlflow.example:5000"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "databricks")  # neither a database nor a server: ignored
     assert TrackingClient().tracking_uri == f"sqlite:///{tmp_path / 'runyard.db'}"
     monkeypatch.setenv("RUNYARD_TRACKING_URI", str(tmp_path / "env.db"))
     assert TrackingClient().tracking_uri.endswith("/env.db")
