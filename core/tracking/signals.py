@@ -45,8 +45,12 @@ def signals_deferred() -> Iterator[None]:
     if not _can_defer or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    # Read the mask first, block inside the try: a handler already due when the block begins runs
+    # right after the blocking call, and its exception must not leave the main thread blocked for good
+    # (every process it starts would inherit the mask, and Ctrl-C would no longer reach them).
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
