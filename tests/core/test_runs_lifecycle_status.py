@@ -401,6 +401,17 @@ def test_forked_child_logs_into_parent_run(tracking_uri: str, tmp_path: Path, ho
     assert parent_steps == [0, 1]  # the parent's buffered point was written once, not by each child
 
 
+def _as_from_a_shell() -> None:
+    """The child starts with SIGINT at its default and no signal blocked, as a script run from a shell.
+
+    A process inherits its parent's signal mask and ignored signals: in a full test session the pytest
+    worker that starts this script may have SIGINT blocked or ignored by something it ran before (a
+    library's helper process, a signal test), and the script then never sees Ctrl-C at all.
+    """
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_outside_a_with_block_kills_run(tracking_uri: str, tmp_path: Path) -> None:
     script = _script(
         tmp_path,
@@ -419,6 +430,7 @@ def test_ctrl_c_outside_a_with_block_kills_run(tracking_uri: str, tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_shell,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
