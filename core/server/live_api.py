@@ -14,11 +14,11 @@ from starlette.requests import Request
 from ..exceptions import InvalidInput
 from ..rest import protocol as p
 from .http import request_fields
+from .runyard_api import _flag, _run_ids
 from .state import ServerState
 
 JsonDict = dict[str, Any]
 MAX_CHUNKS = 1_000  # per append request
-MAX_RUN_IDS = 10_000
 
 
 async def append_console(state: ServerState, request: Request) -> JsonDict:
@@ -42,7 +42,7 @@ async def append_console(state: ServerState, request: Request) -> JsonDict:
 async def get_console(state: ServerState, request: Request) -> JsonDict:
     """GET console/get ?run_id&after_seq&limit&newest -> {chunks: [{seq, timestamp, stream, text}]}."""
     body = await request_fields(request)
-    newest = str(body.get("newest", "false")).lower() in ("true", "1")
+    newest = _flag(body, "newest")
     chunks = await state.call(
         state.store.get_console,
         p.run_id_of(body),
@@ -60,11 +60,8 @@ async def get_console(state: ServerState, request: Request) -> JsonDict:
 async def recent_metrics(state: ServerState, request: Request) -> JsonDict:
     """POST metrics/recent {run_ids, keys?} -> {recent: {run_id: {key: [[step, timestamp, value]]}}}."""
     body = await request_fields(request, repeated=("run_ids", "keys"))
-    run_ids = p.get_string_list(body, "run_ids", required=True)
-    if len(run_ids) > MAX_RUN_IDS:
-        raise InvalidInput(f"At most {MAX_RUN_IDS} run_ids per request, got {len(run_ids)}: send several.")
     keys = p.get_string_list(body, "keys") or None
-    recent = await state.call(state.store.recent_metrics, run_ids, keys)
+    recent = await state.call(state.store.recent_metrics, _run_ids(body), keys)
     return {
         "recent": {
             run_id: {
