@@ -10,14 +10,14 @@ from ..exceptions import RunNotFound
 from . import mlflow_compat as compat
 from . import protocol as p
 from .decode import metric_from_json
+from .protocol import MLFLOW_API as MLFLOW
+from .protocol import RUNYARD_API as RUNYARD
 from .transport import RemoteNotFound
 
 if TYPE_CHECKING:
     from ..entities import Run
     from .store import RestStore
 
-MLFLOW = "/api/2.0/mlflow"
-RUNYARD = "/api/2.0/runyard"
 HISTORY_PAGE = 25_000
 
 

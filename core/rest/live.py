@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities import ConsoleChunk, Metric
 from ..exceptions import InvalidInput
+from .protocol import RUNYARD_API as RUNYARD
 from .protocol import parse_double
 
-RUNYARD = "/api/2.0/runyard"
 NOT_ON_MLFLOW = "An MLflow tracking server keeps no {what}: it needs a runyard server (runyard server)."
 APPEND_CHUNKS = 1_000
 

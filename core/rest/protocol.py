@@ -32,6 +32,9 @@ from ..entities import (
 )
 from ..exceptions import InvalidInput
 
+# The API paths, as client and server both write them.
+MLFLOW_API = "/api/2.0/mlflow"
+RUNYARD_API = "/api/2.0/runyard"
 MLFLOW_TAG_PREFIX = "mlflow."
 RUNYARD_TAG_PREFIX = "runyard."
 # A client's id of a write (log-batch, log-metric): the runyard server stores a batch of a run once and

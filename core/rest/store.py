@@ -30,6 +30,8 @@ from . import protocol as p
 from .decode import experiment_from_json, run_from_json
 from .histories import RemoteHistories
 from .live import RemoteLive
+from .protocol import MLFLOW_API as MLFLOW
+from .protocol import RUNYARD_API as RUNYARD
 from .remote_logged_models import NoRemoteLoggedModels
 from .transport import RemoteNotFound, Transport
 
@@ -40,8 +42,6 @@ if TYPE_CHECKING:
     )
     from .artifacts import RemoteArtifacts
 
-MLFLOW = "/api/2.0/mlflow"
-RUNYARD = "/api/2.0/runyard"
 CLIENT_API_VERSION = 1
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
+from ..rest.protocol import MLFLOW_API as MLFLOW
+from ..rest.protocol import RUNYARD_API as RUNYARD
 from . import artifacts, auth_api, bulk, live_api, logged_models, runyard_api, tracking
 from .state import ServerState
 
@@ -41,11 +43,9 @@ FINDERS = (
     "username",
     "experiment_prefix",
 )
-MLFLOW = "/api/2.0/mlflow"
 # Older R clients call the same endpoints under /preview/.
 ALIASES = {MLFLOW: ("/api/2.0/preview/mlflow",)}
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
-RUNYARD = "/api/2.0/runyard"
 
 
 @dataclass(frozen=True)
