@@ -10,6 +10,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
+from . import stop_signals
 from .commands import NAVIGATION_PREFIXES, RunyardCommands
 from .crash import crash_directory, save_crash_report
 from .modals.help import HelpModal
@@ -65,6 +66,8 @@ class RunyardApp(App[None]):
 
             experiment_ids, metric_keys = self.watch_scope
             self.push_screen(WatchScreen(self.client, experiment_ids, metric_keys))
+        if not self.is_headless:
+            stop_signals.install(self)
 
     def _remember_theme(self, theme: object) -> None:
         self.settings.theme = getattr(theme, "name", None)
@@ -116,6 +119,8 @@ class RunyardApp(App[None]):
 
     def on_unmount(self) -> None:
         """Save the remembered state."""
+        if not self.is_headless:
+            stop_signals.uninstall()
         self.settings.save()
 
     # ----------------------------------------------------------------- trash

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -125,5 +126,36 @@ def test_watch_shows_the_nan_alert_of_a_training_script(tmp_path: Path) -> None:
         run_id = client.search_runs([client.get_experiment_by_name("/e2e").experiment_id])[0].info.run_id
         assert wait_for(lambda: "\x1b[32mstep 10\x1b[0m loss printed\n" in client.get_console_text(run_id))
         assert "step 10 loss printed" in pane(f"{session}:0")  # still shown in the script's terminal
+    finally:
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+
+
+@pytest.mark.parametrize("signal_name, status", [("TERM", 143), ("HUP", 129)])
+def test_sigterm_and_a_dropped_session_restore_the_terminal(
+    tmp_path: Path, signal_name: str, status: int
+) -> None:
+    database = tmp_path / "runyard.db"
+    client = TrackingClient(f"sqlite:///{database}", artifact_root=str(tmp_path / "artifacts"))
+    build_store(client)
+    session = f"runyard-stop-{uuid.uuid4().hex[:8]}"
+    runyard = str(Path(sys.executable).with_name("runyard"))
+    command = shlex.join([runyard if os.path.exists(runyard) else "runyard", "ui", str(database)])
+    environment = f"RUNYARD_TUI_STATE={shlex.quote(str(tmp_path / 'state.json'))} TERM=xterm-256color"
+    pid_file = tmp_path / "pid"
+    # exec keeps the pid the shell wrote: the signal goes to the app itself, as `kill` or sshd would send it.
+    app = f"exec env -u COLUMNS -u LINES {environment} {command}"
+    start = f"sh -c 'echo $$ > {shlex.quote(str(pid_file))}; {app}'; echo runyard-exited-$?; sleep 60"
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", start)
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", session)
+
+    try:
+        assert wait_for(lambda: "wide-resnet" in screen()), screen()
+        os.kill(int(pid_file.read_text()), getattr(signal, f"SIG{signal_name}"))
+        assert wait_for(lambda: f"runyard-exited-{status}" in screen()), screen()
+        # The app left its alternate screen: the shell's own lines are what the terminal shows.
+        assert tmux("display-message", "-p", "-t", session, "#{alternate_on}").strip() == "0"
+        assert "Traceback" not in screen()
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
