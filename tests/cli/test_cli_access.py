@@ -82,9 +82,3 @@ def test_a_token_is_printed_once_listed_by_id_and_revoked(tmp_path: Path) -> Non
     assert token_id in listing.output and value not in listing.output
     assert _run("tokens", "revoke", token_id, "--store", store).exit_code == 0
     assert auth.user_of_token(sqlstore, value) is None
-
-
-def test_a_server_uri_is_answered_with_the_database_uri_to_use() -> None:
-    result = _run("users", "list", "--store", "http://127.0.0.1:5000")
-    assert result.exit_code == 2
-    assert "database URI" in result.output and "Traceback" not in result.output
