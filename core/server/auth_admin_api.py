@@ -8,6 +8,7 @@ is answered once, at creation, and stored only as its SHA-256.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from starlette.requests import Request
@@ -26,32 +27,12 @@ MAX_AUDIT = 100_000
 
 
 def user_json(user: access.User) -> JsonDict:
-    """A user as listed (never a password hash)."""
+    """A user as listed (never a password hash); tokens, entries and audit entries travel as their fields."""
     return {
         "id": user.id,
         "username": user.username,
         "is_admin": user.is_admin,
         "creation_time": user.creation_time,
-    }
-
-
-def _token_json(token: access.AccessToken) -> JsonDict:
-    return {
-        "id": token.id,
-        "username": token.username,
-        "name": token.name,
-        "creation_time": token.creation_time,
-        "expiration_time": token.expiration_time,
-        "last_used_time": token.last_used_time,
-    }
-
-
-def _entry_json(entry: access.PermissionEntry) -> JsonDict:
-    return {
-        "experiment_id": entry.experiment_id,
-        "username": entry.username,
-        "user_id": entry.user_id,
-        "permission": entry.permission,
     }
 
 
@@ -86,19 +67,14 @@ async def audit(state: ServerState, request: Request) -> JsonDict:
     if not 1 <= limit <= MAX_AUDIT:
         raise InvalidInput(f"limit must be 1 to {MAX_AUDIT}, got {limit}.")
     entries = await state.call(store_auth.audit_entries, state.store, limit)
-    return {
-        "entries": [
-            {"time": e.time, "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail}
-            for e in entries
-        ]
-    }
+    return {"entries": [asdict(e) for e in entries]}
 
 
 async def _permissions(state: ServerState, experiment_id: str | None, username: str | None) -> JsonDict:
     def read() -> JsonDict:
         entries = store_auth.list_permissions(state.store, experiment_id, username)
         return {
-            "permissions": [_entry_json(e) for e in entries],
+            "permissions": [asdict(e) for e in entries],
             "default_permission": store_auth.default_permission(state.store),
         }
 
@@ -147,7 +123,7 @@ async def create_token(state: ServerState, request: Request) -> JsonDict | Respo
         expires_ms,
         caller.username,
     )
-    return {"token": _token_json(token), "value": value}
+    return {"token": asdict(token), "value": value}
 
 
 async def list_tokens(state: ServerState, request: Request) -> JsonDict | Response:
@@ -162,7 +138,7 @@ async def list_tokens(state: ServerState, request: Request) -> JsonDict | Respon
             )
         username = caller.username
     tokens = await state.call(store_auth.list_tokens, state.store, username)
-    return {"tokens": [_token_json(t) for t in tokens]}
+    return {"tokens": [asdict(t) for t in tokens]}
 
 
 async def revoke_token(state: ServerState, request: Request) -> JsonDict:
