@@ -33,9 +33,7 @@ def _actor(request: Request) -> str:
 
 def _user_json(user: access.User, permissions: list[access.PermissionEntry]) -> JsonDict:
     return {
-        "id": user.id,
-        "username": user.username,
-        "is_admin": user.is_admin,
+        **user_json(user),
         "experiment_permissions": [_permission_json(e) for e in permissions],
         "registered_model_permissions": [],
     }

@@ -131,6 +131,8 @@ def test_admin_adds_a_user_grants_read_and_the_users_own_token_reads_until_revok
     for secret in (ADMIN_PASSWORD, BOB_PASSWORD, hashlib.sha256(token.encode()).hexdigest()):
         assert secret not in printed
     assert printed.count(token) == 1  # printed once, by `tokens create`
+    logged = auth_server.log()
+    assert BOB_PASSWORD not in logged and ADMIN_PASSWORD not in logged and token not in logged
 
 
 def test_users_admin_passwd_remove_and_a_managers_grants_over_http(
