@@ -171,6 +171,15 @@ def test_users_admin_passwd_remove_and_a_managers_grants_over_http(
     foreign = caller.run("tokens", "revoke", admin_token_id, ok=False)
     assert foreign.exit_code == 1 and "has no token with id" in foreign.output
     assert auth.user_of_token(store, admin_token) is not None  # untouched
+    others = caller.run("tokens", "list", "--user", "admin", ok=False)
+    assert others.exit_code == 1 and "needs an administrator to list others' tokens" in others.output
+    assert caller.run("permissions", "default", "NO_PERMISSIONS", ok=False).exit_code == 1
+
+    caller.login("admin", ADMIN_PASSWORD)
+    assert admin_token_id in caller.run("tokens", "list", "--user", "admin").output
+    caller.run("permissions", "default", "NO_PERMISSIONS")
+    assert auth.default_permission(store) == "NO_PERMISSIONS"
+    caller.run("permissions", "default", "READ")
 
 
 def test_missing_credentials_get_a_hint_naming_the_variables(
