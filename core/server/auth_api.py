@@ -18,6 +18,7 @@ from ..exceptions import InvalidInput
 from ..rest import protocol as p
 from ..store import auth as store_auth
 from .access import current_user
+from .auth_admin_api import user_json
 from .http import request_fields
 from .state import ServerState
 
@@ -32,9 +33,7 @@ def _actor(request: Request) -> str:
 
 def _user_json(user: access.User, permissions: list[access.PermissionEntry]) -> JsonDict:
     return {
-        "id": user.id,
-        "username": user.username,
-        "is_admin": user.is_admin,
+        **user_json(user),
         "experiment_permissions": [_permission_json(e) for e in permissions],
         "registered_model_permissions": [],
     }
@@ -95,9 +94,9 @@ async def get_user(state: ServerState, request: Request) -> JsonDict:
 
 
 async def list_users(state: ServerState, request: Request) -> JsonDict:
-    """GET users/list -> {users}."""
+    """GET users/list -> {users}: id, username, is_admin, creation_time."""
     users = await state.call(store_auth.list_users, state.store)
-    return {"users": [{"id": u.id, "username": u.username, "is_admin": u.is_admin} for u in users]}
+    return {"users": [user_json(u) for u in users]}  # MLflow's fields, and runyard's creation_time
 
 
 async def update_password(state: ServerState, request: Request) -> JsonDict:

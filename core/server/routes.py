@@ -26,7 +26,7 @@ from starlette.responses import PlainTextResponse
 
 from ..rest.protocol import MLFLOW_API as MLFLOW
 from ..rest.protocol import RUNYARD_API as RUNYARD
-from . import artifacts, auth_api, bulk, live_api, logged_models, runyard_api, tracking
+from . import artifacts, auth_admin_api, auth_api, bulk, live_api, logged_models, runyard_api, tracking
 from .state import ServerState
 
 Handler = Callable[[ServerState, Request], Awaitable[Any]]
@@ -89,6 +89,7 @@ async def version(state: ServerState, request: Request) -> PlainTextResponse:
 
 
 t, a, b, u, lm, y, lv = tracking, artifacts, bulk, auth_api, logged_models, runyard_api, live_api
+aa = auth_admin_api
 E, R, M = f"{MLFLOW}/experiments", f"{MLFLOW}/runs", f"{MLFLOW}/logged-models"
 USERS, USERS_V3 = f"{MLFLOW}/users", "/api/3.0/mlflow/users"
 
@@ -174,6 +175,22 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("POST", f"{USERS_V3}/permissions/revoke", u.revoke_permission, "manage", "resource_id"),
     _rule("GET", f"{USERS_V3}/permissions/get", u.get_permission, "manage", "resource_id"),
     _rule("GET", f"{USERS_V3}/permissions/list", u.list_permissions, "admin", "username"),
+    # ... and runyard's own, for `runyard users|permissions|tokens --store http://...` (tokens: the
+    # caller's own unless an administrator, checked by the handlers)
+    _rule("GET", f"{RUNYARD}/auth/whoami", aa.whoami, "read"),
+    _rule("GET", f"{RUNYARD}/users/audit", aa.audit, "admin"),
+    _rule("GET", f"{RUNYARD}/permissions/list", aa.list_permissions, "admin"),
+    _rule("POST", f"{RUNYARD}/permissions/set-default", aa.set_default_permission, "admin"),
+    _rule(
+        "GET",
+        f"{RUNYARD}/experiments/permissions/list",
+        aa.list_experiment_permissions,
+        "manage",
+        "experiment_id",
+    ),
+    _rule("POST", f"{RUNYARD}/tokens/create", aa.create_token, "read"),
+    _rule("GET", f"{RUNYARD}/tokens/list", aa.list_tokens, "read"),
+    _rule("POST", f"{RUNYARD}/tokens/revoke", aa.revoke_token, "read"),
     # runyard's own endpoints (what the terminal app needs beyond MLflow's API): the finders run_id and
     # experiment_id mean every run of run_ids and every experiment of experiment_ids
     _rule("GET", f"{RUNYARD}/version", y.version, "public"),

@@ -71,6 +71,8 @@ def test_permissions_by_experiment_name_and_the_default(tmp_path: Path) -> None:
 def test_a_token_is_printed_once_listed_by_id_and_revoked(tmp_path: Path) -> None:
     store = str(tmp_path / "r.db")
     _run("users", "add", "ci", "--password-stdin", "--store", store, stdin="pw\n")
+    whose = _run("tokens", "create", "--store", store)  # a database has no caller: --user says whose
+    assert whose.exit_code == 2 and "--user NAME" in whose.output
     created = _run("tokens", "create", "--user", "ci", "--expires", "90d", "--store", store)
     assert created.exit_code == 0, created.output
     value = created.stdout.strip()  # stdout holds the value alone: export T=$(runyard tokens create ...)
@@ -82,9 +84,3 @@ def test_a_token_is_printed_once_listed_by_id_and_revoked(tmp_path: Path) -> Non
     assert token_id in listing.output and value not in listing.output
     assert _run("tokens", "revoke", token_id, "--store", store).exit_code == 0
     assert auth.user_of_token(sqlstore, value) is None
-
-
-def test_a_server_uri_is_answered_with_the_database_uri_to_use() -> None:
-    result = _run("users", "list", "--store", "http://127.0.0.1:5000")
-    assert result.exit_code == 2
-    assert "database URI" in result.output and "Traceback" not in result.output

@@ -198,6 +198,14 @@ REQUESTS: dict[tuple[str, str], Callable[[Target], Request]] = {
         None,
     ),
     ("GET", f"{U3}/list"): lambda t: ({"username": t.victim}, None),
+    ("GET", f"{Y}/auth/whoami"): lambda t: (None, None),
+    ("GET", f"{Y}/users/audit"): lambda t: ({"limit": 5}, None),
+    ("GET", f"{Y}/permissions/list"): lambda t: ({"username": t.victim}, None),
+    ("POST", f"{Y}/permissions/set-default"): lambda t: ({"permission": "READ"}, None),
+    ("GET", f"{Y}/experiments/permissions/list"): lambda t: (_e(t), None),
+    ("POST", f"{Y}/tokens/create"): lambda t: ({"name": f"made-by-{t.role}"}, None),  # the caller's own
+    ("GET", f"{Y}/tokens/list"): lambda t: (None, None),  # the caller's own
+    ("POST", f"{Y}/tokens/revoke"): lambda t: ({"token_id": "no-such-token"}, None),
 }
 # What each route needs, in MLflow's meaning (READ views, EDIT logs and renames, MANAGE deletes, restores
 # and changes permissions; user administration is for admins): the table must say the same.
@@ -282,6 +290,14 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", f"{U3}/revoke"): "manage",
     ("GET", f"{U3}/get"): "manage",
     ("GET", f"{U3}/list"): "admin",
+    ("GET", f"{Y}/auth/whoami"): "read",
+    ("GET", f"{Y}/users/audit"): "admin",
+    ("GET", f"{Y}/permissions/list"): "admin",
+    ("POST", f"{Y}/permissions/set-default"): "admin",
+    ("GET", f"{Y}/experiments/permissions/list"): "manage",
+    ("POST", f"{Y}/tokens/create"): "read",
+    ("GET", f"{Y}/tokens/list"): "read",
+    ("POST", f"{Y}/tokens/revoke"): "read",
 }
 NEEDED = {"read": "READ", "edit": "EDIT", "manage": "MANAGE"}
 
