@@ -286,11 +286,29 @@ def split_model_uri(model_uri: str) -> tuple[str, str] | None:
 
 
 def fetch_model(client: Any, model_uri: str) -> Path:
-    """A local directory holding the model: the path itself, or a download of `runs:/...`."""
+    """A local directory holding the model: the path itself, or a download of `runs:/...`.
+
+    From a tracking server the files go to the artifact cache (RUNYARD_CACHE_DIR), replacing an older
+    copy of the same model; from a local store to a new temporary directory.
+    """
     parts = split_model_uri(model_uri)
     if parts is None:
         return Path(model_uri).expanduser()
     run_id, path = parts
+    repository = client.artifact_repository(run_id)
+    if not any(entry.path == f"{path}/{MODEL_FILE}" for entry in repository.list(path)):
+        from runyard.tracking.run_contents import model_names
+
+        names = ", ".join(model_names(client.get_run(run_id))) or "none recorded"
+        raise InvalidInput(
+            f"Run {run_id} has no model {path!r} (no {path}/{MODEL_FILE} among its artifacts; its "
+            f"models: {names}): use runs:/<run_id>/<name> with the name given to log_model."
+        )
+    cache = getattr(repository, "cache", None)  # a server's artifacts are downloaded into a cache
+    if isinstance(cache, Path):
+        target = cache / path
+        shutil.rmtree(target, ignore_errors=True)
+        return Path(repository.download(path, target.parent))
     staging = Path(tempfile.mkdtemp(prefix="runyard-model-"))
     return Path(client.download_artifacts(run_id, path, staging))
 
@@ -378,11 +396,14 @@ def from_yaml(text: str) -> dict[str, Any]:
     """Read an MLmodel file: with PyYAML when installed, else the subset to_yaml writes."""
     try:
         import yaml
-
-        loaded = yaml.safe_load(text)
-        return loaded if isinstance(loaded, dict) else {}
     except ImportError:
         return _parse_block(text.splitlines(), 0, 0)[0]
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        problem = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+        raise InvalidInput(f"The {MODEL_FILE} file is not valid YAML ({problem}).") from None
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _parse_block(lines: list[str], start: int, indent: int) -> tuple[dict[str, Any], int]:

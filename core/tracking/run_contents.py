@@ -65,20 +65,26 @@ def _logged_models(client: Any, run: Run) -> list[LoggedModel]:
 
 
 def _inside_run(client: Any, run: Run, model: LoggedModel) -> str | None:
+    """Where the model's files are inside the run's artifacts (None when they live elsewhere)."""
     from runyard.tracking.artifacts import local_path_of
 
+    location, root = model.artifact_location.rstrip("/"), run.info.artifact_uri.rstrip("/")
+    if root and location.startswith(f"{root}/"):  # a server's URIs, or the same local spelling
+        return location[len(root) + 1 :]
     try:
-        root = Path(client.artifact_local_path(run.info.run_id, "")).resolve()
-        return local_path_of(model.artifact_location).resolve().relative_to(root).as_posix()
+        root_path = Path(client.artifact_local_path(run.info.run_id, "")).resolve()
+        return local_path_of(model.artifact_location).resolve().relative_to(root_path).as_posix()
     except (RunyardError, ValueError, OSError):
         return None
 
 
 def _descriptor(client: Any, run_id: str, path: str) -> dict[str, Any]:
-    from runyard.tracking.models import read_descriptor
+    """The model's MLmodel descriptor (on a server: that one file is downloaded), {} when unreadable."""
+    from runyard.tracking.models import MODEL_FILE, from_yaml
 
     try:
-        return read_descriptor(client.artifact_local_path(run_id, path))
+        data, _size = client.read_artifact_head(run_id, f"{path}/{MODEL_FILE}")
+        return from_yaml(data.decode("utf-8"))
     except (RunyardError, ValueError, OSError):
         return {}
 
