@@ -1,4 +1,4 @@
-"""MLflow 3 logged models on the wire, both ways: LoggedModel messages, statuses, search order; pure functions."""
+"""MLflow 3 logged models on the wire, both ways: LoggedModel messages, statuses, order; pure functions."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ from .transport import RemoteNotFound
 
 if TYPE_CHECKING:
     from ..entities import LoggedModelMetric, LoggedModelOutput
+    from .artifacts import RemoteArtifacts
+    from .transport import Transport
 
 MODELS = f"{MLFLOW}/logged-models"
 PARAMS_PER_REQUEST = 100  # MLflow's client sends a model's params in batches of this size
@@ -36,6 +38,7 @@ class RemoteLoggedModels:
 
     if TYPE_CHECKING:
         tracking_uri: str
+        transport: Transport
 
         def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
 
@@ -56,7 +59,7 @@ class RemoteLoggedModels:
 
     def _model_path(self, model_id: str, suffix: str = "") -> str:
         if not isinstance(model_id, str) or not model_id.strip() or "/" in model_id:
-            raise LoggedModelNotFound(f"Logged model {model_id!r} not found: give a model id such as m-1a2b...")
+            raise LoggedModelNotFound(f"Logged model {model_id!r} not found: give an id such as m-1a2b...")
         return f"{MODELS}/{quote(model_id, safe='')}{suffix}"
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
@@ -133,7 +136,7 @@ class RemoteLoggedModels:
             self._model_call("POST", path, body, model_id)
 
     def log_logged_model_metrics(self, model_id: str, metrics: Sequence[LoggedModelMetric]) -> None:
-        """Metric points of a model: MLflow's API takes them in runs/log-batch, so the run records them too."""
+        """Metric points of a model: MLflow's API takes them in runs/log-batch, so the run gets them too."""
         from .protocol import encode_double
 
         by_run: dict[str, list[dict[str, Any]]] = {}
@@ -165,6 +168,18 @@ class RemoteLoggedModels:
             for start in range(0, len(items), METRICS_PER_REQUEST):
                 body = {"run_id": run_id, "metrics": items[start : start + METRICS_PER_REQUEST]}
                 self._run_call(f"{MLFLOW}/runs/log-batch", body)
+
+    def logged_model_artifacts(self, model_id: str) -> RemoteArtifacts:
+        """The model's files through the server's artifact proxy (downloads go to the artifact cache)."""
+        from .artifacts import MLFLOW_ARTIFACTS_SCHEME, RemoteArtifacts
+
+        model = self.get_logged_model(model_id)
+        if not model.artifact_location.startswith(MLFLOW_ARTIFACTS_SCHEME):
+            raise InvalidInput(
+                f"The files of logged model {model_id} are at {model.artifact_location}, which the "
+                f"tracking server {self.tracking_uri} does not serve through its artifact proxy."
+            )
+        return RemoteArtifacts(self.transport, model.experiment_id, model_id, model.artifact_location)
 
     def delete_logged_model(self, model_id: str) -> None:
         """Move a model to the trash (gone from get and search)."""

@@ -1,10 +1,14 @@
-"""MLflow 3 logged models through the Store interface: the same calls on SqlStore, a runyard server and mlflow."""
+"""MLflow 3 logged models through the Store interface: the same calls on SqlStore and both kinds of server."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from runyard import LoggedModelMetric, LoggedModelNotFound, LoggedModelOutput, LoggedModelStatus
+from runyard.exceptions import InvalidInput
 from runyard.tracking.client import TrackingClient
+from runyard.tracking.models import save_model
 
 
 def test_a_logged_model_is_created_finalized_tagged_and_read_back(
@@ -47,7 +51,7 @@ def test_search_logged_models_filters_orders_and_pages(remote: TrackingClient, e
 
     first = remote.search_logged_models([experiment], max_results=2, order_by=["name ASC"])
     assert [m.name for m in first] == ["alpha", "beta"] and first.token
-    rest = remote.search_logged_models([experiment], max_results=2, order_by=["name ASC"], page_token=first.token)
+    rest = remote.search_logged_models([experiment], None, 2, ["name ASC"], page_token=first.token)
     assert [m.name for m in rest] == ["gamma"] and not rest.token
 
     remote.delete_logged_model(ids["alpha"])
@@ -78,3 +82,20 @@ def test_metrics_of_a_model_come_back_with_the_model(remote: TrackingClient, exp
     assert (metric.dataset_name, metric.dataset_digest) == ("holdout", "d1g3st")
     filtered = remote.search_logged_models([experiment], "metrics.accuracy > 0.9")
     assert [m.model_id for m in filtered] == [model.model_id]
+
+
+def test_a_logged_models_files_load_back_by_its_id(
+    remote: TrackingClient, experiment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNYARD_CACHE_DIR", str(tmp_path / "cache"))
+    model = remote.create_logged_model(experiment, "rules")
+    with pytest.warns(UserWarning, match="pickle"):
+        save_model({"threshold": 0.5}, tmp_path / "saved", name="rules")
+    remote.logged_model_artifacts(model.model_id).log_directory(tmp_path / "saved")
+    remote.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+
+    assert remote.load_model(f"models:/{model.model_id}", trusted=True) == {"threshold": 0.5}
+    with pytest.raises(InvalidInput, match="no model registry"):
+        remote.load_model("models:/rules/1")
+    with pytest.raises(LoggedModelNotFound):
+        remote.load_model("models:/m-0123456789abcdef0123456789abcdef")

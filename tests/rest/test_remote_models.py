@@ -48,7 +48,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _python(script: str, url: str, cache: Path) -> str:
-    """Run a script in a new Python process on the server; returns what it printed (fails the test on error)."""
+    """Run a script in a new Python process on the server; returns what it printed (fails on an error)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "RUNYARD_"))}
     env.update({"RUNYARD_TRACKING_URI": url, "RUNYARD_CACHE_DIR": str(cache)})
     result = subprocess.run(
@@ -143,20 +143,24 @@ MLFLOW_SCRIPT = """
     mlflow.set_tracking_uri({url!r})
     mlflow.set_experiment("mlflow-logged")
     with mlflow.start_run() as run:
-        info = mlflow.sklearn.log_model(LogisticRegression().fit(features, [0, 1, 0, 1]), name="clf")
+        info = mlflow.sklearn.log_model(
+            LogisticRegression().fit(features, [0, 1, 0, 1]), name="clf", input_example=features[:2]
+        )
     print(json.dumps({{"run_id": run.info.run_id, "model_id": info.model_id}}))
 """
 
 
-def test_a_model_logged_by_mlflow_to_a_runyard_server_is_found_by_runyard(
-    runyard_server: ServerProcess, tmp_path: Path, cache: Path
+def test_a_model_logged_by_mlflow_to_a_server_is_shown_and_loaded_by_runyard(
+    server: ServerProcess, tmp_path: Path, cache: Path
 ) -> None:
-    url = runyard_server.url
+    url = server.url
     ids = json.loads(_python(MLFLOW_SCRIPT.format(url=url), url, tmp_path / "c1").splitlines()[-1])
     client = TrackingClient(url)
     run = client.get_run(ids["run_id"])
     (found,) = client.search_logged_models([run.info.experiment_id], f"source_run_id = '{ids['run_id']}'")
     assert (found.model_id, found.name, found.status) == (ids["model_id"], "clf", "READY")
+
+    # a runyard server keeps the files among the run's artifacts, MLflow 3 under the model's own URI
     (summary,) = run_models(client, run)
     assert (summary.path, summary.flavor, summary.model_id, summary.status) == (
         "clf",
@@ -164,3 +168,15 @@ def test_a_model_logged_by_mlflow_to_a_runyard_server_is_found_by_runyard(
         ids["model_id"],
         "READY",
     )
+    assert summary.inputs == "tensor float64 [-1, 2]"
+    printed = _python(
+        f"""
+        import runyard
+
+        model = runyard.load_model("models:/{ids["model_id"]}")
+        print(list(model.predict([[0.0, 1.0], [1.0, 0.0]])))
+        """,
+        url,
+        tmp_path / "c2",
+    )
+    assert printed.strip().endswith("[np.int64(0), np.int64(1)]")

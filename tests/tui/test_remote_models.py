@@ -57,7 +57,8 @@ async def test_model_and_datasets_sections_on_a_remote_store(
         await pilot.press("7", "y")
         assert screen.focused is models
         assert app.clipboard == models.models[0].snippet
-        assert f'runyard.load_model("runs:/{run_id}/clf")' in app.clipboard and "'age': [0.0]," in app.clipboard
+        assert f'runyard.load_model("runs:/{run_id}/clf")' in app.clipboard
+        assert "'age': [0.0]," in app.clipboard
 
         assert str(screen.query_one("#section-datasets", Collapsible).title) == "8 Datasets (1)"
         cells = {row.cells[0]: row.cells for row in screen.query_one("#datasets-table", KVTable).shown}
