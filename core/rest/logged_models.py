@@ -1,13 +1,22 @@
-"""MLflow 3 logged models on the wire: LoggedModel messages, statuses, search order; pure functions."""
+"""MLflow 3 logged models on the wire, both ways: LoggedModel messages, statuses, order; pure functions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..entities import LoggedModel, LoggedModelStatus
+from ..entities import LoggedModel, LoggedModelMetric, LoggedModelStatus
 from ..exceptions import InvalidInput
-from .protocol import Body, JsonDict, encode_double, get_objects, get_string
+from .protocol import (
+    Body,
+    JsonDict,
+    encode_double,
+    get_key_values,
+    get_objects,
+    get_string,
+    parse_double,
+    parse_int64,
+)
 
 # runyard's status names <-> MLflow's LoggedModelStatus enum (by name on the wire, by number in protos).
 STATUS_NAMES = {
@@ -86,3 +95,52 @@ def _metric_json(model_id: str, metric: Any) -> JsonDict:
         if value:
             result[key] = value
     return result
+
+
+# ----------------------------------------------------------------------------- the client side
+def order_by_json(clauses: Sequence[str] | str | None) -> list[JsonDict]:
+    """`field [ASC|DESC]` clauses as SearchLoggedModels' order_by objects {field_name, ascending}."""
+    items = []
+    for clause in [clauses] if isinstance(clauses, str) else list(clauses or ()):
+        words = clause.strip().rsplit(None, 1)
+        if len(words) == 2 and words[1].upper() in ("ASC", "DESC"):
+            items.append({"field_name": words[0], "ascending": words[1].upper() == "ASC"})
+        elif clause.strip():
+            items.append({"field_name": clause.strip(), "ascending": True})
+    return items
+
+
+def logged_model_from_json(payload: Mapping[str, Any]) -> LoggedModel:
+    """A LoggedModel message {info, data} as a LoggedModel; artifact_location is the URI the server gave."""
+    info = payload.get("info") or {}
+    data = payload.get("data") or {}
+    status = get_status(info) if info.get("status") is not None else LoggedModelStatus.UNSPECIFIED
+    return LoggedModel(
+        model_id=str(info.get("model_id", "")),
+        experiment_id=str(info.get("experiment_id", "")),
+        name=str(info.get("name", "")),
+        artifact_location=str(info.get("artifact_uri", "")),
+        creation_timestamp=parse_int64(info.get("creation_timestamp_ms", 0), "creation_timestamp_ms"),
+        last_updated_timestamp=parse_int64(
+            info.get("last_updated_timestamp_ms", 0), "last_updated_timestamp_ms"
+        ),
+        status=status,
+        status_message=info.get("status_message") or None,
+        model_type=info.get("model_type") or None,
+        source_run_id=info.get("source_run_id") or None,
+        tags=dict(get_key_values(info, "tags", "tag")),
+        params=dict(get_key_values(data, "params", "param")),
+        metrics=[_metric_from_json(item) for item in get_objects(data, "metrics")],
+    )
+
+
+def _metric_from_json(item: Mapping[str, Any]) -> LoggedModelMetric:
+    return LoggedModelMetric(
+        key=str(item.get("key", "")),
+        value=parse_double(item.get("value", "NaN"), "value"),
+        timestamp=parse_int64(item.get("timestamp", 0), "timestamp"),
+        step=parse_int64(item.get("step", 0), "step"),
+        run_id=item.get("run_id") or None,
+        dataset_name=item.get("dataset_name") or None,
+        dataset_digest=item.get("dataset_digest") or None,
+    )

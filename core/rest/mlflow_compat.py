@@ -28,7 +28,6 @@ NO_PURGE = (
     "A stock MLflow server cannot purge runs over its REST API: run `mlflow gc --backend-store-uri ...` "
     "on the server's machine (runyard server can)."
 )
-NO_LOGGED_MODELS = "Logged models are not available over HTTP in runyard yet: use a local store for them."
 
 
 def limitation(what: str) -> str:

@@ -32,7 +32,7 @@ from .histories import RemoteHistories
 from .live import RemoteLive
 from .protocol import MLFLOW_API as MLFLOW
 from .protocol import RUNYARD_API as RUNYARD
-from .remote_logged_models import NoRemoteLoggedModels
+from .remote_logged_models import RemoteLoggedModels
 from .transport import RemoteNotFound, Transport
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class ServerVersionMismatch(InvalidInput):
     """The runyard server speaks another version of runyard's endpoints than this client."""
 
 
-class RestStore(RemoteHistories, RemoteLive, NoRemoteLoggedModels):
+class RestStore(RemoteHistories, RemoteLive, RemoteLoggedModels):
     """Every Store operation as requests to one tracking server (thread-safe: one pooled client)."""
 
     def __init__(self, tracking_uri: str, transport: Transport | None = None) -> None:

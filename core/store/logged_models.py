@@ -33,6 +33,7 @@ from sqlalchemy import and_, delete, insert, select, update
 if TYPE_CHECKING:
     from runyard.search.parser import Node, OrderKey
     from runyard.store.sql_store import SqlStore
+    from runyard.tracking.artifacts import ArtifactRepository
     from sqlalchemy.engine import Connection
 
 models_t = LoggedModelRow.__table__
@@ -486,6 +487,12 @@ class LoggedModelOps:
     def delete_logged_model(self, model_id: str) -> None:
         """Move a model to the trash."""
         delete_logged_model(cast("SqlStore", self), model_id)
+
+    def logged_model_artifacts(self, model_id: str) -> ArtifactRepository:
+        """The model's files (its artifact_location: inside its run's artifacts, or its own directory)."""
+        from runyard.tracking.artifacts import ArtifactRepository
+
+        return ArtifactRepository(self.get_logged_model(model_id).artifact_location)
 
     def search_logged_models(
         self,

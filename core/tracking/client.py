@@ -312,6 +312,10 @@ class TrackingClient:
         """Move a logged model to the trash."""
         self.store.delete_logged_model(model_id)
 
+    def logged_model_artifacts(self, model_id: str) -> ArtifactRepository:
+        """The files of a logged model (`models:/<model_id>`), wherever they live."""
+        return self.store.logged_model_artifacts(model_id)
+
     def search_logged_models(
         self,
         experiment_ids: Sequence[str],
@@ -413,7 +417,7 @@ class TrackingClient:
         return info
 
     def load_model(self, model_uri: str, trusted: bool = False) -> Any:
-        """The model at `runs:/<run_id>/<name>` or in a local directory (pickles need trusted=True)."""
+        """The model at `runs:/<run_id>/<name>`, `models:/<model_id>` or a local path (pickles: trusted)."""
         from runyard.tracking.models import fetch_model, load_model_from_directory
 
         return load_model_from_directory(fetch_model(self, model_uri), trusted)

@@ -426,7 +426,7 @@ def disable_system_metrics_logging() -> None:
 
 
 def load_model(model_uri: str, trusted: bool = False) -> Any:
-    """The model at `runs:/<run_id>/<name>` or a local model directory (pickles need trusted=True)."""
+    """The model at `runs:/<run_id>/<name>`, `models:/<model_id>` or a local path (pickles: trusted=True)."""
     return _client().load_model(model_uri, trusted)
 
 

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -285,14 +285,61 @@ def split_model_uri(model_uri: str) -> tuple[str, str] | None:
     return run_id, path
 
 
+def logged_model_id(model_uri: str) -> str | None:
+    """The model id of `models:/<model_id>` (MLflow 3's logged model), or None for another URI."""
+    if not model_uri.startswith("models:/"):
+        return None
+    model_id = model_uri[len("models:/") :].strip("/")
+    if not model_id or "/" in model_id or "@" in model_id:
+        raise InvalidInput(
+            f"Bad model URI {model_uri!r}: runyard has no model registry; load a logged model by its id "
+            "(models:/m-...) or a run's model (runs:/<run_id>/<name>)."
+        )
+    return model_id
+
+
 def fetch_model(client: Any, model_uri: str) -> Path:
-    """A local directory holding the model: the path itself, or a download of `runs:/...`."""
+    """A local directory holding the model: the path itself, or a download of `runs:/...` / `models:/...`.
+
+    From a tracking server the files go to the artifact cache (RUNYARD_CACHE_DIR), replacing an older
+    copy of the same model; from a local store to a new temporary directory.
+    """
+    model_id = logged_model_id(model_uri)
+    if model_id is not None:
+        model = client.get_logged_model(model_id)
+        return _download_model(
+            client.logged_model_artifacts(model_id),
+            "",
+            lambda: f"Logged model {model_id} has no {MODEL_FILE} file (its status: {model.status}).",
+        )
     parts = split_model_uri(model_uri)
     if parts is None:
         return Path(model_uri).expanduser()
     run_id, path = parts
-    staging = Path(tempfile.mkdtemp(prefix="runyard-model-"))
-    return Path(client.download_artifacts(run_id, path, staging))
+
+    def missing() -> str:
+        from runyard.tracking.run_contents import model_names
+
+        names = ", ".join(model_names(client.get_run(run_id))) or "none recorded"
+        return (
+            f"Run {run_id} has no model {path!r} (no {path}/{MODEL_FILE} among its artifacts; its "
+            f"models: {names}): use runs:/<run_id>/<name> with the name given to log_model."
+        )
+
+    return _download_model(client.artifact_repository(run_id), path, missing)
+
+
+def _download_model(repository: Any, path: str, missing: Callable[[], str]) -> Path:
+    """Download a model directory of an artifact repository (local or a server's), checked to hold one."""
+    descriptor = f"{path}/{MODEL_FILE}" if path else MODEL_FILE
+    if not any(entry.path == descriptor for entry in repository.list(path or None)):
+        raise InvalidInput(missing())
+    cache = getattr(repository, "cache", None)  # a server's artifacts are downloaded into a cache
+    if isinstance(cache, Path):
+        target = cache / (path or "artifacts")
+        shutil.rmtree(target, ignore_errors=True)
+        return Path(repository.download(path or None, target.parent))
+    return Path(repository.download(path or None, tempfile.mkdtemp(prefix="runyard-model-")))
 
 
 def predict(model: Any, data: Any) -> Any:
@@ -303,11 +350,16 @@ def predict(model: Any, data: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- the snippet
-def prediction_snippet(run_id: str, name: str, descriptor: Mapping[str, Any]) -> str:
-    """Ready-to-paste Python that loads the model, builds a DataFrame from its schema and predicts."""
+def prediction_snippet(
+    run_id: str, name: str, descriptor: Mapping[str, Any], model_uri: str | None = None
+) -> str:
+    """Ready-to-paste Python that loads the model, builds a DataFrame from its schema and predicts.
+
+    The model is loaded from `runs:/<run_id>/<name>` unless another URI is given (`models:/<model_id>`).
+    """
     flavors = descriptor.get("flavors") or {}
     flavor = (descriptor.get("runyard") or {}).get("flavor") or next(iter(flavors), "")
-    uri = f"runs:/{run_id}/{name}"
+    uri = model_uri or f"runs:/{run_id}/{name}"
     if flavor == FILES:
         return (
             f'import runyard\n\npath = runyard.load_model("{uri}")  # a local directory of the model files\n'
@@ -378,11 +430,14 @@ def from_yaml(text: str) -> dict[str, Any]:
     """Read an MLmodel file: with PyYAML when installed, else the subset to_yaml writes."""
     try:
         import yaml
-
-        loaded = yaml.safe_load(text)
-        return loaded if isinstance(loaded, dict) else {}
     except ImportError:
         return _parse_block(text.splitlines(), 0, 0)[0]
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        problem = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+        raise InvalidInput(f"The {MODEL_FILE} file is not valid YAML ({problem}).") from None
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _parse_block(lines: list[str], start: int, indent: int) -> tuple[dict[str, Any], int]:

@@ -18,7 +18,7 @@ _NOT_FLAVORS = ("python_function",)
 class ModelSummary:
     """One model of a run: where it is, its flavor and schema, and Python that loads it and predicts."""
 
-    path: str  # inside the run's artifacts: runs:/<run_id>/<path>
+    path: str  # inside the run's artifacts (runs:/<run_id>/<path>), else the name of a models:/<model_id>
     flavor: str
     inputs: str
     outputs: str
@@ -65,20 +65,26 @@ def _logged_models(client: Any, run: Run) -> list[LoggedModel]:
 
 
 def _inside_run(client: Any, run: Run, model: LoggedModel) -> str | None:
+    """Where the model's files are inside the run's artifacts (None when they live elsewhere)."""
     from runyard.tracking.artifacts import local_path_of
 
+    location, root = model.artifact_location.rstrip("/"), run.info.artifact_uri.rstrip("/")
+    if root and location.startswith(f"{root}/"):  # a server's URIs, or the same local spelling
+        return location[len(root) + 1 :]
     try:
-        root = Path(client.artifact_local_path(run.info.run_id, "")).resolve()
-        return local_path_of(model.artifact_location).resolve().relative_to(root).as_posix()
+        root_path = Path(client.artifact_local_path(run.info.run_id, "")).resolve()
+        return local_path_of(model.artifact_location).resolve().relative_to(root_path).as_posix()
     except (RunyardError, ValueError, OSError):
         return None
 
 
 def _descriptor(client: Any, run_id: str, path: str) -> dict[str, Any]:
-    from runyard.tracking.models import read_descriptor
+    """The model's MLmodel descriptor (on a server: that one file is downloaded), {} when unreadable."""
+    from runyard.tracking.models import MODEL_FILE, from_yaml
 
     try:
-        return read_descriptor(client.artifact_local_path(run_id, path))
+        data, _size = client.read_artifact_head(run_id, f"{path}/{MODEL_FILE}")
+        return from_yaml(data.decode("utf-8"))
     except (RunyardError, ValueError, OSError):
         return {}
 
@@ -111,30 +117,58 @@ def schema_text(spec: str | None) -> str:
 
 
 def run_models(client: Any, run: Run) -> list[ModelSummary]:
-    """The run's models: those log_model recorded and MLflow 3's logged models of the run (reads files)."""
+    """The run's models: those log_model recorded and MLflow 3's logged models of the run (reads files).
+
+    A logged model whose files live outside the run (MLflow 3's own layout on its server) is listed by
+    name, its snippet loading `models:/<model_id>`.
+    """
     from runyard.tracking.models import prediction_snippet
 
     found: dict[str, tuple[str | None, str | None]] = {path: (None, None) for path in _history_paths(run)}
+    elsewhere: list[LoggedModel] = []
     for model in _logged_models(client, run):
         path = _inside_run(client, run, model)
         if path:
             found[path] = (model.model_id, model.status)
+        else:
+            elsewhere.append(model)
     summaries = []
     for path, (model_id, status) in list(found.items())[:MAX_MODELS]:
         descriptor = _descriptor(client, run.info.run_id, path)
-        signature = descriptor.get("signature") or {}
-        summaries.append(
-            ModelSummary(
-                path=path,
-                flavor=flavor_of(descriptor),
-                inputs=schema_text(signature.get("inputs")),
-                outputs=schema_text(signature.get("outputs")),
-                snippet=prediction_snippet(run.info.run_id, path, descriptor),
-                model_id=model_id,
-                status=status,
-            )
-        )
+        snippet = prediction_snippet(run.info.run_id, path, descriptor)
+        summaries.append(_summary(path, descriptor, snippet, model_id, status))
+    for model in elsewhere[: max(0, MAX_MODELS - len(summaries))]:
+        descriptor = _model_descriptor(client, model.model_id)
+        snippet = prediction_snippet(run.info.run_id, model.name, descriptor, model.model_uri)
+        summaries.append(_summary(model.name, descriptor, snippet, model.model_id, model.status))
     return summaries
+
+
+def _summary(
+    path: str, descriptor: dict[str, Any], snippet: str, model_id: str | None, status: str | None
+) -> ModelSummary:
+    signature = descriptor.get("signature") or {}
+    return ModelSummary(
+        path=path,
+        flavor=flavor_of(descriptor),
+        inputs=schema_text(signature.get("inputs")),
+        outputs=schema_text(signature.get("outputs")),
+        snippet=snippet,
+        model_id=model_id,
+        status=status,
+    )
+
+
+def _model_descriptor(client: Any, model_id: str) -> dict[str, Any]:
+    """The MLmodel of a logged model stored outside its run, {} when unreadable."""
+    from runyard.tracking.models import MODEL_FILE, from_yaml
+
+    try:
+        repository = client.logged_model_artifacts(model_id)
+        with open(repository.resolve(MODEL_FILE), "rb") as handle:
+            return from_yaml(handle.read(1 << 20).decode("utf-8"))
+    except (RunyardError, ValueError, OSError):
+        return {}
 
 
 def _json(text: str | None) -> Any:
