@@ -119,7 +119,6 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
 def _prompt(column_id: str) -> Text:
     """How a column is listed: its id, and for a sparkline column what it draws."""
     if column_id.startswith(TREND_PREFIX):
-        return Text.assemble(
-            column_id, ("  ▁▃▅▇ last points of metrics.", "dim"), (column_id[len(TREND_PREFIX) :], "dim")
-        )
+        metric = "metrics." + column_id[len(TREND_PREFIX) :]
+        return Text.assemble(column_id, (f"  ▁▃▅▇ sparkline of {metric}", "dim"))
     return Text(column_id)

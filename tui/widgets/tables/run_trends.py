@@ -154,7 +154,7 @@ class TrendColumns(LineTable):
             "Trend",
             show=False,  # the footer is full at 100 columns: `?`, the palette and the column chooser say it
             id="runs.trend",
-            tooltip="Add or remove a sparkline column of the metric under the cursor (its last points)",
+            tooltip="Add or remove a sparkline of the metric under the cursor",
         ),
     ]
     columns: list[Column]  # the run table's
