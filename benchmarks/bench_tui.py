@@ -63,23 +63,32 @@ async def _until(pilot: Any, condition: Any, step: float = 0.002, timeout: float
         await pilot.pause(step)
 
 
-async def interactive(uri: str, repeat: int) -> dict[str, Stat]:
-    """Search and scroll figures measured with the Pilot."""
+def _app(uri: str) -> Any:
+    """The app on the store, without live refresh."""
     from runyard import TrackingClient
     from runyard.tui.app import RunyardApp
     from runyard.tui.settings import Settings
 
     client = TrackingClient(uri, must_exist=True)
-    settings = Settings(store_uri=client.tracking_uri, refresh_seconds=3600)
-    app = RunyardApp(client=client, settings=settings)
+    return RunyardApp(client=client, settings=Settings(store_uri=client.tracking_uri, refresh_seconds=3600))
+
+
+async def _first_table(pilot: Any) -> tuple[Any, Any]:
+    """(screen, run table) once the first page is shown and every worker finished; the table focused."""
+    screen: Any = pilot.app.screen
+    await _until(pilot, lambda: screen.table.runs and not screen.searching)
+    await pilot.app.workers.wait_for_complete()
+    screen.table.focus()
+    await pilot.pause()
+    return screen, screen.table
+
+
+async def interactive(uri: str, repeat: int) -> dict[str, Stat]:
+    """Search and scroll figures measured with the Pilot."""
+    app = _app(uri)
     figures: dict[str, Stat] = {}
     async with app.run_test(size=SIZE) as pilot:
-        screen: Any = app.screen
-        await _until(pilot, lambda: screen.table.runs and not screen.searching)
-        await app.workers.wait_for_complete()
-        table = screen.table
-        table.focus()
-        await pilot.pause()
+        screen, table = await _first_table(pilot)
 
         queries = {
             "search: metrics.accuracy > 0.9": "metrics.accuracy > 0.9",
@@ -266,20 +275,12 @@ def with_recent_points(directory: Path, n_runs: int, newest: int) -> str:
 
 async def sparkline_paging(uri: str, repeat: int) -> dict[str, Stat]:
     """CPU and wall seconds of a page down and of `end`, with the trend.loss column off and on."""
-    from runyard import TrackingClient
-    from runyard.tui.app import RunyardApp
-    from runyard.tui.settings import Settings
     from runyard.tui.widgets.tables.run_trends import TrendCache
 
-    client = TrackingClient(uri, must_exist=True)
-    app = RunyardApp(client=client, settings=Settings(store_uri=client.tracking_uri, refresh_seconds=3600))
+    app = _app(uri)
     figures: dict[str, list[float]] = {}
     async with app.run_test(size=SIZE) as pilot:
-        screen: Any = app.screen
-        await _until(pilot, lambda: screen.table.runs and not screen.searching)
-        await app.workers.wait_for_complete()
-        table = screen.table
-        table.focus()
+        screen, table = await _first_table(pilot)
         base = [c for c in table.dynamic_columns if not c.startswith("trend.")]
 
         async def timed(key: str) -> tuple[float, float]:
