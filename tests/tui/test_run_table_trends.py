@@ -150,7 +150,7 @@ async def test_sparklines_are_read_for_the_rows_on_screen_in_one_call_per_screen
             asked.append(list(run_ids))
         return real(self, run_ids, keys)
 
-    client.recent_metrics = counting.__get__(client)  # type: ignore[method-assign]
+    client.recent_metrics = counting.__get__(client)
     app = make_app(client, page_size=200, first_page_size=100, refresh_seconds=3600)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = pilot.app.screen
@@ -193,7 +193,7 @@ async def test_removing_one_trend_column_asks_nothing_and_adding_one_asks_once(s
             asked.append((list(run_ids), list(keys)))
         return real(self, run_ids, keys)
 
-    client.recent_metrics = counting.__get__(client)  # type: ignore[method-assign]
+    client.recent_metrics = counting.__get__(client)
     async with make_app(client, refresh_seconds=3600).run_test(size=(140, 30)) as pilot:
         table = await open_resnet(pilot)
         table.set_columns(["metrics.loss", "trend.loss", "metrics.accuracy"])
