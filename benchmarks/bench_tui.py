@@ -10,6 +10,9 @@
    the cost of painting all visible lines once.
 4. Why a line-API table fed by pages: the same 100,000 runs put in Textual's DataTable and in
    textual-fastdatatable (Arrow backend), against RunTable holding them all.
+5. `--sparkline`: paging with a sparkline (trend.loss) column on and off, alternately in one app on a
+   private copy of the store whose newest runs carry their recent points: CPU and wall per page down
+   (key, the worker's recent_metrics call, repaint) and per `end` (next page of 500), and the ratio.
 """
 
 from __future__ import annotations
@@ -60,23 +63,32 @@ async def _until(pilot: Any, condition: Any, step: float = 0.002, timeout: float
         await pilot.pause(step)
 
 
-async def interactive(uri: str, repeat: int) -> dict[str, Stat]:
-    """Search and scroll figures measured with the Pilot."""
+def _app(uri: str) -> Any:
+    """The app on the store, without live refresh."""
     from runyard import TrackingClient
     from runyard.tui.app import RunyardApp
     from runyard.tui.settings import Settings
 
     client = TrackingClient(uri, must_exist=True)
-    settings = Settings(store_uri=client.tracking_uri, refresh_seconds=3600)
-    app = RunyardApp(client=client, settings=settings)
+    return RunyardApp(client=client, settings=Settings(store_uri=client.tracking_uri, refresh_seconds=3600))
+
+
+async def _first_table(pilot: Any) -> tuple[Any, Any]:
+    """(screen, run table) once the first page is shown and every worker finished; the table focused."""
+    screen: Any = pilot.app.screen
+    await _until(pilot, lambda: screen.table.runs and not screen.searching)
+    await pilot.app.workers.wait_for_complete()
+    screen.table.focus()
+    await pilot.pause()
+    return screen, screen.table
+
+
+async def interactive(uri: str, repeat: int) -> dict[str, Stat]:
+    """Search and scroll figures measured with the Pilot."""
+    app = _app(uri)
     figures: dict[str, Stat] = {}
     async with app.run_test(size=SIZE) as pilot:
-        screen: Any = app.screen
-        await _until(pilot, lambda: screen.table.runs and not screen.searching)
-        await app.workers.wait_for_complete()
-        table = screen.table
-        table.focus()
-        await pilot.pause()
+        screen, table = await _first_table(pilot)
 
         queries = {
             "search: metrics.accuracy > 0.9": "metrics.accuracy > 0.9",
@@ -233,6 +245,69 @@ async def table_choice(uri: str) -> dict[str, float]:
     return figures
 
 
+def with_recent_points(directory: Path, n_runs: int, newest: int) -> str:
+    """A private copy of the store whose `newest` runs keep their recent points (what the writer stores)."""
+    import sqlite3
+
+    from runyard.store.recent import pack
+
+    uri = build_store(directory / "sparkline.db", n_runs=n_runs)
+    with sqlite3.connect(uri.removeprefix("sqlite:///")) as conn:
+        run_pks = [
+            pk for (pk,) in conn.execute("SELECT id FROM runs ORDER BY start_time DESC LIMIT ?", (newest,))
+        ]
+        for start in range(0, len(run_pks), 500):
+            chunk = run_pks[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            points: dict[tuple[int, str], list[tuple[int, int, float]]] = {}
+            for run_pk, key, step, timestamp, value in conn.execute(
+                f'SELECT run_pk, "key", step, timestamp, value FROM metrics WHERE run_pk IN ({marks}) '
+                'ORDER BY run_pk, "key", step, timestamp',
+                chunk,
+            ):
+                points.setdefault((run_pk, key), []).append((step, timestamp, value))
+            conn.executemany(
+                'UPDATE metric_summaries SET recent = ? WHERE run_pk = ? AND "key" = ?',
+                [(pack(found), run_pk, key) for (run_pk, key), found in points.items()],
+            )
+    return uri
+
+
+async def sparkline_paging(uri: str, repeat: int) -> dict[str, Stat]:
+    """CPU and wall seconds of a page down and of `end`, with the trend.loss column off and on."""
+    from runyard.tui.widgets.tables.run_trends import TrendCache
+
+    app = _app(uri)
+    figures: dict[str, list[float]] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        screen, table = await _first_table(pilot)
+        base = [c for c in table.dynamic_columns if not c.startswith("trend.")]
+
+        async def timed(key: str) -> tuple[float, float]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            await pilot.press(key)
+            await pilot.pause()
+            await app.workers.wait_for_complete()  # the recent points (and the next page) are in
+            await pilot.pause()
+            return time.perf_counter() - wall, time.process_time() - cpu
+
+        for _ in range(repeat):
+            for mode in ("off", "on"):
+                table.trends = TrendCache()  # nothing known: every screen is read again
+                table.set_columns(base + (["trend.loss"] if mode == "on" else []))
+                screen.start_search()  # the first page again, the table at its top
+                await _until(pilot, lambda: not screen.searching)
+                await app.workers.wait_for_complete()
+                for _press in range(5):
+                    wall, cpu = await timed("pagedown")
+                    figures.setdefault(f"page down, wall ({mode})", []).append(wall)
+                    figures.setdefault(f"page down, CPU ({mode})", []).append(cpu)
+                wall, cpu = await timed("end")
+                figures.setdefault(f"end: next page of 500, wall ({mode})", []).append(wall)
+                figures.setdefault(f"end: next page of 500, CPU ({mode})", []).append(cpu)
+    return {label: Stat(values) for label, values in figures.items()}
+
+
 def main() -> None:
     """Build or reuse the store, then print every figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -241,7 +316,21 @@ def main() -> None:
     parser.add_argument(
         "--skip-choice", action="store_true", help="skip the DataTable/fastdatatable comparison"
     )
+    parser.add_argument(
+        "--sparkline", action="store_true", help="only: paging with a sparkline column on and off"
+    )
     args = parser.parse_args()
+    if args.sparkline:
+        header(f"Paging with a sparkline column, {args.runs:,} runs ({machine_line()})")
+        with tempfile.TemporaryDirectory() as scratch:
+            copy = with_recent_points(Path(scratch), args.runs, newest=5000)
+            figures = asyncio.run(sparkline_paging(copy, args.repeat))
+        for label, stat in figures.items():
+            row(label, stat.fmt("ms", 1000, 1))
+        for what in ("page down, CPU", "page down, wall", "end: next page of 500, CPU"):
+            on, off = figures[f"{what} (on)"], figures[f"{what} (off)"]
+            row(f"{what}: on / off (medians)", f"{on.median / off.median:.2f}x")
+        return
     uri = build_store(None, n_runs=args.runs)
     header(f"TUI on {args.runs:,} runs in one experiment ({machine_line()})")
     start = startup(uri, args.repeat)

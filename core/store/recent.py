@@ -104,6 +104,19 @@ def merged_blobs(
     return merged
 
 
+def recent_sql(with_keys: bool) -> str:
+    """The query of read_recent: runs first, then each one's summaries by primary key.
+
+    CROSS JOIN fixes that order on SQLite (PostgreSQL plans it from its statistics): left to choose,
+    SQLite walked the key index through every run's summary of the key (1 s for a screen of 28 runs
+    of a 100,000-run store, against 3 ms this way)."""
+    sql = (
+        'SELECT r.run_id, s."key", s.recent FROM runs r CROSS JOIN metric_summaries s '
+        "WHERE s.run_pk = r.id AND r.run_id IN :ids AND s.recent IS NOT NULL"
+    )
+    return sql + ' AND s."key" IN :keys' if with_keys else sql
+
+
 def read_recent(
     conn: Connection, run_ids: Sequence[str], keys: Sequence[str] | None
 ) -> dict[str, dict[str, list[Metric]]]:
@@ -111,13 +124,7 @@ def read_recent(
     from runyard.entities import Metric
     from sqlalchemy import bindparam, text
 
-    sql = (
-        'SELECT r.run_id, s."key", s.recent FROM metric_summaries s JOIN runs r ON r.id = s.run_pk '
-        "WHERE r.run_id IN :ids AND s.recent IS NOT NULL"
-    )
-    if keys is not None:
-        sql += ' AND s."key" IN :keys'
-    statement = text(sql).bindparams(bindparam("ids", expanding=True))
+    statement = text(recent_sql(keys is not None)).bindparams(bindparam("ids", expanding=True))
     if keys is not None:
         statement = statement.bindparams(bindparam("keys", expanding=True))
     found: dict[str, dict[str, list[Metric]]] = {run_id: {} for run_id in run_ids}

@@ -52,3 +52,26 @@ def test_pack_keeps_the_newest(count: int) -> None:
     points = [(s, 1000 + s, s / 2) for s in range(count)]
     assert unpack(pack(points)) == points[-RECENT_POINTS:]
     assert unpack(None) == [] and unpack(b"\x00" * 5) == []
+
+
+@pytest.mark.parametrize("with_keys", [True, False])
+def test_a_screen_of_runs_reads_its_summaries_by_run_not_by_scanning_the_key(
+    sqlite_uri: str, with_keys: bool
+) -> None:
+    """A sparkline column on a big store: the query must not walk every run's summary of the key."""
+    import sqlite3
+
+    from runyard.store.recent import recent_sql
+
+    client = TrackingClient(sqlite_uri)
+    experiment_id = client.create_experiment("e")
+    for index in range(3):
+        run_id = client.create_run(experiment_id).info.run_id
+        client.log_batch(run_id, metrics=[Metric("loss", float(index), 1, 0)])
+    screen = [f"run{index}" for index in range(28)]  # a screen of rows: the plan depends on the count
+    sql = recent_sql(with_keys).replace(":ids", f"({', '.join('?' * len(screen))})").replace(":keys", "(?)")
+    with sqlite3.connect(sqlite_uri.removeprefix("sqlite:///")) as conn:
+        found = conn.execute("EXPLAIN QUERY PLAN " + sql, screen + ["loss"] * with_keys)
+        plan = " | ".join(row[3] for row in found)
+    assert plan.startswith("SEARCH r USING") and "run_id=?" in plan, plan
+    assert "SEARCH s USING PRIMARY KEY (run_pk=?" in plan, plan

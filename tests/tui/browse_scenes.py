@@ -27,6 +27,7 @@ DEMO_BROWSE = {
     "query": "metrics.val_accuracy > 0.84",
     "bad_query": "metrics.val_accuracy >> 0.84",
     "column_filter": "loss",
+    "trend_metric": "metrics.train_loss",
 }
 
 
@@ -84,7 +85,9 @@ async def open_experiment(pilot: Any, name: str) -> None:
     await settle(pilot)
 
 
-def scenes(experiment: str, query: str, bad_query: str, column_filter: str) -> dict[str, Scene]:
+def scenes(
+    experiment: str, query: str, bad_query: str, column_filter: str, trend_metric: str
+) -> dict[str, Scene]:
     """Scene name -> coroutine that brings the app there."""
 
     async def experiments(pilot: Any) -> None:
@@ -107,6 +110,14 @@ def scenes(experiment: str, query: str, bad_query: str, column_filter: str) -> d
         await pilot.press(*column_filter)
         await settle(pilot)
 
+    async def trend(pilot: Any) -> None:
+        await open_experiment(pilot, experiment)
+        table = pilot.app.screen.table
+        while table.columns[table.cursor_column].id != trend_metric:
+            await pilot.press("right")
+        await pilot.press("t", "right", "down", "down")  # a sparkline of the metric, then onto it
+        await settle(pilot)
+
     async def delete(pilot: Any) -> None:
         await open_experiment(pilot, experiment)
         await pilot.press("space", "down", "space", "d")
@@ -122,6 +133,7 @@ def scenes(experiment: str, query: str, bad_query: str, column_filter: str) -> d
         "search": searched,
         "search-error": search_error,
         "column-chooser": columns,
+        "trend-column": trend,
         "delete-runs": delete,
         "keys": keys,
     }

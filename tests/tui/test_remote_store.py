@@ -73,6 +73,19 @@ async def test_the_run_table_searches_and_sorts_on_a_server(served: Seeded) -> N
         assert sorted(row.run.info.run_name for row in table.rows) == ["baseline", "tuned", "wide-resnet"]
 
 
+async def test_a_sparkline_column_reads_the_recent_points_from_the_server(served: Seeded) -> None:
+    server, _ids = served
+    client = _remote(server)
+    app: Any = make_app(client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await _open_experiment(pilot, client, "/vision/resnet")
+        table.set_columns(["metrics.accuracy", "trend.accuracy"])
+        await settle(pilot)
+        column = table.column_index("trend.accuracy")
+        shown = {row.run.info.run_name: table.row_text(i)[column].strip() for i, row in enumerate(table.rows)}
+        assert shown["baseline"] == "▁▅█"  # 0.405, 0.648, 0.81 through the server's metrics/recent
+
+
 async def test_run_details_show_params_and_a_chart_from_the_server(served: Seeded) -> None:
     server, ids = served
     client = _remote(server)

@@ -207,7 +207,7 @@ async def test_hundreds_of_metric_keys_keep_the_table_and_chooser_usable(tmp_pat
         assert hidden >= 400 and f"{hidden} not listed" in str(chooser.query_one("#column-count").render())
         await pilot.press(*"layer599")
         await settle(pilot)
-        assert chooser.listed == ["metrics.layer599.grad_norm"]
+        assert chooser.listed == ["metrics.layer599.grad_norm", "trend.layer599.grad_norm"]
         await pilot.press("down", "space", "enter")
         await settle(pilot)
         assert cell(table, "many-metrics", "metrics.layer599.grad_norm").strip() == "599"

@@ -1,9 +1,10 @@
-"""ColumnChooserModal: pick param/metric/tag columns from a type-to-filter list."""
+"""ColumnChooserModal: pick param/metric/tag columns (and metrics' sparkline columns) from a filtered list."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,7 @@ from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from ..widgets.in_order_input import InOrderInput
+from ..widgets.tables.run_rows import TREND_PREFIX
 
 MAX_LISTED = 200  # more matches than this: ask the user to type more
 
@@ -38,7 +40,9 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
             yield SelectionList[str](id="column-list")
             yield Static("", id="column-count", classes="dialog-hint")
             yield Static(
-                "↓ to the list · space toggles · Enter applies · Escape cancels", classes="dialog-hint"
+                "↓ to the list · space toggles · Enter applies · Escape cancels\n"
+                "trend.KEY: a sparkline of the metric's last points (t on a metric column)",
+                classes="dialog-hint",
             )
 
     def on_mount(self) -> None:
@@ -58,7 +62,7 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
         column_list: SelectionList[str] = self.query_one("#column-list", SelectionList)
         column_list.clear_options()
         chosen = set(self.chosen)
-        column_list.add_options([Selection(key, key, key in chosen) for key in matches[:MAX_LISTED]])
+        column_list.add_options([Selection(_prompt(key), key, key in chosen) for key in matches[:MAX_LISTED]])
         more = len(matches) - MAX_LISTED
         note = f"{len(self.chosen)} chosen · {len(matches)} of {len(self.available)} keys match"
         if more > 0:
@@ -110,3 +114,11 @@ class ColumnChooserModal(ModalScreen[list[str] | None]):
     def action_cancel(self) -> None:
         """Close without changes."""
         self.dismiss(None)
+
+
+def _prompt(column_id: str) -> Text:
+    """How a column is listed: its id, and for a sparkline column what it draws."""
+    if column_id.startswith(TREND_PREFIX):
+        metric = "metrics." + column_id[len(TREND_PREFIX) :]
+        return Text.assemble(column_id, (f"  ▁▃▅▇ sparkline of {metric}", "dim"))
+    return Text(column_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runyard import Experiment, InvalidInput, Run, TrackingClient
+from runyard import Experiment, InvalidInput, Metric, Run, TrackingClient
 from textual import on, work
+from textual.message import Message
 from textual.screen import Screen
 
 from .. import formatting
@@ -18,6 +19,7 @@ from ..settings import Settings, ViewState
 from ..widgets.experiment_tree import ExperimentTree
 from ..widgets.tables.run_rows import DATASETS_COLUMN
 from ..widgets.tables.run_table import RunTable
+from ..widgets.tables.run_trends import trend_column
 from ..workers import error_text
 
 if TYPE_CHECKING:
@@ -260,6 +262,51 @@ class BrowseActions(Screen[None]):
 
         self.app.push_screen(ColumnChooserModal(available, self.table.dynamic_columns), chosen)
 
+    @on(RunTable.ColumnsChanged, "#runs")
+    def columns_changed(self, message: RunTable.ColumnsChanged) -> None:
+        """Remember columns the table changed itself (`t` adds or removes a sparkline column)."""
+        self.view_state.columns = list(message.columns)
+        self.settings.save()  # saved as it changes: a dropped session keeps it
+
+    class RecentRead(Message):
+        """A worker read the recent points the sparkline columns asked for (request `number`)."""
+
+        def __init__(
+            self,
+            number: int,
+            run_ids: list[str],
+            keys: list[str],
+            recent: dict[str, dict[str, list[Metric]]] | None,
+        ) -> None:
+            self.number = number
+            self.run_ids = run_ids
+            self.keys = keys
+            self.recent = recent  # None: the read failed
+            super().__init__()
+
+    @on(RunTable.RecentWanted, "#runs")
+    def recent_wanted(self, message: RunTable.RecentWanted) -> None:
+        """Read the recent points of the rows on screen, in a worker."""
+        self.read_recent(message.number, message.run_ids, message.keys)
+
+    @work(thread=True, group="recent", exit_on_error=False)
+    def read_recent(self, number: int, run_ids: list[str], keys: list[str]) -> None:
+        """One store call: the last points of these runs' trend keys."""
+        try:
+            recent = self.client.recent_metrics(run_ids, keys)
+        except Exception as error:  # any failure is shown: never a stuck screen
+            self.post_message(self.RecentRead(number, run_ids, keys, None))
+            self.post_message(ActionFailed(f"Cannot read the sparklines: {error_text(error)}"))
+            return
+        self.post_message(self.RecentRead(number, run_ids, keys, recent))
+
+    def on_browse_actions_recent_read(self, message: RecentRead) -> None:
+        """Hand the points to the table (which drops answers overtaken by a newer request)."""
+        if message.recent is None:
+            self.table.recent_failed(message.number, message.run_ids)
+        else:
+            self.table.set_recent(message.number, message.recent, message.run_ids, message.keys)
+
     def _available_columns(self) -> list[str]:
         metrics: set[str] = set()
         params: set[str] = set()
@@ -274,7 +321,7 @@ class BrowseActions(Screen[None]):
             tags.update(run.data.tags)
         return (
             [DATASETS_COLUMN]
-            + [f"metrics.{k}" for k in sorted(metrics)]
+            + [column for k in sorted(metrics) for column in (f"metrics.{k}", trend_column(k))]
             + [f"params.{k}" for k in sorted(params)]
             + [f"tags.{k}" for k in sorted(tags)]
         )

@@ -25,7 +25,9 @@ FIXED_COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 FROZEN_COLUMNS = 2  # status and name
 LEADING_COLUMNS = 4  # status, name, start, duration: then the chosen keys, then user, source, version
-ENTITY_PREFIXES = ("metrics.", "params.", "tags.")
+ENTITY_PREFIXES = ("metrics.", "params.", "tags.", "trend.")
+TREND_PREFIX = "trend."  # "trend.loss": a sparkline of the last points of metrics.loss
+TREND_WIDTH = (16, 24)  # (min, max) cells of a sparkline column: one point a cell
 ATTRIBUTE_ORDER = {
     "status": "attributes.status",
     "name": "attributes.run_name",
@@ -53,7 +55,7 @@ class Column:
 
     @property
     def kind(self) -> str:
-        """'attribute', 'metrics', 'params' or 'tags'."""
+        """'attribute', 'metrics', 'params', 'tags' or 'trend' (a metric's sparkline)."""
         for prefix in ENTITY_PREFIXES:
             if self.id.startswith(prefix):
                 return prefix[:-1]
@@ -99,12 +101,17 @@ def build_columns(
     # The chosen keys come right after Duration, so some are on screen at 100 columns with the tree;
     # User, Source and Version (the same for most runs of an experiment) follow them.
     columns = fixed[:LEADING_COLUMNS]
-    keys = [cid.partition(".")[2] for cid in dynamic_ids]
-    for column_id, key in zip(dynamic_ids, keys, strict=True):
+    keys = [cid.partition(".")[2] for cid in dynamic_ids if not cid.startswith(TREND_PREFIX)]
+    for column_id in dynamic_ids:
+        key = column_id.partition(".")[2]
         if column_id == DATASETS_COLUMN:
             columns.append(Column(column_id, "Datasets", MAX_DYNAMIC_WIDTH + 6))
             continue
         entity = column_id.partition(".")[0]
+        if entity == "trend":
+            label = f"{key} trend"
+            columns.append(Column(column_id, label, min(max(len(label) + 1, TREND_WIDTH[0]), TREND_WIDTH[1])))
+            continue
         label = key if keys.count(key) == 1 else f"{entity[0]}.{key}"
         widest = MAX_DYNAMIC_WIDTH
         if entity == "metrics" and aggregate != "latest":

@@ -22,12 +22,12 @@ from textual.widget import Widget
 from ...formatting import system_clock_ms, truncate
 from ..compare_values import lower_is_better
 from ..control_message import ControlMessage
-from .line_table import LineTable
 from .run_rows import (
     AGGREGATES,
     DATASETS_COLUMN,
     FITTED_COLUMNS,
     FROZEN_COLUMNS,
+    TREND_PREFIX,
     Column,
     TableRow,
     build_columns,
@@ -36,12 +36,13 @@ from .run_rows import (
     scientific_columns,
     status_text,
 )
+from .run_trends import TrendColumns, trend_keys
 
 RGB = tuple[int, int, int]
 LOAD_MORE_MARGIN = 100  # ask for the next page when the cursor or view is this close to the end
 
 
-class RunTable(LineTable, can_focus=True):
+class RunTable(TrendColumns, can_focus=True):
     """Runs as rows; cursor, multi-selection, collapsible children, sort markers; pages appended lazily."""
 
     COMMAND_AREA = "Runs"
@@ -148,6 +149,7 @@ class RunTable(LineTable, can_focus=True):
         "run-table--status-lost",
         "run-table--status-scheduled",
         "run-table--metric",
+        "run-table--trend-alert",
         "run-table--empty",
     }
 
@@ -284,11 +286,14 @@ class RunTable(LineTable, can_focus=True):
             for row in self.rows
         ]
         self.refresh()
+        self._want_recent()
 
     def set_columns(self, dynamic_ids: Sequence[str]) -> None:
         """Show these param/metric/tag columns after the fixed ones."""
         self.dynamic_columns = list(dict.fromkeys(dynamic_ids))
+        self.trends.set_keys(trend_keys(self.dynamic_columns))
         self._rebuild_columns()
+        self._want_recent()
 
     def set_aggregate(self, aggregate: str) -> None:
         """Metric columns show latest, min or max."""
@@ -322,9 +327,12 @@ class RunTable(LineTable, can_focus=True):
         """The cell texts of a row, as shown (for tests and screen readers)."""
         now = self.clock()
         row = self.rows[index]
-        return [self._cell(row, column.id, now) for column in self.columns]
+        return [self._cell(row, column, now) for column in self.columns]
 
-    def _cell(self, row: TableRow, column_id: str, now: int) -> str:
+    def _cell(self, row: TableRow, column: Column, now: int) -> str:
+        column_id = column.id
+        if column_id.startswith(TREND_PREFIX):
+            return self.trend_cell(row, column)
         scientific = column_id in self.scientific
         text = cell_text(row, column_id, now, self.aggregate, self.collapsed, scientific)
         if column_id == "status":
@@ -410,6 +418,7 @@ class RunTable(LineTable, can_focus=True):
             left = self._column_start_at_or_after(left)
         self.scroll_to(x=left, y=top, animate=False, force=True)
         self._maybe_want_more()
+        self._want_recent()
 
     def _column_start_at_or_after(self, left: int) -> int:
         """Scroll sideways by whole columns: a column cut on its left would show a wrong value
@@ -430,6 +439,7 @@ class RunTable(LineTable, can_focus=True):
         """Ask for more runs when scrolled near the end (mouse wheel, scrollbar)."""
         super().watch_scroll_y(old, new)
         self._maybe_want_more()
+        self._want_recent()
 
     # ----------------------------------------------------------------- rendering
     def _compose_line(self, cells: list[list[tuple[str, Style]]], width: int, base: Style) -> Strip:
@@ -468,9 +478,11 @@ class RunTable(LineTable, can_focus=True):
         cells = []
         colour = self.selection_colours.get(row.run.info.run_id) if selected else None
         for column_index, column in enumerate(self.columns):
-            text = self._cell(row, column.id, now)
+            text = self._cell(row, column, now)
             style = base
-            if column.id == "status":
+            if column.id.startswith(TREND_PREFIX) and "!" in text:  # a NaN or an infinity
+                style = base + self.get_component_rich_style("run-table--trend-alert", partial=True)
+            elif column.id == "status":
                 word = status_text(row.run, now).lower()
                 style = base + self.get_component_rich_style(f"run-table--status-{word}", partial=True)
             elif column.id == "name" and (row.parent_name or row.run.info.lifecycle_stage == "deleted"):
@@ -549,13 +561,16 @@ class RunTable(LineTable, can_focus=True):
         if column.id == DATASETS_COLUMN:
             self.notify("The Datasets column cannot be sorted: filter with datasets.name = '...'.")
             return
-        if column.id == self.sort_column:
+        column_id = column.id  # a sparkline column sorts by its metric
+        if column_id.startswith(TREND_PREFIX):
+            column_id = "metrics." + column_id[len(TREND_PREFIX) :]
+        if column_id == self.sort_column:
             descending = not self.sort_descending
-        elif column.id.startswith("metrics."):
-            descending = not lower_is_better(column.id.partition(".")[2])  # best first
+        elif column_id.startswith("metrics."):
+            descending = not lower_is_better(column_id.partition(".")[2])  # best first
         else:
             descending = column.numeric
-        self.post_message(self.SortRequested(self, column.id, descending))
+        self.post_message(self.SortRequested(self, column_id, descending))
 
     def action_choose_columns(self) -> None:
         """Open the column chooser."""
