@@ -34,7 +34,9 @@ from .format import (
 )
 
 if TYPE_CHECKING:
+    from runyard.entities import Experiment
     from runyard.store.dump_io import DumpReader
+    from runyard.store.interface import Store
     from runyard.store.sql_store import SqlStore
 
 RUN_PAGE = 500
@@ -194,29 +196,26 @@ def export_runs(
     include_artifacts: bool = True,
 ) -> ExportResult:
     """Write the runs of a store (all, or of the named experiments, matching the filter) to a new dump."""
+    from runyard.config import is_remote_uri
     from runyard.store.dump_io import open_dump_reader
     from runyard.store.sql_store import SqlStore
 
+    uri = normalize_tracking_uri(store)
+    if is_remote_uri(uri):
+        from .remote_dump import export_from_server
+
+        return export_from_server(
+            uri, out_dir, experiment_names, filter_string, include_deleted, include_artifacts
+        )
     started = time.perf_counter()
-    sql_store = SqlStore(normalize_tracking_uri(store), must_exist=True)
-    experiments = _select_experiments(sql_store, experiment_names, include_deleted)
+    sql_store = SqlStore(uri, must_exist=True)
+    experiments = select_experiments(sql_store, experiment_names, include_deleted)
     experiment_ids = [e.experiment_id for e in experiments]
     wanted = _filtered_run_ids(sql_store, experiment_ids, filter_string, include_deleted)
     writer = DumpWriter(out_dir, sql_store.tracking_uri)
     try:
         for experiment in experiments:
-            writer.experiment(
-                {
-                    "experiment_id": experiment.experiment_id,
-                    "name": experiment.name,
-                    "artifact_location": experiment.artifact_location,
-                    "lifecycle_stage": experiment.lifecycle_stage,
-                    "creation_time": experiment.creation_time,
-                    "last_update_time": experiment.last_update_time,
-                    "deleted_time": experiment.deleted_time,
-                    "tags": experiment.tags,
-                }
-            )
+            writer.experiment(experiment_record(experiment))
         with open_dump_reader(sql_store) as reader:
             for page in reader.run_pages(experiment_ids, include_deleted, RUN_PAGE):
                 if wanted is not None:
@@ -236,7 +235,22 @@ def export_runs(
     )
 
 
-def _select_experiments(store: SqlStore, names: Sequence[str] | None, include_deleted: bool) -> list[Any]:
+def experiment_record(experiment: Experiment) -> dict[str, Any]:
+    """An experiment as a line of experiments.jsonl."""
+    return {
+        "experiment_id": experiment.experiment_id,
+        "name": experiment.name,
+        "artifact_location": experiment.artifact_location,
+        "lifecycle_stage": experiment.lifecycle_stage,
+        "creation_time": experiment.creation_time,
+        "last_update_time": experiment.last_update_time,
+        "deleted_time": experiment.deleted_time,
+        "tags": experiment.tags,
+    }
+
+
+def select_experiments(store: Store, names: Sequence[str] | None, include_deleted: bool) -> list[Experiment]:
+    """The named experiments (a clear error for a missing one), else every one the view shows."""
     if not names:
         return store.list_experiments(ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY)
     found = []

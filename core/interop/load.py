@@ -80,6 +80,8 @@ class ImportResult:
     artifact_files: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # what happened to each experiment of the dump (by its id in the dump): "created" or "reused"
+    experiments: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,26 +101,42 @@ def import_runs(
     artifact_root: str | None = None,
 ) -> ImportResult:
     """Load a dump into a store (created when new); runs already there are skipped, or refused with 'fail'."""
+    from runyard.config import is_remote_uri
     from runyard.store.sql_store import SqlStore
 
     if on_conflict not in ON_CONFLICT:
         raise InvalidInput(f"on_conflict must be 'skip' or 'fail', not {on_conflict!r}.")
-    started = time.perf_counter()
+    uri = normalize_tracking_uri(store)
+    if is_remote_uri(uri):
+        from .remote_load import import_to_server
+
+        return import_to_server(uri, in_dir, on_conflict, artifact_root)
     dump = check_dump(in_dir)
-    target = SqlStore(normalize_tracking_uri(store), artifact_root=artifact_root)
+    return import_checked(SqlStore(uri, artifact_root=artifact_root), dump, on_conflict)
+
+
+def import_checked(target: SqlStore, dump: CheckedDump, on_conflict: str) -> ImportResult:
+    """Load a dump that passed check_dump into a SQL store (what a server does with each uploaded part)."""
+    started = time.perf_counter()
     existing = _existing_run_ids(target, list(dump.run_order))
-    if existing and on_conflict == "fail":
-        shown = ", ".join(sorted(existing)[:5]) + (" ..." if len(existing) > 5 else "")
-        raise InvalidState(
-            f"{len(existing)} run(s) of the dump already exist in the target store ({shown}); nothing was "
-            "imported. Use --on-conflict skip to import only the others."
-        )
+    if on_conflict == "fail":
+        refuse_conflicts(existing)
     result = ImportResult()
     experiments = _Experiments(target, dump.experiments, result)
     _load_runs(target, dump, existing, experiments, result)
     experiments.finish()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def refuse_conflicts(existing: set[str]) -> None:
+    """With --on-conflict fail: refuse the whole import when any run of the dump is already there."""
+    if existing:
+        shown = ", ".join(sorted(existing)[:5]) + (" ..." if len(existing) > 5 else "")
+        raise InvalidState(
+            f"{len(existing)} run(s) of the dump already exist in the target store ({shown}); nothing was "
+            "imported. Use --on-conflict skip to import only the others."
+        )
 
 
 # ----------------------------------------------------------------- checks (read only)
@@ -412,9 +430,13 @@ def dataset_input(record: dict[str, Any]) -> DatasetInput:
 
 
 # ----------------------------------------------------------------- writing
-def _existing_run_ids(target: SqlStore, run_ids: list[str]) -> set[str]:
+def _existing_run_ids(target: Any, run_ids: list[str]) -> set[str]:
+    """Which of these runs a SqlStore (or a RestStore: a tracking server) already holds."""
     from runyard.store.dump_io import existing_run_ids
+    from runyard.store.sql_store import SqlStore
 
+    if not isinstance(target, SqlStore):
+        return set(target.existing_run_ids(run_ids))
     return existing_run_ids(target, run_ids)
 
 
@@ -441,6 +463,7 @@ class _Experiments:
         """The transaction that located the pending experiments committed: count them."""
         for dump_id, (location, created, note) in self.pending.items():
             self.known[dump_id] = location
+            self.result.experiments[dump_id] = "created" if created else "reused"
             if created:
                 self.result.experiments_created += 1
             else:

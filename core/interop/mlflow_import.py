@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import mask_uri, normalize_tracking_uri
+from ..config import is_remote_uri, mask_uri, normalize_tracking_uri
 from ..entities import LifecycleStage, SourceType
 from ..exceptions import ExperimentNotFound, MissingExtra, StoreError
 from ..rest.protocol import runyard_tag_key as map_tag_key
@@ -63,7 +63,13 @@ def import_mlflow(
     from runyard.store.sql_store import SqlStore
 
     target_uri = normalize_tracking_uri(store)
-    target = SqlStore(target_uri, artifact_root=artifact_root)
+    target: Any
+    if is_remote_uri(target_uri):
+        from runyard.rest.dumps import runyard_server
+
+        target = runyard_server(target_uri, "importing runs with their ids, times and trash state")
+    else:
+        target = SqlStore(target_uri, artifact_root=artifact_root)
     allow_file_store = os.environ.get(_ALLOW_FILE_STORE)
     os.environ[_ALLOW_FILE_STORE] = "true"  # MLflow 3 opens ./mlruns only with this set
     try:

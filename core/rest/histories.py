@@ -38,9 +38,20 @@ class RemoteHistories:
     def get_metric_history(self, run_id: str, key: str, max_points: int | None = None) -> list[Metric]:
         """Every point of a metric (timestamp, then step), paged; at most max_points when given."""
         metrics: list[Metric] = []
+        for page in self.metric_history_pages(run_id, key, max_points):
+            metrics.extend(page)
+        metrics.sort(key=lambda m: (m.timestamp, m.step))
+        return metrics
+
+    def metric_history_pages(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> Iterator[list[Metric]]:
+        """The points of a metric a get-history page (HISTORY_PAGE points) at a time, as the server sends
+        them; at most max_points in all when given. Memory stays at one page however long the history."""
+        sent = 0
         token: str | None = None
         while True:
-            page = HISTORY_PAGE if max_points is None else min(HISTORY_PAGE, max_points - len(metrics))
+            page = HISTORY_PAGE if max_points is None else min(HISTORY_PAGE, max_points - sent)
             body: dict[str, Any] = {"run_id": run_id, "metric_key": key, "max_results": page}
             if token:
                 body["page_token"] = token
@@ -48,12 +59,13 @@ class RemoteHistories:
                 answer = self._call("GET", f"{MLFLOW}/metrics/get-history", body)
             except RemoteNotFound as error:
                 raise RunNotFound(str(error)) from None
-            metrics.extend(metric_from_json(m) for m in answer.get("metrics") or ())
+            metrics = [metric_from_json(m) for m in answer.get("metrics") or ()]
+            sent += len(metrics)
+            if metrics:
+                yield metrics
             token = answer.get("next_page_token")
-            if not token or (max_points is not None and len(metrics) >= max_points):
-                break
-        metrics.sort(key=lambda m: (m.timestamp, m.step))
-        return metrics
+            if not token or (max_points is not None and sent >= max_points):
+                return
 
     def get_metric_history_downsampled(
         self, run_id: str, key: str, max_points: int, x_axis: str = "step", since_step: int | None = None
@@ -103,10 +115,11 @@ class RemoteHistories:
         """Every point of every metric of the run as (key, step, timestamp, value) rows, in chunks."""
         batch: list[tuple[str, int, int, float]] = []
         for key in sorted(self.get_run(run_id).data.metric_summaries):
-            for m in self.get_metric_history(run_id, key):
-                batch.append((key, m.step, m.timestamp, m.value))
-                if len(batch) >= chunk:
-                    yield batch
-                    batch = []
+            for page in self.metric_history_pages(run_id, key):
+                for m in page:
+                    batch.append((key, m.step, m.timestamp, m.value))
+                    if len(batch) >= chunk:
+                        yield batch
+                        batch = []
         if batch:
             yield batch

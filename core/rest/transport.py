@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runyard.config import mask_uri
@@ -186,11 +186,18 @@ class Transport:
         *,
         json_body: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
-        content: bytes | None = None,
+        content: bytes | IO[bytes] | None = None,
         retries: int | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
-        """Send a request, retrying connection errors and 5xx with backoff; a 4xx raises runyard's error."""
+        """Send a request, retrying connection errors and 5xx with backoff; a 4xx raises runyard's error.
+
+        A file as content is streamed (send it with retries=0: a retry could not rewind it); timeout, when
+        given, replaces the pool's read timeout for this request.
+        """
         import httpx
+
+        options: dict[str, Any] = {} if timeout is None else {"timeout": httpx.Timeout(timeout, connect=10.0)}
 
         attempts = (self.retries if retries is None else retries) + 1
         last: BaseException | None = None
@@ -204,6 +211,7 @@ class Transport:
                     json=dict(json_body) if json_body is not None else None,
                     params=_query(params),
                     content=content,
+                    **options,
                 )
             except (httpx.TransportError, OSError) as error:  # refused, reset, timed out, DNS
                 last = error

@@ -26,7 +26,17 @@ from starlette.responses import PlainTextResponse
 
 from ..rest.protocol import MLFLOW_API as MLFLOW
 from ..rest.protocol import RUNYARD_API as RUNYARD
-from . import artifacts, auth_admin_api, auth_api, bulk, live_api, logged_models, runyard_api, tracking
+from . import (
+    artifacts,
+    auth_admin_api,
+    auth_api,
+    bulk,
+    dumps_api,
+    live_api,
+    logged_models,
+    runyard_api,
+    tracking,
+)
 from .state import ServerState
 
 Handler = Callable[[ServerState, Request], Awaitable[Any]]
@@ -216,4 +226,6 @@ ROUTES: tuple[RouteRule, ...] = (
     _rule("POST", f"{RUNYARD}/metrics/recent", lv.recent_metrics, "read", "run_id"),
     _rule("GET", f"{RUNYARD}/settings/get", lv.get_settings, "read"),
     _rule("POST", f"{RUNYARD}/settings/set", lv.set_setting, "admin"),
+    # ... and `runyard import` / `copy` into a server: runs keep their ids, users, times and trash state
+    _rule("POST", f"{RUNYARD}/dumps/import", dumps_api.import_dump, "admin"),
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -48,12 +47,6 @@ def test_db_upgrade_refuses_a_server_url_and_says_what_to_do(server: ServerProce
     assert result.exit_code == 2
     assert "works on a database, not on a tracking server" in result.output
     assert "Traceback" not in result.output
-
-
-def test_export_to_a_dump_needs_the_database(server: ServerProcess, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["export", "--store", server.url, str(tmp_path / "dump")])
-    assert result.exit_code != 0
-    assert "is a tracking server: this operation needs the database itself" in result.output
 
 
 def test_an_unreachable_server_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,6 +96,7 @@ REQUESTS: dict[tuple[str, str], Callable[[Target], Request]] = {
     ("POST", f"{Y}/metrics/recent"): lambda t: (_rs(t), None),
     ("GET", f"{Y}/settings/get"): lambda t: ({"prefix": "alerts."}, None),
     ("POST", f"{Y}/settings/set"): lambda t: ({"key": "alerts.stalled_factor", "value": "12"}, None),
+    ("POST", f"{Y}/dumps/import"): lambda t: (None, b"not a dump"),
     ("POST", f"{M}/runs/outputs"): lambda t: (
         {**_r(t), "models": [{"model_id": t.model_id, "step": 1}]},
         None,
@@ -232,6 +233,7 @@ POLICY: dict[tuple[str, str], str] = {
     ("POST", f"{Y}/metrics/recent"): "read",
     ("GET", f"{Y}/settings/get"): "read",
     ("POST", f"{Y}/settings/set"): "admin",
+    ("POST", f"{Y}/dumps/import"): "admin",
     ("POST", f"{M}/runs/outputs"): "edit",
     ("POST", f"{M}/runs/log-model"): "edit",
     ("POST", f"{M}/experiments/delete-experiment-tag"): "edit",
