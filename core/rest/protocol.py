@@ -43,6 +43,10 @@ RUNYARD_TAG_PREFIX = "runyard."
 BATCH_ID_HEADER = "X-Runyard-Batch-Id"
 # Tags of runyard's own bookkeeping that MLflow clients never see.
 HIDDEN_TAGS = frozenset({HEARTBEAT_SOURCE})
+# A runs/create field that runyard's client sends to a runyard server only: "this run's process sends
+# runyard heartbeats", so it is judged LOST after the heartbeat timeout, as a local run, instead of by
+# the long rule for MLflow clients whose writes are their only signs of life.
+SENDS_HEARTBEATS_FIELD = "runyard_heartbeats"
 
 # MLflow's limits (mlflow/utils/validation.py and the tracking handlers).
 MAX_METRICS_PER_BATCH = 1000

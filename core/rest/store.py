@@ -268,6 +268,8 @@ class RestStore(RemoteHistories, RemoteLive, RemoteLoggedModels):
         }
         if run_name:
             body["run_name"] = run_name
+        if self.is_runyard:  # this client's writer sends heartbeats: LOST after their timeout, as locally
+            body[p.SENDS_HEARTBEATS_FIELD] = True
         try:
             answer = self._call("POST", f"{MLFLOW}/runs/create", body)
         except RemoteNotFound as error:

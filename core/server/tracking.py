@@ -162,8 +162,9 @@ async def create_run(state: ServerState, request: Request) -> JsonDict:
     body = await request_fields(request)
     experiment_id = p.get_string(body, "experiment_id") or DEFAULT_EXPERIMENT_ID
     tags = {p.runyard_tag_key(k): v for k, v in p.get_key_values(body, "tags", "tag")}
-    # No runyard heartbeat will come: the run's writes are its signs of life (the longer LOST timeout).
-    tags[ctx.HEARTBEAT_SOURCE] = ctx.HEARTBEAT_FROM_WRITES
+    if body.get(p.SENDS_HEARTBEATS_FIELD) is not True:
+        # No runyard heartbeat will come: the run's writes are its signs of life (the longer LOST timeout).
+        tags[ctx.HEARTBEAT_SOURCE] = ctx.HEARTBEAT_FROM_WRITES
     user_id = p.get_string(body, "user_id") or tags.get(ctx.USER) or "unknown"
     run = await state.call(
         state.store.create_run,
