@@ -66,9 +66,12 @@ def export_command(
 ) -> None:
     """Write runs to OUT_DIR as a versioned, checksummed dump (JSON Lines + artifact files).
 
+    The store may be a tracking server (runyard's or MLflow's): it is read over HTTP a page at a time.
+
     \b
-    Example:
+    Examples:
       runyard export --store runs.db --experiment /team/vision dump/
+      runyard export --store http://tracking.internal:5000 --include-deleted dump/
     """
     from ..interop import export_runs
 
@@ -133,9 +136,13 @@ def export_parquet_command(
 def import_command(in_dir: str, on_conflict: str, store: str | None) -> None:
     """Load a dump written by `runyard export` into a store (checked first; runs already there are skipped).
 
+    The store may be a runyard server (an administrator's credentials with --auth): the dump is checked
+    here, then sent in parts that the server imports run by run; running it again resumes.
+
     \b
-    Example:
+    Examples:
       runyard import --store postgresql://tracker@db/runs dump/
+      runyard import --store https://tracking.internal dump/
     """
     from ..interop import import_runs
 
@@ -160,9 +167,12 @@ def copy_command(
 ) -> None:
     """Copy runs (with metrics, artifacts, trash state) from one store to another.
 
+    Either side may be a tracking server URL (the target a runyard server: see `runyard import --help`).
+
     \b
-    Example:
+    Examples:
       runyard copy --from runyard.db --to postgresql://tracker@db/runs
+      runyard copy --from runyard.db --to https://tracking.internal
     """
     from ..interop import copy_runs
 
@@ -189,6 +199,8 @@ def copy_command(
 @store_option
 def import_mlflow_command(source: str, experiments: tuple[str, ...], store: str | None) -> None:
     """Copy experiments, runs, metric histories, tags and artifacts from MLflow (needs runyard[mlflow]).
+
+    --store may be a runyard server URL (see `runyard import --help`).
 
     \b
     Example:
