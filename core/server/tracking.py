@@ -387,6 +387,17 @@ def _history_rows(state: ServerState, run_id: str, key: str) -> list[tuple[float
         return history_rows(conn, pk, key)
 
 
+def _history_page(
+    state: ServerState, run_id: str, key: str, offset: int, limit: int
+) -> list[tuple[float | None, int, int]]:
+    """limit rows of the history from offset, in _history_rows' order (unknown run: 404)."""
+    from runyard.store.metrics import history_rows_page
+
+    pk = state.store.run_pk(run_id)
+    with state.store.db.connect() as conn:
+        return history_rows_page(conn, pk, key, offset, limit)
+
+
 async def get_metric_history(state: ServerState, request: Request) -> Response:
     """GET metrics/get-history ?run_id&metric_key&max_results&page_token (paged, by step then time)."""
     body = await request_fields(request)
@@ -396,11 +407,12 @@ async def get_metric_history(state: ServerState, request: Request) -> Response:
     if max_results is not None and max_results < 1:
         raise InvalidInput(f"max_results must be a positive integer, got {max_results}.")
     offset = p.decode_offset_token(p.get_string(body, "page_token"))
-    rows = await state.call(_history_rows, state, run_id, key)
     if max_results is None:
-        page, token = rows[offset:], None
-    else:
-        page, token = _page(rows, offset, max_results)
+        page, token = (await state.call(_history_rows, state, run_id, key))[offset:], None
+    else:  # one more row than asked tells whether another page follows
+        rows = await state.call(_history_page, state, run_id, key, offset, max_results + 1)
+        page = rows[:max_results]
+        token = p.encode_offset_token(offset + max_results) if len(rows) > max_results else None
     if not page:
         return JsonResponse(_with_token({}, token))
     items = await state.call(p.metrics_json_items, key, page)

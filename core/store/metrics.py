@@ -242,3 +242,23 @@ def history_rows(conn: Connection, run_pk: int, key: str) -> list[tuple[float | 
         cursor.close()
     rows.sort(key=lambda row: (row[1], row[2], 0.0 if row[0] is None else row[0]))  # MLflow's order
     return rows
+
+
+def history_rows_page(
+    conn: Connection, run_pk: int, key: str, offset: int, limit: int
+) -> list[tuple[float | None, int, int]]:
+    """Rows offset..offset+limit of history_rows(conn, run_pk, key), in the same order, sorted and cut by
+    the database: a page costs memory for the page only, however long the history."""
+    placeholder = "?" if conn.dialect.name == "sqlite" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            "SELECT value, timestamp, step FROM metrics "
+            f'WHERE run_pk = {placeholder} AND "key" = {placeholder} '
+            "ORDER BY timestamp, step, COALESCE(value, 0.0), id "
+            f"LIMIT {placeholder} OFFSET {placeholder}",
+            (run_pk, key, limit, offset),
+        )
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
