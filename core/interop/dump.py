@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,16 +212,32 @@ def export_runs(
     experiments = select_experiments(sql_store, experiment_names, include_deleted)
     experiment_ids = [e.experiment_id for e in experiments]
     wanted = _filtered_run_ids(sql_store, experiment_ids, filter_string, include_deleted)
-    writer = DumpWriter(out_dir, sql_store.tracking_uri)
-    try:
-        for experiment in experiments:
-            writer.experiment(experiment_record(experiment))
+
+    def write_runs(writer: DumpWriter) -> None:
         with open_dump_reader(sql_store) as reader:
             for page in reader.run_pages(experiment_ids, include_deleted, RUN_PAGE):
                 if wanted is not None:
                     page = [row for row in page if row["run_id"] in wanted]
                 if page:
                     _write_run_page(reader, writer, page, include_artifacts)
+
+    return write_dump(out_dir, sql_store.tracking_uri, experiments, write_runs, started)
+
+
+def write_dump(
+    out_dir: str | os.PathLike[str],
+    source: str,
+    experiments: Sequence[Experiment],
+    write_runs: Callable[[DumpWriter], None],
+    started: float,
+) -> ExportResult:
+    """A new dump of the experiments, with the runs write_runs(writer) adds; the manifest is written last,
+    so that an export that fails leaves a dump marked incomplete."""
+    writer = DumpWriter(out_dir, source)
+    try:
+        for experiment in experiments:
+            writer.experiment(experiment_record(experiment))
+        write_runs(writer)
         counts = writer.close()
     except BaseException:
         writer.abort()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities import HEARTBEAT_FROM_WRITES, HEARTBEAT_SOURCE, Run, ViewType
 from ..tracking.artifacts import is_temporary
-from .dump import RUN_PAGE, DumpWriter, ExportResult, experiment_record, select_experiments
+from .dump import RUN_PAGE, DumpWriter, ExportResult, select_experiments, write_dump
 from .format import CHUNK_POINTS
 
 if TYPE_CHECKING:
@@ -42,11 +42,9 @@ def export_from_server(
     store = RestStore(uri)
     experiments = select_experiments(store, experiment_names, include_deleted)
     experiment_ids = [e.experiment_id for e in experiments]
-    writer = DumpWriter(out_dir, store.tracking_uri)
-    try:
-        for experiment in experiments:
-            writer.experiment(experiment_record(experiment))
-        view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+    view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+
+    def write_runs(writer: DumpWriter) -> None:
         token: str | None = None
         while experiment_ids:
             page = store.search_runs(experiment_ids, filter_string, view, RUN_PAGE, None, token)
@@ -54,18 +52,12 @@ def export_from_server(
                 _write_run(store, writer, run, include_artifacts)
             token = page.token
             if not token:
-                break
-        counts = writer.close()
-    except BaseException:
-        writer.abort()
-        raise
-    return ExportResult(
-        str(writer.out_dir),
-        counts,
-        writer.metric_points,
-        writer.artifact_bytes,
-        time.perf_counter() - started,
-    )
+                return
+
+    try:
+        return write_dump(out_dir, store.tracking_uri, experiments, write_runs, started)
+    finally:
+        store.close()
 
 
 def _run_record(store: RestStore, run: Run) -> dict[str, Any]:

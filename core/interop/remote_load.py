@@ -53,17 +53,20 @@ def import_to_server(
     started = time.perf_counter()
     dump = check_dump(in_dir)
     store = runyard_server(uri, "importing runs with their ids, times and trash state")
-    existing = store.existing_run_ids(list(dump.run_order))
-    if on_conflict == "fail":
-        refuse_conflicts(existing)
-    result = ImportResult(runs_skipped=len(existing))
-    with tempfile.TemporaryDirectory(prefix="runyard-upload-") as temporary:
-        for part in _parts(dump, existing, Path(temporary)):
-            tar_path = Path(temporary) / "part.tar"
-            _pack(part, tar_path)
-            shutil.rmtree(part)
-            _merge(result, upload_dump(store, tar_path))
-            tar_path.unlink()
+    try:
+        existing = store.existing_run_ids(list(dump.run_order))
+        if on_conflict == "fail":
+            refuse_conflicts(existing)
+        result = ImportResult(runs_skipped=len(existing))
+        with tempfile.TemporaryDirectory(prefix="runyard-upload-") as temporary:
+            for part in _parts(dump, existing, Path(temporary)):
+                tar_path = Path(temporary) / "part.tar"
+                _pack(part, tar_path)
+                shutil.rmtree(part)
+                _merge(result, upload_dump(store, tar_path))
+                tar_path.unlink()
+    finally:
+        store.close()
     counted = list(result.experiments.values())
     result.experiments_created = counted.count("created")
     result.experiments_reused = counted.count("reused")
