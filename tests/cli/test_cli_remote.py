@@ -49,6 +49,23 @@ def test_db_upgrade_refuses_a_server_url_and_says_what_to_do(server: ServerProce
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (["server"], "works on a database, not on a tracking server"),
+        (["users", "list"], "users, permissions and tokens are managed on the store's database URI"),
+        (["tokens", "list"], "users, permissions and tokens are managed on the store's database URI"),
+        (["permissions", "list"], "users, permissions and tokens are managed on the store's database URI"),
+    ],
+)
+def test_commands_that_need_the_database_say_where_to_run_them(
+    server: ServerProcess, command: list[str], says: str
+) -> None:
+    result = CliRunner().invoke(cli, [*command, "--store", server.url])
+    assert result.exit_code == 2
+    assert says in result.output and "Traceback" not in result.output
+
+
 def test_an_unreachable_server_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     from runyard.rest import transport
 

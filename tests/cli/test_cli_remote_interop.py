@@ -226,3 +226,23 @@ def test_import_mlflow_into_a_server(target: ServerProcess, tmp_path: Path) -> N
     assert [m.value for m in client.get_metric_history(run_id, "loss")] == [1.0 / (s + 1) for s in range(5)]
     again = _invoke("import-mlflow", "--from", uri, "--store", target.url)
     assert "Imported 0 run(s)" in again and "skipped 1 already present" in again
+
+
+def test_export_parquet_and_csv_from_a_server(
+    source: tuple[ServerProcess, dict[str, str]], tmp_path: Path, small_pages: None
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    server, ids = source
+    out = tmp_path / "parquet"
+    output = _invoke("export-parquet", "--store", server.url, "-e", "/team/vision", str(out))
+    assert f"with {POINTS + 1:,} metric points" in output  # the active run: loss and acc
+    history = pq.read_table(out / "metric_history").to_pylist()
+    loss = sorted((row["step"], row["value"]) for row in history if row["key"] == "loss")
+    expected = TrackingClient(server.url).get_metric_history(ids["run"], "loss")
+    assert [step for step, _ in loss] == sorted(m.step for m in expected)
+    assert len(loss) == POINTS
+
+    csv_path = tmp_path / "runs.csv"
+    _invoke("export-csv", "--store", server.url, "-e", "/team/vision", str(csv_path))
+    text = csv_path.read_text()
+    assert ids["run"] in text and "resnet" in text and ids["gone"] not in text
