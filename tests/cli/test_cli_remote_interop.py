@@ -246,3 +246,36 @@ def test_export_parquet_and_csv_from_a_server(
     _invoke("export-csv", "--store", server.url, "-e", "/team/vision", str(csv_path))
     text = csv_path.read_text()
     assert ids["run"] in text and "resnet" in text and ids["gone"] not in text
+
+
+def test_import_into_a_server_with_auth_needs_an_administrator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard.passwords import hash_password
+    from runyard.store import auth
+
+    local = tmp_path / "local.db"
+    ids = _fill(TrackingClient(str(local), must_exist=False), tmp_path)
+    dump = tmp_path / "dump"
+    _invoke("export", "--store", str(local), "--include-deleted", str(dump))
+    running = start_server(
+        tmp_path / "auth-server", extra_args=("--auth",), extra_env={"RUNYARD_ADMIN_PASSWORD": "admin secret"}
+    )
+    try:
+        auth.add_user(TrackingClient(running.store_uri).store, "alice", hash_password("alice secret"))
+        monkeypatch.setenv("RUNYARD_TRACKING_USERNAME", "alice")
+        monkeypatch.setenv("RUNYARD_TRACKING_PASSWORD", "alice secret")
+        refused = CliRunner().invoke(cli, ["import", "--store", running.url, str(dump)])
+        assert refused.exit_code != 0 and "Traceback" not in refused.output
+        assert "alice secret" not in refused.output
+        assert len(refused.output.strip().splitlines()) == 1, refused.output
+        database = TrackingClient(running.store_uri)
+        assert database.get_experiment_by_name("/team/vision") is None
+
+        monkeypatch.setenv("RUNYARD_TRACKING_USERNAME", "admin")
+        monkeypatch.setenv("RUNYARD_TRACKING_PASSWORD", "admin secret")
+        output = _invoke("import", "--store", running.url, str(dump))
+        assert "Imported 2 run(s)" in output
+        assert database.get_run(ids["run"]).info.run_name == "resnet"
+    finally:
+        running.stop()
