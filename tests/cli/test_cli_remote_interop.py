@@ -183,6 +183,9 @@ def test_on_conflict_fail_and_a_damaged_dump_send_nothing_to_the_server(
 
     _invoke("import", "--store", target.url, str(dump))
     assert client.get_run(ids["run"]).info.experiment_id == experiment
+    # in the experiment the server made, the run's files are where its artifact proxy serves them
+    expected_weights = _snapshot(TrackingClient(server.url))["runs"][ids["run"]]["weights"]
+    assert _snapshot(client)["runs"][ids["run"]]["weights"] == expected_weights != b""
     result = CliRunner().invoke(cli, ["import", "--store", target.url, "--on-conflict", "fail", str(dump)])
     assert result.exit_code != 0
     assert "already exist in the target store" in result.output and "nothing was imported" in result.output
