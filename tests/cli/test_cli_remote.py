@@ -53,9 +53,6 @@ def test_db_upgrade_refuses_a_server_url_and_says_what_to_do(server: ServerProce
     ("command", "says"),
     [
         (["server"], "works on a database, not on a tracking server"),
-        (["users", "list"], "users, permissions and tokens are managed on the store's database URI"),
-        (["tokens", "list"], "users, permissions and tokens are managed on the store's database URI"),
-        (["permissions", "list"], "users, permissions and tokens are managed on the store's database URI"),
     ],
 )
 def test_commands_that_need_the_database_say_where_to_run_them(
