@@ -176,7 +176,8 @@ def write_model_links(
         )
 
 
-def _chunks(dialect: str, items: list[int]) -> list[list[int]]:
+def key_chunks(dialect: str, items: list[int]) -> list[list[int]]:
+    """Integer keys in lists short enough for one `IN (...)` (SQLite's bound-variable limit)."""
     import sqlite3
 
     if dialect != "sqlite":
@@ -236,7 +237,7 @@ def load_inputs(conn: Connection, pks: Sequence[int]) -> tuple[dict[int, RunInpu
                     model_outputs.setdefault(run_pk, []).append(LoggedModelOutput(model_id, int(step)))
                 else:
                     model_inputs.setdefault(run_pk, []).append(LoggedModelInput(model_id))
-        for chunk in _chunks(dialect, input_pks):
+        for chunk in key_chunks(dialect, input_pks):
             condition, args = where("input_pk", chunk)
             cursor.execute(
                 f"SELECT input_pk, name, value FROM input_tags WHERE {condition} ORDER BY input_pk, name",

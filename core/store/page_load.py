@@ -59,8 +59,6 @@ def run_key_scopes(
     on the page). Dense keys: one `BETWEEN`; otherwise `IN` chunks (SQLite's bound-variable limit)
     or PostgreSQL's `= ANY(array)`.
     """
-    import sqlite3
-
     marker = "?" if dialect == "sqlite" else "%s"
     low, high = min(pks), max(pks)
     span = high - low + 1
@@ -69,8 +67,9 @@ def run_key_scopes(
         return [(f"{column} BETWEEN {marker} AND {marker}", [low, high])], keep
     if dialect != "sqlite":
         return [(f"{column} = ANY(%s)", [list(pks)])], None
-    size = 900 if sqlite3.sqlite_version_info < (3, 32) else 30_000  # SQLite's bound-variable limit
-    chunks = [list(pks[start : start + size]) for start in range(0, len(pks), size)]
+    from runyard.store.inputs import key_chunks
+
+    chunks = key_chunks(dialect, list(pks))
     return [(f"{column} IN ({', '.join('?' * len(chunk))})", chunk) for chunk in chunks], None
 
 
