@@ -47,7 +47,7 @@ def _check_pages(client: TrackingClient, experiment_id: str, size: int, **kwargs
     seen: list[str] = []
     token = None
     while True:
-        page = client.search_runs([experiment_id], max_results=size, page_token=token, **kwargs)  # type: ignore[arg-type]
+        page = client.search_runs([experiment_id], max_results=size, page_token=token, **kwargs)
         for run in page:
             _same(run, client.get_run(run.info.run_id))
             assert run.info.experiment_id == experiment_id
@@ -123,3 +123,51 @@ def test_run_key_scopes_read_a_range_only_when_the_keys_are_dense(
     scopes, kept = run_key_scopes(dialect, pks)
     assert [where for where, _ in scopes] == [condition] and kept == keep
     assert scopes[0][1] in ([min(pks), max(pks)], pks, [pks])
+
+
+@pytest.mark.parametrize(("share", "counted"), [(0.8, False), (0.1, True)])
+def test_the_bounded_walk_returns_the_same_first_page_as_counting(
+    sqlite_uri: str, monkeypatch: pytest.MonkeyPatch, share: float, counted: bool
+) -> None:
+    """One metric clause, default order: the newest 3 x (page + 1) runs bound a walk newest first;
+    a clause most runs pass is answered from them, one few runs pass falls back to counting."""
+    import runyard.store.search as search
+
+    client = TrackingClient(sqlite_uri)
+    experiment_id, other = client.create_experiment("walk"), client.create_experiment("other")
+    expected = []
+    for index in range(90):  # start times tie in fours, around the bound too
+        start = 1000 + index // 4
+        run = client.create_run(experiment_id, start_time=start)
+        passes = (index * 37 % 100) < share * 100
+        client.log_metric(run.info.run_id, "m", 1.0 if passes else 0.0)
+        client.create_run(other, start_time=start)  # interleaved runs of another experiment
+        if index % 9 == 4:
+            client.delete_run(run.info.run_id)
+        elif passes:
+            expected.append((-start, run.info.run_id))
+    calls: list[int] = []
+    counting = search._scan_in_order
+
+    def spy(*args: object) -> bool:
+        calls.append(1)
+        return counting(*args)
+
+    monkeypatch.setattr(search, "_scan_in_order", spy)
+    for size in (1, 5, 9):
+        page = client.search_runs([experiment_id], "metrics.m > 0.5", max_results=size)
+        assert [run.info.run_id for run in page] == [run_id for _, run_id in sorted(expected)][:size]
+        for run in page:
+            _same(run, client.get_run(run.info.run_id))
+        token = page.token
+        rest = (
+            client.search_runs([experiment_id], "metrics.m > 0.5", max_results=500, page_token=token)
+            if token
+            else []
+        )
+        assert [run.info.run_id for run in page] + [run.info.run_id for run in rest] == [
+            run_id for _, run_id in sorted(expected)
+        ]
+    calls.clear()  # later pages always count; a first page only when the bounded walk falls short
+    client.search_runs([experiment_id], "metrics.m > 0.5", max_results=5)
+    assert bool(calls) is counted
