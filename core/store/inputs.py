@@ -176,7 +176,8 @@ def write_model_links(
         )
 
 
-def _chunks(dialect: str, items: list[int]) -> list[list[int]]:
+def key_chunks(dialect: str, items: list[int]) -> list[list[int]]:
+    """Integer keys in lists short enough for one `IN (...)` (SQLite's bound-variable limit)."""
     import sqlite3
 
     if dialect != "sqlite":
@@ -197,39 +198,46 @@ def load_inputs(conn: Connection, pks: Sequence[int]) -> tuple[dict[int, RunInpu
     model_inputs: dict[int, list[LoggedModelInput]] = {}
     model_outputs: dict[int, list[LoggedModelOutput]] = {}
 
+    from runyard.store.page_load import run_key_scopes
+
     def where(column: str, chunk: list[int]) -> tuple[str, list[Any]]:
         if dialect == "sqlite":
             return f"{column} IN ({', '.join('?' * len(chunk))})", list(chunk)
         return f"{column} = ANY(%s)", [chunk]
 
+    joined_scopes, keep = run_key_scopes(dialect, unique, "i.run_pk") if unique else ([], None)
+    scopes = run_key_scopes(dialect, unique)[0] if unique else []
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         input_pks: list[int] = []
-        for chunk in _chunks(dialect, unique):
-            condition, args = where("i.run_pk", chunk)
+        for (joined, args), (condition, _) in zip(joined_scopes, scopes, strict=True):
+            # on run_pk: a range for a dense block of runs, else IN chunks (run_key_scopes)
             cursor.execute(
                 'SELECT i.run_pk, i.id, d.name, d.digest, d.source_type, d.source, d."schema", d.profile '
-                f"FROM inputs i JOIN datasets d ON d.id = i.dataset_pk WHERE {condition} "
+                f"FROM inputs i JOIN datasets d ON d.id = i.dataset_pk WHERE {joined} "
                 "ORDER BY i.run_pk, i.id",
                 args,
             )
             for run_pk, input_pk, name, digest, source_type, source, schema, profile in cursor.fetchall():
+                if keep is not None and run_pk not in keep:
+                    continue
                 datasets.setdefault(run_pk, []).append(
                     (input_pk, Dataset(name, digest, source_type, source, schema, profile))
                 )
                 input_pks.append(input_pk)
-            condition, args = where("run_pk", chunk)
             cursor.execute(
                 f"SELECT run_pk, model_id, direction, step FROM run_models WHERE {condition} "
                 "ORDER BY run_pk, step, model_id",
                 args,
             )
             for run_pk, model_id, direction, step in cursor.fetchall():
+                if keep is not None and run_pk not in keep:
+                    continue
                 if direction == "output":
                     model_outputs.setdefault(run_pk, []).append(LoggedModelOutput(model_id, int(step)))
                 else:
                     model_inputs.setdefault(run_pk, []).append(LoggedModelInput(model_id))
-        for chunk in _chunks(dialect, input_pks):
+        for chunk in key_chunks(dialect, input_pks):
             condition, args = where("input_pk", chunk)
             cursor.execute(
                 f"SELECT input_pk, name, value FROM input_tags WHERE {condition} ORDER BY input_pk, name",
@@ -239,16 +247,26 @@ def load_inputs(conn: Connection, pks: Sequence[int]) -> tuple[dict[int, RunInpu
                 tags.setdefault(input_pk, []).append(InputTag(name, value))
     finally:
         cursor.close()
-    inputs = {
-        pk: RunInputs(
-            [DatasetInput(dataset, tags.get(input_pk, [])) for input_pk, dataset in datasets[pk]]
-            if pk in datasets
-            else [],
-            model_inputs.get(pk, []),
+    # Frozen dataclasses given their __dict__ at once, as in page_load (most runs have neither).
+    new, set_dict = object.__new__, object.__setattr__
+    inputs: dict[int, RunInputs] = {}
+    outputs: dict[int, RunOutputs] = {}
+    for pk in unique:
+        run_inputs = inputs[pk] = new(RunInputs)
+        run_outputs = outputs[pk] = new(RunOutputs)
+        set_dict(
+            run_inputs,
+            "__dict__",
+            {
+                "dataset_inputs": [
+                    DatasetInput(dataset, tags.get(input_pk, [])) for input_pk, dataset in datasets[pk]
+                ]
+                if pk in datasets
+                else [],
+                "model_inputs": model_inputs.get(pk, []),
+            },
         )
-        for pk in unique
-    }
-    outputs = {pk: RunOutputs(model_outputs.get(pk, [])) for pk in unique}
+        set_dict(run_outputs, "__dict__", {"model_outputs": model_outputs.get(pk, [])})
     return inputs, outputs
 
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import Experiment, PagedList, Run, ViewType
+from runyard.entities import Experiment, PagedList, ViewType
 from runyard.exceptions import InvalidInput
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def search_runs_page(
     from runyard.clock import now_ms
     from runyard.search.evaluate import with_tiebreaks
     from runyard.search.parser import parse_filter, parse_order_by
+    from runyard.store.page_load import load_page
     from runyard.store.search_sql import FilterCompiler, page_query, position_of
 
     if isinstance(max_results, bool) or not isinstance(max_results, int):
@@ -107,18 +108,29 @@ def search_runs_page(
         return PagedList([], None)
     compiler = FilterCompiler(store.db.dialect, clock)
     with store.db.connect() as conn:
+        walked = None
         if not order_items and compiler.can_scan_in_order(node):
-            compiler.scan_in_order = _scan_in_order(conn, compiler, node, ids, max_results)
-        query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
-        result = conn.execute(query)
-        keys = list(result.keys())
-        rows = [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
+            if after is None and len(ids) == 1 and run_view_type == ViewType.ACTIVE_ONLY:
+                walked = _bounded_walk(conn, compiler, node, ids, order, max_results)
+            if walked is None:
+                compiler.scan_in_order = _scan_in_order(conn, compiler, node, ids, max_results)
+        if walked is None:
+            query, columns = page_query(compiler, ids, run_view_type, node, order, after, max_results + 1)
+            result = conn.execute(query)
+            rows, keys = result.fetchall(), list(result.keys())
+        else:
+            rows, keys, columns = walked
+        index_of = {name: index for index, name in enumerate(keys)}
         runs = load_page(conn, store.db.dialect, rows[:max_results])
     token = None
     if len(rows) > max_results:
         last = rows[max_results - 1]
         positions = [
-            position_of(column, last[f"_sort_{index}"], last.get(f"_present_{index}"))
+            position_of(
+                column,
+                last[index_of[f"_sort_{index}"]],
+                last[index_of[f"_present_{index}"]] if f"_present_{index}" in index_of else None,
+            )
             for index, column in enumerate(columns)
         ]
         token = _encode_token(
@@ -127,10 +139,52 @@ def search_runs_page(
                 "f": fingerprint,
                 "now": clock,
                 "after": positions,
-                "run_id": last["run_id"],
+                "run_id": last[index_of["run_id"]],
             }
         )
     return PagedList(runs, token)
+
+
+_WALK_BOUND = 3  # the bounded walk visits at most this many times (page + 1) runs
+
+
+def _bounded_walk(
+    conn: Any, compiler: Any, node: Any, experiment_ids: list[str], order: Any, limit: int
+) -> tuple[list[Any], list[str], Any] | None:
+    """SQLite, one condition, default order, the first page of one experiment's active runs: walk
+    the newest runs first without counting anything first (page rows, their keys, sort columns).
+
+    Bound: the start time of the W-th newest run of the scope, W = 3 x (limit + 1) (one index-only
+    step). The runs started at or after it are walked newest first; when limit + 1 of them match,
+    they are the page, since every run beyond the bound comes later in the default order. Otherwise
+    None: the caller counts and picks the plan (_scan_in_order). A clause most runs pass skips the
+    two counts (~2 ms of a 10,000-run page); one few runs pass pays a walk of W runs more.
+    """
+    from runyard.store.search_sql import page_query, scope_condition
+    from runyard.store.sql_store import runs_t
+    from sqlalchemy import select
+
+    width = _WALK_BOUND * (limit + 1)
+    newest = (
+        select(runs_t.c.start_time)
+        .where(scope_condition(experiment_ids, ViewType.ACTIVE_ONLY))
+        .order_by(runs_t.c.start_time.desc().nulls_last())
+        .limit(1)
+        .offset(width - 1)
+    )
+    bound = conn.execute(newest).first()
+    if bound is not None and bound[0] is None:  # runs without a start time within the bound
+        return None
+    compiler.scan_in_order = True
+    query, columns = page_query(compiler, experiment_ids, ViewType.ACTIVE_ONLY, node, order, None, limit + 1)
+    if bound is not None:  # None: fewer than W runs in scope, the walk is short anyway
+        query = query.where(runs_t.c.start_time >= bound[0])
+    result = conn.execute(query)
+    rows = result.fetchall()
+    compiler.scan_in_order = False
+    if bound is not None and len(rows) <= limit:
+        return None
+    return rows, list(result.keys()), columns
 
 
 def _scan_in_order(conn: Any, compiler: Any, node: Any, experiment_ids: list[str], limit: int) -> bool:
@@ -147,128 +201,18 @@ def _scan_in_order(conn: Any, compiler: Any, node: Any, experiment_ids: list[str
     from runyard.store.sql_store import runs_t
     from sqlalchemy import func, select
 
-    in_scope = select(runs_t.c.id).where(runs_t.c.experiment_id.in_(experiment_ids)).limit(100 * limit)
-    runs = conn.execute(select(func.count()).select_from(in_scope.subquery())).scalar_one()
-    if runs <= 2 * limit:
-        return False
-    threshold = isqrt(limit * runs)
     matching = compiler.matching_run_keys(node)
     if matching is None:
         return False
-    capped = matching.limit(threshold).subquery()
-    return bool(conn.execute(select(func.count()).select_from(capped)).scalar_one() >= threshold)
-
-
-def _in_chunks(dialect: str, pks: list[int]) -> list[list[int]]:
-    import sqlite3
-
-    if dialect != "sqlite":
-        return [pks]
-    size = 900 if sqlite3.sqlite_version_info < (3, 32) else 30_000  # SQLite's bound-variable limit
-    return [pks[start : start + size] for start in range(0, len(pks), size)]
-
-
-def load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
-    """Runs for page rows, with params, tags and metric summaries in three queries per chunk of runs.
-
-    Same entities as `SqlStore.load_runs`, built from raw DBAPI rows: this is the hot path of every
-    search page, where SQLAlchemy's per-row processing cost more than the queries.
-    """
-    import gc
-
-    collecting = gc.isenabled()
-    gc.disable()  # tens of thousands of small objects: a collection pass midway costs more than the rest
-    try:
-        return _load_page(conn, dialect, rows)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-_RUN_INFO_FIELDS = (
-    "run_id run_name experiment_id user_id status start_time end_time lifecycle_stage artifact_uri"
-    " deleted_time source_type source_name entry_point source_version parent_run_id heartbeat_time"
-).split()
-
-
-def _load_page(conn: Any, dialect: str, rows: Sequence[Any]) -> list[Run]:
-    from runyard.entities import HEARTBEAT_FROM_WRITES, HEARTBEAT_SOURCE, MetricSummary, RunData, RunInfo
-    from runyard.store.inputs import load_inputs
-
-    # Entities are frozen dataclasses whose generated __init__ sets every field through
-    # object.__setattr__; a page builds ~12,000 of them, so they get their whole __dict__ at once
-    # (the same objects: equal, hashable, immutable), which halves the cost of building a page.
-    new, set_dict = object.__new__, object.__setattr__
-    pks = [int(row["id"]) for row in rows]
-    params: dict[int, dict[str, str]] = {pk: {} for pk in pks}
-    tags: dict[int, dict[str, str]] = {pk: {} for pk in pks}
-    summaries: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in pks}
-    nan = float("nan")
-    # Rows come ordered by (run_pk, key) (the primary key's order: no sort step), so every dict is
-    # built already sorted by key; PostgreSQL sorts keys by code point as Python does with "C".
-    key_order = '"key"' if dialect == "sqlite" else '"key" COLLATE "C"'
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        for chunk in _in_chunks(dialect, pks):
-            args: list[Any]
-            if dialect == "sqlite":
-                where, args = f"run_pk IN ({', '.join('?' * len(chunk))})", list(chunk)
-            else:
-                where, args = "run_pk = ANY(%s)", [chunk]
-            for table, target in (("params", params), ("tags", tags)):
-                cursor.execute(
-                    f'SELECT run_pk, "key", value FROM {table} WHERE {where} ORDER BY run_pk, {key_order}',
-                    args,
-                )
-                for pk, key, value in cursor.fetchall():
-                    target[pk][key] = value
-            cursor.execute(
-                'SELECT run_pk, "key", latest_value, latest_step, latest_timestamp, min_value, max_value, '
-                f"count FROM metric_summaries WHERE {where} ORDER BY run_pk, {key_order}",
-                args,
-            )
-            for pk, key, latest, step, timestamp, low, high, count in cursor.fetchall():
-                summary = new(MetricSummary)
-                set_dict(
-                    summary,
-                    "__dict__",
-                    {
-                        "key": key,
-                        "latest_value": nan if latest is None else latest,
-                        "latest_step": step,
-                        "latest_timestamp": timestamp,
-                        "min_value": nan if low is None else low,
-                        "max_value": nan if high is None else high,
-                        "count": count,
-                    },
-                )
-                summaries[pk][key] = summary
-    finally:
-        cursor.close()
-    inputs, outputs = load_inputs(conn, pks)
-    runs = []
-    for row in rows:
-        pk = int(row["id"])
-        run_summaries = summaries[pk]
-        data = new(RunData)
-        set_dict(
-            data,
-            "__dict__",
-            {
-                "params": params[pk],
-                "metrics": {key: summary.latest_value for key, summary in run_summaries.items()},
-                "tags": tags[pk],
-                "metric_summaries": run_summaries,
-            },
-        )
-        info = new(RunInfo)
-        fields = {name: row[name] for name in _RUN_INFO_FIELDS}
-        fields["heartbeat_from_writes"] = tags[pk].get(HEARTBEAT_SOURCE) == HEARTBEAT_FROM_WRITES
-        set_dict(info, "__dict__", fields)
-        run = new(Run)
-        set_dict(run, "__dict__", {"info": info, "data": data, "inputs": inputs[pk], "outputs": outputs[pk]})
-        runs.append(run)
-    return runs
+    # One statement, both counts capped: the threshold isqrt(limit x runs) is at most 10 x limit here.
+    in_scope = select(runs_t.c.id).where(runs_t.c.experiment_id.in_(experiment_ids)).limit(100 * limit)
+    capped = matching.limit(10 * limit).subquery()
+    counts = select(
+        select(func.count()).select_from(in_scope.subquery()).scalar_subquery(),
+        select(func.count()).select_from(capped).scalar_subquery(),
+    )
+    runs, matches = conn.execute(counts).one()
+    return bool(runs > 2 * limit and matches >= isqrt(limit * runs))
 
 
 def search_experiments(

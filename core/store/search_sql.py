@@ -54,6 +54,11 @@ _STRING_ATTRIBUTE_ORDER = frozenset(
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _AGGREGATE_COLUMN = {"latest": "latest_value", None: "latest_value", "min": "min_value", "max": "max_value"}
 DEFAULT_ORDER = [OrderKey("attribute", "start_time", ascending=False)]
+PAGE_RUN_COLUMNS = (
+    "run_id run_name experiment_id user_id status start_time end_time lifecycle_stage artifact_uri"
+    " deleted_time source_type source_name entry_point source_version parent_run_id heartbeat_time id"
+).split()
+"""The run columns of a page row, in order (RunInfo's fields, then the integer key); sort values follow."""
 _PULLED_UP = 8  # PostgreSQL: conditions of a top-level AND planned as joins (the rest as subplans)
 
 
@@ -408,9 +413,9 @@ def page_query(
     after: tuple[list[Position], str] | None,
     limit: int,
 ) -> tuple[Select[Any], list[SortColumn]]:
-    """The one SELECT of a page: run rows plus sort values `_sort_i` / `_present_i`, `limit` rows."""
+    """The one SELECT of a page: PAGE_RUN_COLUMNS plus sort values `_sort_i` / `_present_i`, `limit` rows."""
     joined, columns = sort_columns(compiler, order)
-    selected: list[Any] = [runs_t]
+    selected: list[Any] = [runs_t.c[name] for name in PAGE_RUN_COLUMNS]
     for index, column in enumerate(columns):
         selected.append(column.value.label(f"_sort_{index}"))
         if column.present is not None:
