@@ -16,6 +16,7 @@ from ..entities import RunStatus
 from ..exceptions import InvalidInput
 from ..rest import protocol as p
 from ..rest.decode import run_extension_json
+from ..rest.run_rows import LAYOUT, LAYOUTS, runs_to_rows
 from .access import readable_filter
 from .http import request_fields
 from .state import ServerState
@@ -55,15 +56,19 @@ async def version(state: ServerState, request: Request) -> JsonDict:
 
 
 async def search_runs(state: ServerState, request: Request) -> JsonDict:
-    """POST runs/search: MLflow's runs/search body, runs answered with runyard's extension."""
+    """POST runs/search: MLflow's runs/search body, runs answered with runyard's extension.
+
+    `"layout": "rows"` answers the same runs as compact rows over one key table (rest/run_rows.py).
+    """
     body = await request_fields(request, repeated=("experiment_ids", "order_by"))
     max_results = p.get_max_results(body, p.SEARCH_MAX_RESULTS_DEFAULT, p.SEARCH_MAX_RESULTS_LIMIT)
     experiment_ids = p.get_string_list(body, "experiment_ids")
+    layout = p.get_enum(body, "layout", LAYOUTS, "runs")
     readable = readable_filter(request)
     if readable is not None:  # with --auth: only what the caller may read, silently
         experiment_ids = [e for e in experiment_ids if e in readable]
         if not experiment_ids:
-            return {"runs": []}
+            return runs_to_rows([]) if layout == LAYOUT else {"runs": []}
     page = await state.call(
         state.client.search_runs,
         experiment_ids,
@@ -73,7 +78,10 @@ async def search_runs(state: ServerState, request: Request) -> JsonDict:
         p.get_string_list(body, "order_by") or None,
         p.get_string(body, "page_token") or None,
     )
-    payload: JsonDict = {"runs": [_run_json(run) for run in page]}
+    if layout == LAYOUT:
+        payload: JsonDict = await state.call(runs_to_rows, page)
+    else:
+        payload = {"runs": [_run_json(run) for run in page]}
     if page.token:
         payload["next_page_token"] = page.token
     return payload
