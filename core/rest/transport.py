@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -116,6 +117,18 @@ def tls_verify() -> bool | str:
     return _setting("RUNYARD_TRACKING_SERVER_CERT_PATH", "MLFLOW_TRACKING_SERVER_CERT_PATH") or True
 
 
+def _verify_for(base_url: str) -> bool | str | ssl.SSLContext:
+    """httpx's `verify` for this server: tls_verify() for https; for plain http, a context trusting nothing.
+
+    Plain HTTP never does TLS (requests are relative to the base URL, redirects are not followed), and
+    loading the CA bundle costs ~90 ms of CPU on every start of the app; should a TLS connection happen
+    anyway, it fails verification instead of going unverified.
+    """
+    if base_url.lower().startswith("https://"):
+        return tls_verify()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def split_credentials(url: str) -> tuple[str, Credentials | None]:
     """A URL without user:password@ and the credentials it carried (None when it had none)."""
     parts = urlsplit(url)
@@ -167,7 +180,7 @@ class Transport:
                 base_url=self.base_url,
                 headers={"User-Agent": _user_agent(), **self.credentials.headers()},
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
-                verify=tls_verify(),
+                verify=_verify_for(self.base_url),
                 limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
             )
         return self._client
