@@ -58,7 +58,8 @@ async def version(state: ServerState, request: Request) -> JsonDict:
 async def search_runs(state: ServerState, request: Request) -> JsonDict:
     """POST runs/search: MLflow's runs/search body, runs answered with runyard's extension.
 
-    `"layout": "rows"` answers the same runs as compact rows over one key table (rest/run_rows.py).
+    `"layout": "rows"` answers the same runs as compact rows over one key table (rest/run_rows.py);
+    `"with_signature": true` adds the runs signature of the experiments, read before the page.
     """
     body = await request_fields(request, repeated=("experiment_ids", "order_by"))
     max_results = p.get_max_results(body, p.SEARCH_MAX_RESULTS_DEFAULT, p.SEARCH_MAX_RESULTS_LIMIT)
@@ -69,11 +70,15 @@ async def search_runs(state: ServerState, request: Request) -> JsonDict:
         experiment_ids = [e for e in experiment_ids if e in readable]
         if not experiment_ids:
             return runs_to_rows([]) if layout == LAYOUT else {"runs": []}
+    view_type = p.get_enum(body, "run_view_type", p.RUN_VIEW_TYPES, "ACTIVE_ONLY")
+    signature = None
+    if _flag(body, "with_signature"):  # read before the page, as the app reads them one after the other
+        signature = await state.call(state.client.runs_signature, experiment_ids, view_type)
     page = await state.call(
         state.client.search_runs,
         experiment_ids,
         p.get_string(body, "filter") or "",
-        p.get_enum(body, "run_view_type", p.RUN_VIEW_TYPES, "ACTIVE_ONLY"),
+        view_type,
         max_results,
         p.get_string_list(body, "order_by") or None,
         p.get_string(body, "page_token") or None,
@@ -84,6 +89,8 @@ async def search_runs(state: ServerState, request: Request) -> JsonDict:
         payload = {"runs": [_run_json(run) for run in page]}
     if page.token:
         payload["next_page_token"] = page.token
+    if signature is not None:
+        payload["signature"] = list(signature)
     return payload
 
 

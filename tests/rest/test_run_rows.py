@@ -96,3 +96,26 @@ def test_the_server_pages_rows_to_the_app_and_run_messages_to_other_clients(
 def test_a_malformed_row_is_refused_not_misread(bad_row: list[object]) -> None:
     with pytest.raises(ValueError, match="fields"):
         runs_from_rows({"layout": "rows", "keys": [], "rows": [bad_row]})
+
+
+def test_a_new_search_and_its_signature_are_one_request_to_a_runyard_server(
+    runyard_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard.rest.transport import Transport
+
+    remote = TrackingClient(runyard_server.url)
+    experiment = remote.create_experiment("/rows/signature")
+    for _ in range(3):
+        remote.create_run(experiment)
+    expected = remote.runs_signature([experiment])
+    paths: list[str] = []
+    real = Transport.request
+
+    def counted(self: Transport, method: str, path: str, **kwargs: object) -> object:
+        paths.append(path)
+        return real(self, method, path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Transport, "request", counted)
+    page, signature = remote.search_runs_with_signature([experiment], max_results=2)
+    assert (signature, len(page), page.token is not None) == (expected, 2, True)
+    assert paths == ["/api/2.0/runyard/runs/search"]

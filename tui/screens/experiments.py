@@ -329,15 +329,20 @@ class ExperimentsScreen(BrowseActions):
     ) -> None:
         """One page of runs (and the names of parents that are not on it)."""
         try:
-            signature = self.client.runs_signature(experiment_ids, view_type) if token is None else None
-            page = self.client.search_runs(
-                experiment_ids,
-                filter_string,
-                view_type,
-                max_results=page_size,
-                order_by=order_by,
-                page_token=token,
-            )
+            signature: tuple[int, int] | None = None
+            if token is None:
+                page, signature = self.client.search_runs_with_signature(
+                    experiment_ids, filter_string, view_type, max_results=page_size, order_by=order_by
+                )
+            else:
+                page = self.client.search_runs(
+                    experiment_ids,
+                    filter_string,
+                    view_type,
+                    max_results=page_size,
+                    order_by=order_by,
+                    page_token=token,
+                )
             names = missing_parent_names(self.client, page)
         except Exception as error:  # any failure is shown: never a stuck screen
             post_unless_cancelled(
