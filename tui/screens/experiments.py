@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runyard import InvalidQuery, RunyardError, TrackingClient
@@ -176,8 +177,10 @@ class ExperimentsScreen(BrowseActions):
 
         def read() -> ExperimentsLoaded:
             experiments = self.client.list_experiments()
-            counts = self.client.count_runs([e.experiment_id for e in experiments])
-            return ExperimentsLoaded(experiments, counts, tree_signature(self.client, experiments))
+            with ThreadPoolExecutor(1) as pool:  # two independent reads: one round trip's wait on a server
+                signature = pool.submit(tree_signature, self.client, experiments)
+                counts = self.client.count_runs([e.experiment_id for e in experiments])
+                return ExperimentsLoaded(experiments, counts, signature.result())
 
         post_result(self, read, action_failed)
 
