@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,43 @@ def check_store(uri: str) -> TrackingClient:
     return client
 
 
+def check_while_the_tui_loads(uri: str) -> TrackingClient:
+    """check_store(uri); for a tracking server, in a thread while this one imports the TUI.
+
+    The server's answers (version, experiments) then arrive while Textual loads instead of before.
+    What the check imports is imported first, here: the two threads never import the same modules.
+    """
+    import importlib
+
+    from runyard.config import is_remote_uri
+
+    if not is_remote_uri(uri):
+        return check_store(uri)
+    for name in ("runyard.clock", "runyard.tracking.client", "runyard.rest.store", "httpx"):
+        importlib.import_module(name)
+    outcome: list[TrackingClient | BaseException] = []
+
+    def check() -> None:
+        try:
+            outcome.append(check_store(uri))
+        except BaseException as error:  # noqa: BLE001 - raised again on the main thread
+            outcome.append(error)
+
+    thread = threading.Thread(target=check, name="runyard-store-check", daemon=True)
+    thread.start()
+    try:
+        importlib.import_module("runyard.tui.app")
+    except ImportError:
+        pass  # launch_tui says the TUI is missing once the check is done
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
 def launch_tui(uri: str, exit_after_first_render: bool = False) -> None:
     """Check the store, then hand it to runyard.tui.launch."""
-    client = check_store(uri)
+    client = check_while_the_tui_loads(uri)
     try:
         from ..tui import launch
     except ImportError as error:
