@@ -61,8 +61,11 @@ def check_while_the_tui_loads(uri: str) -> TrackingClient:
 
     if not is_remote_uri(uri):
         return check_store(uri)
-    for name in ("runyard.clock", "runyard.tracking.client", "runyard.rest.store", "httpx"):
+    from runyard.rest.transport import import_http_client
+
+    for name in ("runyard.clock", "runyard.tracking.client", "runyard.rest.store"):
         importlib.import_module(name)
+    import_http_client()
     outcome: list[TrackingClient | BaseException] = []
 
     def check() -> None:

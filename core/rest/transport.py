@@ -143,6 +143,12 @@ def split_credentials(url: str) -> tuple[str, Credentials | None]:
     return clean, Credentials(username=unquote(parts.username), password=password)
 
 
+def import_http_client() -> None:
+    """Import httpx and its connection layer now, for a caller about to import other modules in a thread."""
+    import httpcore  # noqa: F401 - httpx imports it on the first request otherwise
+    import httpx  # noqa: F401
+
+
 def is_remote_uri(uri: str) -> bool:
     """True for http:// and https:// tracking URIs (a tracking server)."""
     return uri.lower().startswith(("http://", "https://"))
