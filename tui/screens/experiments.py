@@ -175,8 +175,12 @@ class ExperimentsScreen(BrowseActions):
     def load_experiments(self) -> None:
         """Read active experiments and their run counts."""
 
+        first = self._first_experiments and bool(self.settings.last_view)
+
         def read() -> ExperimentsLoaded:
             experiments = self.client.list_experiments()
+            if first:  # the remembered view can show its runs before the tree has its counts
+                post_unless_cancelled(self, ExperimentsLoaded(experiments, {}, counted=False))
             with ThreadPoolExecutor(1) as pool:  # two independent reads: one round trip's wait on a server
                 signature = pool.submit(tree_signature, self.client, experiments)
                 counts = self.client.count_runs([e.experiment_id for e in experiments])
@@ -186,6 +190,14 @@ class ExperimentsScreen(BrowseActions):
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         """Fill the tree; the first time, open the remembered or the first experiment."""
+        if not message.counted:  # the first list, before the run counts: open the remembered view now
+            tree = self.experiment_tree
+            if self._first_experiments and message.experiments and self.settings.last_view:
+                tree.set_experiments(message.experiments, {})
+                if tree.select_view(self.settings.last_view) and tree.highlighted_entry is not None:
+                    self._first_experiments = False
+                    self.show_entry(tree.highlighted_entry)
+            return
         self.tree_signature = message.tree_signature
         self.experiment_tree.set_experiments(message.experiments, message.counts)
         wanted = self.select_after_reload
