@@ -9,14 +9,22 @@ from textual.message import Message
 
 
 class ExperimentsLoaded(Message):
-    """Active experiments and their active run counts (`tree_signature`: see RunsRefreshed)."""
+    """Active experiments and their active run counts (`tree_signature`: see RunsRefreshed).
+
+    `counted` is False for the list sent ahead of the counts, so the remembered view opens sooner.
+    """
 
     def __init__(
-        self, experiments: list[Experiment], counts: dict[str, int], tree_signature: Any = None
+        self,
+        experiments: list[Experiment],
+        counts: dict[str, int],
+        tree_signature: Any = None,
+        counted: bool = True,
     ) -> None:
         self.experiments = experiments
         self.counts = counts
         self.tree_signature = tree_signature
+        self.counted = counted
         super().__init__()
 
 

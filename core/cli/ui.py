@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..config import mask_uri, normalize_tracking_uri, sqlite_file_path
 from ..exceptions import SchemaVersionError, StoreError
 from .common import resolve_store, store_option
+
+if TYPE_CHECKING:
+    from ..tracking.client import TrackingClient
 
 DEMO_HINT = "`runyard demo` writes a demo store to explore"
 DEMO_DB_NAME = "runyard.db"
@@ -22,8 +26,12 @@ class StoreUnavailable(click.ClickException):
     exit_code = 2
 
 
-def check_store(uri: str) -> str:
-    """The normalized URI of a store that exists and answers; StoreUnavailable (exit 2) otherwise."""
+def check_store(uri: str) -> TrackingClient:
+    """A client of a store that exists and answers; StoreUnavailable (exit 2) otherwise.
+
+    The TUI goes on with this client: on a tracking server, its connection and the server's version
+    (asked once per client) are not asked for again.
+    """
     from runyard.config import is_remote_uri
     from runyard.exceptions import RunyardError
     from runyard.tracking.client import TrackingClient
@@ -38,29 +46,66 @@ def check_store(uri: str) -> str:
         if not isinstance(error, SchemaVersionError) and "runyard demo" not in message:
             message = f"{message.rstrip('.')}. ({DEMO_HINT}.)"
         raise StoreUnavailable(mask_uri(message)) from None
-    return client.tracking_uri
+    return client
+
+
+def check_while_the_tui_loads(uri: str) -> TrackingClient:
+    """check_store(uri); for a tracking server, in a thread while this one imports the TUI.
+
+    The server's answers (version, experiments) then arrive while Textual loads instead of before.
+    What the check imports is imported first, here: the two threads never import the same modules.
+    """
+    import importlib
+
+    from runyard.config import is_remote_uri
+
+    if not is_remote_uri(uri):
+        return check_store(uri)
+    from runyard.rest.transport import import_http_client
+
+    for name in ("runyard.clock", "runyard.tracking.client", "runyard.rest.store"):
+        importlib.import_module(name)
+    import_http_client()
+    outcome: list[TrackingClient | BaseException] = []
+
+    def check() -> None:
+        try:
+            outcome.append(check_store(uri))
+        except BaseException as error:  # noqa: BLE001 - raised again on the main thread
+            outcome.append(error)
+
+    thread = threading.Thread(target=check, name="runyard-store-check", daemon=True)
+    thread.start()
+    try:
+        importlib.import_module("runyard.tui.app")
+    except ImportError:
+        pass  # launch_tui says the TUI is missing once the check is done
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def launch_tui(uri: str, exit_after_first_render: bool = False) -> None:
     """Check the store, then hand it to runyard.tui.launch."""
-    tracking_uri = check_store(uri)
+    client = check_while_the_tui_loads(uri)
     try:
         from ..tui import launch
     except ImportError as error:
         raise click.ClickException(f"The runyard TUI is not available in this install: {error}.") from None
-    status = launch(tracking_uri, exit_after_first_render=exit_after_first_render)
+    status = launch(client.tracking_uri, exit_after_first_render=exit_after_first_render, client=client)
     if status:
         sys.exit(status)  # the TUI crashed; it printed where the traceback is
 
 
 def launch_watch(uri: str, experiment_ids: list[str], metric_keys: tuple[str, ...]) -> None:
     """Open the TUI on its watch screen (the RUNNING runs of these experiments)."""
-    tracking_uri = check_store(uri)
+    client = check_store(uri)
     try:
         from ..tui import launch
     except ImportError as error:
         raise click.ClickException(f"The runyard TUI is not available in this install: {error}.") from None
-    status = launch(tracking_uri, watch=(experiment_ids, metric_keys))
+    status = launch(client.tracking_uri, watch=(experiment_ids, metric_keys), client=client)
     if status:
         sys.exit(status)
 

@@ -65,7 +65,8 @@ def metric_from_json(payload: Mapping[str, Any]) -> Metric:
     )
 
 
-def _inputs(payload: Mapping[str, Any]) -> RunInputs:
+def inputs_from_json(payload: Mapping[str, Any]) -> RunInputs:
+    """A RunInputs message as RunInputs."""
     datasets = []
     for item in payload.get("dataset_inputs") or ():
         ds = item.get("dataset") or {}
@@ -84,6 +85,16 @@ def _inputs(payload: Mapping[str, Any]) -> RunInputs:
         )
     models = [LoggedModelInput(str(m["model_id"])) for m in payload.get("model_inputs") or ()]
     return RunInputs(datasets, models)
+
+
+def outputs_from_json(payload: Mapping[str, Any]) -> RunOutputs:
+    """A RunOutputs message as RunOutputs."""
+    return RunOutputs(
+        [
+            LoggedModelOutput(str(m["model_id"]), int(m.get("step", 0)))
+            for m in payload.get("model_outputs") or ()
+        ]
+    )
 
 
 def run_from_json(payload: Mapping[str, Any], clock_skew_ms: int = 0) -> Run:
@@ -135,12 +146,7 @@ def run_from_json(payload: Mapping[str, Any], clock_skew_ms: int = 0) -> Run:
         heartbeat_from_writes=bool(extension.get("heartbeat_from_writes", False)),
     )
     params = {str(p["key"]): str(p.get("value", "")) for p in data.get("params") or ()}
-    outputs = RunOutputs(
-        [
-            LoggedModelOutput(str(m["model_id"]), int(m.get("step", 0)))
-            for m in (payload.get("outputs") or {}).get("model_outputs") or ()
-        ]
-    )
+    outputs = outputs_from_json(payload.get("outputs") or {})
     return Run(
         info=run_info,
         data=RunData(
@@ -149,7 +155,7 @@ def run_from_json(payload: Mapping[str, Any], clock_skew_ms: int = 0) -> Run:
             tags=tags,
             metric_summaries=summaries,
         ),
-        inputs=_inputs(payload.get("inputs") or {}),
+        inputs=inputs_from_json(payload.get("inputs") or {}),
         outputs=outputs,
     )
 

@@ -20,7 +20,6 @@ from ..entities import (
     Experiment,
     ExperimentOverview,
     GcResult,
-    PagedList,
     Run,
     RunKeys,
 )
@@ -33,6 +32,7 @@ from .live import RemoteLive
 from .protocol import MLFLOW_API as MLFLOW
 from .protocol import RUNYARD_API as RUNYARD
 from .remote_logged_models import RemoteLoggedModels
+from .search import RemoteSearch
 from .transport import RemoteNotFound, Transport
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class ServerVersionMismatch(InvalidInput):
     """The runyard server speaks another version of runyard's endpoints than this client."""
 
 
-class RestStore(RemoteHistories, RemoteLive, RemoteLoggedModels):
+class RestStore(RemoteSearch, RemoteHistories, RemoteLive, RemoteLoggedModels):
     """Every Store operation as requests to one tracking server (thread-safe: one pooled client)."""
 
     def __init__(self, tracking_uri: str, transport: Transport | None = None) -> None:
@@ -341,34 +341,6 @@ class RestStore(RemoteHistories, RemoteLive, RemoteLoggedModels):
             if timestamp is not None:
                 body["timestamp"] = timestamp
             self._call("POST", f"{RUNYARD}/runs/heartbeat", body)
-
-    def search_runs(
-        self,
-        experiment_ids: Sequence[str],
-        filter_string: str = "",
-        run_view_type: str = "ACTIVE_ONLY",
-        max_results: int = 1000,
-        order_by: Sequence[str] | None = None,
-        page_token: str | None = None,
-    ) -> PagedList:
-        """One page of runs; on a stock MLflow server, runyard's search extensions are refused first."""
-        if not self.is_runyard:
-            compat.check_search(filter_string, order_by)
-        body: dict[str, Any] = {
-            "experiment_ids": [str(e) for e in experiment_ids],
-            "run_view_type": run_view_type,
-            "max_results": max(1, min(int(max_results), p.SEARCH_MAX_RESULTS_LIMIT)),
-        }
-        if filter_string:
-            body["filter"] = filter_string
-        if order_by:
-            body["order_by"] = list(order_by)
-        if page_token:
-            body["page_token"] = page_token
-        path = f"{RUNYARD}/runs/search" if self.is_runyard else f"{MLFLOW}/runs/search"
-        answer = self._call("POST", path, body)
-        runs = [self._run(r) for r in answer.get("runs") or ()]
-        return PagedList(runs, answer.get("next_page_token") or None)
 
     # ----------------------------------------------------------------- logging
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -116,6 +117,18 @@ def tls_verify() -> bool | str:
     return _setting("RUNYARD_TRACKING_SERVER_CERT_PATH", "MLFLOW_TRACKING_SERVER_CERT_PATH") or True
 
 
+def _verify_for(base_url: str) -> bool | str | ssl.SSLContext:
+    """httpx's `verify` for this server: tls_verify() for https; for plain http, a context trusting nothing.
+
+    Plain HTTP never does TLS (requests are relative to the base URL, redirects are not followed), and
+    loading the CA bundle costs ~90 ms of CPU on every start of the app; should a TLS connection happen
+    anyway, it fails verification instead of going unverified.
+    """
+    if base_url.lower().startswith("https://"):
+        return tls_verify()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def split_credentials(url: str) -> tuple[str, Credentials | None]:
     """A URL without user:password@ and the credentials it carried (None when it had none)."""
     parts = urlsplit(url)
@@ -128,6 +141,12 @@ def split_credentials(url: str) -> tuple[str, Credentials | None]:
 
     password = unquote(parts.password) if parts.password is not None else None
     return clean, Credentials(username=unquote(parts.username), password=password)
+
+
+def import_http_client() -> None:
+    """Import httpx and its connection layer now, for a caller about to import other modules in a thread."""
+    import httpcore  # noqa: F401 - httpx imports it on the first request otherwise
+    import httpx  # noqa: F401
 
 
 def is_remote_uri(uri: str) -> bool:
@@ -167,7 +186,7 @@ class Transport:
                 base_url=self.base_url,
                 headers={"User-Agent": _user_agent(), **self.credentials.headers()},
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
-                verify=tls_verify(),
+                verify=_verify_for(self.base_url),
                 limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
             )
         return self._client

@@ -181,6 +181,26 @@ class TrackingClient:
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
         return self.store.search_runs(ids, filter_string, run_view_type, max_results, order_by, page_token)
 
+    def search_runs_with_signature(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+    ) -> tuple[PagedList, tuple[int, int]]:
+        """The first page of a search and runs_signature() of the experiments, read just before it.
+
+        What the app reads for every new search: a tracking server answers both in one request.
+        """
+        ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+        folded = getattr(self.store, "search_runs_with_signature", None)
+        if folded is not None:
+            page, signature = folded(ids, filter_string, run_view_type, max_results, order_by)
+            return page, signature
+        signature = self.store.runs_signature(ids, run_view_type)
+        return self.store.search_runs(ids, filter_string, run_view_type, max_results, order_by), signature
+
     def export_runs_csv(
         self,
         path_or_file: str | os.PathLike[str] | Any,

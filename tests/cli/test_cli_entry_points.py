@@ -26,7 +26,7 @@ def launched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
 
     calls: list[tuple[str, bool]] = []
 
-    def fake_launch(tracking_uri: str, exit_after_first_render: bool = False) -> None:
+    def fake_launch(tracking_uri: str, exit_after_first_render: bool = False, **opened: object) -> None:
         calls.append((tracking_uri, exit_after_first_render))
 
     monkeypatch.setattr(runyard.tui, "launch", fake_launch, raising=False)

@@ -72,3 +72,44 @@ def test_an_unreachable_server_is_one_line(monkeypatch: pytest.MonkeyPatch) -> N
     assert result.exit_code != 0
     assert "Cannot reach the tracking server http://127.0.0.1:9" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ui_on_a_server_goes_on_with_the_connection_its_check_opened(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runyard.tui
+    from runyard.rest import transport
+
+    pools: list[object] = []
+    real_init = transport.Transport.__init__
+
+    def counted(self: transport.Transport, *args: object, **kwargs: object) -> None:
+        pools.append(self)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    launched: list[dict[str, object]] = []
+
+    def fake_launch(tracking_uri: str, **options: object) -> int:
+        launched.append({"uri": tracking_uri, **options})
+        return 0
+
+    monkeypatch.setattr(transport.Transport, "__init__", counted)
+    monkeypatch.setattr(runyard.tui, "launch", fake_launch)
+    result = CliRunner().invoke(cli, ["ui", server.url, "--exit-after-first-render"])
+    assert result.exit_code == 0, result.output
+    client = launched[0]["client"]
+    assert isinstance(client, TrackingClient) and client.tracking_uri == server.url
+    assert len(pools) == 1  # one connection pool; the server's version was asked once, by the check
+    assert client.store.server_info()["kind"] == "runyard" and len(pools) == 1
+
+
+def test_ui_on_an_unreachable_server_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runyard.tui
+    from runyard.rest import transport
+
+    monkeypatch.setattr(transport.Transport.__init__, "__defaults__", (None, 30.0, 0))
+    monkeypatch.setattr(runyard.tui, "launch", lambda *args, **kwargs: pytest.fail("launched"))
+    result = CliRunner().invoke(cli, ["ui", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "Cannot reach the tracking server http://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output and result.output.strip().count("\n") == 0

@@ -118,6 +118,8 @@ def test_browsing_overview_keys_and_signature(remote: TrackingClient, experiment
     remote.create_run(experiment)
     assert remote.runs_signature([experiment]) != before
     assert remote.run_names([first]) == {first: remote.get_run(first).info.run_name}
+    page, signature = remote.search_runs_with_signature([experiment], "attributes.status = 'FAILED'")
+    assert signature == remote.runs_signature([experiment]) and len(page) == 1 and page.token is None
 
 
 def test_downsampled_history_has_at_most_the_points_asked(remote: TrackingClient, experiment: str) -> None:

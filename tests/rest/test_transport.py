@@ -133,3 +133,22 @@ def test_tls_settings_follow_mlflows_names(monkeypatch: pytest.MonkeyPatch) -> N
     assert tls_verify() == "/etc/ca.pem"
     monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
     assert tls_verify() is False
+
+
+def test_a_plain_http_server_is_opened_without_loading_the_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    loaded: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def record(self: ssl.SSLContext, *args: object, **kwargs: object) -> None:
+        loaded.append(args or kwargs)
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", record)
+    plain = Transport("http://127.0.0.1:1")
+    assert plain.client is not None and loaded == []
+    secure = Transport("https://127.0.0.1:1")
+    assert secure.client is not None and loaded  # https still verifies against the CA bundle
+    plain.close()
+    secure.close()

@@ -291,3 +291,37 @@ async def test_overview_counts_a_stalled_run_as_lost_not_running(store: Store) -
         await settle(pilot)
         text = str(pilot.app.screen.query_one("#overview").render())
         assert "1 running" in text and "1 lost" in text
+
+
+async def test_the_remembered_view_shows_its_runs_before_the_tree_has_its_counts(
+    store: tuple[TrackingClient, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    client, _ = store
+    resnet = client.get_experiment_by_name("/vision/resnet")
+    assert resnet is not None
+    settings_file = tmp_path / "state.json"
+    remembered = Settings.load(client.tracking_uri, settings_file)
+    remembered.last_view = f"experiment:{resnet.experiment_id}"
+    remembered.save()
+    counted = threading.Event()
+    real_count = TrackingClient.count_runs
+
+    def slow_count(self: TrackingClient, experiment_ids: Any) -> dict[str, int]:
+        assert counted.wait(30), "the test never let the counts through"
+        return real_count(self, experiment_ids)
+
+    monkeypatch.setattr(TrackingClient, "count_runs", slow_count)
+    async with make_app(client, settings_file).run_test(size=(100, 30)) as pilot:
+        screen: Any = pilot.app.screen
+        for _ in range(500):  # until the table shows the runs (the counts are still held back)
+            if screen.table.runs:
+                break
+            await pilot.pause(0.01)
+        assert screen.table.runs and screen.entry.view_key == remembered.last_view
+        assert screen.experiment_tree.counts == {}
+        counted.set()
+        await settle(pilot)
+        assert screen.experiment_tree.counts and screen.entry.view_key == remembered.last_view
+        assert {run.info.experiment_id for run in screen.table.runs} == {resnet.experiment_id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runyard import InvalidQuery, RunyardError, TrackingClient
@@ -174,15 +175,29 @@ class ExperimentsScreen(BrowseActions):
     def load_experiments(self) -> None:
         """Read active experiments and their run counts."""
 
+        first = self._first_experiments and bool(self.settings.last_view)
+
         def read() -> ExperimentsLoaded:
             experiments = self.client.list_experiments()
-            counts = self.client.count_runs([e.experiment_id for e in experiments])
-            return ExperimentsLoaded(experiments, counts, tree_signature(self.client, experiments))
+            if first:  # the remembered view can show its runs before the tree has its counts
+                post_unless_cancelled(self, ExperimentsLoaded(experiments, {}, counted=False))
+            with ThreadPoolExecutor(1) as pool:  # two independent reads: one round trip's wait on a server
+                signature = pool.submit(tree_signature, self.client, experiments)
+                counts = self.client.count_runs([e.experiment_id for e in experiments])
+                return ExperimentsLoaded(experiments, counts, signature.result())
 
         post_result(self, read, action_failed)
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         """Fill the tree; the first time, open the remembered or the first experiment."""
+        if not message.counted:  # the first list, before the run counts: open the remembered view now
+            tree = self.experiment_tree
+            if self._first_experiments and message.experiments and self.settings.last_view:
+                tree.set_experiments(message.experiments, {})
+                if tree.select_view(self.settings.last_view) and tree.highlighted_entry is not None:
+                    self._first_experiments = False
+                    self.show_entry(tree.highlighted_entry)
+            return
         self.tree_signature = message.tree_signature
         self.experiment_tree.set_experiments(message.experiments, message.counts)
         wanted = self.select_after_reload
@@ -329,15 +344,20 @@ class ExperimentsScreen(BrowseActions):
     ) -> None:
         """One page of runs (and the names of parents that are not on it)."""
         try:
-            signature = self.client.runs_signature(experiment_ids, view_type) if token is None else None
-            page = self.client.search_runs(
-                experiment_ids,
-                filter_string,
-                view_type,
-                max_results=page_size,
-                order_by=order_by,
-                page_token=token,
-            )
+            signature: tuple[int, int] | None = None
+            if token is None:
+                page, signature = self.client.search_runs_with_signature(
+                    experiment_ids, filter_string, view_type, max_results=page_size, order_by=order_by
+                )
+            else:
+                page = self.client.search_runs(
+                    experiment_ids,
+                    filter_string,
+                    view_type,
+                    max_results=page_size,
+                    order_by=order_by,
+                    page_token=token,
+                )
             names = missing_parent_names(self.client, page)
         except Exception as error:  # any failure is shown: never a stuck screen
             post_unless_cancelled(
