@@ -71,10 +71,18 @@ experiment_tags_t = ExperimentTagRow.__table__
 params_t = ParamRow.__table__
 tags_t = TagRow.__table__
 summaries_t = MetricSummaryRow.__table__
-_RUN_COLUMNS = tuple(column.name for column in runs_t.columns)
-_RUN_ROW_SQL = {
-    mark: f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs WHERE run_id = {mark}" for mark in ("?", "%s")
-}
+
+
+def _select_one(table: Any, column: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The columns and the driver SQL (per placeholder style) of one row of table by column."""
+    columns = tuple(c.name for c in table.columns)
+    select_sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {column} = "
+    return columns, {mark: select_sql + mark for mark in ("?", "%s")}
+
+
+# Every write looks its run (and a new run its experiment) up first: driver SQL, no statement to build.
+_RUN_BY_ID = _select_one(runs_t, "run_id")
+_EXPERIMENT_BY_ID = _select_one(experiments_t, "experiment_id")
 
 
 def chunked(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -274,11 +282,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
                 raise InvalidInput(f"Experiment {experiment_id} has no tag {key!r}.", key=key)
 
     def _require_experiment(self, conn: Connection, experiment_id: str) -> Row:
-        row = (
-            conn.execute(select(experiments_t).where(experiments_t.c.experiment_id == str(experiment_id)))
-            .mappings()
-            .first()
-        )
+        row = self._fetch_one(conn, _EXPERIMENT_BY_ID, str(experiment_id))
         if row is None:
             raise ExperimentNotFound(f"No experiment with id {experiment_id!r}.")
         return row
@@ -369,9 +373,14 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         return Run(info=run_info_entity({"id": run_pk, **row}, tags), data=RunData(tags=tags))
 
     def _run_row(self, conn: Connection, run_id: str) -> Row | None:
-        # Driver SQL (no statement to build): every write of a run looks its row up first.
-        found = conn.exec_driver_sql(_RUN_ROW_SQL[self.db.paramstyle], (run_id,)).first()
-        return dict(zip(_RUN_COLUMNS, found, strict=True)) if found is not None else None
+        return self._fetch_one(conn, _RUN_BY_ID, run_id)
+
+    def _fetch_one(
+        self, conn: Connection, query: tuple[tuple[str, ...], dict[str, str]], value: str
+    ) -> dict[str, Any] | None:
+        columns, sql = query
+        found = conn.exec_driver_sql(sql[self.db.paramstyle], (value,)).first()
+        return dict(zip(columns, found, strict=True)) if found is not None else None
 
     def _require_run(self, conn: Connection, run_id: str, active: bool = False) -> Row:
         if not isinstance(run_id, str) or not run_id:
