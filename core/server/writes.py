@@ -183,6 +183,7 @@ class WriteGroup:
         except Exception as error:
             if _is_transient(error):
                 raise  # retried as a whole
+            self.operations += 1  # answered (refused), as in a group
             return False, error
         self._touched(touch)
         self.transactions += 1

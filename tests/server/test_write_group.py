@@ -68,6 +68,7 @@ def test_a_lone_refused_operation_writes_nothing(client: TrackingClient) -> None
     with pytest.raises(ParamImmutable):
         refused.result(timeout=30)
     group.stop()
+    assert (group.operations, group.transactions) == (1, 0)  # answered, nothing committed
     run = client.get_run(run_id)
     assert "bad" not in run.data.metrics and run.data.params == {"fixed": "1"}
 
