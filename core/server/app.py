@@ -52,6 +52,33 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     )
 
 
+class StaticRoutes:
+    """ASGI middleware: a request for a path without parameters goes straight to its endpoint.
+
+    Starlette's router tries the ~100 routes' patterns in turn and wraps every endpoint in its
+    exception layer; the endpoints answer every error themselves, so the hot routes (log-metric,
+    runs/create, ...) are looked up in one dict. Anything else (a path with parameters, HEAD, a
+    wrong method, an unknown path, a root_path) goes through Starlette as before.
+    """
+
+    def __init__(
+        self, app: ASGIApp, endpoints: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]
+    ):
+        self.app = app
+        self.endpoints = endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer from the table, or pass the request on."""
+        endpoint = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            endpoint = self.endpoints.get((scope["method"], scope["path"]))
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+
 class AccessLog:
     """ASGI middleware: one line per request (client, method, path, status, milliseconds)."""
 
@@ -126,10 +153,10 @@ def create_app(
         finally:
             await state.call(state.writes.stop)
 
+    endpoints = {(rule.method, path): _endpoint(state, rule) for rule in ROUTES for path in rule.paths()}
     routes = [
-        Route(path, _endpoint(state, rule), methods=[rule.method], name=f"{rule.method} {path}")
-        for rule in ROUTES
-        for path in rule.paths()
+        Route(path, endpoint, methods=[method], name=f"{method} {path}")
+        for (method, path), endpoint in endpoints.items()
     ]
     app = Starlette(
         routes=routes,
@@ -137,7 +164,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runyard = state
-    app.add_middleware(AccessLog)
+    static = {key: endpoint for key, endpoint in endpoints.items() if "{" not in key[1]}
+    app.add_middleware(StaticRoutes, endpoints=static)
+    app.add_middleware(AccessLog)  # the outer one: it times and logs both ways
     return app
 
 

@@ -166,15 +166,22 @@ async def create_run(state: ServerState, request: Request) -> JsonDict:
         # No runyard heartbeat will come: the run's writes are its signs of life (the longer LOST timeout).
         tags[ctx.HEARTBEAT_SOURCE] = ctx.HEARTBEAT_FROM_WRITES
     user_id = p.get_string(body, "user_id") or tags.get(ctx.USER) or "unknown"
-    run = await state.call(
-        state.store.create_run,
-        experiment_id,
-        p.get_string(body, "run_name") or None,
-        user_id,
-        start_time=p.get_int64(body, "start_time"),
-        tags=tags,
-        parent_run_id=tags.get(ctx.PARENT_RUN_ID) or None,
-        **_source_of(tags),
+    run_name = p.get_string(body, "run_name") or None
+    start_time = p.get_int64(body, "start_time")
+    source = _source_of(tags)
+    # A grouped write: concurrent creations share a transaction (and never wait on SQLite's lock).
+    run = await state.writes.run(
+        None,
+        lambda conn: state.store.create_run(
+            experiment_id,
+            run_name,
+            user_id,
+            start_time=start_time,
+            tags=tags,
+            parent_run_id=tags.get(ctx.PARENT_RUN_ID) or None,
+            conn=conn,
+            **source,
+        ),
     )
     return {"run": p.run_json(run)}
 

@@ -5,8 +5,11 @@ while one transaction commits, the requests that arrive meanwhile queue up and f
 so a lone request waits for nothing and a busy server commits hundreds of requests together; an
 optional linger waits a little longer for more), runs each inside its own SAVEPOINT of one
 transaction (a refused operation rolls back alone and nothing of it is written), records the
-writes as signs of life of the RUNNING runs they touched, commits once, and only then resolves
-each request. A busy database
+writes as signs of life of the RUNNING runs they touched (at most once per run every
+TOUCH_INTERVAL_MS: a run's heartbeat time is never older than that behind its last write, and a run
+logging hundreds of points a second does not rewrite its row each time), commits once, and only
+then resolves each request. A lone operation needs no SAVEPOINT: a refusal rolls back its whole
+transaction. A busy database
 (another process holding SQLite's write lock past the busy timeout, a PostgreSQL serialization
 failure) is retried with backoff; a client sees "database is locked" never, at worst a 503 that
 MLflow's client retries.
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("runyard.server")
 
 Operation = Callable[[Any], Any]  # called with the group's open store connection
+# A write counts as a sign of life of its RUNNING run; the heartbeat time is rewritten at most this
+# often per run (LOST needs 30 minutes without a write: 2 s of coalescing cannot make a run look lost).
+TOUCH_INTERVAL_MS = 2_000
+_MAX_REMEMBERED_TOUCHES = 100_000
 
 
 @dataclass
@@ -61,6 +68,7 @@ class WriteGroup:
         self._lock = threading.Lock()
         self.transactions = 0  # committed groups (benchmarks and tests read it)
         self.operations = 0
+        self._touched_ms: dict[str, int] = {}  # run id -> heartbeat time this process last wrote
 
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
@@ -137,8 +145,10 @@ class WriteGroup:
             return
 
     def _commit(self, group: list[_Pending]) -> list[tuple[bool, Any]]:
+        if len(group) == 1:
+            return [self._commit_one(group[0])]
         outcomes: list[tuple[bool, Any]] = []
-        touched: set[str] = set()
+        touched: list[str] = []
         with self.store.db.connect(write=True) as conn:
             for pending in group:
                 savepoint = conn.begin_nested()
@@ -157,11 +167,49 @@ class WriteGroup:
                 savepoint.commit()
                 outcomes.append((True, value))
                 if pending.run_id is not None:
-                    touched.add(pending.run_id)
-            self.store.touch_runs(conn, sorted(touched))
+                    touched.append(pending.run_id)
+            touch = self._touch(conn, touched)
+        self._touched(touch)
         self.transactions += 1
         self.operations += len(group)
         return outcomes
+
+    def _commit_one(self, pending: _Pending) -> tuple[bool, Any]:
+        """A group of one: its own transaction, no savepoint (a refusal rolls the transaction back)."""
+        try:
+            with self.store.db.connect(write=True) as conn:
+                value = pending.operation(conn)
+                touch = self._touch(conn, [] if pending.run_id is None else [pending.run_id])
+        except Exception as error:
+            if _is_transient(error):
+                raise  # retried as a whole
+            self.operations += 1  # answered (refused), as in a group
+            return False, error
+        self._touched(touch)
+        self.transactions += 1
+        self.operations += 1
+        return True, value
+
+    def _touch(self, conn: Any, run_ids: list[str]) -> tuple[list[str], int]:
+        """Write the heartbeat time of the runs not touched in the last TOUCH_INTERVAL_MS (in conn)."""
+        from runyard.clock import now_ms
+
+        now = now_ms()
+        due = sorted({run_id for run_id in run_ids if not self._recently_touched(run_id, now)})
+        self.store.touch_runs(conn, due, now)
+        return due, now
+
+    def _recently_touched(self, run_id: str, now: int) -> bool:
+        last = self._touched_ms.get(run_id)
+        return last is not None and 0 <= now - last < TOUCH_INTERVAL_MS
+
+    def _touched(self, touch: tuple[list[str], int]) -> None:
+        """Remember the heartbeat times written, once their transaction committed."""
+        run_ids, now = touch
+        if len(self._touched_ms) > _MAX_REMEMBERED_TOUCHES:
+            self._touched_ms.clear()
+        for run_id in run_ids:
+            self._touched_ms[run_id] = now
 
 
 def _first_line(error: BaseException) -> str:

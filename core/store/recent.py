@@ -73,6 +73,13 @@ def stored_recent(conn: Connection, pairs: Sequence[tuple[int, str]]) -> dict[tu
     if not pairs:
         return {}
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    if len(pairs) == 1:  # one key of one run (a server's log-metric): driver SQL, nothing to build
+        (run_pk, key), mark = pairs[0], "?" if conn.dialect.name == "sqlite" else "%s"
+        one = conn.exec_driver_sql(
+            f'SELECT recent FROM metric_summaries WHERE run_pk = {mark} AND "key" = {mark}' + lock,
+            (run_pk, key),
+        ).first()
+        return {} if one is None or one[0] is None else {(int(run_pk), key): bytes(one[0])}
     statement = text(
         'SELECT run_pk, "key", recent FROM metric_summaries WHERE run_pk IN :pks AND "key" IN :keys' + lock
     ).bindparams(bindparam("pks", expanding=True), bindparam("keys", expanding=True))

@@ -73,6 +73,18 @@ tags_t = TagRow.__table__
 summaries_t = MetricSummaryRow.__table__
 
 
+def _select_one(table: Any, column: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The columns and the driver SQL (per placeholder style) of one row of table by column."""
+    columns = tuple(c.name for c in table.columns)
+    select_sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {column} = "
+    return columns, {mark: select_sql + mark for mark in ("?", "%s")}
+
+
+# Every write looks its run (and a new run its experiment) up first: driver SQL, no statement to build.
+_RUN_BY_ID = _select_one(runs_t, "run_id")
+_EXPERIMENT_BY_ID = _select_one(experiments_t, "experiment_id")
+
+
 def chunked(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
     """Consecutive slices of at most size items."""
     for start in range(0, len(items), size):
@@ -270,11 +282,7 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
                 raise InvalidInput(f"Experiment {experiment_id} has no tag {key!r}.", key=key)
 
     def _require_experiment(self, conn: Connection, experiment_id: str) -> Row:
-        row = (
-            conn.execute(select(experiments_t).where(experiments_t.c.experiment_id == str(experiment_id)))
-            .mappings()
-            .first()
-        )
+        row = self._fetch_one(conn, _EXPERIMENT_BY_ID, str(experiment_id))
         if row is None:
             raise ExperimentNotFound(f"No experiment with id {experiment_id!r}.")
         return row
@@ -294,8 +302,12 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         source_version: str | None = None,
         status: str = RunStatus.RUNNING,
         run_id: str | None = None,
+        conn: Connection | None = None,
     ) -> Run:
-        """Create a run in an active experiment; returns it."""
+        """Create a run in an active experiment; returns it (as get_run would, without reading it back).
+
+        With conn (a server's grouped write), the run is created inside the caller's transaction.
+        """
         from runyard.names import memorable_name
 
         clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
@@ -316,7 +328,8 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         clean_tags[ctx.RUN_NAME] = name  # the tag always agrees with the run_name column
         if parent_run_id:
             clean_tags[ctx.PARENT_RUN_ID] = parent_run_id
-        with self.db.connect(write=True) as conn:
+        owned = conn is None
+        with self._writing(conn) as conn:
             experiment = self._require_experiment(conn, experiment_id)
             if experiment["lifecycle_stage"] != LifecycleStage.ACTIVE:
                 raise InvalidState(
@@ -327,35 +340,47 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
             artifact_uri = (
                 f"{str(local_path_of(experiment['artifact_location'])).rstrip('/')}/{run_id}/artifacts"
             )
-            result = conn.execute(
-                insert(runs_t).values(
-                    run_id=run_id,
-                    experiment_id=str(experiment_id),
-                    run_name=name,
-                    user_id=user_id,
-                    status=status,
-                    start_time=start,
-                    heartbeat_time=start if status == RunStatus.RUNNING else None,
-                    lifecycle_stage=LifecycleStage.ACTIVE,
-                    source_type=source_type,
-                    source_name=source_name,
-                    entry_point=entry_point,
-                    source_version=source_version,
-                    parent_run_id=parent_run_id,
-                    artifact_uri=artifact_uri,
-                )
-            )
-            run_pk = int(result.inserted_primary_key[0])
+            row: dict[str, Any] = {
+                "run_id": run_id,
+                "experiment_id": str(experiment_id),
+                "run_name": name,
+                "user_id": user_id,
+                "status": status,
+                "start_time": start,
+                "end_time": None,
+                "heartbeat_time": start if status == RunStatus.RUNNING else None,
+                "lifecycle_stage": LifecycleStage.ACTIVE,
+                "deleted_time": None,
+                "deletion_id": None,
+                "source_type": source_type,
+                "source_name": source_name,
+                "entry_point": entry_point,
+                "source_version": source_version,
+                "parent_run_id": parent_run_id,
+                "artifact_uri": artifact_uri,
+            }
+            # The values as parameters of one cached statement (nothing to compile per run).
+            inserted = conn.execute(insert(runs_t), row).inserted_primary_key
+            assert inserted is not None  # one row inserted: its key
+            run_pk = int(inserted[0])
             if clean_tags:
                 conn.execute(
                     insert(tags_t), [{"run_pk": run_pk, "key": k, "value": v} for k, v in clean_tags.items()]
                 )
-        self._run_pks[run_id] = run_pk
-        return self.get_run(run_id)
+        if owned:  # a grouped write may still be rolled back: its run id is cached once it is read
+            self._run_pks[run_id] = run_pk
+        tags = dict(sorted(clean_tags.items()))
+        return Run(info=run_info_entity({"id": run_pk, **row}, tags), data=RunData(tags=tags))
 
     def _run_row(self, conn: Connection, run_id: str) -> Row | None:
-        row = conn.execute(select(runs_t).where(runs_t.c.run_id == run_id)).mappings().first()
-        return dict(row) if row is not None else None
+        return self._fetch_one(conn, _RUN_BY_ID, run_id)
+
+    def _fetch_one(
+        self, conn: Connection, query: tuple[tuple[str, ...], dict[str, str]], value: str
+    ) -> dict[str, Any] | None:
+        columns, sql = query
+        found = conn.exec_driver_sql(sql[self.db.paramstyle], (value,)).first()
+        return dict(zip(columns, found, strict=True)) if found is not None else None
 
     def _require_run(self, conn: Connection, run_id: str, active: bool = False) -> Row:
         if not isinstance(run_id, str) or not run_id:
@@ -544,10 +569,11 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
     def touch_runs(self, conn: Connection, run_ids: Sequence[str], timestamp: int | None = None) -> None:
         """Inside the caller's transaction: a write to these runs is a sign of life of the RUNNING ones."""
         if run_ids:
-            conn.execute(
-                update(runs_t)
-                .where(and_(runs_t.c.run_id.in_(list(run_ids)), runs_t.c.status == RunStatus.RUNNING))
-                .values(heartbeat_time=timestamp or clock.now_ms())
+            # Driver SQL (no statement to build and compile): the server runs this on every grouped write.
+            mark = self.db.paramstyle
+            conn.exec_driver_sql(
+                f"UPDATE runs SET heartbeat_time = {mark} WHERE run_id = {mark} AND status = {mark}",
+                [(timestamp or clock.now_ms(), run_id, RunStatus.RUNNING) for run_id in run_ids],
             )
 
     @contextmanager

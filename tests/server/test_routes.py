@@ -46,3 +46,22 @@ def test_unknown_paths_answer_endpoint_not_found(app_client: TestClient) -> None
         response = app_client.request(method, path)
         assert response.status_code == 404
         assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+def test_static_paths_answer_as_the_router_does(app_client: TestClient) -> None:
+    """Paths without parameters are served from a dict (StaticRoutes); the rest still by Starlette."""
+    create = "/api/2.0/mlflow/runs/create"
+    run = app_client.post(create, json={"experiment_id": "0", "run_name": "fast"}).json()["run"]
+    assert run["info"]["run_name"] == "fast"
+    run_id = run["info"]["run_id"]
+    alias = "/api/2.0/preview/mlflow/runs/log-metric"
+    point = {"run_id": run_id, "key": "m", "value": 1.5, "timestamp": 1, "step": 0}
+    assert app_client.post(alias, json=point).json() == {}
+    got = app_client.get("/api/2.0/mlflow/runs/get", params={"run_id": run_id}).json()
+    assert got["run"]["data"]["metrics"][0]["value"] == 1.5
+    for method, path in [("GET", create), ("DELETE", "/health")]:  # a wrong method: not found
+        response = app_client.request(method, path)
+        assert response.status_code == 404 and response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert app_client.head("/health").status_code == 200  # HEAD of a GET route: Starlette's rule
+    refused = app_client.post(create, content=b"[1]")
+    assert refused.status_code == 400 and refused.json()["error_code"] == "MALFORMED_REQUEST"

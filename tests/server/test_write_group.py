@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from runyard import TrackingClient
-from runyard.exceptions import ParamImmutable
+from runyard.exceptions import ExperimentNotFound, ParamImmutable
 from runyard.server.writes import WriteGroup
 
 
@@ -55,3 +55,70 @@ def test_an_unexpected_error_fails_only_its_request(client: TrackingClient) -> N
     group.stop()
     assert client.get_run(run_id).data.tags["k"] == "v"
     assert isinstance(failing, concurrent.futures.Future)
+
+
+def test_a_lone_refused_operation_writes_nothing(client: TrackingClient) -> None:
+    run_id = client.create_run(client.create_experiment("group-lone")).info.run_id
+    client.log_param(run_id, "fixed", "1")
+    store = client.store
+    group = WriteGroup(store)
+    refused = group.submit(
+        run_id, lambda conn: store.log_batch(run_id, [("bad", 1.0, 1, 0)], {"fixed": "2"}, conn=conn)
+    )
+    with pytest.raises(ParamImmutable):
+        refused.result(timeout=30)
+    group.stop()
+    assert (group.operations, group.transactions) == (1, 0)  # answered, nothing committed
+    run = client.get_run(run_id)
+    assert "bad" not in run.data.metrics and run.data.params == {"fixed": "1"}
+
+
+def test_writes_refresh_the_heartbeat_at_most_every_interval(
+    client: TrackingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard import clock
+    from runyard.server.writes import TOUCH_INTERVAL_MS
+
+    run_id = client.create_run(client.create_experiment("group-heartbeat")).info.run_id
+    store = client.store
+    group = WriteGroup(store)
+    now = [10**12]
+    monkeypatch.setattr(clock, "now_ms", lambda: now[0])
+
+    def write(step: int) -> int | None:
+        group.submit(run_id, lambda conn: store.log_batch(run_id, [("m", 1.0, 1, step)], conn=conn)).result(
+            30
+        )
+        return client.get_run(run_id).info.heartbeat_time
+
+    assert write(0) == now[0]  # the first write is a sign of life
+    first = now[0]
+    now[0] += TOUCH_INTERVAL_MS - 1
+    assert write(1) == first  # within the interval: the row is not rewritten
+    now[0] += 1
+    assert write(2) == now[0]  # the interval passed: the next write refreshes it
+    now[0] -= 60_000  # the wall clock was set back: the next write is not skipped
+    assert write(3) == now[0]
+    group.stop()
+    assert client.get_run(run_id).data.metric_summaries["m"].count == 4
+
+
+def test_run_creations_go_through_the_group(client: TrackingClient) -> None:
+    experiment_id = client.create_experiment("group-create")
+    store = client.store
+    group = WriteGroup(store)
+    release = threading.Event()
+    group.submit(None, lambda conn: release.wait(10))
+    futures = [
+        group.submit(None, lambda conn, i=i: store.create_run(experiment_id, f"r{i}", "u", conn=conn))
+        for i in range(8)
+    ]
+    refused = group.submit(None, lambda conn: store.create_run("no-such-experiment", "x", "u", conn=conn))
+    release.set()
+    created = [future.result(timeout=30) for future in futures]
+    with pytest.raises(ExperimentNotFound):
+        refused.result(timeout=30)
+    group.stop()
+    assert group.transactions <= 3
+    for run in created:  # what the creation answered is what the store holds
+        assert client.get_run(run.info.run_id) == run
