@@ -172,13 +172,13 @@ class RunInfo:
         each write counts as one) is lost only after config.STALE_WRITES_MS without a write.
         """
         if stale_after_ms is None:  # the same threshold everywhere (TUI, CLI): config.STALE_HEARTBEAT_MS
-            from .config import STALE_HEARTBEAT_MS
+            from ..config import STALE_HEARTBEAT_MS
 
             stale_after_ms = STALE_HEARTBEAT_MS
         if self.status != RunStatus.RUNNING:
             return False
         if self.heartbeat_from_writes:
-            from .config import STALE_WRITES_MS
+            from ..config import STALE_WRITES_MS
 
             stale_after_ms = max(stale_after_ms, STALE_WRITES_MS)
         last_sign_of_life = self.heartbeat_time or self.start_time or 0
