@@ -6,21 +6,14 @@ store is first used, so that a training job pays little for `import runyard`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from runyard import entities as _entities
 from runyard.entities import (
-    ConsoleChunk,
-    Dataset,
-    DatasetInput,
     Experiment,
     FileInfo,
-    InputTag,
     LifecycleStage,
-    LoggedModel,
-    LoggedModelInput,
-    LoggedModelMetric,
-    LoggedModelOutput,
-    LoggedModelStatus,
     Metric,
-    MetricSummary,
     PagedList,
     Param,
     Run,
@@ -95,6 +88,21 @@ from runyard.tracking.fluent import (
     start_run,
 )
 from runyard.tracking.fluent_search import export_runs_csv, search_experiments, search_runs
+
+if TYPE_CHECKING:  # loaded on first use (__getattr__ below), so that `import runyard` stays cheap
+    from runyard.entities import (
+        ConsoleChunk,
+        Dataset,
+        DatasetInput,
+        InputTag,
+        LoggedModel,
+        LoggedModelInput,
+        LoggedModelMetric,
+        LoggedModelOutput,
+        LoggedModelStatus,
+        MetricSummary,
+    )
+    from runyard.tracking.models import ModelInfo
 
 __version__ = "0.1.0"
 
@@ -197,4 +205,6 @@ def __getattr__(name: str) -> object:
         from runyard.tracking.models import ModelInfo
 
         return ModelInfo
+    if name in __all__ and name in _entities.LAZY:
+        return getattr(_entities, name)
     raise AttributeError(f"module 'runyard' has no attribute {name!r}")

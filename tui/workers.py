@@ -11,9 +11,10 @@ notification. Also: parent names for a page of runs, and the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
-from runyard import Run, RunyardError, TrackingClient
+from runyard import InvalidQuery, Run, RunyardError, TrackingClient
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import Screen
@@ -25,9 +26,14 @@ from textual.worker import get_current_worker
 from .messages import ActionFailed
 
 
+def cancelled() -> bool:
+    """In a thread worker: True once a newer worker of its group replaced it (stop work, post nothing)."""
+    return get_current_worker().is_cancelled
+
+
 def post_unless_cancelled(node: MessagePump, message: Message) -> None:
     """Post a thread worker's result unless the worker was cancelled (a newer one replaced it)."""
-    if not get_current_worker().is_cancelled:
+    if not cancelled():
         node.post_message(message)
 
 
@@ -39,12 +45,33 @@ def post_outcome(
     work: Callable[[], T],
     done: Callable[[T], Message],
     failed: Callable[[str], Message],
+    even_if_cancelled: bool = False,
 ) -> None:
-    """In a thread worker: post done(work()), or failed(error text) on any exception; nothing if cancelled."""
+    """In a thread worker: post done(work()), or failed(error text) on any exception.
+
+    A cancelled worker's outcome is dropped (a newer read replaced it), unless even_if_cancelled: a
+    change made to the store is always reported.
+    """
+    post = node.post_message if even_if_cancelled else partial(post_unless_cancelled, node)
     try:
         result = work()
     except Exception as error:  # any failure is shown: never a stuck screen
-        post_unless_cancelled(node, failed(error_text(error)))
+        post(failed(error_text(error)))
+        return
+    post(done(result))
+
+
+def post_search(
+    node: MessagePump,
+    work: Callable[[], T],
+    done: Callable[[T], Message],
+    failed: Callable[[str, bool], Message],
+) -> None:
+    """post_outcome for a search: failed(error text, True when the query itself is wrong)."""
+    try:
+        result = work()
+    except Exception as error:  # any failure is shown: never a stuck "loading…"
+        post_unless_cancelled(node, failed(error_text(error), isinstance(error, InvalidQuery)))
         return
     post_unless_cancelled(node, done(result))
 

@@ -10,13 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.config import default_tracking_uri, is_remote_uri, normalize_tracking_uri
 from runyard.entities import (
-    ConsoleChunk,
-    DatasetInput,
     Experiment,
     FileInfo,
-    LoggedModel,
-    LoggedModelInput,
-    LoggedModelOutput,
     Metric,
     PagedList,
     Param,
@@ -28,7 +23,17 @@ from runyard.tracking.artifacts import ArtifactRepository
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:
-    from runyard.entities import DownsampledHistory, ExperimentOverview, GcResult, RunKeys
+    from runyard.entities import (
+        ConsoleChunk,
+        DatasetInput,
+        DownsampledHistory,
+        ExperimentOverview,
+        GcResult,
+        LoggedModel,
+        LoggedModelInput,
+        LoggedModelOutput,
+        RunKeys,
+    )
     from runyard.store.interface import Store
     from runyard.tracking.models import ModelInfo
 

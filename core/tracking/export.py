@@ -12,7 +12,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 from runyard.entities import Run
 from runyard.exceptions import MissingExtra
-from runyard.formatting import format_time
 
 if TYPE_CHECKING:
     import pandas
@@ -63,6 +62,8 @@ def csv_rows(
     back exactly); times are local ISO 8601 with the offset; a RUNNING run without heartbeats is LOST;
     `runyard.*` system tags are left out (their content is in the fixed columns).
     """
+    from runyard.formatting import format_time  # datetime: loaded when a CSV is written, not at import
+
     now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     names = experiment_names or {}
     param_keys, metric_keys = _keys(runs, "params"), _keys(runs, "metrics")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runyard import clock
 from runyard.config import choose_tracking_uri, default_tracking_uri, normalize_tracking_uri
-from runyard.entities import DatasetInput, Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
+from runyard.entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from runyard.exceptions import InvalidInput, InvalidState
 from runyard.tracking import context as ctx
 from runyard.tracking.client import TrackingClient
@@ -25,6 +25,7 @@ from runyard.tracking.writer import MetricWriter, PointStore
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:  # loaded when first used: `import runyard` stays cheap
+    from runyard.entities import DatasetInput
     from runyard.tracking.console import ConsoleCapture
     from runyard.tracking.models import ModelInfo
     from runyard.tracking.system_metrics import SystemMetricsSampler

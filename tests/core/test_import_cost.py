@@ -49,3 +49,48 @@ def test_tui_package_never_imports_sqlalchemy(tmp_path: Path) -> None:
 def test_cli_and_protocol_do_not_import_the_server_stack(tmp_path: Path) -> None:
     modules = _modules_after("import runyard.cli, runyard.rest.protocol", tmp_path)
     assert _loaded(modules, ("starlette", "uvicorn", "httpx", "sqlalchemy")) == []
+
+
+LAZY_ENTITIES = (
+    "Dataset",
+    "DatasetInput",
+    "LoggedModel",
+    "LoggedModelStatus",
+    "MetricSummary",
+    "ConsoleChunk",
+)
+
+
+def test_import_runyard_defers_the_dataset_and_logged_model_entities(tmp_path: Path) -> None:
+    code = (
+        "import runyard, runyard.entities as e\n"
+        f"print('deferred', [n for n in {LAZY_ENTITIES!r} if n in vars(e)])\n"
+    )
+    modules = _modules_after(code, tmp_path)
+    assert "runyard.entities.inputs" not in modules
+    assert "runyard.entities.summaries" not in modules
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert result.stdout.strip() == "deferred []", "these classes are created at `import runyard`"
+
+
+def test_every_public_name_still_imports_from_runyard_and_runyard_entities(tmp_path: Path) -> None:
+    code = (
+        "import runyard, runyard.entities as e\n"
+        "from runyard import *\n"
+        "missing = [n for n in runyard.__all__ if getattr(runyard, n, None) is None]\n"
+        "lazy = {n: getattr(e, n).__name__ for n in e.LAZY}\n"
+        "from runyard import LoggedModel, Dataset\n"
+        "from runyard.entities import RunKeys, GcResult, DownsampledHistory\n"
+        "print(json.dumps([missing, lazy == {n: n for n in e.LAZY}, LoggedModel is e.LoggedModel]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [[], True, True]

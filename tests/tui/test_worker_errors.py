@@ -7,6 +7,7 @@ RecursionError, as a too-deep query once did); the screen must show the error te
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +132,18 @@ async def test_an_unexpected_error_in_a_background_refresh_is_notified(
         screen.load_keys(screen.entry.view_key, screen.entry.experiment_ids, screen.view_state.state_filter)
         await settle(pilot)
         assert any("RuntimeError: lost the connection" in text for text in notifications(pilot))
+
+
+async def test_writing_the_reproduce_script_when_an_unexpected_error_strikes_says_so(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    client, ids = store
+    monkeypatch.chdir(tmp_path)
+    async with make_app(client).run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pilot.app.push_screen(RunDetailScreen(client, ids["tuned"], refresh_seconds=None))
+        await settle(pilot)
+        monkeypatch.setattr(Path, "chmod", fail_with(RuntimeError("the mount went read-only")))
+        await pilot.press("P")
+        await settle(pilot)
+        assert any("RuntimeError: the mount went read-only" in text for text in notifications(pilot))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from runyard import TrackingClient
 from textual import on, work
@@ -21,7 +22,7 @@ from textual.widgets import Button, Input, Select, Static
 from textual.widgets.button import ButtonVariant
 
 from ..widgets.in_order_input import InOrderInput
-from ..workers import error_text, post_outcome
+from ..workers import post_outcome
 
 MAX_BULK_RUNS = 10_000
 Request = tuple[str, int, int]  # (experiment id, timestamp ms, max runs)
@@ -227,12 +228,13 @@ class BulkByTimeModal(ModalScreen[int | None]):
     @work(thread=True, exclusive=True, group="bulk-apply", exit_on_error=False)
     def apply(self, request: Request) -> None:
         """Run the operation for real."""
-        try:
-            count = self.operation(request, dry_run=False)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            self.post_message(self.Failed(None, error_text(error)))
-            return
-        self.post_message(self.Applied(count))
+        post_outcome(
+            self,
+            lambda: self.operation(request, dry_run=False),
+            self.Applied,
+            partial(self.Failed, None),
+            even_if_cancelled=True,
+        )
 
     def on_bulk_by_time_modal_applied(self, message: Applied) -> None:
         """Close with the number of runs changed."""

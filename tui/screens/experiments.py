@@ -1,46 +1,50 @@
-"""ExperimentsScreen: experiment tree on the left, searchable run table of the selection on the right."""
+"""ExperimentsScreen: experiment tree on the left, searchable run table of the selection on the right.
+
+The screen holds the state of the shown view (experiment, query, sort, filter, page token, search
+generation, live refresh) and decides what to read when; the widgets own the rest, each with its own
+workers and nested messages: ExperimentSidebar reads and edits experiments, RunBrowser reads the pages
+and live updates for its run table and answers the table's delete, export and column requests,
+OverviewLine reads its counts.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
-from runyard import InvalidQuery, RunyardError, TrackingClient
-from runyard.exceptions import StoreError
-from textual import on, work
+from runyard import RunyardError, TrackingClient
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.widgets import Input, Static
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Input
 
-from .. import formatting
-from ..messages import ExperimentsLoaded, KeysLoaded, OverviewLoaded, RunsFailed, RunsLoaded, RunsRefreshed
+from ..messages import ActionFailed
 from ..settings import STATE_FILTERS, Settings, ViewState
-from ..widgets.experiment_tree import ExperimentFilter, ExperimentTree, FolderEntry
+from ..widgets.experiment_sidebar import ExperimentSidebar
+from ..widgets.experiment_tree import ExperimentTree, FolderEntry
 from ..widgets.key_bar import KeyBar
+from ..widgets.overview_line import OverviewLine
+from ..widgets.run_browser import RunBrowser, SearchScope
 from ..widgets.search_box import SearchBox
 from ..widgets.tables.run_rows import default_dynamic_columns, order_by_clause, status_text
 from ..widgets.tables.run_table import RunTable
 from ..workers import (
     LoadingHint,
-    action_failed,
     error_text,
-    missing_parent_names,
-    post_result,
-    post_unless_cancelled,
     report_load_error,
     set_search_error,
 )
-from .browse_actions import BrowseActions
+
+if TYPE_CHECKING:
+    from runyard.entities import ExperimentOverview, RunKeys
 
 NARROW_WIDTH = 100  # below this the tree and the table take turns on the full screen
-STATE_LABELS = {"ACTIVE_ONLY": "Active", "DELETED_ONLY": "Deleted", "ALL": "All"}
 RELOAD_CAP = 5000  # a live reload re-reads at most this many rows
 KEYS_DELAY = 0.5  # seconds after the first page before the (slow on big stores) key scan starts
 
 
-class ExperimentsScreen(BrowseActions):
+class ExperimentsScreen(Screen[None]):
     """Browse experiments and search their runs."""
 
     COMMAND_AREA = "View"
@@ -72,35 +76,23 @@ class ExperimentsScreen(BrowseActions):
         self.loading_more = False
         self.searching = False
         self.signature: tuple[int, int] | None = None
-        self.tree_signature: Any = None  # of the experiments shown in the tree
-        self.keys: Any = None
-        self.overview: Any = None
         self._live_statuses: frozenset[tuple[str, str]] | None = None  # (run_id, shown status) last tick
         self.live_pending = False  # a live refresh is on its way (a slow server: the next tick waits)
         self.reconnecting = False  # the tracking server stopped answering; live refresh keeps trying
-        self.select_after_reload: str | None = None
         self._tried_query: tuple[int, str] | None = None  # (generation, previous query) of a new query
         self._first_experiments = True
         self._rendered_once = False
         self._loading_hint = LoadingHint()
         self._details_pending = False
         self.alerting: frozenset[str] = frozenset()  # loaded RUNNING runs with an active alert (badges)
-        self._alert_limits: dict[str, float] | None = None
         self.loading_shown = False  # the status line says "loading…" once a query took over 100 ms
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         """Sidebar (filter + tree) and browser (overview, search, errors, table, status)."""
         with Horizontal(id="main"):
-            with Vertical(id="sidebar"):
-                yield ExperimentFilter(id="experiment-filter")
-                yield ExperimentTree(id="experiments")
-            with Vertical(id="browser"):
-                yield Static("", id="overview")
-                yield SearchBox(id="search")
-                yield Static("", id="search-error", classes="error-text")
-                yield RunTable(id="runs", clock=self.settings.clock)
-                yield Static("", id="status-line")
+            yield ExperimentSidebar(self.client, id="sidebar")
+            yield RunBrowser(self.client, self.settings.clock, self.search_scope, id="browser")
         yield KeyBar(id="keys")
 
     @property
@@ -109,9 +101,34 @@ class ExperimentsScreen(BrowseActions):
         return self.query_one("#runs", RunTable)
 
     @property
+    def browser(self) -> RunBrowser:
+        """Overview, search box, run table and status line, with the table's delete/export/columns."""
+        return self.query_one("#browser", RunBrowser)
+
+    @property
+    def keys(self) -> RunKeys | None:
+        """The keys of the shown experiments, once read."""
+        return self.browser.keys
+
+    @property
+    def sidebar(self) -> ExperimentSidebar:
+        """The experiment filter and tree."""
+        return self.query_one("#sidebar", ExperimentSidebar)
+
+    @property
     def experiment_tree(self) -> ExperimentTree:
         """The experiment tree."""
-        return self.query_one("#experiments", ExperimentTree)
+        return self.sidebar.experiment_tree
+
+    @property
+    def overview_line(self) -> OverviewLine:
+        """The counts above the search box."""
+        return self.query_one("#overview", OverviewLine)
+
+    @property
+    def overview(self) -> ExperimentOverview | None:
+        """The counts of the shown experiments, once read."""
+        return self.overview_line.overview
 
     @property
     def search_box(self) -> SearchBox:
@@ -124,8 +141,6 @@ class ExperimentsScreen(BrowseActions):
         self.search_box.set_history(self.settings.search_history)
         self.table.search_target = self.search_box
         self.search_box.return_target = self.table
-        self.experiment_tree.filter_target = self.query_one("#experiment-filter")
-        self.query_one("#experiment-filter", ExperimentFilter).return_target = self.experiment_tree
         self.table.focus()
         self.load_experiments()
         self.set_interval(self.settings.refresh_seconds, self.live_tick)
@@ -171,25 +186,12 @@ class ExperimentsScreen(BrowseActions):
         self._details_pending = True
 
     # ----------------------------------------------------------------- experiments
-    @work(thread=True, exclusive=True, group="experiments", exit_on_error=False)
     def load_experiments(self) -> None:
-        """Read active experiments and their run counts."""
+        """Re-read the experiments of the tree (the sidebar's worker)."""
+        self.sidebar.load(early=self._first_experiments and bool(self.settings.last_view))
 
-        first = self._first_experiments and bool(self.settings.last_view)
-
-        def read() -> ExperimentsLoaded:
-            experiments = self.client.list_experiments()
-            if first:  # the remembered view can show its runs before the tree has its counts
-                post_unless_cancelled(self, ExperimentsLoaded(experiments, {}, counted=False))
-            with ThreadPoolExecutor(1) as pool:  # two independent reads: one round trip's wait on a server
-                signature = pool.submit(tree_signature, self.client, experiments)
-                counts = self.client.count_runs([e.experiment_id for e in experiments])
-                return ExperimentsLoaded(experiments, counts, signature.result())
-
-        post_result(self, read, action_failed)
-
-    def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
-        """Fill the tree; the first time, open the remembered or the first experiment."""
+    def on_experiment_sidebar_loaded(self, message: ExperimentSidebar.Loaded) -> None:
+        """The tree is filled: the first time, open the remembered or the busiest experiment."""
         if not message.counted:  # the first list, before the run counts: open the remembered view now
             tree = self.experiment_tree
             if self._first_experiments and message.experiments and self.settings.last_view:
@@ -198,14 +200,6 @@ class ExperimentsScreen(BrowseActions):
                     self._first_experiments = False
                     self.show_entry(tree.highlighted_entry)
             return
-        self.tree_signature = message.tree_signature
-        self.experiment_tree.set_experiments(message.experiments, message.counts)
-        wanted = self.select_after_reload
-        self.select_after_reload = None
-        if wanted is not None:
-            match = next((e for e in message.experiments if e.name == wanted), None)
-            if match is not None:
-                self.experiment_tree.select_view(f"experiment:{match.experiment_id}")
         if not self._first_experiments:
             if self.experiment_tree.highlighted_entry is not None:
                 self.show_entry(self.experiment_tree.highlighted_entry)
@@ -244,15 +238,8 @@ class ExperimentsScreen(BrowseActions):
         self.settings.last_view = entry.view_key
         self.view_state = self.settings.view(entry.view_key)
         self.settings.save()
-        self.keys = None
-        if not self.search_box.has_focus:  # never wipe what the user is typing
-            self.search_box.value = self.view_state.last_search
-        self.table.selected.clear()
-        self.table.collapsed.clear()
-        self.table.set_columns(self.view_state.columns or [])
-        self.table.set_aggregate(self.view_state.metric_aggregate)
-        self.table.set_sort(self.view_state.sort_column, self.view_state.sort_descending)
-        self.table.cursor_row = 0
+        self.browser.show_view(entry.view_key, self.view_state)
+        self.overview_line.show_view(entry.view_key, entry.path if entry.path != "/" else "All experiments")
         self.start_search()
         self._details_pending = True  # overview and keys load once the first page is on screen
 
@@ -263,33 +250,33 @@ class ExperimentsScreen(BrowseActions):
             self.remove_class("sidebar-shown")
             self.table.focus()
 
-    @on(ExperimentTree.FilterRequested)
-    def focus_filter(self) -> None:
-        """Go to the experiment filter."""
-        self.query_one("#experiment-filter").focus()
+    def on_experiment_sidebar_filtered(self, message: ExperimentSidebar.Filtered) -> None:
+        """The filter changed what the highlighted node holds: show its runs."""
+        if message.entry is not None and not self._first_experiments:
+            self.show_entry(message.entry)
 
-    @on(Input.Changed, "#experiment-filter")
-    def experiment_filter_changed(self, event: Input.Changed) -> None:
-        """Filter the tree by name."""
-        self.experiment_tree.set_filter(event.value)
-        entry = self.experiment_tree.highlighted_entry
-        if entry is not None and not self._first_experiments:
-            # The cursor may stay on the same line (no highlight event) while the node's experiments changed.
-            self.show_entry(entry)
-
-    @on(Input.Submitted, "#experiment-filter")
-    @on(ExperimentFilter.Left)
-    def experiment_filter_left(self) -> None:
-        """Back to the tree."""
-        self.experiment_tree.focus()
-
-    def forget_entry(self) -> None:
-        """The shown experiment went to the trash: choose again after the reload."""
+    def on_experiment_sidebar_experiment_deleted(self) -> None:
+        """The shown experiment went to the trash: choose again once the tree is re-read."""
         self.entry = None
         self._first_experiments = True
+        self.load_experiments()
+
+    def on_run_browser_runs_deleted(self) -> None:
+        """Runs went to the trash: reload the table and the counts."""
+        self.start_search(keep_cursor=True)
+        self.load_experiments()
+
+    def on_run_browser_columns_chosen(self, message: RunBrowser.ColumnsChosen) -> None:
+        """Remember the chosen columns (saved as they change: a dropped session keeps them)."""
+        self.view_state.columns = message.columns
+        self.settings.save()
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        """A store action failed: say so."""
+        self.notify(message.error, severity="error", timeout=8)
 
     # ----------------------------------------------------------------- search
-    def search_scope(self) -> tuple[list[str], str, str, list[str] | None]:
+    def search_scope(self) -> SearchScope:
         """Experiment ids, filter, view type and order_by of the shown search."""
         ids = list(self.entry.experiment_ids) if self.entry is not None else []
         return ids, self.view_state.last_search, self.view_state.state_filter, self.order_by()
@@ -313,7 +300,7 @@ class ExperimentsScreen(BrowseActions):
         if keep_cursor:
             page = max(page, min(len(self.table.runs), RELOAD_CAP))
         self._loading_hint.start(self, self._show_loading)
-        self.search_runs(
+        self.browser.search_runs(
             self.generation,
             list(self.entry.experiment_ids),
             self.view_state.last_search,
@@ -330,45 +317,7 @@ class ExperimentsScreen(BrowseActions):
             self.loading_shown = True
             self._update_status()
 
-    @work(thread=True, exclusive=True, group="runs", exit_on_error=False)
-    def search_runs(
-        self,
-        generation: int,
-        experiment_ids: list[str],
-        filter_string: str,
-        view_type: str,
-        order_by: list[str] | None,
-        page_size: int,
-        token: str | None,
-        keep_cursor: bool,
-    ) -> None:
-        """One page of runs (and the names of parents that are not on it)."""
-        try:
-            signature: tuple[int, int] | None = None
-            if token is None:
-                page, signature = self.client.search_runs_with_signature(
-                    experiment_ids, filter_string, view_type, max_results=page_size, order_by=order_by
-                )
-            else:
-                page = self.client.search_runs(
-                    experiment_ids,
-                    filter_string,
-                    view_type,
-                    max_results=page_size,
-                    order_by=order_by,
-                    page_token=token,
-                )
-            names = missing_parent_names(self.client, page)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            post_unless_cancelled(
-                self, RunsFailed(generation, error_text(error), isinstance(error, InvalidQuery))
-            )
-            return
-        appended = token is not None
-        loaded = RunsLoaded(generation, list(page), page.token, appended, names, keep_cursor, signature)
-        post_unless_cancelled(self, loaded)
-
-    def on_runs_loaded(self, message: RunsLoaded) -> None:
+    def on_run_browser_runs_loaded(self, message: RunBrowser.RunsLoaded) -> None:
         """Show the page (replace, or append the next page)."""
         if message.generation != self.generation:
             return
@@ -397,14 +346,14 @@ class ExperimentsScreen(BrowseActions):
         self._first_render_done()
         if self._details_pending and self.entry is not None:
             self._details_pending = False
-            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
+            self.overview_line.load(self.entry.experiment_ids)
             self.set_timer(KEYS_DELAY, self._load_keys_of_entry)
 
     def _load_keys_of_entry(self, again: bool = False) -> None:
         if self.entry is not None and (again or self.keys is None):
             self.load_keys(self.entry.view_key, self.entry.experiment_ids, self.view_state.state_filter)
 
-    def on_runs_failed(self, message: RunsFailed) -> None:
+    def on_run_browser_runs_failed(self, message: RunBrowser.RunsFailed) -> None:
         """A query error goes under the search box (the typed text stays); other errors to a notification."""
         if message.generation != self.generation:
             return
@@ -436,43 +385,16 @@ class ExperimentsScreen(BrowseActions):
         if self.entry is None or self.next_token is None or self.loading_more or self.searching:
             return
         self.loading_more = True
-        self.fetch_more(
+        self.browser.fetch_more(
             self.generation,
             list(self.entry.experiment_ids),
             self.view_state.last_search,
             self.view_state.state_filter,
             self.order_by(),
             self.next_token,
+            self.settings.page_size,
         )
         self._update_status()
-
-    @work(thread=True, exclusive=True, group="more-runs", exit_on_error=False)
-    def fetch_more(
-        self,
-        generation: int,
-        experiment_ids: list[str],
-        filter_string: str,
-        view_type: str,
-        order_by: list[str] | None,
-        token: str,
-    ) -> None:
-        """The next page of the current search."""
-        try:
-            page = self.client.search_runs(
-                experiment_ids,
-                filter_string,
-                view_type,
-                max_results=self.settings.page_size,
-                order_by=order_by,
-                page_token=token,
-            )
-            names = missing_parent_names(self.client, page, skip_loaded=False)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            post_unless_cancelled(
-                self, RunsFailed(generation, error_text(error), isinstance(error, InvalidQuery))
-            )
-            return
-        post_unless_cancelled(self, RunsLoaded(generation, list(page), page.token, True, names))
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -529,58 +451,10 @@ class ExperimentsScreen(BrowseActions):
         """Show the selection count."""
         self._update_status()
 
-    # ----------------------------------------------------------------- overview and keys
-    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
-    def load_overview(self, view_key: str, experiment_ids: list[str]) -> None:
-        """Counts for the overview line."""
-        overview = self.client.experiment_overview
-        post_result(self, lambda: OverviewLoaded(view_key, overview(experiment_ids, self.settings.clock())))
-
-    def on_overview_loaded(self, message: OverviewLoaded) -> None:
-        """Draw the overview line."""
-        if self.entry is None or message.view_key != self.entry.view_key:
-            return
-        self.overview = message.overview
-        self._update_overview()
-
-    def _update_overview(self) -> None:
-        overview = self.overview
-        if self.entry is None or overview is None:
-            return
-        name = self.entry.path if self.entry.path != "/" else "All experiments"
-        parts = [
-            f"[b]{name}[/b]",
-            formatting.plural(overview.total_runs, "run", "+" if overview.capped else ""),
-        ]
-        if overview.running:
-            parts.append(f"[b]{overview.running} running[/b]")
-        if self.alerting:
-            parts.append(f"[b $error]⚠ {len(self.alerting)} with alerts (w)[/]")
-        if overview.lost:
-            parts.append(f"{overview.lost} lost")
-        if overview.failed:
-            parts.append(f"{overview.failed} failed")
-        if overview.last_activity:
-            parts.append(
-                "last activity " + formatting.relative_time(overview.last_activity, self.settings.clock())
-            )
-        users = list(overview.runs_per_user.items())
-        if users:
-            shown = ", ".join(f"{user} {count}" for user, count in users[:3])
-            parts.append(shown + (f" +{len(users) - 3} users" if len(users) > 3 else ""))
-        self.query_one("#overview", Static).update(" · ".join(parts))
-
-    @work(thread=True, exclusive=True, group="keys", exit_on_error=False)
+    # ----------------------------------------------------------------- keys
     def load_keys(self, view_key: str, experiment_ids: list[str], view_type: str) -> None:
-        """Keys for completion and the column chooser."""
-        post_result(self, lambda: KeysLoaded(view_key, self.client.run_keys(experiment_ids, view_type)))
-
-    def on_keys_loaded(self, message: KeysLoaded) -> None:
-        """Offer the keys to the search completion."""
-        if self.entry is None or message.view_key != self.entry.view_key:
-            return
-        self.keys = message.keys
-        self.search_box.key_suggester.set_keys(message.keys.metrics, message.keys.params, message.keys.tags)
+        """Read the keys for completion and the column chooser (the browser's worker)."""
+        self.browser.load_keys(view_key, experiment_ids, view_type)
 
     # ----------------------------------------------------------------- live refresh
     def live_tick(self) -> None:
@@ -590,11 +464,11 @@ class ExperimentsScreen(BrowseActions):
         loaded running run finished or was lost): idle, a tick costs two cheap queries.
         """
         self.table.refresh()
-        self._update_overview()
+        self.overview_line.redraw()
         if self.entry is None or self.searching or self.signature is None or self.live_pending:
             return
         self.live_pending = True
-        self.live_refresh(
+        self.browser.live_refresh(
             self.generation,
             list(self.entry.experiment_ids),
             self.view_state.state_filter,
@@ -602,37 +476,7 @@ class ExperimentsScreen(BrowseActions):
             self.signature,
         )
 
-    @work(thread=True, exclusive=True, group="live", exit_on_error=False)
-    def live_refresh(
-        self,
-        generation: int,
-        experiment_ids: list[str],
-        view_type: str,
-        running_ids: list[str],
-        signature: tuple[int, int],
-    ) -> None:
-        """A cheap query: the running runs by id, and the run count signature."""
-
-        def read() -> RunsRefreshed:
-            fresh = self.client.get_runs(running_ids) if running_ids else []
-            changed = self.client.runs_signature(experiment_ids, view_type) != signature
-            tree = tree_signature(self.client, self.client.list_experiments())
-            return RunsRefreshed(generation, fresh, changed, tree, self._alerting_runs(fresh))
-
-        def failed(error: Exception) -> ExperimentsScreen.LiveRefreshFailed:
-            return self.LiveRefreshFailed(self.client.is_remote and isinstance(error, StoreError), error)
-
-        post_result(self, read, failed, even_if_cancelled=True)
-
-    class LiveRefreshFailed(Message):
-        """A live refresh failed: `unreachable` when the tracking server did not answer."""
-
-        def __init__(self, unreachable: bool, error: Exception) -> None:
-            self.unreachable = unreachable
-            self.error = error
-            super().__init__()
-
-    def on_experiments_screen_live_refresh_failed(self, message: LiveRefreshFailed) -> None:
+    def on_run_browser_live_refresh_failed(self, message: RunBrowser.LiveRefreshFailed) -> None:
         """Show "reconnecting…" while the server is away (the next ticks retry); other errors notify."""
         self.live_pending = False
         if message.unreachable:
@@ -641,20 +485,7 @@ class ExperimentsScreen(BrowseActions):
         elif not isinstance(message.error, RunyardError):
             self.notify(error_text(message.error), severity="error", timeout=8)
 
-    def _alerting_runs(self, running: list[Any]) -> frozenset[str]:
-        """In a worker: which loaded RUNNING runs have an alert (one query of recent points)."""
-        if not running:
-            return frozenset()
-        from runyard.tracking.watch import thresholds, watched_run
-
-        if self._alert_limits is None:
-            self._alert_limits = thresholds(self.client)
-        recent = self.client.recent_metrics([run.info.run_id for run in running])
-        now = self.settings.clock()
-        rows = [watched_run(r, recent.get(r.info.run_id, {}), now, (), self._alert_limits) for r in running]
-        return frozenset(row.run.info.run_id for row in rows if row.alerts)
-
-    def on_runs_refreshed(self, message: RunsRefreshed) -> None:
+    def on_run_browser_runs_refreshed(self, message: RunBrowser.RunsRefreshed) -> None:
         """Update rows in place; reload (keeping cursor and selection) when runs came or went."""
         self.live_pending = False
         if self.reconnecting:
@@ -665,9 +496,10 @@ class ExperimentsScreen(BrowseActions):
         if message.alerting != self.alerting:
             self.alerting = message.alerting
             self.table.set_alerting(message.alerting)
-            self._update_overview()
+            self.overview_line.set_alert_count(len(message.alerting))
         self.table.update_runs(message.runs)
-        tree_changed = message.tree_signature is not None and message.tree_signature != self.tree_signature
+        sidebar = self.sidebar
+        tree_changed = message.tree_signature is not None and message.tree_signature != sidebar.tree_signature
         now = self.settings.clock()
         live = frozenset((run.info.run_id, status_text(run, now)) for run in message.runs)
         moved = self._live_statuses is not None and live != self._live_statuses
@@ -676,32 +508,15 @@ class ExperimentsScreen(BrowseActions):
             self.start_search(keep_cursor=True)
             self._details_pending = True  # the header counts follow the new runs, once the page is in
         elif moved and self.entry is not None:  # a run finished or was lost: the overview counts moved
-            self.load_overview(self.entry.view_key, self.entry.experiment_ids)
+            self.overview_line.load(self.entry.experiment_ids)
         if message.changed or tree_changed:
-            self.tree_signature = message.tree_signature
+            sidebar.tree_signature = message.tree_signature
             self.load_experiments()  # new, renamed or deleted experiments; run counts
 
     # ----------------------------------------------------------------- status
     def _update_status(self) -> None:
-        table = self.table
-        parts = [formatting.plural(len(table.runs), "run", "+" if table.has_more else "")]
-        if table.selected:
-            parts.append(f"[b]{len(table.selected)} selected[/b]")
-        parts.append(STATE_LABELS[self.view_state.state_filter])
-        if self.view_state.state_filter == "DELETED_ONLY":
-            parts.append("[b]T[/b] trash: restore, purge")  # issue 8: the trash screen
-        if self.view_state.sort_column:
-            arrow = "▼" if self.view_state.sort_descending else "▲"
-            parts.append(f"sort {self.view_state.sort_column} {arrow}")
-        if self.view_state.metric_aggregate != "latest":
-            parts.append(f"metrics: {self.view_state.metric_aggregate}")
-        if self.view_state.last_search:
-            parts.append("filtered")
-        if self.loading_shown or self.loading_more:
-            parts.append("[b]loading…[/b]")
-        if self.reconnecting:
-            parts.append("[b]reconnecting…[/b] (the tracking server does not answer)")
-        self.query_one("#status-line", Static).update(" · ".join(parts))
+        loading = self.loading_shown or self.loading_more
+        self.browser.show_status(self.view_state, loading=loading, reconnecting=self.reconnecting)
 
     def on_unmount(self) -> None:
         """Remember the view."""
@@ -728,9 +543,3 @@ class ExperimentsScreen(BrowseActions):
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(self.client, message.run_ids, clock=self.settings.clock))
-
-
-def tree_signature(client: TrackingClient, experiments: list[Any]) -> tuple[object, ...]:
-    """What the tree shows, cheaply: experiment ids and names, and the active runs' signature."""
-    names = tuple((e.experiment_id, e.name) for e in experiments)
-    return names, client.runs_signature([e.experiment_id for e in experiments])

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from runyard import InvalidInput, InvalidQuery, Run, RunNotFound, RunStatus, RunyardError, TrackingClient
+from runyard import InvalidInput, Run, RunStatus, TrackingClient
 from runyard.config import STALE_HEARTBEAT_MS
-from runyard.tracking.context import NOTE, PARENT_RUN_ID, REQUIREMENTS_ARTIFACT, TAG_PREFIX
-from runyard.tracking.run_contents import DatasetSummary, ModelSummary, run_datasets, run_models
+from runyard.tracking.context import NOTE, TAG_PREFIX
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,6 +31,7 @@ from ..modals.pick_run import PickRunModal
 from ..modals.prompt import PromptModal
 from ..modals.text_viewer import TextViewerModal
 from ..reproduce import environment_facts, is_dirty, reproduce_script, script_filename
+from ..run_details import RunDetails, is_system_tag, load_details
 from ..widgets.artifact_browser import ArtifactBrowser
 from ..widgets.console_panel import ConsoleLog, ConsolePanel
 from ..widgets.key_bar import KeyBar
@@ -40,7 +39,7 @@ from ..widgets.plots.metric_chart import MetricsPanel, metric_rows
 from ..widgets.run_contents import ModelList, dataset_key, dataset_rows, dataset_text
 from ..widgets.tables.kv_table import KVRow, KVTable, TagTable
 from ..widgets.tables.run_rows import is_lost, run_duration
-from ..workers import error_text, post_outcome
+from ..workers import post_outcome
 
 WIDE_WIDTH = 160  # from this width the sections sit in two columns
 SECTIONS = ("notes", "params", "metrics", "tags", "artifacts", "environment", "models", "datasets", "console")
@@ -52,84 +51,6 @@ STATUS_COLOURS = {
     RunStatus.SCHEDULED: "$text-muted",
     "LOST": "$error",
 }
-MAX_CHILDREN = 5000
-
-
-@dataclass(frozen=True)
-class RunDetails:
-    """What the screen shows, fetched together by a worker."""
-
-    run: Run
-    experiment_name: str
-    parent: tuple[str, str] | None  # (run_id, run_name)
-    children: list[tuple[str, str]]  # (run_id, run_name)
-    requirements_path: str | None
-    waiting_to_sync: int = 0  # metric points of the run in outboxes on this machine
-    models: list[ModelSummary] = field(default_factory=list)
-    datasets: list[DatasetSummary] = field(default_factory=list)
-
-
-def is_system_tag(key: str) -> bool:
-    """runyard.* tags are written by runyard and read-only here (the notes tag goes through `N`)."""
-    return key.startswith(TAG_PREFIX)
-
-
-def find_children(client: TrackingClient, run: Run) -> list[tuple[str, str]]:
-    """(run_id, name) of the run's direct children, by the parent tag (search), else by a scan."""
-    quoted = run.info.run_id.replace("'", "")
-    try:
-        found = client.search_runs(
-            [run.info.experiment_id],
-            filter_string=f"tags.`{PARENT_RUN_ID}` = '{quoted}'",
-            max_results=MAX_CHILDREN,
-        )
-        return [(child.info.run_id, child.info.run_name) for child in found]
-    except InvalidQuery:  # an older search without filters: page through the experiment instead
-        children, token = [], None
-        while True:
-            page = client.search_runs([run.info.experiment_id], max_results=1000, page_token=token)
-            children += [
-                (r.info.run_id, r.info.run_name) for r in page if r.info.parent_run_id == run.info.run_id
-            ]
-            token = page.token
-            if token is None or len(children) >= MAX_CHILDREN:
-                return children
-
-
-def load_details(client: TrackingClient, run_id: str) -> RunDetails:
-    """Run, experiment name, parent, children and the requirements artifact path (several store calls)."""
-    run = client.get_run(run_id)
-    experiment_name = client.get_experiment(run.info.experiment_id).name
-    parent = None
-    parent_id = run.info.parent_run_id or run.data.tags.get(PARENT_RUN_ID)
-    if parent_id:
-        try:
-            parent = (parent_id, client.get_run(parent_id).info.run_name)
-        except RunNotFound:
-            parent = (parent_id, "(deleted)")
-    requirements = None
-    try:
-        if any(f.path == REQUIREMENTS_ARTIFACT for f in client.list_artifacts(run_id, "environment")):
-            requirements = client.artifact_local_path(run_id, REQUIREMENTS_ARTIFACT)
-    except (RunyardError, OSError):
-        requirements = None
-    from runyard.rest.outbox import pending_points
-
-    try:
-        waiting = pending_points(run_id)
-    except OSError:
-        waiting = 0
-    children = find_children(client, run)
-    return RunDetails(
-        run,
-        experiment_name,
-        parent,
-        children,
-        requirements,
-        waiting_to_sync=waiting,
-        models=run_models(client, run),
-        datasets=run_datasets(run),
-    )
 
 
 class RunDetailScreen(Screen[None]):
@@ -557,12 +478,13 @@ class RunDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="run-detail-edit", exit_on_error=False)
     def delete_tag(self, key: str) -> None:
         """Remove a tag through the core."""
-        try:
-            self.client.delete_tag(self.run_id, key)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            self.post_message(self.ActionDone(error_text(error), reload=False, error=True))
-            return
-        self.post_message(self.ActionDone(f"Tag {key} deleted"))
+        post_outcome(
+            self,
+            lambda: self.client.delete_tag(self.run_id, key),
+            lambda _: self.ActionDone(f"Tag {key} deleted"),
+            lambda error: self.ActionDone(error, reload=False, error=True),
+            even_if_cancelled=True,
+        )
 
     @on(KVTable.RowChosen, "#datasets-table")
     def _view_dataset(self, event: KVTable.RowChosen) -> None:
@@ -624,12 +546,18 @@ class RunDetailScreen(Screen[None]):
     def write_script(self, filename: str, text: str) -> None:
         """Write the script file (executable) off the UI thread."""
         path = Path(os.getcwd()) / filename
-        try:
-            path.write_text(text, encoding="utf-8")
-            path.chmod(0o755)
-        except OSError as error:
-            self.post_message(
-                self.ActionDone(f"Cannot write {path}: {error.strerror}", reload=False, error=True)
-            )
-            return
-        self.post_message(self.ActionDone(f"Wrote {path}", reload=False))
+
+        def write() -> None:
+            try:
+                path.write_text(text, encoding="utf-8")
+                path.chmod(0o755)
+            except OSError as error:
+                raise InvalidInput(f"Cannot write {path}: {error.strerror}") from error
+
+        post_outcome(
+            self,
+            write,
+            lambda _: self.ActionDone(f"Wrote {path}", reload=False),
+            lambda error: self.ActionDone(error, reload=False, error=True),
+            even_if_cancelled=True,
+        )

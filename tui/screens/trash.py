@@ -9,16 +9,16 @@ The screen closes with True when it changed the store, so the browse screen relo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from runyard import Experiment, InvalidQuery, Run, TrackingClient
+from runyard import Experiment, Run, TrackingClient
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
-from textual.worker import get_current_worker
 
 from .. import formatting
 from ..formatting import system_clock_ms
@@ -32,10 +32,9 @@ from ..widgets.tables.trash_table import DAY_MS, DeletedExperimentsTable, TrashT
 from ..workers import (
     LoadingHint,
     action_failed,
-    error_text,
     missing_parent_names,
     post_result,
-    post_unless_cancelled,
+    post_search,
     report_load_error,
     set_search_error,
 )
@@ -46,94 +45,6 @@ TRASH_LIMIT = 10_000  # deleted runs loaded at once (sorted by deletion time in 
 def plural(count: int, word: str = "run") -> str:
     """'1 run', '3 runs', '10,000 runs'."""
     return f"1 {word}" if count == 1 else f"{formatting.count(count)} {word}s"
-
-
-class TrashLoaded(Message):
-    """Deleted runs of the scope, names for the table, and the experiments in the trash."""
-
-    def __init__(
-        self,
-        generation: int,
-        runs: list[Run],
-        has_more: bool,
-        parent_names: dict[str, str],
-        experiment_names: dict[str, str],
-        active_experiments: list[Experiment],
-        deleted_experiments: list[Experiment],
-        experiment_run_counts: dict[str, int],
-        keys: Any = None,
-    ) -> None:
-        self.generation = generation
-        self.runs = runs
-        self.has_more = has_more
-        self.parent_names = parent_names
-        self.experiment_names = experiment_names
-        self.active_experiments = active_experiments
-        self.deleted_experiments = deleted_experiments
-        self.experiment_run_counts = experiment_run_counts
-        self.keys = keys  # RunKeys of the deleted runs, for the search completion
-        super().__init__()
-
-
-class TrashFailed(Message):
-    """Loading failed: a query error (shown under the search box) or a store error."""
-
-    def __init__(self, generation: int, error: str, query_error: bool) -> None:
-        self.generation = generation
-        self.error = error
-        self.query_error = query_error
-        super().__init__()
-
-
-class RestorePrepared(Message):
-    """The core's dry run: the runs a restore of run_ids would bring back (children included)."""
-
-    def __init__(self, run_ids: list[str], returning: list[str]) -> None:
-        self.run_ids = run_ids
-        self.returning = returning
-        super().__init__()
-
-
-class RunsRestored(Message):
-    """Runs brought back from the trash."""
-
-    def __init__(self, run_ids: list[str]) -> None:
-        self.run_ids = run_ids
-        super().__init__()
-
-
-class RunsPurged(Message):
-    """Runs removed permanently."""
-
-    def __init__(self, run_ids: list[str]) -> None:
-        self.run_ids = run_ids
-        super().__init__()
-
-
-class ExperimentPurgePrepared(Message):
-    """The core's dry run: how many runs go with the experiment."""
-
-    def __init__(self, experiment: Experiment, run_count: int) -> None:
-        self.experiment = experiment
-        self.run_count = run_count
-        super().__init__()
-
-
-class ExperimentRestored(Message):
-    """An experiment came back from the trash."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__()
-
-
-class ExperimentPurged(Message):
-    """An experiment and its runs were removed permanently."""
-
-    def __init__(self, name: str, run_count: int) -> None:
-        self.name = name
-        self.run_count = run_count
-        super().__init__()
 
 
 class TrashScreen(Screen[bool]):
@@ -166,6 +77,86 @@ class TrashScreen(Screen[bool]):
         ),
         Binding("ctrl+r", "reload", "Reload", show=False, id="trash.reload", tooltip="Reload the trash"),
     ]
+
+    class Loaded(Message):
+        """Deleted runs of the scope, names for the table, and the experiments in the trash."""
+
+        def __init__(
+            self,
+            generation: int,
+            runs: list[Run],
+            has_more: bool,
+            parent_names: dict[str, str],
+            experiment_names: dict[str, str],
+            active_experiments: list[Experiment],
+            deleted_experiments: list[Experiment],
+            experiment_run_counts: dict[str, int],
+            keys: Any = None,
+        ) -> None:
+            self.generation = generation
+            self.runs = runs
+            self.has_more = has_more
+            self.parent_names = parent_names
+            self.experiment_names = experiment_names
+            self.active_experiments = active_experiments
+            self.deleted_experiments = deleted_experiments
+            self.experiment_run_counts = experiment_run_counts
+            self.keys = keys  # RunKeys of the deleted runs, for the search completion
+            super().__init__()
+
+    class LoadFailed(Message):
+        """Loading failed: a query error (shown under the search box) or a store error."""
+
+        def __init__(self, generation: int, error: str, query_error: bool) -> None:
+            self.generation = generation
+            self.error = error
+            self.query_error = query_error
+            super().__init__()
+
+    class RestorePrepared(Message):
+        """The core's dry run: the runs a restore of run_ids would bring back (children included)."""
+
+        def __init__(self, run_ids: list[str], returning: list[str]) -> None:
+            self.run_ids = run_ids
+            self.returning = returning
+            super().__init__()
+
+    class RunsRestored(Message):
+        """Runs brought back from the trash."""
+
+        def __init__(self, run_ids: list[str]) -> None:
+            self.run_ids = run_ids
+            super().__init__()
+
+    class RunsPurged(Message):
+        """Runs removed permanently."""
+
+        def __init__(self, run_ids: list[str]) -> None:
+            self.run_ids = run_ids
+            super().__init__()
+
+    class ExperimentPurgePrepared(Message):
+        """The core's dry run: how many runs go with the experiment."""
+
+        def __init__(self, experiment: Experiment, run_count: int) -> None:
+            self.experiment = experiment
+            self.run_count = run_count
+            super().__init__()
+
+    class ExperimentRestored(Message):
+        """An experiment came back from the trash."""
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+            super().__init__()
+
+    class ExperimentPurged(Message):
+        """An experiment and its runs were removed permanently."""
+
+        def __init__(self, name: str, run_count: int) -> None:
+            self.name = name
+            self.run_count = run_count
+            super().__init__()
 
     def __init__(
         self,
@@ -274,7 +265,8 @@ class TrashScreen(Screen[bool]):
     @work(thread=True, exclusive=True, group="trash-load", exit_on_error=False)
     def load_trash(self, generation: int, experiment_ids: list[str] | None, query: str) -> None:
         """Deleted runs of the scope's active experiments, and every experiment in the trash."""
-        try:
+
+        def read() -> TrashScreen.Loaded:
             active = self.client.list_experiments("ACTIVE_ONLY")
             deleted = self.client.list_experiments("DELETED_ONLY")
             active_ids = {e.experiment_id for e in active}
@@ -284,30 +276,16 @@ class TrashScreen(Screen[bool]):
             parent_names = missing_parent_names(self.client, page)
             counts = self.client.count_runs([e.experiment_id for e in deleted]) if deleted else {}
             keys = self.client.run_keys(scope, "DELETED_ONLY")
-        except Exception as error:  # any failure is shown: never a stuck screen
-            post_unless_cancelled(
-                self, TrashFailed(generation, error_text(error), isinstance(error, InvalidQuery))
+            names = {e.experiment_id: e.name for e in active}
+            in_scope = [e for e in active if e.experiment_id in set(scope)]
+            more = page.token is not None
+            return self.Loaded(
+                generation, list(page), more, parent_names, names, in_scope, deleted, counts, keys
             )
-            return
-        if get_current_worker().is_cancelled:
-            return
-        names = {e.experiment_id: e.name for e in active}
-        in_scope = [e for e in active if e.experiment_id in set(scope)]
-        self.post_message(
-            TrashLoaded(
-                generation,
-                list(page),
-                page.token is not None,
-                parent_names,
-                names,
-                in_scope,
-                deleted,
-                counts,
-                keys,
-            )
-        )
 
-    def on_trash_loaded(self, message: TrashLoaded) -> None:
+        post_search(self, read, lambda loaded: loaded, partial(self.LoadFailed, generation))
+
+    def on_trash_screen_loaded(self, message: Loaded) -> None:
         """Fill both tables."""
         if message.generation != self.generation:
             return
@@ -330,7 +308,7 @@ class TrashScreen(Screen[bool]):
         self.query_one("#trash-experiments-title", Static).update(title)
         self._update_status()
 
-    def on_trash_failed(self, message: TrashFailed) -> None:
+    def on_trash_screen_load_failed(self, message: LoadFailed) -> None:
         """A query error goes under the search box (the typed text stays); others to a notification."""
         if message.generation != self.generation:
             return
@@ -373,13 +351,13 @@ class TrashScreen(Screen[bool]):
     def prepare_restore(self, run_ids: list[str]) -> None:
         """The runs a restore would bring back: the chosen ones and children deleted with them."""
 
-        def read() -> RestorePrepared:
+        def read() -> TrashScreen.RestorePrepared:
             returning = self.client.restore_run(run_ids, restore_descendants=True, dry_run=True)
-            return RestorePrepared(run_ids, list(returning))
+            return self.RestorePrepared(run_ids, list(returning))
 
         post_result(self, read, action_failed)
 
-    def on_restore_prepared(self, message: RestorePrepared) -> None:
+    def on_trash_screen_restore_prepared(self, message: RestorePrepared) -> None:
         """Confirm, naming how many runs return."""
         chosen = len(message.run_ids)
         total = len(message.returning)
@@ -401,12 +379,12 @@ class TrashScreen(Screen[bool]):
     def restore_runs(self, run_ids: list[str]) -> None:
         """Restore the runs with their children."""
 
-        def restore() -> RunsRestored:
-            return RunsRestored(list(self.client.restore_run(run_ids, restore_descendants=True)))
+        def restore() -> TrashScreen.RunsRestored:
+            return self.RunsRestored(list(self.client.restore_run(run_ids, restore_descendants=True)))
 
         post_result(self, restore, action_failed, even_if_cancelled=True)
 
-    def on_runs_restored(self, message: RunsRestored) -> None:
+    def on_trash_screen_runs_restored(self, message: RunsRestored) -> None:
         """Say how many came back and reload."""
         self._done(f"Restored {plural(len(message.run_ids))}.")
         self.table.selected.difference_update(message.run_ids)
@@ -436,12 +414,12 @@ class TrashScreen(Screen[bool]):
     def purge_runs(self, run_ids: list[str]) -> None:
         """The core's gc for exactly these runs (artifacts included)."""
 
-        def purge() -> RunsPurged:
-            return RunsPurged(list(self.client.gc(run_ids=run_ids).run_ids))
+        def purge() -> TrashScreen.RunsPurged:
+            return self.RunsPurged(list(self.client.gc(run_ids=run_ids).run_ids))
 
         post_result(self, purge, action_failed, even_if_cancelled=True)
 
-    def on_runs_purged(self, message: RunsPurged) -> None:
+    def on_trash_screen_runs_purged(self, message: RunsPurged) -> None:
         """Say how many are gone and reload."""
         self.table.selected.difference_update(message.run_ids)
         self._done(f"Purged {plural(len(message.run_ids))} permanently.")
@@ -464,13 +442,13 @@ class TrashScreen(Screen[bool]):
     def restore_experiment(self, experiment: Experiment) -> None:
         """Bring the experiment back with its runs."""
 
-        def restore() -> ExperimentRestored:
+        def restore() -> TrashScreen.ExperimentRestored:
             self.client.restore_experiment(experiment.experiment_id)
-            return ExperimentRestored(experiment.name)
+            return self.ExperimentRestored(experiment.name)
 
         post_result(self, restore, action_failed, even_if_cancelled=True)
 
-    def on_experiment_restored(self, message: ExperimentRestored) -> None:
+    def on_trash_screen_experiment_restored(self, message: ExperimentRestored) -> None:
         """Say so and reload."""
         self._done(f"Restored experiment {message.name}.")
 
@@ -483,13 +461,13 @@ class TrashScreen(Screen[bool]):
     def prepare_experiment_purge(self, experiment: Experiment) -> None:
         """How many runs a purge of the experiment removes."""
 
-        def read() -> ExperimentPurgePrepared:
+        def read() -> TrashScreen.ExperimentPurgePrepared:
             result = self.client.gc(experiment_ids=[experiment.experiment_id], dry_run=True)
-            return ExperimentPurgePrepared(experiment, result.run_count)
+            return self.ExperimentPurgePrepared(experiment, result.run_count)
 
         post_result(self, read, action_failed)
 
-    def on_experiment_purge_prepared(self, message: ExperimentPurgePrepared) -> None:
+    def on_trash_screen_experiment_purge_prepared(self, message: ExperimentPurgePrepared) -> None:
         """Confirm naming the experiment and the count."""
         experiment = message.experiment
         text = (
@@ -507,13 +485,13 @@ class TrashScreen(Screen[bool]):
     def purge_experiment(self, experiment: Experiment) -> None:
         """The core's gc for exactly this experiment (its runs and artifacts go too)."""
 
-        def purge() -> ExperimentPurged:
+        def purge() -> TrashScreen.ExperimentPurged:
             result = self.client.gc(experiment_ids=[experiment.experiment_id])
-            return ExperimentPurged(experiment.name, result.run_count)
+            return self.ExperimentPurged(experiment.name, result.run_count)
 
         post_result(self, purge, action_failed, even_if_cancelled=True)
 
-    def on_experiment_purged(self, message: ExperimentPurged) -> None:
+    def on_trash_screen_experiment_purged(self, message: ExperimentPurged) -> None:
         """Say so and reload."""
         self._done(f"Purged experiment {message.name} and {plural(message.run_count)} permanently.")
 

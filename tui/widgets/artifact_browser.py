@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import PurePosixPath
 
 from rich.console import Group, RenderableType
@@ -31,7 +32,7 @@ from textual.message import Message
 from textual.widgets import Static, Tree
 
 from ..modals.prompt import PromptModal
-from ..workers import error_text, post_outcome
+from ..workers import post_outcome
 from .plots.halfblock import decode_image, halfblock_text
 
 PREVIEW_BYTES = 1 << 20
@@ -297,27 +298,26 @@ class ArtifactBrowser(Horizontal):
     @work(thread=True, exclusive=True, group="artifact-open", exit_on_error=False)
     def open_artifact(self, path: str) -> None:
         """Resolve the local path and hand it to the opener (never waits for the opened app)."""
-        try:
+
+        def open_local() -> str:
             local_path = self.client.artifact_local_path(self.run_id, path)
-        except Exception as error:  # any failure is shown: never a stuck screen
-            self.post_message(self.Notice(error_text(error), error=True))
-            return
-        opener = system_opener()
-        if opener is None:
-            self.post_message(self.Notice(f"No desktop opener here. Local path: {local_path}"))
-            return
-        try:
-            subprocess.Popen(  # noqa: S603 - a fixed opener and a checked local path
-                [*opener, local_path],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        except OSError as error:
-            self.post_message(self.Notice(f"Could not open {local_path}: {error}", error=True))
-            return
-        self.post_message(self.Notice(f"Opened {local_path}"))
+            opener = system_opener()
+            if opener is None:
+                return f"No desktop opener here. Local path: {local_path}"
+            try:
+                subprocess.Popen(  # noqa: S603 - a fixed opener and a checked local path
+                    [*opener, local_path],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                raise InvalidInput(f"Could not open {local_path}: {error}") from error
+            return f"Opened {local_path}"
+
+        error_notice = partial(self.Notice, error=True)
+        post_outcome(self, open_local, self.Notice, error_notice, even_if_cancelled=True)
 
     def action_download_artifact(self) -> None:
         """Ask for a directory and copy the selected file or folder there."""

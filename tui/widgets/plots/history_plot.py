@@ -19,9 +19,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static
-from textual.worker import get_current_worker
 
-from ...workers import post_outcome
+from ...workers import cancelled, post_outcome
 from ..compare_values import CompareData, default_metric
 from ..field_picker import FieldPicker
 from .compare_plot import ComparePlot, RunLegend, run_colour
@@ -261,9 +260,8 @@ class HistoryView(Horizontal):
         max_points: int,
     ) -> None:
         """Fetch the runs' downsampled histories one after another, posting each as it arrives."""
-        worker = get_current_worker()
         for index, run_id in zip(indexes, run_ids, strict=True):
-            if worker.is_cancelled:  # a newer metric or axis was chosen: stop here
+            if cancelled():  # a newer metric or axis was chosen: stop here
                 return
             self._post_history(generation, index, run_id, key, x_axis, max_points)
 

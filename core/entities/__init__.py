@@ -1,10 +1,33 @@
-"""Plain read models handed to callers; never live ORM rows, so they outlive any session."""
+"""Plain read models handed to callers; never live ORM rows, so they outlive any session.
+
+What every run carries (Run, RunInfo, RunData, Experiment, Metric, ...) is defined here; the rest
+loads on first use so that `import runyard` stays cheap (each frozen dataclass costs a little to
+create): datasets and MLflow 3 logged models in `entities.inputs`, summaries and the read models of
+the browse views in `entities.summaries`. `from runyard.entities import X` works for all of them.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # loaded on first use (module __getattr__ below); mypy sees them here
+    from .inputs import Dataset as Dataset
+    from .inputs import DatasetInput as DatasetInput
+    from .inputs import InputTag as InputTag
+    from .inputs import LoggedModel as LoggedModel
+    from .inputs import LoggedModelInput as LoggedModelInput
+    from .inputs import LoggedModelMetric as LoggedModelMetric
+    from .inputs import LoggedModelOutput as LoggedModelOutput
+    from .inputs import LoggedModelStatus as LoggedModelStatus
+    from .summaries import ConsoleChunk as ConsoleChunk
+    from .summaries import DownsampledHistory as DownsampledHistory
+    from .summaries import ExperimentOverview as ExperimentOverview
+    from .summaries import GcResult as GcResult
+    from .summaries import MetricSummary as MetricSummary
+    from .summaries import RunKeys as RunKeys
 
 # System tags: what runyard records about a run (names as MLflow's, under "runyard.").
 TAG_PREFIX = "runyard."
@@ -93,29 +116,6 @@ class Metric:
 
 
 @dataclass(frozen=True)
-class ConsoleChunk:
-    """A piece of a run's captured output: stream is "stdout", "stderr" or "runyard" (a note of ours)."""
-
-    seq: int
-    timestamp: int
-    stream: str
-    text: str
-
-
-@dataclass(frozen=True)
-class MetricSummary:
-    """Per-(run, key) summary kept current by every write: latest point, min, max, count."""
-
-    key: str
-    latest_value: float
-    latest_step: int
-    latest_timestamp: int
-    min_value: float
-    max_value: float
-    count: int
-
-
-@dataclass(frozen=True)
 class Param:
     """A write-once run parameter."""
 
@@ -172,13 +172,13 @@ class RunInfo:
         each write counts as one) is lost only after config.STALE_WRITES_MS without a write.
         """
         if stale_after_ms is None:  # the same threshold everywhere (TUI, CLI): config.STALE_HEARTBEAT_MS
-            from .config import STALE_HEARTBEAT_MS
+            from ..config import STALE_HEARTBEAT_MS
 
             stale_after_ms = STALE_HEARTBEAT_MS
         if self.status != RunStatus.RUNNING:
             return False
         if self.heartbeat_from_writes:
-            from .config import STALE_WRITES_MS
+            from ..config import STALE_WRITES_MS
 
             stale_after_ms = max(stale_after_ms, STALE_WRITES_MS)
         last_sign_of_life = self.heartbeat_time or self.start_time or 0
@@ -208,54 +208,6 @@ DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
 @dataclass(frozen=True)
-class Dataset:
-    """A dataset as MLflow records it: name and digest identify it within an experiment."""
-
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema: str | None = None
-    profile: str | None = None
-
-
-@dataclass(frozen=True)
-class InputTag:
-    """A tag of a dataset input, such as mlflow.data.context = training."""
-
-    key: str
-    value: str
-
-
-@dataclass(frozen=True)
-class DatasetInput:
-    """A dataset used by a run, with the input's tags (its context among them)."""
-
-    dataset: Dataset
-    tags: list[InputTag] = field(default_factory=list)
-
-    @property
-    def context(self) -> str | None:
-        """The value of the mlflow.data.context tag (None without one)."""
-        return next((tag.value for tag in self.tags if tag.key == DATASET_CONTEXT_TAG), None)
-
-
-@dataclass(frozen=True)
-class LoggedModelInput:
-    """A logged model a run used as input."""
-
-    model_id: str
-
-
-@dataclass(frozen=True)
-class LoggedModelOutput:
-    """A logged model a run produced, at a step."""
-
-    model_id: str
-    step: int = 0
-
-
-@dataclass(frozen=True)
 class RunInputs:
     """What a run consumed: dataset inputs and logged models."""
 
@@ -280,54 +232,6 @@ class Run:
     outputs: RunOutputs = field(default_factory=RunOutputs)
 
 
-class LoggedModelStatus:
-    """Upload state of a logged model, as MLflow names it."""
-
-    UNSPECIFIED = "UNSPECIFIED"
-    PENDING = "PENDING"
-    READY = "READY"
-    FAILED = "FAILED"
-    ALL = (UNSPECIFIED, PENDING, READY, FAILED)
-
-
-@dataclass(frozen=True)
-class LoggedModelMetric:
-    """A metric point of a logged model (MLflow keeps the run and dataset it was measured with)."""
-
-    key: str
-    value: float
-    timestamp: int
-    step: int
-    run_id: str | None = None
-    dataset_name: str | None = None
-    dataset_digest: str | None = None
-
-
-@dataclass(frozen=True)
-class LoggedModel:
-    """A model logged to an experiment (MLflow 3's LoggedModel); its files live under artifact_location."""
-
-    model_id: str
-    experiment_id: str
-    name: str
-    artifact_location: str
-    creation_timestamp: int
-    last_updated_timestamp: int
-    status: str = LoggedModelStatus.PENDING
-    status_message: str | None = None
-    model_type: str | None = None
-    source_run_id: str | None = None
-    lifecycle_stage: str = "active"
-    tags: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: list[LoggedModelMetric] = field(default_factory=list)
-
-    @property
-    def model_uri(self) -> str:
-        """models:/<model_id>, as MLflow names a logged model."""
-        return f"models:/{self.model_id}"
-
-
 @dataclass(frozen=True)
 class FileInfo:
     """An entry of a run's artifact directory (path relative to it)."""
@@ -350,89 +254,33 @@ def is_nan(value: float | None) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-@dataclass
-class DownsampledHistory:
-    """Buckets of one metric's history, in x order: last step/time/value of each, with its min and max."""
-
-    key: str
-    x_axis: str = "step"
-    steps: list[int] = field(default_factory=list)
-    timestamps: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    mins: list[float] = field(default_factory=list)
-    maxs: list[float] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
-    source: str = "empty"
-    """How it was computed: 'empty', 'points', 'sql-buckets', 'blocks' or 'merged'."""
-
-    def __len__(self) -> int:
-        return len(self.steps)
-
-    @property
-    def total_points(self) -> int:
-        """How many logged points the buckets cover."""
-        return sum(self.counts)
-
-    @property
-    def last_step(self) -> int | None:
-        """The greatest step covered (pass it as since_step to fetch only newer points)."""
-        return max(self.steps) if self.steps else None
-
-    @property
-    def xs(self) -> list[int]:
-        """The x coordinate of each bucket: its last step, or its last timestamp on the time axis."""
-        return self.steps if self.x_axis == "step" else self.timestamps
-
-    def extended(self, newer: DownsampledHistory, max_points: int) -> DownsampledHistory:
-        """This history followed by a newer tail (from since_step), re-bucketed to at most max_points."""
-        if not newer.steps:
-            return self
-        if not self.steps:
-            return newer
-        from runyard.downsample import bucket_units, from_units, units_of
-
-        units = list(units_of(self)) + list(units_of(newer))
-        if len(units) <= max_points:
-            return from_units(self.key, self.x_axis, units, "merged")
-        return from_units(self.key, self.x_axis, bucket_units(units, max_points), "merged")
+LAZY = {
+    **dict.fromkeys(
+        (
+            "Dataset",
+            "DatasetInput",
+            "InputTag",
+            "LoggedModel",
+            "LoggedModelInput",
+            "LoggedModelMetric",
+            "LoggedModelOutput",
+            "LoggedModelStatus",
+        ),
+        "runyard.entities.inputs",
+    ),
+    **dict.fromkeys(
+        ("ConsoleChunk", "DownsampledHistory", "ExperimentOverview", "GcResult", "MetricSummary", "RunKeys"),
+        "runyard.entities.summaries",
+    ),
+}
+"""The entities defined in a submodule, loaded when first asked for: name -> module."""
 
 
-@dataclass(frozen=True)
-class ExperimentOverview:
-    """Counts over the active runs of one or more experiments."""
-
-    total_runs: int = 0
-    running: int = 0  # RUNNING with a recent heartbeat
-    lost: int = 0  # RUNNING, but the heartbeat stopped (killed, out of memory, preempted)
-    failed: int = 0
-    last_activity: int | None = None
-    runs_per_user: dict[str, int] = field(default_factory=dict)
-    capped: bool = False  # counted from the first runs only (a stock MLflow server): "1,000+"
-
-
-@dataclass(frozen=True)
-class RunKeys:
-    """The distinct param, metric and tag keys of a set of runs, each sorted."""
-
-    params: list[str] = field(default_factory=list)
-    metrics: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class GcResult:
-    """What `gc` removed (or, with dry_run, would remove)."""
-
-    run_ids: list[str] = field(default_factory=list)
-    experiment_ids: list[str] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def run_count(self) -> int:
-        """Number of runs removed."""
-        return len(self.run_ids)
-
-    @property
-    def experiment_count(self) -> int:
-        """Number of experiments removed."""
-        return len(self.experiment_ids)
+def __getattr__(name: str) -> object:
+    """An entity of a submodule, loaded on first use (then cached here: later lookups are plain)."""
+    module = LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runyard.entities' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
