@@ -42,7 +42,6 @@ from runyard.exceptions import (
     UnsafeArtifactPath,
 )
 from runyard.interop import copy_runs, export_runs, import_mlflow, import_runs
-from runyard.tracking.client import TrackingClient
 from runyard.tracking.fluent import (
     ActiveRun,
     active_run,
@@ -102,6 +101,7 @@ if TYPE_CHECKING:  # loaded on first use (__getattr__ below), so that `import ru
         LoggedModelStatus,
         MetricSummary,
     )
+    from runyard.tracking.client import TrackingClient
     from runyard.tracking.models import ModelInfo
 
 __version__ = "0.1.0"
@@ -205,6 +205,10 @@ def __getattr__(name: str) -> object:
         from runyard.tracking.models import ModelInfo
 
         return ModelInfo
+    if name == "TrackingClient":
+        from runyard.tracking.client import TrackingClient
+
+        return TrackingClient
     if name in __all__ and name in _entities.LAZY:
         return getattr(_entities, name)
     raise AttributeError(f"module 'runyard' has no attribute {name!r}")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-import platform
-import shlex
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +66,8 @@ class RunContext:
 
 def current_user() -> str:
     """The login name of the process owner."""
+    import getpass  # the process-context modules load at start_run, not at `import runyard`
+
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
@@ -122,6 +120,8 @@ def _git_dir(start: Path) -> Path | None:
 
 def git_info(path: Path) -> dict[str, str]:
     """Commit, branch, remote URL and dirty flag of the repository holding path (empty if none)."""
+    import subprocess
+
     git_dir = _git_dir(path if path.is_dir() else path.parent)
     if git_dir is None:
         return {}
@@ -165,6 +165,8 @@ def git_info(path: Path) -> dict[str, str]:
 
 def capture_context() -> RunContext:
     """Capture user, source, git and environment of the current process."""
+    import platform
+
     user = current_user()
     notebook = notebook_name()
     script = script_path()
@@ -190,6 +192,8 @@ def capture_context() -> RunContext:
 
 def command_line() -> str:
     """The interpreter and argv of this process as one shell-quoted line (credentials not yet masked)."""
+    import shlex
+
     return shlex.join([sys.executable, *sys.argv]) if sys.argv and sys.argv[0] else sys.executable
 
 

@@ -20,15 +20,15 @@ from runyard.config import choose_tracking_uri, default_tracking_uri, normalize_
 from runyard.entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from runyard.exceptions import InvalidInput, InvalidState
 from runyard.tracking import context as ctx
-from runyard.tracking.client import TrackingClient
-from runyard.tracking.writer import MetricWriter, PointStore
 from runyard.validation import validate_key, validate_metric_value, validate_step, validate_timestamp
 
 if TYPE_CHECKING:  # loaded when first used: `import runyard` stays cheap
     from runyard.entities import DatasetInput
+    from runyard.tracking.client import TrackingClient
     from runyard.tracking.console import ConsoleCapture
     from runyard.tracking.models import ModelInfo
     from runyard.tracking.system_metrics import SystemMetricsSampler
+    from runyard.tracking.writer import MetricWriter, PointStore
 
 _state_lock = threading.RLock()
 _active_experiment_id: str | None = None
@@ -96,6 +96,8 @@ def _client() -> TrackingClient:
     with _state_lock:
         client = _clients.get(uri)
         if client is None:
+            from runyard.tracking.client import TrackingClient  # on first use: `import runyard` stays cheap
+
             client = TrackingClient(uri)
             _clients[uri] = client
         return client
@@ -105,6 +107,8 @@ def _writer_for(client: TrackingClient) -> MetricWriter:
     with _state_lock:
         writer = _writers.get(client.tracking_uri)
         if writer is None:
+            from runyard.tracking.writer import MetricWriter  # on first use, with its fork gate and signals
+
             writer = MetricWriter(_point_store_for(client))
             _writers[client.tracking_uri] = writer
         return writer

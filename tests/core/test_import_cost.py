@@ -75,6 +75,16 @@ def test_import_runyard_defers_the_dataset_and_logged_model_entities(tmp_path: P
     assert result.stdout.strip() == "deferred []", "these classes are created at `import runyard`"
 
 
+def test_import_runyard_defers_the_client_the_writer_and_the_process_context(tmp_path: Path) -> None:
+    deferred = ("runyard.tracking.client", "runyard.tracking.writer", "subprocess", "platform", "getpass")
+    assert [name for name in deferred if name in _modules_after("import runyard", tmp_path)] == []
+    # ...and they come with the first use, as before
+    used = _modules_after(
+        "import runyard\nrunyard.TrackingClient\nrunyard.start_run().__exit__(None, None, None)", tmp_path
+    )
+    assert [name for name in deferred if name not in used] == []
+
+
 def test_every_public_name_still_imports_from_runyard_and_runyard_entities(tmp_path: Path) -> None:
     code = (
         "import runyard, runyard.entities as e\n"
