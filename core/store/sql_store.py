@@ -1,13 +1,15 @@
-"""The SQL store: experiments, runs, params and tags; every read returns plain entities.
+"""The SQL store: runs, store settings and console output here; every read returns plain entities.
 
-Metric points are written by `metric_store.py` (the executemany hot path), search by `search.py`,
-the trash and garbage collection by `lifecycle.py`; all of them share this store's Database.
+Experiments are in `experiments.py` (ExperimentOps), params and tags in `run_values.py` (RunValueOps),
+metric points are written by `metrics.py` (the executemany hot path), search by `search.py`, the trash
+and garbage collection by `lifecycle.py`; the table handles they share are in `tables.py`. All of them
+share this store's Database.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +17,6 @@ from runyard import clock
 from runyard.config import default_artifact_root
 from runyard.entities import (
     ConsoleChunk,
-    Experiment,
     LifecycleStage,
     Metric,
     MetricSummary,
@@ -25,78 +26,35 @@ from runyard.entities import (
     RunStatus,
     SourceType,
 )
-from runyard.exceptions import (
-    ExperimentExists,
-    ExperimentNotFound,
-    InvalidInput,
-    InvalidState,
-    ParamImmutable,
-    RunNotFound,
-)
+from runyard.exceptions import InvalidInput, InvalidState, RunNotFound
 from runyard.store.db import Database, get_database
+from runyard.store.experiments import ExperimentOps
 from runyard.store.inputs import DatasetInputOps, load_inputs
 from runyard.store.logged_models import LoggedModelOps
-from runyard.store.models import ExperimentRow, ExperimentTagRow, MetricSummaryRow, ParamRow, RunRow, TagRow
 from runyard.store.operations import StoreOperations
-from runyard.store.views import stage_condition
-from runyard.system_tags import (
-    PARENT_TAGS,
-    RUN_NAME_TAGS,
-    TagChanges,
-    check_parent,
-    is_read_only,
-    split_user_tags,
-)
+from runyard.store.run_values import RunValueOps
+
+# The shared names, re-exported: modules and tests import them from here.
+from runyard.store.tables import _RUN_BY_ID, Row
+from runyard.store.tables import DEFAULT_EXPERIMENT_ID as DEFAULT_EXPERIMENT_ID
+from runyard.store.tables import DEFAULT_EXPERIMENT_NAME as DEFAULT_EXPERIMENT_NAME
+from runyard.store.tables import chunked as chunked
+from runyard.store.tables import experiment_tags_t as experiment_tags_t
+from runyard.store.tables import experiments_t as experiments_t
+from runyard.store.tables import float_or_nan as float_or_nan
+from runyard.store.tables import params_t as params_t
+from runyard.store.tables import runs_t as runs_t
+from runyard.store.tables import summaries_t as summaries_t
+from runyard.store.tables import tags_t as tags_t
+from runyard.system_tags import PARENT_TAGS, RUN_NAME_TAGS
 from runyard.tracking import context as ctx
 from runyard.tracking.artifacts import ArtifactRepository, local_path_of
-from runyard.validation import (
-    validate_experiment_name,
-    validate_key,
-    validate_param_value,
-    validate_run_name,
-    validate_tag_value,
-)
+from runyard.validation import validate_key, validate_run_name, validate_tag_value
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
-
-DEFAULT_EXPERIMENT_ID = "0"
-DEFAULT_EXPERIMENT_NAME = "Default"
-Row = Mapping[Any, Any]  # a result row mapping (column name -> value)
-_IN_CHUNK = 900  # stay below SQLite's bound-parameter limit with room to spare
-
-runs_t = RunRow.__table__
-experiments_t = ExperimentRow.__table__
-experiment_tags_t = ExperimentTagRow.__table__
-params_t = ParamRow.__table__
-tags_t = TagRow.__table__
-summaries_t = MetricSummaryRow.__table__
 
 
-def _select_one(table: Any, column: str) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The columns and the driver SQL (per placeholder style) of one row of table by column."""
-    columns = tuple(c.name for c in table.columns)
-    select_sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {column} = "
-    return columns, {mark: select_sql + mark for mark in ("?", "%s")}
-
-
-# Every write looks its run (and a new run its experiment) up first: driver SQL, no statement to build.
-_RUN_BY_ID = _select_one(runs_t, "run_id")
-_EXPERIMENT_BY_ID = _select_one(experiments_t, "experiment_id")
-
-
-def chunked(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    """Consecutive slices of at most size items."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def float_or_nan(value: float | None) -> float:
-    """NULL in a value column means NaN (see models.py)."""
-    return float("nan") if value is None else float(value)
-
-
-class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
+class SqlStore(ExperimentOps, RunValueOps, StoreOperations, DatasetInputOps, LoggedModelOps):
     """Experiments, runs, params, tags, dataset inputs and logged models in SQL; plain entities out."""
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None, must_exist: bool = False) -> None:
@@ -104,188 +62,6 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         self.db: Database = get_database(tracking_uri, must_exist=must_exist)
         self.artifact_root = artifact_root or default_artifact_root(tracking_uri)
         self._run_pks: dict[str, int] = {}
-
-    # ----------------------------------------------------------------- experiments
-    def create_experiment(
-        self,
-        name: str,
-        artifact_location: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        experiment_id: str | None = None,
-        creation_time: int | None = None,
-    ) -> str:
-        """Create an experiment; returns its id. A name in use (even in the trash) is an error."""
-        name = validate_experiment_name(name)
-        clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
-        experiment_id = experiment_id or uuid.uuid4().hex
-        location = artifact_location or f"{self.artifact_root}/{experiment_id}"
-        if "://" in location and not location.startswith("file://"):
-            raise InvalidInput(
-                f"Artifact location {location!r} is not supported: give a local or shared filesystem path "
-                "(or a file:// URI) that every machine logging to this store can reach.",
-                key=name,
-            )
-        if not location.startswith(("file://", "/")):
-            from pathlib import Path
-
-            location = str(Path(location).absolute())
-        timestamp = creation_time if creation_time is not None else clock.now_ms()  # demo: a fixed clock
-        try:
-            with self.db.connect(write=True) as conn:
-                existing = conn.execute(
-                    select(experiments_t.c.lifecycle_stage).where(experiments_t.c.name == name)
-                ).first()
-                if existing is not None:
-                    raise _name_taken(name, existing[0])
-                conn.execute(
-                    insert(experiments_t).values(
-                        experiment_id=experiment_id,
-                        name=name,
-                        artifact_location=location,
-                        lifecycle_stage=LifecycleStage.ACTIVE,
-                        creation_time=timestamp,
-                        last_update_time=timestamp,
-                    )
-                )
-                if clean_tags:
-                    conn.execute(
-                        insert(experiment_tags_t),
-                        [
-                            {"experiment_id": experiment_id, "key": k, "value": v}
-                            for k, v in clean_tags.items()
-                        ],
-                    )
-        except IntegrityError:
-            # Another process created the same name (or id) between our check and insert.
-            raise ExperimentExists(f"Experiment {name!r} already exists.", key=name) from None
-        return experiment_id
-
-    def get_or_create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
-        """The id of the active experiment with that name, created when missing (race-safe)."""
-        name = validate_experiment_name(name)
-        self.db.create_if_missing()  # the lookup below must not refuse a store this call will create
-        for _ in range(3):
-            found = self._experiment_row_by_name(name)
-            if found is not None:
-                if found["lifecycle_stage"] != LifecycleStage.ACTIVE:
-                    raise _name_taken(name, found["lifecycle_stage"])
-                return str(found["experiment_id"])
-            try:
-                experiment_id = DEFAULT_EXPERIMENT_ID if name == DEFAULT_EXPERIMENT_NAME else None
-                return self.create_experiment(name, tags=tags, experiment_id=experiment_id)
-            except ExperimentExists:
-                continue
-        raise ExperimentExists(f"Experiment {name!r} could not be created.", key=name)
-
-    def _experiment_row_by_name(self, name: str) -> Row | None:
-        with self.db.connect() as conn:
-            row = conn.execute(select(experiments_t).where(experiments_t.c.name == name)).mappings().first()
-            return dict(row) if row else None
-
-    def get_experiment(self, experiment_id: str) -> Experiment:
-        """The experiment with that id (any lifecycle stage)."""
-        experiments = self.get_experiments([str(experiment_id)])
-        if not experiments:
-            raise ExperimentNotFound(f"No experiment with id {experiment_id!r}.")
-        return experiments[0]
-
-    def get_experiment_by_name(self, name: str) -> Experiment | None:
-        """The experiment with that name, or None (also when the store does not exist yet)."""
-        if self.db.is_missing():  # MLflow's "if get_experiment_by_name(n) is None: create" on a new file
-            return None
-        row = self._experiment_row_by_name(name)
-        return self.get_experiment(row["experiment_id"]) if row else None
-
-    def get_experiments(self, experiment_ids: Sequence[str]) -> list[Experiment]:
-        """Experiments by id, in the order given (unknown ids are skipped)."""
-        with self.db.connect() as conn:
-            rows: list[Row] = []
-            tags: dict[str, dict[str, str]] = {}
-            for chunk in chunked(list(experiment_ids)):
-                rows += (
-                    conn.execute(select(experiments_t).where(experiments_t.c.experiment_id.in_(chunk)))
-                    .mappings()
-                    .all()
-                )
-                for t in conn.execute(
-                    select(experiment_tags_t).where(experiment_tags_t.c.experiment_id.in_(chunk))
-                ):
-                    tags.setdefault(t.experiment_id, {})[t.key] = t.value
-        by_id = {
-            row["experiment_id"]: _experiment_entity(row, tags.get(row["experiment_id"], {})) for row in rows
-        }
-        return [by_id[i] for i in experiment_ids if i in by_id]
-
-    def list_experiments(self, view_type: str = "ACTIVE_ONLY") -> list[Experiment]:
-        """Every experiment of the lifecycle view, by name."""
-        query = (
-            select(experiments_t.c.experiment_id)
-            .where(stage_condition(experiments_t.c.lifecycle_stage, view_type))
-            .order_by(experiments_t.c.name)
-        )
-        with self.db.connect() as conn:
-            ids = [row[0] for row in conn.execute(query)]
-        return self.get_experiments(ids)
-
-    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        """Give an experiment a new (unused) name."""
-        new_name = validate_experiment_name(new_name)
-        try:
-            with self.db.connect(write=True) as conn:
-                self._require_experiment(conn, experiment_id)
-                clash = conn.execute(
-                    select(experiments_t.c.experiment_id, experiments_t.c.lifecycle_stage).where(
-                        experiments_t.c.name == new_name
-                    )
-                ).first()
-                if clash is not None and clash[0] != experiment_id:
-                    raise _name_taken(new_name, clash[1])
-                conn.execute(
-                    update(experiments_t)
-                    .where(experiments_t.c.experiment_id == experiment_id)
-                    .values(name=new_name, last_update_time=clock.now_ms())
-                )
-        except IntegrityError:
-            raise ExperimentExists(f"Experiment {new_name!r} already exists.", key=new_name) from None
-
-    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        """Set (or replace) a tag of an experiment."""
-        key = validate_key(key, "tag")
-        value = validate_tag_value(key, value)
-        with self.db.connect(write=True) as conn:
-            self._require_experiment(conn, experiment_id)
-            statement = self._dialect_insert(experiment_tags_t).values(
-                experiment_id=experiment_id, key=key, value=value
-            )
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[experiment_tags_t.c.experiment_id, experiment_tags_t.c.key],
-                    set_={"value": statement.excluded.value},
-                )
-            )
-
-    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        """Remove a tag of an active experiment; a missing key is an error naming it."""
-        with self.db.connect(write=True) as conn:
-            experiment = self._require_experiment(conn, experiment_id)
-            if experiment["lifecycle_stage"] != LifecycleStage.ACTIVE:
-                raise InvalidState(
-                    f"Experiment {experiment['name']!r} is in the trash: restore it before editing its tags."
-                )
-            result = conn.execute(
-                delete(experiment_tags_t).where(
-                    experiment_tags_t.c.experiment_id == str(experiment_id),
-                    experiment_tags_t.c.key == key,
-                )
-            )
-            if result.rowcount == 0:
-                raise InvalidInput(f"Experiment {experiment_id} has no tag {key!r}.", key=key)
-
-    def _require_experiment(self, conn: Connection, experiment_id: str) -> Row:
-        row = self._fetch_one(conn, _EXPERIMENT_BY_ID, str(experiment_id))
-        if row is None:
-            raise ExperimentNotFound(f"No experiment with id {experiment_id!r}.")
-        return row
 
     # ----------------------------------------------------------------- runs
     def create_run(
@@ -585,54 +361,6 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         with self.db.connect(write=True) as new:
             yield new
 
-    # ----------------------------------------------------------------- params and tags
-    def log_params(self, run_id: str, params: Mapping[str, object], conn: Connection | None = None) -> None:
-        """Write params; the same value again is fine, a different value is an error (nothing written)."""
-        clean = {validate_key(k, "param"): validate_param_value(k, v) for k, v in params.items()}
-        if not clean:
-            return
-        with self._writing(conn) as conn:
-            pk = int(self._require_run(conn, run_id, active=True)["id"])
-            self._insert_params(conn, pk, run_id, clean)
-
-    def _insert_params(self, conn: Connection, pk: int, run_id: str, clean: Mapping[str, str]) -> None:
-        existing: dict[str, str] = dict(
-            conn.execute(
-                select(params_t.c.key, params_t.c.value).where(
-                    and_(params_t.c.run_pk == pk, params_t.c.key.in_(list(clean)))
-                )
-            ).all()
-        )
-        for key, value in clean.items():
-            if key in existing and existing[key] != value:
-                raise ParamImmutable(
-                    f"Param {key!r} of run {run_id} is already {existing[key]!r}; cannot change it to "
-                    f"{value!r} (params are write-once: log a new key or start a new run).",
-                    key=key,
-                )
-        new = [{"run_pk": pk, "key": k, "value": v} for k, v in clean.items() if k not in existing]
-        if new:
-            # ON CONFLICT DO NOTHING, then compare: another process (say, a second rank of a
-            # distributed job) may have written the same keys since the check above (PostgreSQL).
-            statement = self._dialect_insert(params_t).on_conflict_do_nothing(
-                index_elements=[params_t.c.run_pk, params_t.c.key]
-            )
-            conn.execute(statement, new)
-            stored: dict[str, str] = dict(
-                conn.execute(
-                    select(params_t.c.key, params_t.c.value).where(
-                        and_(params_t.c.run_pk == pk, params_t.c.key.in_([row["key"] for row in new]))
-                    )
-                ).all()
-            )
-            for key, value in clean.items():
-                if key not in existing and stored.get(key) != value:
-                    raise ParamImmutable(
-                        f"Param {key!r} of run {run_id} was just set to {stored.get(key)!r} by another "
-                        f"writer; cannot change it to {value!r} (params are write-once).",
-                        key=key,
-                    )
-
     def _dialect_insert(self, table: Any) -> Any:
         """INSERT with ON CONFLICT support for this store's backend."""
         if self.db.is_sqlite:
@@ -642,93 +370,6 @@ class SqlStore(StoreOperations, DatasetInputOps, LoggedModelOps):
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert(table)
-
-    def set_tags(self, run_id: str, tags: Mapping[str, object], conn: Connection | None = None) -> None:
-        """Set (or replace) tags of a run."""
-        clean = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in tags.items()}
-        if not clean:
-            return
-        changes = split_user_tags(clean)
-        with self._writing(conn) as conn:
-            self._apply_user_tags(conn, self._require_run(conn, run_id, active=True), changes)
-
-    def _apply_user_tags(self, conn: Connection, row: Row, changes: TagChanges) -> None:
-        """Write user tags; a run-name or parent tag changes the run's column too (they always agree)."""
-        values: dict[str, Any] = {}
-        if changes.run_name is not None:
-            values["run_name"] = changes.run_name
-        if changes.parent_run_id is not None:
-
-            def lookup(run_id: str) -> tuple[str, str | None] | None:
-                found = self._run_row(conn, run_id)
-                return (found["experiment_id"], found["parent_run_id"]) if found else None
-
-            check_parent(row["run_id"], row["experiment_id"], changes.parent_run_id, lookup)
-            values["parent_run_id"] = changes.parent_run_id
-        if values:
-            conn.execute(update(runs_t).where(runs_t.c.id == row["id"]).values(**values))
-        tags = changes.stored_tags()
-        if tags:
-            self._upsert(conn, tags_t, int(row["id"]), tags)
-
-    def _upsert(self, conn: Connection, table: Any, pk: int, values: Mapping[str, str]) -> None:
-        # One atomic statement: delete-then-insert raced with a concurrent writer of the same key on
-        # PostgreSQL (duplicate key error).
-        statement = self._dialect_insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.run_pk, table.c.key], set_={"value": statement.excluded.value}
-        )
-        conn.execute(statement, [{"run_pk": pk, "key": k, "value": v} for k, v in values.items()])
-
-    def delete_tag(self, run_id: str, key: str, conn: Connection | None = None) -> None:
-        """Remove a tag; a missing key is an error naming it; a parent tag detaches the run."""
-        if key in RUN_NAME_TAGS or is_read_only(key):
-            raise InvalidInput(f"Tag {key!r} is written by runyard and cannot be deleted.", key=key)
-        with self._writing(conn) as conn:
-            pk = int(self._require_run(conn, run_id, active=True)["id"])
-            if key in PARENT_TAGS:
-                conn.execute(update(runs_t).where(runs_t.c.id == pk).values(parent_run_id=None))
-                key = PARENT_TAGS[0]
-            result = conn.execute(delete(tags_t).where(and_(tags_t.c.run_pk == pk, tags_t.c.key == key)))
-            if result.rowcount == 0:
-                raise InvalidInput(f"Run {run_id} has no tag {key!r}.", key=key)
-
-    def log_batch(
-        self,
-        run_id: str,
-        metrics: Sequence[tuple[str, float, int, int]] = (),
-        params: Mapping[str, object] | None = None,
-        tags: Mapping[str, object] | None = None,
-        conn: Connection | None = None,
-        batch_id: str | None = None,
-    ) -> None:
-        """Params, tags and metric points (key, value, timestamp, step) in one transaction: all or nothing.
-
-        With a batch id, a batch of this run already stored with that id is a replay: nothing is written.
-        """
-        from runyard.store.batches import claim_batch, run_batches_t, validate_batch_id
-        from runyard.store.metrics import write_points
-
-        if batch_id is not None:
-            validate_batch_id(batch_id)
-        clean_params = {
-            validate_key(k, "param"): validate_param_value(k, v) for k, v in (params or {}).items()
-        }
-        clean_tags = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in (tags or {}).items()}
-        changes = split_user_tags(clean_tags)
-        with self._writing(conn) as conn:
-            row = self._require_run(conn, run_id, active=True)
-            pk = int(row["id"])
-            if batch_id is not None and not claim_batch(
-                conn, self._dialect_insert(run_batches_t), pk, batch_id
-            ):
-                return
-            if clean_params:
-                self._insert_params(conn, pk, run_id, clean_params)
-            if clean_tags:
-                self._apply_user_tags(conn, row, changes)
-            if metrics:
-                write_points(self.db, conn, [(pk, key, value, ts, step) for key, value, ts, step in metrics])
 
     def count_runs(
         self, experiment_ids: Sequence[str], lifecycle_stage: str = LifecycleStage.ACTIVE
@@ -790,29 +431,6 @@ def run_info_entity(row: Row, tags: Mapping[str, str] | None = None) -> RunInfo:
         heartbeat_from_writes=tags is not None
         and tags.get(ctx.HEARTBEAT_SOURCE) == ctx.HEARTBEAT_FROM_WRITES,
     )
-
-
-def _experiment_entity(row: Row, tags: dict[str, str]) -> Experiment:
-    return Experiment(
-        experiment_id=row["experiment_id"],
-        name=row["name"],
-        artifact_location=row["artifact_location"],
-        lifecycle_stage=row["lifecycle_stage"],
-        creation_time=row["creation_time"],
-        last_update_time=row["last_update_time"],
-        deleted_time=row["deleted_time"],
-        tags=dict(sorted(tags.items())),
-    )
-
-
-def _name_taken(name: str, stage: str) -> ExperimentExists:
-    if stage == LifecycleStage.DELETED:
-        return ExperimentExists(
-            f"Experiment {name!r} is in the trash: restore it (`runyard experiments restore`) or purge it "
-            "(`runyard gc`) before reusing the name.",
-            key=name,
-        )
-    return ExperimentExists(f"Experiment {name!r} already exists: choose another name.", key=name)
 
 
 # The write path's modules are imported with the store, never on a thread's first write: a fork (a
