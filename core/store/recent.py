@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
+from struct import pack as _pack
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,12 +29,8 @@ RecentPoint = tuple[int, int, float]
 
 def pack(points: Sequence[RecentPoint]) -> bytes:
     """The blob of up to RECENT_POINTS points (the newest are kept)."""
-    flat = array("d")
-    for step, timestamp, value in points[-RECENT_POINTS:]:
-        flat.extend((float(step), float(timestamp), float(value)))
-    if _SWAP:
-        flat.byteswap()
-    return flat.tobytes()
+    kept = points[-RECENT_POINTS:]
+    return _pack(f"<{3 * len(kept)}d", *[number for point in kept for number in point])
 
 
 def unpack(blob: bytes | None) -> list[RecentPoint]:
@@ -110,7 +107,8 @@ def merged_blobs(
     conn: Connection, newest: dict[tuple[int, str], list[RecentPoint]]
 ) -> dict[tuple[int, str], bytes]:
     """Per (run_pk, key): the stored points followed by the batch's, the last RECENT_POINTS packed."""
-    stored = stored_recent(conn, list(newest))
+    # A pair with RECENT_POINTS new points keeps none of its stored ones: only the others are read.
+    stored = stored_recent(conn, [pair for pair, points in newest.items() if len(points) < RECENT_POINTS])
     merged: dict[tuple[int, str], bytes] = {}
     for pair, points in newest.items():
         if len(points) < RECENT_POINTS and pair in stored:
