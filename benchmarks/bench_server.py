@@ -12,8 +12,10 @@ before the clock starts) sends:
   tags.team != 'rl'` ordered by `metrics.val_loss DESC`;
 - GetMetricHistory of one metric of 100,000 points;
 with 1 and with 8 concurrent clients, and reports per-request latency median and p99 (client side),
-the load generator's own CPU, and for runyard the server-side time from its access log. Ingestion:
-8 clients sending log-batch of 1,000 points, in points per second.
+the load generator's own CPU, the server's CPU per request (process and children, with psutil: a
+figure the machine's load sways less than latencies), and for runyard the server-side time from its
+access log. Ingestion: 8 clients sending log-batch of 1,000 points, in points per second and server
+CPU per point.
 
 --with-auth also runs `runyard server --auth` with a non-admin user logging in by HTTP Basic (its
 permission looked up on every request), reports auth/no-auth ratios, and times the password KDF for
@@ -91,6 +93,19 @@ class Server:
                 for m in (_ACCESS.search(line.rstrip()) for line in log)
                 if m is not None and path_part in m.group(2)
             ]
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the server process and its children so far (None without psutil)."""
+        try:
+            import psutil
+        except ImportError:
+            return None
+        try:
+            processes = [psutil.Process(self.process.pid)]
+            processes += processes[0].children(recursive=True)
+            return sum(times.user + times.system for times in (p.cpu_times() for p in processes))
+        except psutil.Error:
+            return None
 
     def stop(self) -> None:
         """Terminate the server (kill after a bounded wait)."""
@@ -279,7 +294,7 @@ def run_scenarios(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     ).encode()
     assert len(json.loads(request(url, "POST", f"{API}/runs/search", search_body)[1])["runs"]) == 1000
 
-    figures: dict[str, Any] = {"loads": {}, "server_ms": {}}
+    figures: dict[str, Any] = {"loads": {}, "server_ms": {}, "server_cpu": {}}
     n = args.requests
     for clients in (1, 8):
         runs = [new_run() for _ in range(clients)]
@@ -324,7 +339,11 @@ def run_scenarios(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         ]
         for name, method, path, bodies, per_client in scenarios:
             offset = server.log_offset()
+            cpu_before = server.cpu_seconds()
             figures["loads"][(name, clients)] = load(url, method, path, bodies, per_client)
+            cpu_after = server.cpu_seconds()
+            if cpu_before is not None and cpu_after is not None:
+                figures["server_cpu"][(name, clients)] = cpu_after - cpu_before
             served = server.server_ms(offset, path.split("?")[0].rsplit("/", 1)[-1])
             if served:
                 figures["server_ms"][(name, clients)] = statistics.median(served)
@@ -337,8 +356,12 @@ def run_scenarios(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         ]
         for r in ingest_runs
     ]
+    cpu_before = server.cpu_seconds()
     ingestion = load(url, "POST", f"{API}/runs/log-batch", ingest, args.ingest_batches)
+    cpu_after = server.cpu_seconds()
     stored = 8 * args.ingest_batches - len(ingestion.failures)
+    if cpu_before is not None and cpu_after is not None and stored:
+        figures["ingest_server_cpu_us"] = (cpu_after - cpu_before) / (stored * 1000) * 1e6
     figures["ingest_points_per_s"] = stored * 1000 / ingestion.wall
     figures["ingest_cpu"] = ingestion.cpu
     figures["ingest_failures"] = ingestion.failures
@@ -427,6 +450,9 @@ def _print(name: str, figures: dict[str, Any], other: dict[str, Any] | None) -> 
         server_ms = figures["server_ms"].get((scenario, clients))
         if server_ms is not None:
             note += f", server-side median {server_ms:.2f} ms"
+        server_cpu = figures["server_cpu"].get((scenario, clients))
+        if server_cpu is not None:  # CPU, not wall time: less swayed by the machine's load
+            note += f", server CPU {server_cpu / len(measured.latencies) * 1000:.2f} ms/request"
         if other is not None and (scenario, clients) in other["loads"]:
             theirs = other["loads"][(scenario, clients)]
             note += f"; MLflow/runyard median {theirs.median_ms() / measured.median_ms():.1f}x"
@@ -437,6 +463,8 @@ def _print(name: str, figures: dict[str, Any], other: dict[str, Any] | None) -> 
         )
     ingest = figures["ingest_points_per_s"]
     note = f"load generator CPU {figures['ingest_cpu']:.2f} s"
+    if figures.get("ingest_server_cpu_us") is not None:
+        note += f", server CPU {figures['ingest_server_cpu_us']:.2f} us/point"
     if figures["ingest_failures"]:
         failed = figures["ingest_failures"]
         note += f", {len(failed)} batches FAILED (status {sorted(set(failed))}), counted as not stored"

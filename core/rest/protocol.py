@@ -15,6 +15,7 @@ import bisect
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from runyard.tracking.context import HEARTBEAT_SOURCE
@@ -196,7 +197,7 @@ def get_objects(body: Body, name: str) -> list[Mapping[str, Any]]:
     value = body.get(name)
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+    if not isinstance(value, list) or not all(map(isinstance, value, repeat(dict))):
         raise _invalid(name, value, "a list of objects")
     return value
 

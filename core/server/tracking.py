@@ -8,6 +8,7 @@ rules (validation, lifecycle, search semantics) are the core's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import methodcaller
 from typing import Any
 
 from runyard.tracking import context as ctx
@@ -23,6 +24,7 @@ from .state import ServerState
 
 JsonDict = dict[str, Any]
 DEFAULT_EXPERIMENT_ID = "0"
+_model_id_of = methodcaller("get", "model_id")
 # MLflow's mlflow.source.type values -> runyard's source types.
 _SOURCE_TYPES = {
     "NOTEBOOK": SourceType.NOTEBOOK,
@@ -317,6 +319,8 @@ async def _model_points(
 ) -> dict[str, list[LoggedModelMetric]]:
     """Points that name a model_id, by model; an unknown model fails the request before any write."""
     by_model: dict[str, list[LoggedModelMetric]] = {}
+    if not any(map(_model_id_of, items)):  # the usual batch: one C-level pass, no per-point Python
+        return by_model
     for item, (key, value, timestamp, step) in zip(items, points, strict=True):
         model_id = item.get("model_id")
         if model_id:

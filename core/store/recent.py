@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
+from struct import pack as _pack
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,12 +29,8 @@ RecentPoint = tuple[int, int, float]
 
 def pack(points: Sequence[RecentPoint]) -> bytes:
     """The blob of up to RECENT_POINTS points (the newest are kept)."""
-    flat = array("d")
-    for step, timestamp, value in points[-RECENT_POINTS:]:
-        flat.extend((float(step), float(timestamp), float(value)))
-    if _SWAP:
-        flat.byteswap()
-    return flat.tobytes()
+    kept = points[-RECENT_POINTS:]
+    return _pack(f"<{3 * len(kept)}d", *[number for point in kept for number in point])
 
 
 def unpack(blob: bytes | None) -> list[RecentPoint]:
@@ -67,42 +64,51 @@ def newest_of_batch(
 
 
 def stored_recent(conn: Connection, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], bytes]:
-    """The stored blobs of these (run_pk, key) pairs (pairs without one are absent)."""
-    from sqlalchemy import bindparam, text
+    """The stored blobs of these (run_pk, key) pairs (pairs without one are absent).
 
+    Driver SQL on the DBAPI cursor with the IN lists written out (values stay bound parameters): it
+    runs once per batch on the write path, where SQLAlchemy's expanding-parameter compilation cost
+    more than the query (0.3 ms of a 500-point log-batch).
+    """
     if not pairs:
         return {}
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    if len(pairs) == 1:  # one key of one run (a server's log-metric): driver SQL, nothing to build
-        (run_pk, key), mark = pairs[0], "?" if conn.dialect.name == "sqlite" else "%s"
-        one = conn.exec_driver_sql(
-            f'SELECT recent FROM metric_summaries WHERE run_pk = {mark} AND "key" = {mark}' + lock,
-            (run_pk, key),
-        ).first()
-        return {} if one is None or one[0] is None else {(int(run_pk), key): bytes(one[0])}
-    statement = text(
-        'SELECT run_pk, "key", recent FROM metric_summaries WHERE run_pk IN :pks AND "key" IN :keys' + lock
-    ).bindparams(bindparam("pks", expanding=True), bindparam("keys", expanding=True))
     run_pks = sorted({pk for pk, _ in pairs})
     keys = sorted({key for _, key in pairs})
+    wanted = set(pairs)
     found: dict[tuple[int, str], bytes] = {}
-    for start in range(0, len(keys), _IN_CHUNK):
-        for pk_start in range(0, len(run_pks), _IN_CHUNK):
-            rows = conn.execute(
-                statement,
-                {"pks": run_pks[pk_start : pk_start + _IN_CHUNK], "keys": keys[start : start + _IN_CHUNK]},
-            )
-            for run_pk, key, blob in rows:
-                if blob is not None:
-                    found[(int(run_pk), key)] = bytes(blob)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for start in range(0, len(keys), _IN_CHUNK):
+            some_keys = keys[start : start + _IN_CHUNK]
+            for pk_start in range(0, len(run_pks), _IN_CHUNK):
+                some_pks = run_pks[pk_start : pk_start + _IN_CHUNK]
+                cursor.execute(
+                    'SELECT run_pk, "key", recent FROM metric_summaries '
+                    f"WHERE run_pk IN ({_marks(mark, some_pks)}) "
+                    f'AND "key" IN ({_marks(mark, some_keys)}){lock}',
+                    (*some_pks, *some_keys),
+                )
+                for run_pk, key, blob in cursor.fetchall():
+                    pair = (int(run_pk), key)
+                    if blob is not None and pair in wanted:
+                        found[pair] = bytes(blob)
+    finally:
+        cursor.close()
     return found
+
+
+def _marks(mark: str, values: Sequence[Any]) -> str:
+    return ", ".join([mark] * len(values))
 
 
 def merged_blobs(
     conn: Connection, newest: dict[tuple[int, str], list[RecentPoint]]
 ) -> dict[tuple[int, str], bytes]:
     """Per (run_pk, key): the stored points followed by the batch's, the last RECENT_POINTS packed."""
-    stored = stored_recent(conn, list(newest))
+    # A pair with RECENT_POINTS new points keeps none of its stored ones: only the others are read.
+    stored = stored_recent(conn, [pair for pair, points in newest.items() if len(points) < RECENT_POINTS])
     merged: dict[tuple[int, str], bytes] = {}
     for pair, points in newest.items():
         if len(points) < RECENT_POINTS and pair in stored:

@@ -21,6 +21,19 @@ def test_the_last_32_points_survive_across_batches_in_order(client: TrackingClie
     assert set(client.recent_metrics([run_id], keys=["acc"])[run_id]) == {"acc"}
 
 
+def test_a_batch_mixing_a_full_key_and_a_short_one_merges_only_the_short_one(client: TrackingClient) -> None:
+    # The full key's stored points are not even read (issue 13): its blob is the batch's last 32.
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    client.log_batch(run_id, metrics=[Metric(k, 1.0, 1, s) for k in ("full", "short") for s in range(10)])
+    batch = [Metric("full", 2.0, 2, s) for s in range(10, 10 + RECENT_POINTS + 5)] + [
+        Metric("short", 3.0, 3, 99)
+    ]
+    client.log_batch(run_id, metrics=batch)
+    recent = client.recent_metrics([run_id])[run_id]
+    assert [m.step for m in recent["full"]] == list(range(15, 10 + RECENT_POINTS + 5))
+    assert [m.step for m in recent["short"]] == [*range(10), 99]
+
+
 def test_nan_and_infinity_are_kept_as_such(client: TrackingClient) -> None:
     run_id = client.create_run(client.create_experiment("e")).info.run_id
     client.log_batch(

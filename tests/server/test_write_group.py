@@ -122,3 +122,40 @@ def test_run_creations_go_through_the_group(client: TrackingClient) -> None:
     assert group.transactions <= 3
     for run in created:  # what the creation answered is what the store holds
         assert client.get_run(run.info.run_id) == run
+
+
+def test_a_group_without_refusals_needs_no_savepoints(client: TrackingClient) -> None:
+    """Issue 13 (speed): SAVEPOINTs are taken only when a group holds a refused operation."""
+    from sqlalchemy import event
+
+    run_id = client.create_run(client.create_experiment("group-savepoints")).info.run_id
+    client.log_param(run_id, "fixed", "1")
+    store = client.store
+    statements: list[str] = []
+    engine = store.db._writer()
+    listener = lambda *args: statements.append(str(args[2]).split()[0].upper())  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for refuse in (False, True):
+            group = WriteGroup(store, linger_seconds=0.05)
+            release = threading.Event()
+            group.submit(None, lambda conn, release=release: release.wait(10))
+            futures = [
+                group.submit(
+                    run_id, lambda conn, i=i: store.log_batch(run_id, [("m", float(i), 1, i)], conn=conn)
+                )
+                for i in range(5)
+            ]
+            if refuse:
+                futures.append(
+                    group.submit(run_id, lambda conn: store.log_batch(run_id, [], {"fixed": "2"}, conn=conn))
+                )
+            statements.clear()
+            release.set()
+            for future in futures[:5]:
+                future.result(timeout=30)
+            group.stop()
+            assert ("SAVEPOINT" in statements) is refuse, statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert client.get_run(run_id).data.metric_summaries["m"].count == 10  # each batch written once
