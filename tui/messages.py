@@ -10,12 +10,20 @@ from __future__ import annotations
 from textual.message import Message
 
 
-class ActionFailed(Message):
-    """A store action failed; `error` is the one-line message to show (every screen shows it the same way).
+class ErrorMessage(Message):
+    """The base of every "it failed" message: `error` is the one-line text to show.
 
-    Posted by `workers.action_failed` and the widgets' workers; it bubbles up to the screen, which notifies.
+    Screens and widgets nest their own subclasses (`ConsolePanel.ReadFailed`, `EditTagModal.SaveFailed`),
+    each handled by its own name; nothing handles this base itself.
     """
 
     def __init__(self, error: str) -> None:
         self.error = error
         super().__init__()
+
+
+class ActionFailed(ErrorMessage):
+    """A store action failed; `error` is the one-line message to show (every screen shows it the same way).
+
+    Posted by `workers.action_failed` and the widgets' workers; it bubbles up to the screen, which notifies.
+    """

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from ..messages import ErrorMessage
 from ..widgets.in_order_input import InOrderInput
 from ..workers import post_outcome
 
@@ -29,12 +30,8 @@ class EditTagModal(ModalScreen[tuple[str, str] | None]):
         Binding("ctrl+s", "save", "Save", id="edit_tag.save"),
     ]
 
-    class SaveFailed(Message):
+    class SaveFailed(ErrorMessage):
         """The core rejected the tag."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     class Saved(Message):
         """The tag was written."""

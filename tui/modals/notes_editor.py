@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from ..messages import ErrorMessage
 from ..workers import post_outcome
 
 
@@ -23,12 +24,8 @@ class NotesEditorModal(ModalScreen[str | None]):
         Binding("escape,q", "cancel", "Cancel", id="notes.cancel"),
     ]
 
-    class SaveFailed(Message):
+    class SaveFailed(ErrorMessage):
         """The core rejected the notes (e.g. too long)."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     class Saved(Message):
         """The notes were written."""

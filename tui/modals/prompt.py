@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ..messages import ErrorMessage
 from ..widgets.in_order_input import InOrderInput
 from ..workers import post_outcome
 
@@ -21,12 +22,8 @@ class PromptModal(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape,q", "cancel", "Cancel", id="prompt.cancel")]
 
-    class ActionFailed(Message):
+    class ActionFailed(ErrorMessage):
         """The action raised a runyard error: show it, keep the text."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     class ActionDone(Message):
         """The action succeeded: close with the value."""

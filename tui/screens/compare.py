@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
 from ..formatting import system_clock_ms
+from ..messages import ErrorMessage
 from ..widgets.compare_values import MAX_COMPARED, CompareData
 from ..widgets.field_picker import FieldPicker
 from ..widgets.key_bar import KeyBar
@@ -67,12 +68,8 @@ class CompareScreen(Screen[None]):
             self.experiment_names = experiment_names
             super().__init__()
 
-    class RunsFailed(Message):
+    class RunsFailed(ErrorMessage):
         """Fetching the runs raised a runyard error."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     def __init__(
         self,

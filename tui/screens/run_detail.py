@@ -24,6 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, DataTable, Markdown, Static
 
 from ..formatting import duration, relative_time, system_clock_ms
+from ..messages import ErrorMessage
 from ..modals.confirm import ConfirmModal
 from ..modals.edit_tag import EditTagModal
 from ..modals.notes_editor import NotesEditorModal
@@ -88,12 +89,8 @@ class RunDetailScreen(Screen[None]):
             self.details = details
             super().__init__()
 
-    class LoadFailed(Message):
+    class LoadFailed(ErrorMessage):
         """The run could not be read."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     class ActionDone(Message):
         """A background action finished (text for a toast); reload when asked."""

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from ..formatting import system_clock_ms
+from ..messages import ErrorMessage
 from ..widgets.key_bar import KeyBar
 from ..workers import post_outcome
 
@@ -45,12 +46,8 @@ class WatchScreen(Screen[None]):
             self.rows = rows
             super().__init__()
 
-    class ReadFailed(Message):
+    class ReadFailed(ErrorMessage):
         """The runs could not be read."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import RichLog, Static
 
+from ..messages import ErrorMessage
 from ..modals.prompt import PromptModal
 from ..workers import post_outcome
 
@@ -86,12 +87,8 @@ class ConsolePanel(Widget):
             self.read = read
             super().__init__()
 
-    class ReadFailed(Message):
+    class ReadFailed(ErrorMessage):
         """The console could not be read."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     def __init__(self, client: TrackingClient, run_id: str, *, id: str | None = None) -> None:
         super().__init__(id=id)

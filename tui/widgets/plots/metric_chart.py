@@ -24,6 +24,7 @@ from textual_plotext import PlotextPlot
 
 from ...formatting import duration
 from ...formatting import number as format_number
+from ...messages import ErrorMessage
 from ...workers import post_outcome
 from ..tables.kv_table import KVRow, KVTable
 from .plot_axes import ABOVE, BELOW, ValueScale, clip_note, value_scale
@@ -230,12 +231,8 @@ class MetricsPanel(Vertical):
             self.append = append
             super().__init__()
 
-    class HistoryFailed(Message):
+    class HistoryFailed(ErrorMessage):
         """A history fetch raised a runyard error."""
-
-        def __init__(self, error: str) -> None:
-            self.error = error
-            super().__init__()
 
     def __init__(self, client: TrackingClient, run_id: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
