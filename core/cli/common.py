@@ -66,6 +66,18 @@ def open_client(store: str | None, must_exist: bool = True) -> TrackingClient:
     return TrackingClient(resolve_store(store), must_exist=must_exist)
 
 
+def experiments_option(function: F) -> F:
+    """Add `--experiment/-e NAME` (repeatable) for the commands that read runs of chosen experiments."""
+    return click.option(
+        "--experiment",
+        "-e",
+        "experiments",
+        multiple=True,
+        metavar="NAME",
+        help="Experiment name (or id); repeat for several [default: every experiment].",
+    )(function)
+
+
 def view_option(function: F) -> F:
     """Add `--view active|deleted|all`."""
     return click.option(

@@ -12,6 +12,7 @@ from .common import (
     VIEW_CHOICES,
     DurationType,
     experiments_for,
+    experiments_option,
     find_experiment,
     open_client,
     plural,
@@ -101,14 +102,7 @@ def gc_command(
 
 @click.command("export-csv", short_help="Write the runs of a search to a CSV file.")
 @click.argument("output", type=click.Path(dir_okay=False, writable=True), default="runs.csv")
-@click.option(
-    "--experiment",
-    "-e",
-    "experiments",
-    multiple=True,
-    metavar="NAME",
-    help="Experiment name (or id); repeat for several [default: every experiment].",
-)
+@experiments_option
 @click.option("--filter", "-f", "filter_string", default="", metavar="QUERY", help="Search query.")
 @click.option("--order-by", "-o", "order_by", multiple=True, metavar="KEY [ASC|DESC]", help="Sort key.")
 @view_option

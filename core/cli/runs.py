@@ -12,6 +12,7 @@ from .common import (
     VIEW_CHOICES,
     WhenType,
     experiments_for,
+    experiments_option,
     find_experiment,
     format_time,
     open_client,
@@ -44,14 +45,7 @@ def runs_group() -> None:
 
 def _listing_options(function: F) -> F:
     options = [
-        click.option(
-            "--experiment",
-            "-e",
-            "experiments",
-            multiple=True,
-            metavar="NAME",
-            help="Experiment name (or id); repeat for several [default: every experiment].",
-        ),
+        experiments_option,
         view_option,
         click.option(
             "--max-results",

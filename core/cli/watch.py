@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import experiments_for, open_client, store_option
+from .common import experiments_for, experiments_option, open_client, store_option
 
 if TYPE_CHECKING:
     from runyard.tracking.watch import WatchedRun
@@ -52,14 +52,7 @@ def watched_line(row: WatchedRun, now_ms: int) -> str:
 
 
 @click.command("watch")
-@click.option(
-    "--experiment",
-    "-e",
-    "experiments",
-    multiple=True,
-    metavar="NAME",
-    help="Experiment name (or id); repeat for several [default: every experiment].",
-)
+@experiments_option
 @click.option(
     "--metric",
     "-m",
