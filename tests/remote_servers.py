@@ -8,12 +8,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from server.server_helpers import ServerProcess, free_port, start_server
+from server.server_helpers import ServerProcess, free_port, start_server, wait_until_healthy
 
 START_TIMEOUT_S = 240.0  # MLflow imports a lot: on a loaded CI machine it starts slowly
 
@@ -51,15 +49,4 @@ def start_mlflow_server(directory: Path) -> ServerProcess:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=directory)
     server = ServerProcess(f"http://127.0.0.1:{port}", uri, artifacts, process, log_path)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with {process.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"mlflow server did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
+    return wait_until_healthy(server, "mlflow server", START_TIMEOUT_S)

@@ -79,10 +79,15 @@ def start_server(
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=directory)
     server = ServerProcess(f"http://127.0.0.1:{port}", uri, artifacts, process, log_path)
-    deadline = time.monotonic() + START_TIMEOUT_S
+    return wait_until_healthy(server, "runyard server", START_TIMEOUT_S)
+
+
+def wait_until_healthy(server: ServerProcess, name: str, timeout: float) -> ServerProcess:
+    """Poll /health until it answers 200 (bounded); stop the server and raise with its log otherwise."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"runyard server exited with {process.returncode}:\n{server.log()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {server.process.returncode}:\n{server.log()}")
         try:
             if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
                 return server
@@ -90,4 +95,4 @@ def start_server(
             pass
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"runyard server did not answer within {START_TIMEOUT_S} s:\n{server.log()}")
+    raise RuntimeError(f"{name} did not answer within {timeout} s:\n{server.log()}")
