@@ -98,6 +98,14 @@ class Store(Protocol):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList: ...
+    def search_runs_with_signature(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+    ) -> tuple[PagedList, tuple[int, int]]: ...
 
     # logging
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None: ...

@@ -45,6 +45,20 @@ class StoreOperations:
             self, list(experiment_ids), filter_string, run_view_type, max_results, order_by, page_token
         )
 
+    def search_runs_with_signature(
+        self: SqlStore,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+    ) -> tuple[PagedList, tuple[int, int]]:
+        """The first page of a search and runs_signature(), the signature read first (so a run that
+        arrives in between makes the next refresh look again rather than go unnoticed)."""
+        signature = self.runs_signature(experiment_ids, run_view_type)
+        page = self.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by)
+        return page, signature
+
     def search_experiments(
         self: SqlStore,
         filter_string: str = "",

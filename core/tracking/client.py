@@ -199,12 +199,7 @@ class TrackingClient:
         What the app reads for every new search: a tracking server answers both in one request.
         """
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
-        folded = getattr(self.store, "search_runs_with_signature", None)
-        if folded is not None:
-            page, signature = folded(ids, filter_string, run_view_type, max_results, order_by)
-            return page, signature
-        signature = self.store.runs_signature(ids, run_view_type)
-        return self.store.search_runs(ids, filter_string, run_view_type, max_results, order_by), signature
+        return self.store.search_runs_with_signature(ids, filter_string, run_view_type, max_results, order_by)
 
     def export_runs_csv(
         self,
