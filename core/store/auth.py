@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from runyard import clock
 from runyard.access import (
@@ -373,6 +374,15 @@ def _readable(conn: Connection, user: User, fallback: str) -> set[str]:
     return every - denied
 
 
+def _experiment_ids_by(conn: Connection, table: Any, column: str, values: Iterable[object]) -> dict[str, str]:
+    """{value: its experiment id} for the rows of table whose `column` holds one of values (chunked IN)."""
+    found: dict[str, str] = {}
+    for chunk in chunked([str(value) for value in values]):
+        rows = conn.execute(select(table.c[column], table.c.experiment_id).where(table.c[column].in_(chunk)))
+        found.update({str(value): str(eid) for value, eid in rows})
+    return found
+
+
 def access_facts(
     store: SqlStore,
     user_id: int | None = None,
@@ -402,30 +412,11 @@ def access_facts(
         if row is None:
             return AccessFacts(None)
         user = _user(row)
-        runs: dict[str, str] = {}
-        for chunk in chunked([str(r) for r in run_ids or []]):
-            found = conn.execute(
-                select(runs_t.c.run_id, runs_t.c.experiment_id).where(runs_t.c.run_id.in_(chunk))
-            )
-            runs.update({str(run_id): str(eid) for run_id, eid in found})
-        names: dict[str, str] = {}
-        if experiment_names:
-            found = conn.execute(
-                select(experiments_t.c.name, experiments_t.c.experiment_id).where(
-                    experiments_t.c.name.in_([str(n) for n in experiment_names])
-                )
-            )
-            names = {str(name): str(eid) for name, eid in found}
-        models: dict[str, str] = {}
-        if model_ids:
-            from runyard.store.logged_models import models_t
+        from runyard.store.logged_models import models_t
 
-            found = conn.execute(
-                select(models_t.c.model_id, models_t.c.experiment_id).where(
-                    models_t.c.model_id.in_([str(m) for m in model_ids])
-                )
-            )
-            models = {str(model_id): str(eid) for model_id, eid in found}
+        runs = _experiment_ids_by(conn, runs_t, "run_id", run_ids or [])
+        names = _experiment_ids_by(conn, experiments_t, "name", experiment_names or [])
+        models = _experiment_ids_by(conn, models_t, "model_id", model_ids or [])
         in_folder: list[str] = []
         if experiment_prefix is not None:  # as rename_experiment_folder matches: itself and below it
             folder = experiment_prefix.strip().rstrip("/")
