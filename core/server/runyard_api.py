@@ -18,6 +18,7 @@ from ..exceptions import InvalidInput
 from ..rest import protocol as p
 from ..rest.decode import run_extension_json
 from ..rest.run_rows import LAYOUT, LAYOUTS, runs_to_rows
+from . import bulk
 from .access import readable_filter
 from .http import JsonResponse, request_fields
 from .state import ServerState
@@ -223,27 +224,13 @@ async def restore_runs(state: ServerState, request: Request) -> JsonDict:
 async def delete_runs_before(state: ServerState, request: Request) -> JsonDict:
     """POST runs/delete-before {experiment_id, max_timestamp_millis, max_runs, dry_run?} -> {count}."""
     body = await request_fields(request)
-    count = await state.call(
-        state.client.delete_runs,
-        p.require_string(body, "experiment_id"),
-        p.get_int64(body, "max_timestamp_millis", required=True),
-        p.get_max_results(body, 10_000, 10_000, name="max_runs"),
-        _flag(body, "dry_run"),
-    )
-    return {"count": count}
+    return {"count": await bulk.delete_before(state, body, _flag(body, "dry_run"))}
 
 
 async def restore_runs_since(state: ServerState, request: Request) -> JsonDict:
     """POST runs/restore-since {experiment_id, min_timestamp_millis, max_runs, dry_run?} -> {count}."""
     body = await request_fields(request)
-    count = await state.call(
-        state.client.restore_runs,
-        p.require_string(body, "experiment_id"),
-        p.get_int64(body, "min_timestamp_millis", required=True),
-        p.get_max_results(body, 10_000, 10_000, name="max_runs"),
-        _flag(body, "dry_run"),
-    )
-    return {"count": count}
+    return {"count": await bulk.restore_since(state, body, _flag(body, "dry_run"))}
 
 
 async def rename_folder(state: ServerState, request: Request) -> JsonDict:
