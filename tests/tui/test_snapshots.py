@@ -15,6 +15,7 @@ from browse_scenes import DEMO_BROWSE, DEMO_NOW_MS, NARROW_SIZE, SIZE, Scene, br
 from compare_screenshots import compare_scenes
 from run_detail_screenshots import run_detail_scenes
 from runyard import TrackingClient
+from runyard.tui.widgets.key_bar import SEPARATOR, KeyBar
 from textual.widgets import Input
 from trash_screenshots import trash_scenes
 
@@ -47,8 +48,29 @@ def steady(scene: Scene) -> Scene:
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
         await pilot.pause()
+        await _key_bars_caught_up(pilot)
 
     return run
+
+
+async def _key_bars_caught_up(pilot: Any, rounds: int = 100) -> None:
+    """Wait (bounded) until every key bar shows the keys of the focus as it is now.
+
+    A focus change near the end of a scene (a table given its focus back after a slow load) reaches the
+    key bar one refresh later; on a loaded machine the picture could be taken in between. A key bar
+    that never catches up still fails the comparison.
+    """
+    for _ in range(rounds):
+        bars = list(pilot.app.screen.query(KeyBar))
+        expected = [
+            "".join(
+                f"{key} {description}{SEPARATOR}" for key, description, _ in bar.shown_keys(pilot.app.screen)
+            )
+            for bar in bars
+        ]
+        if [str(bar.render()) for bar in bars] == expected:
+            return
+        await pilot.pause(0.02)
 
 
 @pytest.mark.parametrize("name", sorted(GUARDED))

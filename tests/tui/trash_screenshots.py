@@ -19,5 +19,9 @@ def trash_scenes() -> dict[str, Scene]:
         await settle(pilot)
         await pilot.press("o")  # ... and of all experiments
         await settle(pilot)
+        for _ in range(100):  # a slow load hands the focus back to the table a refresh later: wait for it
+            if pilot.app.screen.table.has_focus:
+                break
+            await pilot.pause(0.02)
 
     return {"trash": trash}
